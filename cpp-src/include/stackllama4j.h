@@ -1,0 +1,273 @@
+/*
+ * stackllama4j.h — the native engine's public C API (the only header JavaCPP parses).
+ *
+ * Conventions
+ *   - Every function that can fail returns an int32_t status (enum sl4j_status); 0 is success.
+ *     On failure, sl4j_last_error() returns a message for the calling thread naming the file,
+ *     the offset or key, and what was expected. Messages stay valid until the thread's next
+ *     failing call.
+ *   - Handles are opaque, created by <thing>_init / <thing>_open and released by <thing>_free.
+ *     _free accepts NULL. A handle may be used from one thread at a time unless stated.
+ *   - Nothing in this library calls exit() or abort(), and no C++ exception crosses this API.
+ *   - Shapes use ggml's order: dims[0] is the innermost (contiguous) dimension, so a weight
+ *     matrix with m rows of k elements has dims {k, m}.
+ *   - Getters that cannot fail return their value directly; string getters return pointers
+ *     owned by the handle, valid until it is freed.
+ */
+#ifndef STACKLLAMA4J_H
+#define STACKLLAMA4J_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------------------------ */
+/* Status codes                                                                               */
+/* ------------------------------------------------------------------------------------------ */
+enum sl4j_status {
+    SL4J_OK = 0,
+    SL4J_ERR_INVALID_ARGUMENT = 1, /* a NULL handle, a negative size, an index out of range     */
+    SL4J_ERR_IO = 2,               /* a file could not be opened, mapped, read, written, renamed */
+    SL4J_ERR_FORMAT = 3,           /* a file is malformed: truncated, bad magic, bad offsets     */
+    SL4J_ERR_UNSUPPORTED = 4,      /* valid input this engine does not handle (a tensor type)   */
+    SL4J_ERR_OUT_OF_MEMORY = 5,    /* host or device allocation failed                          */
+    SL4J_ERR_BACKEND = 6,          /* the compute device reported an error                      */
+    SL4J_ERR_NOT_FOUND = 7,        /* a metadata key or tensor name is absent                   */
+    SL4J_ERR_INTERNAL = 8          /* an engine invariant broke: a bug, please report it        */
+};
+
+/* Message of the calling thread's last failed call ("" if none). */
+const char* sl4j_last_error(void);
+/* Symbolic name of a status code ("SL4J_ERR_FORMAT"). */
+const char* sl4j_status_name(int32_t status);
+/* Engine version string ("0.1.0"). */
+const char* sl4j_version(void);
+/* One line describing the build and the CPU: SIMD level in use, threads, CUDA compiled or not. */
+const char* sl4j_system_info(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Tensor element types: the ids are ggml's, so GGUF type fields map one to one.               */
+/* ------------------------------------------------------------------------------------------ */
+enum sl4j_type {
+    SL4J_TYPE_F32 = 0,
+    SL4J_TYPE_F16 = 1,
+    SL4J_TYPE_Q4_0 = 2,
+    SL4J_TYPE_Q4_1 = 3,
+    SL4J_TYPE_Q5_0 = 6,
+    SL4J_TYPE_Q5_1 = 7,
+    SL4J_TYPE_Q8_0 = 8,
+    SL4J_TYPE_Q8_1 = 9,
+    SL4J_TYPE_Q2_K = 10,
+    SL4J_TYPE_Q3_K = 11,
+    SL4J_TYPE_Q4_K = 12,
+    SL4J_TYPE_Q5_K = 13,
+    SL4J_TYPE_Q6_K = 14,
+    SL4J_TYPE_Q8_K = 15,
+    SL4J_TYPE_I8 = 24,
+    SL4J_TYPE_I16 = 25,
+    SL4J_TYPE_I32 = 26,
+    SL4J_TYPE_I64 = 27,
+    SL4J_TYPE_F64 = 28,
+    SL4J_TYPE_BF16 = 30
+};
+
+/* ggml's name of a type ("q4_K"), or NULL for an id ggml does not define. */
+const char* sl4j_type_name(int32_t type);
+/* Elements per block (1 for F32/F16/BF16, 32 for Q8_0, 256 for k-quants); 0 if unknown. */
+int64_t sl4j_type_block_size(int32_t type);
+/* Bytes per block; 0 if unknown. */
+int64_t sl4j_type_block_bytes(int32_t type);
+/* 1 if this engine can dequantize (and so compute with) the type. */
+int32_t sl4j_type_is_supported(int32_t type);
+/* 1 if sl4j_quantize can produce the type. */
+int32_t sl4j_type_can_quantize(int32_t type);
+
+/* Encode n floats (a multiple of the block size) as `type` into dst (dst_bytes long). */
+int32_t sl4j_quantize(int32_t type, const float* src, int64_t n, void* dst, int64_t dst_bytes);
+/* Decode n elements of `type` from src (src_bytes long) into dst. */
+int32_t sl4j_dequantize(int32_t type, const void* src, int64_t src_bytes, float* dst, int64_t n);
+
+/* ------------------------------------------------------------------------------------------ */
+/* CPU threads and backends                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Threads of the process-wide CPU pool; 0 means one per core. Safe from any thread. */
+int32_t sl4j_set_threads(int32_t n_threads);
+int32_t sl4j_get_threads(void);
+
+enum sl4j_device {
+    SL4J_DEVICE_CPU = 0,
+    SL4J_DEVICE_CUDA = 1,
+    SL4J_DEVICE_AUTO = 2 /* CUDA when a usable GPU is present, else CPU */
+};
+
+/* Number of usable CUDA devices: 0 when CUDA was not compiled in, no driver is installed or no
+ * GPU is visible. Never fails. */
+int32_t sl4j_cuda_device_count(void);
+
+typedef struct sl4j_backend sl4j_backend;
+
+struct sl4j_backend_params {
+    int32_t device;      /* enum sl4j_device. Default SL4J_DEVICE_AUTO.                  */
+    int32_t cuda_device; /* index of the GPU when the device is CUDA. Default 0.          */
+};
+struct sl4j_backend_params sl4j_backend_default_params(void);
+
+/* Create a backend. With SL4J_DEVICE_AUTO and no usable GPU, falls back to the CPU and
+ * sl4j_backend_notice() says so in one line. */
+int32_t sl4j_backend_init(const struct sl4j_backend_params* params, sl4j_backend** out);
+void sl4j_backend_free(sl4j_backend* backend);
+/* The device actually in use (SL4J_DEVICE_CPU or SL4J_DEVICE_CUDA). */
+int32_t sl4j_backend_device(const sl4j_backend* backend);
+/* Human-readable description ("CPU: 2 threads, AVX-512"). */
+const char* sl4j_backend_name(const sl4j_backend* backend);
+/* A one-line notice about a fallback decision, or "" if there was none. */
+const char* sl4j_backend_notice(const sl4j_backend* backend);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Tensors: storage owned by a backend. Every op dispatches through the tensors' backend.     */
+/* ------------------------------------------------------------------------------------------ */
+typedef struct sl4j_tensor sl4j_tensor;
+
+/* Allocate an uninitialised tensor of 1 to 4 dims (ggml order). */
+int32_t sl4j_tensor_init(sl4j_backend* backend, int32_t type, int32_t n_dims, const int64_t* dims,
+                         sl4j_tensor** out);
+void sl4j_tensor_free(sl4j_tensor* tensor);
+int32_t sl4j_tensor_type(const sl4j_tensor* tensor);
+int32_t sl4j_tensor_n_dims(const sl4j_tensor* tensor);
+int64_t sl4j_tensor_dim(const sl4j_tensor* tensor, int32_t axis); /* 1 past n_dims */
+int64_t sl4j_tensor_n_elements(const sl4j_tensor* tensor);
+int64_t sl4j_tensor_n_bytes(const sl4j_tensor* tensor);
+/* Fill from n floats, quantizing to the tensor's type. */
+int32_t sl4j_tensor_set_f32(sl4j_tensor* tensor, const float* src, int64_t n);
+/* Read all n elements as floats, dequantizing. */
+int32_t sl4j_tensor_get_f32(const sl4j_tensor* tensor, float* dst, int64_t n);
+/* Raw encoded bytes in and out (n_bytes must equal sl4j_tensor_n_bytes). */
+int32_t sl4j_tensor_set_bytes(sl4j_tensor* tensor, const void* src, int64_t n_bytes);
+int32_t sl4j_tensor_get_bytes(const sl4j_tensor* tensor, void* dst, int64_t n_bytes);
+
+/* out = x · wᵀ. w: dims {k, m} of any supported type; x: F32 dims {k, n}; out: F32 dims {m, n}.
+ * Quantized weights are dequantized on the fly; activations are never quantized, so the result
+ * equals the F32 product with the dequantized weights up to summation order. */
+int32_t sl4j_matmul(sl4j_tensor* out, const sl4j_tensor* w, const sl4j_tensor* x);
+
+/* ------------------------------------------------------------------------------------------ */
+/* GGUF files                                                                                  */
+/*                                                                                            */
+/* Layout (little-endian), versions 2 and 3:                                                  */
+/*   u32 magic "GGUF" | u32 version | u64 n_tensors | u64 n_kv                                */
+/*   n_kv × { string key | u32 value_type | value }                                           */
+/*   n_tensors × { string name | u32 n_dims | u64 dims[n_dims] | u32 type | u64 offset }      */
+/*   padding to general.alignment (default 32) | tensor data (offsets relative to its start,  */
+/*   each a multiple of the alignment)                                                        */
+/*   string = u64 length + bytes (no terminator); array = u32 elem_type + u64 count + elems   */
+/* ------------------------------------------------------------------------------------------ */
+enum sl4j_gguf_value_type {
+    SL4J_GGUF_UINT8 = 0,
+    SL4J_GGUF_INT8 = 1,
+    SL4J_GGUF_UINT16 = 2,
+    SL4J_GGUF_INT16 = 3,
+    SL4J_GGUF_UINT32 = 4,
+    SL4J_GGUF_INT32 = 5,
+    SL4J_GGUF_FLOAT32 = 6,
+    SL4J_GGUF_BOOL = 7,
+    SL4J_GGUF_STRING = 8,
+    SL4J_GGUF_ARRAY = 9,
+    SL4J_GGUF_UINT64 = 10,
+    SL4J_GGUF_INT64 = 11,
+    SL4J_GGUF_FLOAT64 = 12
+};
+
+typedef struct sl4j_gguf sl4j_gguf;
+
+/* Open and fully validate a GGUF file; tensor data is memory-mapped, never copied. */
+int32_t sl4j_gguf_open(const char* path, sl4j_gguf** out);
+void sl4j_gguf_free(sl4j_gguf* gguf);
+uint32_t sl4j_gguf_version(const sl4j_gguf* gguf);
+uint32_t sl4j_gguf_alignment(const sl4j_gguf* gguf);
+/* Absolute file offset of the tensor data section. */
+int64_t sl4j_gguf_data_offset(const sl4j_gguf* gguf);
+int64_t sl4j_gguf_file_size(const sl4j_gguf* gguf);
+
+int64_t sl4j_gguf_n_kv(const sl4j_gguf* gguf);
+/* Index of a key, or -1. */
+int64_t sl4j_gguf_find_key(const sl4j_gguf* gguf, const char* key);
+const char* sl4j_gguf_kv_key(const sl4j_gguf* gguf, int64_t i);
+int32_t sl4j_gguf_kv_type(const sl4j_gguf* gguf, int64_t i); /* enum sl4j_gguf_value_type */
+/* Scalar values. Integer getters accept any integer type (and bool) that fits; the float getter
+ * accepts FLOAT32/FLOAT64 and integers. A type mismatch is SL4J_ERR_FORMAT naming the key. */
+int32_t sl4j_gguf_kv_get_i64(const sl4j_gguf* gguf, int64_t i, int64_t* out);
+int32_t sl4j_gguf_kv_get_u64(const sl4j_gguf* gguf, int64_t i, uint64_t* out);
+int32_t sl4j_gguf_kv_get_f64(const sl4j_gguf* gguf, int64_t i, double* out);
+int32_t sl4j_gguf_kv_get_bool(const sl4j_gguf* gguf, int64_t i, int32_t* out);
+/* A STRING value; *out points into the handle. */
+int32_t sl4j_gguf_kv_get_str(const sl4j_gguf* gguf, int64_t i, const char** out);
+/* Arrays: element type, length, and elements (same conversion rules as the scalars). */
+int32_t sl4j_gguf_kv_array_type(const sl4j_gguf* gguf, int64_t i, int32_t* out);
+int32_t sl4j_gguf_kv_array_len(const sl4j_gguf* gguf, int64_t i, int64_t* out);
+int32_t sl4j_gguf_kv_array_get_i64(const sl4j_gguf* gguf, int64_t i, int64_t j, int64_t* out);
+int32_t sl4j_gguf_kv_array_get_f64(const sl4j_gguf* gguf, int64_t i, int64_t j, double* out);
+int32_t sl4j_gguf_kv_array_get_str(const sl4j_gguf* gguf, int64_t i, int64_t j, const char** out);
+/* Bulk copies of numeric arrays (n must equal the length). */
+int32_t sl4j_gguf_kv_array_copy_f32(const sl4j_gguf* gguf, int64_t i, float* dst, int64_t n);
+int32_t sl4j_gguf_kv_array_copy_i32(const sl4j_gguf* gguf, int64_t i, int32_t* dst, int64_t n);
+
+int64_t sl4j_gguf_n_tensors(const sl4j_gguf* gguf);
+/* Index of a tensor, or -1. */
+int64_t sl4j_gguf_find_tensor(const sl4j_gguf* gguf, const char* name);
+const char* sl4j_gguf_tensor_name(const sl4j_gguf* gguf, int64_t i);
+int32_t sl4j_gguf_tensor_type(const sl4j_gguf* gguf, int64_t i);
+int32_t sl4j_gguf_tensor_n_dims(const sl4j_gguf* gguf, int64_t i);
+int64_t sl4j_gguf_tensor_dim(const sl4j_gguf* gguf, int64_t i, int32_t axis); /* 1 past n_dims */
+/* Offset relative to the data section, and size in bytes. */
+int64_t sl4j_gguf_tensor_offset(const sl4j_gguf* gguf, int64_t i);
+int64_t sl4j_gguf_tensor_n_bytes(const sl4j_gguf* gguf, int64_t i);
+/* Pointer to the tensor's bytes inside the mapping (valid until the handle is freed). */
+const void* sl4j_gguf_tensor_data(const sl4j_gguf* gguf, int64_t i);
+/* Dequantize a whole tensor into dst (n = its element count). */
+int32_t sl4j_gguf_tensor_read_f32(const sl4j_gguf* gguf, int64_t i, float* dst, int64_t n);
+
+typedef struct sl4j_gguf_writer sl4j_gguf_writer;
+
+/* A writer collects metadata and tensors in memory (in insertion order) and writes version 3.
+ * Setting an existing key replaces its value in place. */
+int32_t sl4j_gguf_writer_init(sl4j_gguf_writer** out);
+void sl4j_gguf_writer_free(sl4j_gguf_writer* writer);
+int32_t sl4j_gguf_writer_set_u8(sl4j_gguf_writer* w, const char* key, uint8_t value);
+int32_t sl4j_gguf_writer_set_i8(sl4j_gguf_writer* w, const char* key, int8_t value);
+int32_t sl4j_gguf_writer_set_u16(sl4j_gguf_writer* w, const char* key, uint16_t value);
+int32_t sl4j_gguf_writer_set_i16(sl4j_gguf_writer* w, const char* key, int16_t value);
+int32_t sl4j_gguf_writer_set_u32(sl4j_gguf_writer* w, const char* key, uint32_t value);
+int32_t sl4j_gguf_writer_set_i32(sl4j_gguf_writer* w, const char* key, int32_t value);
+int32_t sl4j_gguf_writer_set_u64(sl4j_gguf_writer* w, const char* key, uint64_t value);
+int32_t sl4j_gguf_writer_set_i64(sl4j_gguf_writer* w, const char* key, int64_t value);
+int32_t sl4j_gguf_writer_set_f32(sl4j_gguf_writer* w, const char* key, float value);
+int32_t sl4j_gguf_writer_set_f64(sl4j_gguf_writer* w, const char* key, double value);
+int32_t sl4j_gguf_writer_set_bool(sl4j_gguf_writer* w, const char* key, int32_t value);
+int32_t sl4j_gguf_writer_set_str(sl4j_gguf_writer* w, const char* key, const char* value);
+/* Numeric array: elem_type is a scalar enum sl4j_gguf_value_type, data holds n packed elements. */
+int32_t sl4j_gguf_writer_set_arr(sl4j_gguf_writer* w, const char* key, int32_t elem_type,
+                                 const void* data, int64_t n);
+/* String array: n NUL-terminated strings. */
+int32_t sl4j_gguf_writer_set_arr_str(sl4j_gguf_writer* w, const char* key, const char* const* values,
+                                     int64_t n);
+/* Copy key i (any type, arrays included) from an open file. */
+int32_t sl4j_gguf_writer_copy_kv(sl4j_gguf_writer* w, const sl4j_gguf* src, int64_t i);
+/* Add a tensor from already-encoded bytes (n_bytes must match type and dims). */
+int32_t sl4j_gguf_writer_add_tensor(sl4j_gguf_writer* w, const char* name, int32_t type, int32_t n_dims,
+                                    const int64_t* dims, const void* data, int64_t n_bytes);
+/* Add a tensor from floats, quantizing them to `type`. */
+int32_t sl4j_gguf_writer_add_tensor_f32(sl4j_gguf_writer* w, const char* name, int32_t type,
+                                        int32_t n_dims, const int64_t* dims, const float* data,
+                                        int64_t n);
+/* Write the file atomically: a temporary file beside `path`, fsync, then rename. */
+int32_t sl4j_gguf_writer_write(sl4j_gguf_writer* w, const char* path);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* STACKLLAMA4J_H */

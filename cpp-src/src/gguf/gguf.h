@@ -1,0 +1,94 @@
+// GGUF reading (validated, memory-mapped) and writing (atomic). The file
+// layout is documented in include/stackllama4j.h.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sl4j {
+
+// One metadata value. Scalars live in `num` (integers, bools) or `real`;
+// strings in `str`; arrays in `arr_*` with `arr_type` naming the element type.
+struct GgufValue {
+    int32_t type = 0;                 // enum sl4j_gguf_value_type
+    uint64_t num = 0;                 // raw bits of any integer/bool scalar (sign-extended for signed)
+    double real = 0;                  // FLOAT32/FLOAT64 scalar
+    std::string str;                  // STRING scalar
+    int32_t arr_type = 0;             // element type when type == ARRAY
+    std::vector<uint64_t> arr_num;    // integer/bool elements
+    std::vector<double> arr_real;     // float elements
+    std::vector<std::string> arr_str; // string elements
+    int64_t arr_len() const;
+};
+
+struct GgufKv {
+    std::string key;
+    GgufValue value;
+};
+
+struct GgufTensorInfo {
+    std::string name;
+    int32_t type = 0;
+    std::vector<int64_t> dims;  // ggml order, 1..4 entries
+    uint64_t offset = 0;        // relative to the data section
+    uint64_t n_bytes = 0;
+    int64_t n_elements() const;
+};
+
+class GgufFile {
+public:
+    // Opens, maps and validates; throws sl4j::Error naming the file, the offset
+    // or key and what was expected.
+    static std::unique_ptr<GgufFile> open(const std::string& path);
+    ~GgufFile();
+
+    const std::string& path() const { return path_; }
+    uint32_t version() const { return version_; }
+    uint32_t alignment() const { return alignment_; }
+    uint64_t data_offset() const { return data_offset_; }
+    uint64_t file_size() const { return file_size_; }
+    const std::vector<GgufKv>& kvs() const { return kvs_; }
+    const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
+    int64_t find_key(const std::string& key) const;     // -1 if absent
+    int64_t find_tensor(const std::string& name) const; // -1 if absent
+    const uint8_t* tensor_data(int64_t i) const;
+
+    // Typed look-ups that throw SL4J_ERR_NOT_FOUND / SL4J_ERR_FORMAT with the key in the message.
+    int64_t get_i64(const std::string& key) const;
+    double get_f64(const std::string& key) const;
+    std::string get_str(const std::string& key) const;
+    int64_t get_i64_or(const std::string& key, int64_t fallback) const;
+    double get_f64_or(const std::string& key, double fallback) const;
+
+private:
+    GgufFile() = default;
+    std::string path_;
+    uint32_t version_ = 0;
+    uint32_t alignment_ = 32;
+    uint64_t data_offset_ = 0;
+    uint64_t file_size_ = 0;
+    std::vector<GgufKv> kvs_;
+    std::vector<GgufTensorInfo> tensors_;
+    void* map_ = nullptr;
+    size_t map_size_ = 0;
+};
+
+class GgufWriter {
+public:
+    void set(const std::string& key, GgufValue value); // replaces in place if present
+    void add_tensor(const std::string& name, int32_t type, const std::vector<int64_t>& dims,
+                    const void* data, uint64_t n_bytes);
+    // Temp file beside `path`, fsync, rename. Throws SL4J_ERR_IO naming the path.
+    void write(const std::string& path) const;
+
+private:
+    struct Tensor {
+        GgufTensorInfo info;
+        std::vector<uint8_t> bytes;
+    };
+    std::vector<GgufKv> kvs_;
+    std::vector<Tensor> tensors_;
+};
+
+}  // namespace sl4j

@@ -266,6 +266,66 @@ int32_t sl4j_gguf_writer_add_tensor_f32(sl4j_gguf_writer* w, const char* name, i
 /* Write the file atomically: a temporary file beside `path`, fsync, then rename. */
 int32_t sl4j_gguf_writer_write(sl4j_gguf_writer* w, const char* path);
 
+/* ------------------------------------------------------------------------------------------ */
+/* LLaMA models and decoding sessions                                                          */
+/* ------------------------------------------------------------------------------------------ */
+typedef struct sl4j_model sl4j_model;
+typedef struct sl4j_session sl4j_session;
+
+struct sl4j_model_params {
+    int32_t device; /* enum sl4j_device. Default SL4J_DEVICE_AUTO. */
+};
+struct sl4j_model_params sl4j_model_default_params(void);
+
+/* Hyper-parameters read from the file's llama.* metadata. */
+struct sl4j_model_info {
+    int64_t n_vocab;
+    int64_t dim;         /* embedding width                               */
+    int64_t n_layers;
+    int64_t n_heads;
+    int64_t n_kv_heads;  /* < n_heads means grouped-query attention        */
+    int64_t head_dim;
+    int64_t ffn;         /* SwiGLU hidden width                            */
+    int64_t n_rot;       /* dims of each head rotated by RoPE              */
+    int64_t n_ctx_train; /* llama.context_length                           */
+    double rope_base;
+    double rms_eps;
+    int32_t tied_output; /* 1 when output.weight is absent (embedding reused) */
+    int32_t weight_type; /* type of the attention q weight of layer 0       */
+};
+
+/* Load a llama-architecture GGUF. Weights stay memory-mapped in their stored type. Rejects
+ * another architecture, an unknown rope scaling type or an unsupported tensor type with
+ * SL4J_ERR_UNSUPPORTED, and missing or mis-shaped tensors with SL4J_ERR_FORMAT. A model may be
+ * shared by many sessions (read-only); it must outlive them. */
+int32_t sl4j_model_load(const char* path, const struct sl4j_model_params* params, sl4j_model** out);
+void sl4j_model_free(sl4j_model* model);
+int32_t sl4j_model_get_info(const sl4j_model* model, struct sl4j_model_info* out);
+
+/* A session holds a KV cache for n_seq sequences of up to n_ctx positions each. One thread at a
+ * time per session; sessions of the same model may run on different threads. */
+int32_t sl4j_session_init(sl4j_model* model, int32_t n_seq, int32_t n_ctx, sl4j_session** out);
+void sl4j_session_free(sl4j_session* session);
+/* Run the model over n_tokens tokens. Token i is appended to sequence seq_ids[i] (NULL: all 0) at
+ * that sequence's next position, tokens of one sequence in order. Rows with outputs[i] != 0 (NULL:
+ * every row) produce outputs, in row order: the final hidden state (after the output norm) and,
+ * if want_logits, the logits. doc_start (NULL: 0) gives per row the first position it may attend
+ * to, which isolates documents packed into one sequence. On failure the cache is unchanged. */
+int32_t sl4j_session_decode(sl4j_session* session, const int32_t* tokens, const int32_t* seq_ids,
+                            const int8_t* outputs, const int64_t* doc_start, int32_t n_tokens,
+                            int32_t want_logits);
+/* Output rows of the last decode. */
+int32_t sl4j_session_n_outputs(const sl4j_session* session);
+/* Copy the last decode's logits (n = n_outputs * n_vocab) or hidden states (n_outputs * dim). */
+int32_t sl4j_session_get_logits(const sl4j_session* session, float* dst, int64_t n);
+int32_t sl4j_session_get_hidden(const sl4j_session* session, float* dst, int64_t n);
+/* Log-probability of targets[i] under output row i's distribution, for n = n_outputs rows. */
+int32_t sl4j_session_get_logprobs(const sl4j_session* session, const int32_t* targets, float* dst, int32_t n);
+/* Positions filled in a sequence, or -1 for a bad index. */
+int32_t sl4j_session_length(const sl4j_session* session, int32_t seq);
+/* Forget a sequence's positions from len on (len 0 clears it); seq -1 with len 0 clears all. */
+int32_t sl4j_session_truncate(sl4j_session* session, int32_t seq, int32_t len);
+
 #ifdef __cplusplus
 }
 #endif

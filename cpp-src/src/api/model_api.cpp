@@ -1,0 +1,147 @@
+// C API: models and decoding sessions.
+#include <algorithm>
+#include <memory>
+
+#include "api/guard.h"
+#include "cpu/ops.h"
+#include "model/llama_model.h"
+#include "model/session.h"
+
+struct sl4j_model {
+    std::unique_ptr<sl4j::LlamaModel> impl;
+};
+struct sl4j_session {
+    std::unique_ptr<sl4j::LlamaSession> impl;
+};
+
+using namespace sl4j;
+
+extern "C" {
+
+struct sl4j_model_params sl4j_model_default_params(void) {
+    sl4j_model_params p;
+    p.device = SL4J_DEVICE_AUTO;
+    return p;
+}
+
+int32_t sl4j_model_load(const char* path, const struct sl4j_model_params* params, sl4j_model** out) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(path);
+        SL4J_CHECK_HANDLE(out);
+        *out = nullptr;
+        sl4j_model_params p = params ? *params : sl4j_model_default_params();
+        if (p.device == SL4J_DEVICE_CUDA)
+            SL4J_FAIL(SL4J_ERR_UNSUPPORTED, "the LLaMA model runs on the CPU only in this version (device cuda asked)");
+        auto m = std::make_unique<sl4j_model>();
+        m->impl = LlamaModel::load(path);
+        *out = m.release();
+    });
+}
+
+void sl4j_model_free(sl4j_model* model) { delete model; }
+
+int32_t sl4j_model_get_info(const sl4j_model* model, struct sl4j_model_info* out) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(model);
+        SL4J_CHECK_HANDLE(out);
+        const LlamaHparams& h = model->impl->hparams();
+        out->n_vocab = h.n_vocab;
+        out->dim = h.dim;
+        out->n_layers = h.n_layers;
+        out->n_heads = h.n_heads;
+        out->n_kv_heads = h.n_kv_heads;
+        out->head_dim = h.head_dim;
+        out->ffn = h.ffn;
+        out->n_rot = h.n_rot;
+        out->n_ctx_train = h.n_ctx_train;
+        out->rope_base = h.rope_base;
+        out->rms_eps = h.rms_eps;
+        out->tied_output = model->impl->weights().tied_output ? 1 : 0;
+        out->weight_type = model->impl->weights().layers[0].wq.type;
+    });
+}
+
+int32_t sl4j_session_init(sl4j_model* model, int32_t n_seq, int32_t n_ctx, sl4j_session** out) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(model);
+        SL4J_CHECK_HANDLE(out);
+        *out = nullptr;
+        auto s = std::make_unique<sl4j_session>();
+        s->impl = std::make_unique<LlamaSession>(*model->impl, n_seq, n_ctx);
+        *out = s.release();
+    });
+}
+
+void sl4j_session_free(sl4j_session* session) { delete session; }
+
+int32_t sl4j_session_decode(sl4j_session* session, const int32_t* tokens, const int32_t* seq_ids,
+                            const int8_t* outputs, const int64_t* doc_start, int32_t n_tokens,
+                            int32_t want_logits) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(session);
+        session->impl->decode(tokens, seq_ids, outputs, doc_start, n_tokens, want_logits != 0);
+    });
+}
+
+int32_t sl4j_session_n_outputs(const sl4j_session* session) {
+    return session ? static_cast<int32_t>(session->impl->n_outputs()) : 0;
+}
+
+int32_t sl4j_session_get_logits(const sl4j_session* session, float* dst, int64_t n) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(session);
+        SL4J_CHECK_HANDLE(dst);
+        const LlamaSession& s = *session->impl;
+        SL4J_CHECK_ARG(s.has_logits(), "the last decode did not compute logits");
+        const int64_t want = s.n_outputs() * s.model().hparams().n_vocab;
+        SL4J_CHECK_ARG(n == want, "get_logits needs room for %lld floats, got %lld", (long long)want, (long long)n);
+        std::copy_n(s.logits().data(), want, dst);
+    });
+}
+
+int32_t sl4j_session_get_hidden(const sl4j_session* session, float* dst, int64_t n) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(session);
+        SL4J_CHECK_HANDLE(dst);
+        const LlamaSession& s = *session->impl;
+        const int64_t want = s.n_outputs() * s.model().hparams().dim;
+        SL4J_CHECK_ARG(n == want, "get_hidden needs room for %lld floats, got %lld", (long long)want, (long long)n);
+        std::copy_n(s.hidden().data(), want, dst);
+    });
+}
+
+int32_t sl4j_session_get_logprobs(const sl4j_session* session, const int32_t* targets, float* dst, int32_t n) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(session);
+        SL4J_CHECK_HANDLE(targets);
+        SL4J_CHECK_HANDLE(dst);
+        const LlamaSession& s = *session->impl;
+        SL4J_CHECK_ARG(s.has_logits(), "the last decode did not compute logits");
+        SL4J_CHECK_ARG(n == s.n_outputs(), "get_logprobs needs %lld targets, got %d", (long long)s.n_outputs(), n);
+        const int64_t V = s.model().hparams().n_vocab;
+        for (int32_t i = 0; i < n; ++i) {
+            SL4J_CHECK_ARG(targets[i] >= 0 && targets[i] < V, "target %d at row %d is outside the vocabulary",
+                           targets[i], i);
+            dst[i] = cpu::log_softmax_at(s.logits().data() + i * V, V, targets[i]);
+        }
+    });
+}
+
+int32_t sl4j_session_length(const sl4j_session* session, int32_t seq) {
+    if (session == nullptr || seq < 0 || seq >= session->impl->n_seq()) return -1;
+    return static_cast<int32_t>(session->impl->length(seq));
+}
+
+int32_t sl4j_session_truncate(sl4j_session* session, int32_t seq, int32_t len) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(session);
+        if (seq == -1) {
+            SL4J_CHECK_ARG(len == 0, "truncating every sequence is only possible to length 0");
+            session->impl->reset(-1);
+        } else {
+            session->impl->truncate(seq, len);
+        }
+    });
+}
+
+}  // extern "C"

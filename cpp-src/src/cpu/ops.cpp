@@ -1,0 +1,132 @@
+#include "cpu/ops.h"
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "core/error.h"
+#include "core/types.h"
+#include "cpu/threadpool.h"
+#include "quant/quant.h"
+
+namespace sl4j::cpu {
+
+void embedding_forward(float* out, const int32_t* tokens, const void* table, int32_t type, int64_t n_rows,
+                       int64_t dim, int64_t n_vocab) {
+    const int64_t row_bytes = type_row_bytes(type, dim);
+    for (int64_t r = 0; r < n_rows; ++r) {
+        int32_t t = tokens[r];
+        if (t < 0 || t >= n_vocab)
+            SL4J_FAIL(SL4J_ERR_INVALID_ARGUMENT, "token id %d at position %lld is outside the vocabulary [0, %lld)", t,
+                      (long long)r, (long long)n_vocab);
+        dequantize_row(type, static_cast<const uint8_t*>(table) + t * row_bytes, out + r * dim, dim);
+    }
+}
+
+void rmsnorm_forward(float* out, float* inv_rms, const float* x, const float* w, int64_t n_rows, int64_t dim,
+                     float eps) {
+    parallel_for(n_rows, 16, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+            const float* xr = x + r * dim;
+            float* o = out + r * dim;
+            double ss = 0;
+            for (int64_t i = 0; i < dim; ++i) ss += double(xr[i]) * xr[i];
+            float s = float(1.0 / std::sqrt(ss / double(dim) + eps));
+            if (inv_rms) inv_rms[r] = s;
+            for (int64_t i = 0; i < dim; ++i) o[i] = xr[i] * s * w[i];
+        }
+    });
+}
+
+void rope_cache_forward(float* cs, const int64_t* pos, int64_t n_rows, int64_t n_rot, double base,
+                        double linear_factor, const float* freq_factors) {
+    const int64_t half = n_rot / 2;
+    for (int64_t r = 0; r < n_rows; ++r) {
+        double p = double(pos[r]) / linear_factor;
+        for (int64_t i = 0; i < half; ++i) {
+            double inv_freq = std::pow(base, -2.0 * double(i) / double(n_rot));
+            if (freq_factors) inv_freq /= freq_factors[i];
+            double theta = p * inv_freq;
+            cs[r * n_rot + 2 * i] = float(std::cos(theta));
+            cs[r * n_rot + 2 * i + 1] = float(std::sin(theta));
+        }
+    }
+}
+
+void rope_forward(float* x, const float* cs, int64_t n_rows, int64_t n_heads, int64_t head_dim, int64_t n_rot) {
+    parallel_for(n_rows, 16, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+            const float* c = cs + r * n_rot;
+            for (int64_t h = 0; h < n_heads; ++h) {
+                float* v = x + (r * n_heads + h) * head_dim;
+                for (int64_t i = 0; i < n_rot; i += 2) {
+                    float cos_t = c[i], sin_t = c[i + 1];
+                    float a = v[i], b = v[i + 1];
+                    v[i] = a * cos_t - b * sin_t;
+                    v[i + 1] = a * sin_t + b * cos_t;
+                }
+            }
+        }
+    });
+}
+
+void swiglu_forward(float* out, const float* gate, const float* up, int64_t n) {
+    parallel_for(n, 4096, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+            float g = gate[i];
+            out[i] = g / (1.f + std::exp(-g)) * up[i];
+        }
+    });
+}
+
+void residual_forward(float* x, const float* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
+void attention_forward(float* out, const float* q, const float* k_cache, const float* v_cache, const int32_t* seq,
+                       const int64_t* pos, const int64_t* first_pos, int64_t n_rows, int64_t n_heads,
+                       int64_t n_kv_heads, int64_t head_dim, int64_t seq_stride) {
+    const int64_t kv_dim = n_kv_heads * head_dim;
+    const int64_t group = n_heads / n_kv_heads;
+    const float scale = float(1.0 / std::sqrt(double(head_dim)));
+    parallel_for(n_rows * n_heads, 1, [&](int64_t t0, int64_t t1) {
+        thread_local std::vector<float> scores;
+        for (int64_t t = t0; t < t1; ++t) {
+            const int64_t r = t / n_heads, h = t % n_heads;
+            const int64_t lo = first_pos ? first_pos[r] : 0, hi = pos[r];
+            const float* qh = q + (r * n_heads + h) * head_dim;
+            const float* kbase = k_cache + seq[r] * seq_stride + (h / group) * head_dim;
+            const float* vbase = v_cache + seq[r] * seq_stride + (h / group) * head_dim;
+            scores.resize(static_cast<size_t>(hi - lo + 1));
+            float mx = -std::numeric_limits<float>::infinity();
+            for (int64_t p = lo; p <= hi; ++p) {
+                const float* kp = kbase + p * kv_dim;
+                float s = 0;
+                for (int64_t i = 0; i < head_dim; ++i) s += qh[i] * kp[i];
+                s *= scale;
+                scores[p - lo] = s;
+                mx = s > mx ? s : mx;
+            }
+            float sum = 0;
+            for (int64_t p = lo; p <= hi; ++p) sum += scores[p - lo] = std::exp(scores[p - lo] - mx);
+            float* o = out + (r * n_heads + h) * head_dim;
+            for (int64_t i = 0; i < head_dim; ++i) o[i] = 0;
+            const float inv = 1.f / sum;
+            for (int64_t p = lo; p <= hi; ++p) {
+                const float a = scores[p - lo] * inv;
+                const float* vp = vbase + p * kv_dim;
+                for (int64_t i = 0; i < head_dim; ++i) o[i] += a * vp[i];
+            }
+        }
+    });
+}
+
+float log_softmax_at(const float* logits, int64_t n, int32_t target) {
+    float mx = logits[0];
+    for (int64_t i = 1; i < n; ++i) mx = logits[i] > mx ? logits[i] : mx;
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i) sum += std::exp(double(logits[i] - mx));
+    return float(double(logits[target] - mx) - std::log(sum));
+}
+
+}  // namespace sl4j::cpu

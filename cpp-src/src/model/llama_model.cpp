@@ -1,0 +1,85 @@
+#include "model/llama_model.h"
+
+#include "core/error.h"
+#include "core/types.h"
+#include "quant/quant.h"
+
+namespace sl4j {
+
+namespace {
+
+const GgufTensorInfo& find(const GgufFile& f, const std::string& name, int64_t* index) {
+    int64_t i = f.find_tensor(name);
+    if (i < 0) SL4J_FAIL(SL4J_ERR_FORMAT, "%s: tensor %s is missing", f.path().c_str(), name.c_str());
+    *index = i;
+    return f.tensors()[i];
+}
+
+void check_supported(const GgufFile& f, const GgufTensorInfo& t) {
+    const TypeTraits* tt = type_traits(t.type);
+    if (tt == nullptr || !tt->supported)
+        SL4J_FAIL(SL4J_ERR_UNSUPPORTED,
+                  "%s: tensor %s has type %s, which this engine cannot compute with (supported: f32, f16, bf16, "
+                  "q8_0, q4_0, q4_K, q5_K, q6_K)",
+                  f.path().c_str(), t.name.c_str(), tt ? tt->name : "unknown");
+}
+
+Weight matrix(const GgufFile& f, const std::string& name, int64_t in, int64_t out) {
+    int64_t i;
+    const GgufTensorInfo& t = find(f, name, &i);
+    if (t.dims.size() != 2 || t.dims[0] != in || t.dims[1] != out)
+        SL4J_FAIL(SL4J_ERR_FORMAT, "%s: tensor %s has shape {%lld%s}, expected {%lld, %lld}", f.path().c_str(),
+                  name.c_str(), (long long)t.dims[0], t.dims.size() > 1 ? format(", %lld", (long long)t.dims[1]).c_str() : "",
+                  (long long)in, (long long)out);
+    check_supported(f, t);
+    Weight w;
+    w.data = f.tensor_data(i);
+    w.type = t.type;
+    w.in = in;
+    w.out = out;
+    return w;
+}
+
+std::vector<float> vector_f32(const GgufFile& f, const std::string& name, int64_t n) {
+    int64_t i;
+    const GgufTensorInfo& t = find(f, name, &i);
+    if (t.dims.size() != 1 || t.dims[0] != n)
+        SL4J_FAIL(SL4J_ERR_FORMAT, "%s: tensor %s must be a vector of %lld", f.path().c_str(), name.c_str(), (long long)n);
+    check_supported(f, t);
+    std::vector<float> v(static_cast<size_t>(n));
+    dequantize_row(t.type, f.tensor_data(i), v.data(), n);
+    return v;
+}
+
+}  // namespace
+
+std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& path) {
+    auto m = std::unique_ptr<LlamaModel>(new LlamaModel());
+    m->file_ = GgufFile::open(path);
+    const GgufFile& f = *m->file_;
+    m->hp_ = read_llama_hparams(f);
+    LlamaHparams& h = m->hp_;
+    LlamaWeights& w = m->w_;
+    w.tok_embd = matrix(f, "token_embd.weight", h.dim, h.n_vocab);
+    for (int64_t l = 0; l < h.n_layers; ++l) {
+        std::string p = "blk." + std::to_string(l) + ".";
+        LayerWeights L;
+        L.attn_norm = vector_f32(f, p + "attn_norm.weight", h.dim);
+        L.wq = matrix(f, p + "attn_q.weight", h.dim, h.dim);
+        L.wk = matrix(f, p + "attn_k.weight", h.dim, h.kv_dim());
+        L.wv = matrix(f, p + "attn_v.weight", h.dim, h.kv_dim());
+        L.wo = matrix(f, p + "attn_output.weight", h.dim, h.dim);
+        L.ffn_norm = vector_f32(f, p + "ffn_norm.weight", h.dim);
+        L.gate = matrix(f, p + "ffn_gate.weight", h.dim, h.ffn);
+        L.up = matrix(f, p + "ffn_up.weight", h.dim, h.ffn);
+        L.down = matrix(f, p + "ffn_down.weight", h.ffn, h.dim);
+        w.layers.push_back(std::move(L));
+    }
+    w.output_norm = vector_f32(f, "output_norm.weight", h.dim);
+    w.tied_output = f.find_tensor("output.weight") < 0;
+    w.output = w.tied_output ? w.tok_embd : matrix(f, "output.weight", h.dim, h.n_vocab);
+    if (f.find_tensor("rope_freqs.weight") >= 0) h.rope_freq_factors = vector_f32(f, "rope_freqs.weight", h.n_rot / 2);
+    return m;
+}
+
+}  // namespace sl4j

@@ -1,0 +1,58 @@
+// A LLaMA model bound to a memory-mapped GGUF: weights are used in place in
+// their stored type (a Q4_K file stays Q4_K in memory); only the small norm
+// vectors are decoded to F32 at load.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gguf/gguf.h"
+#include "model/hparams.h"
+
+namespace sl4j {
+
+// A weight matrix of `out` rows of `in` elements (ggml dims {in, out}).
+struct Weight {
+    const void* data = nullptr;
+    int32_t type = 0;
+    int64_t in = 0;
+    int64_t out = 0;
+};
+
+struct LayerWeights {
+    std::vector<float> attn_norm; // (dim)
+    Weight wq;                    // (dim) -> (dim)
+    Weight wk;                    // (dim) -> (kv_dim)
+    Weight wv;                    // (dim) -> (kv_dim)
+    Weight wo;                    // (dim) -> (dim)
+    std::vector<float> ffn_norm;  // (dim)
+    Weight gate;                  // (dim) -> (ffn)
+    Weight up;                    // (dim) -> (ffn)
+    Weight down;                  // (ffn) -> (dim)
+};
+
+struct LlamaWeights {
+    Weight tok_embd;                 // (vocab) rows of (dim)
+    std::vector<LayerWeights> layers;
+    std::vector<float> output_norm;  // (dim)
+    Weight output;                   // (dim) -> (vocab); tok_embd when tied
+    bool tied_output = false;
+};
+
+class LlamaModel {
+public:
+    // Throws sl4j::Error naming the file and tensor for a missing tensor, a wrong shape or an
+    // unsupported type.
+    static std::unique_ptr<LlamaModel> load(const std::string& path);
+
+    const LlamaHparams& hparams() const { return hp_; }
+    const LlamaWeights& weights() const { return w_; }
+    const GgufFile& file() const { return *file_; }
+
+private:
+    std::unique_ptr<GgufFile> file_;
+    LlamaHparams hp_;
+    LlamaWeights w_;
+};
+
+}  // namespace sl4j

@@ -1,0 +1,79 @@
+// A decoding session: a KV cache for n_seq sequences of up to n_ctx positions,
+// and the forward pass over a batch of tokens drawn from any of them.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "model/llama_model.h"
+
+namespace sl4j {
+
+struct KvCache {
+    int64_t n_seq = 0, n_ctx = 0, n_layers = 0, kv_dim = 0;
+    std::vector<float> k;        // (n_layers, n_seq, n_ctx, kv_dim)
+    std::vector<float> v;        // (n_layers, n_seq, n_ctx, kv_dim)
+    std::vector<int64_t> length; // (n_seq) positions filled
+
+    int64_t seq_stride() const { return n_ctx * kv_dim; }
+    float* k_layer(int64_t l) { return k.data() + l * n_seq * seq_stride(); }
+    float* v_layer(int64_t l) { return v.data() + l * n_seq * seq_stride(); }
+};
+
+// Buffers of one forward pass over N rows; grown on demand, reused across calls.
+struct Activations {
+    std::vector<float> x;       // (N, dim) residual stream
+    std::vector<float> xb;      // (N, dim) normed input of a sub-layer
+    std::vector<float> xb2;     // (N, dim) sub-layer output
+    std::vector<float> q;       // (N, dim)
+    std::vector<float> k;       // (N, kv_dim)
+    std::vector<float> v;       // (N, kv_dim)
+    std::vector<float> att;     // (N, dim) attention output before wo
+    std::vector<float> hb;      // (N, ffn) gate, then silu(gate)·up
+    std::vector<float> hb2;     // (N, ffn) up
+    std::vector<float> rope_cs; // (N, n_rot) cos/sin per row
+    std::vector<int64_t> pos;   // (N)
+    std::vector<int64_t> first; // (N) first visible position (document start)
+    std::vector<int32_t> seq;   // (N)
+    std::vector<int32_t> out_tokens; // rows producing outputs, gathered
+    std::vector<float> out_x;   // (n_out, dim)
+};
+
+class LlamaSession {
+public:
+    LlamaSession(const LlamaModel& model, int64_t n_seq, int64_t n_ctx);
+
+    // Appends tokens[i] to sequence seq_ids[i] (NULL = all sequence 0) at that sequence's next
+    // position, in order. For rows with outputs[i] != 0 (NULL = every row), keeps the final
+    // hidden state (after the output norm) and, when want_logits, the logits.
+    // doc_start (optional): per row, the first position the row may attend to (isolates packed
+    // documents); NULL = 0.
+    void decode(const int32_t* tokens, const int32_t* seq_ids, const int8_t* outputs, const int64_t* doc_start,
+                int64_t n_tokens, bool want_logits);
+
+    int64_t n_outputs() const { return n_outputs_; }
+    const std::vector<float>& logits() const { return logits_; } // (n_outputs, n_vocab)
+    const std::vector<float>& hidden() const { return hidden_; } // (n_outputs, dim)
+    bool has_logits() const { return has_logits_; }
+
+    int64_t length(int64_t seq) const;
+    void reset(int64_t seq); // -1 = every sequence
+    // Forget positions >= len of one sequence (rewind after speculative work).
+    void truncate(int64_t seq, int64_t len);
+    int64_t n_seq() const { return cache_.n_seq; }
+    int64_t n_ctx() const { return cache_.n_ctx; }
+    const LlamaModel& model() const { return model_; }
+
+private:
+    void assign_positions(const int32_t* seq_ids, const int64_t* doc_start, int64_t n);
+    void layer_forward(int64_t l, int64_t n);
+    void grow(int64_t n);
+
+    const LlamaModel& model_;
+    KvCache cache_;
+    Activations a_;
+    std::vector<float> logits_, hidden_;
+    int64_t n_outputs_ = 0;
+    bool has_logits_ = false;
+};
+
+}  // namespace sl4j

@@ -15,8 +15,9 @@ struct KernelTable {
     void (*dequant)(int32_t type, const void* src, float* dst, int64_t n);
     // sum_p a[p] * b[p], in a fixed order for a given level and n.
     float (*dot)(const float* a, const float* b, int64_t n);
-    // c[i*nr + j] = sum_{p<kc} a[i*lda + p] * b[p*ldb + j] for i < rows (1..mr), j < nr.
-    void (*kern)(const float* a, int64_t lda, int rows, const float* b, int64_t ldb, int64_t kc, float* c);
+    // c[i*nr + j] = sum_{p<kc} a[p*mr + i] * b[p*ldb + j] for i < rows (1..mr), j < nr:
+    // `a` holds mr rows packed p-major (see pack_rows in matmul.cpp).
+    void (*kern)(const float* a, int rows, const float* b, int64_t ldb, int64_t kc, float* c);
     // y[j] += s * x[j]
     void (*axpy)(float* y, float s, const float* x, int64_t n);
 };

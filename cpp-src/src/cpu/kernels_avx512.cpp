@@ -12,9 +12,13 @@
 #endif
 
 #include "cpu/kernels.h"
+#include "quant/dequant_kernels.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 namespace {
+#define KERNEL_HAS_AVX2
+#include "cpu/dequant_avx2.inc"
+
 typedef __m512 vf;
 static inline vf vzero() { return _mm512_setzero_ps(); }
 static inline vf vload(const float* p) { return _mm512_loadu_ps(p); }

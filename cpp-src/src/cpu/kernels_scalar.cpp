@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "cpu/kernels.h"
+#include "quant/dequant_kernels.h"
 
 namespace {
 struct vf {

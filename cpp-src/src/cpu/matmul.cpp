@@ -32,7 +32,7 @@ constexpr int kMaxTile = 12 * 32;  // largest mr * nr of any level
 
 // Per-thread scratch that only ever grows: no allocation per call once warm.
 struct Scratch {
-    std::vector<float> row, panel;
+    std::vector<float> row, panel, packed;
 };
 thread_local Scratch t_scratch;
 
@@ -64,6 +64,28 @@ int64_t check_args(const char* op, const float* out, const void* w, int32_t wtyp
 int64_t elem_offset(int32_t wtype, int64_t j) {
     const TypeTraits* tt = type_traits(wtype);
     return j / tt->block_size * tt->type_size;
+}
+
+// Copy rows [0, n) of a (row stride lda, kc columns) into blocks of mr rows
+// stored p-major ([kc][mr], zero rows past n), in parallel over blocks.
+float* pack_rows(const float* a, int64_t lda, int64_t n, int64_t kc, int mr) {
+    const int64_t n_blocks = (n + mr - 1) / mr;
+    float* dst = grow(t_scratch.packed, n_blocks * mr * kc);
+    parallel_for(n_blocks, 1, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) {
+            float* d = dst + b * mr * kc;
+            for (int i = 0; i < mr; ++i) {
+                const int64_t row = b * mr + i;
+                if (row >= n) {
+                    for (int64_t p = 0; p < kc; ++p) d[p * mr + i] = 0.0f;
+                    continue;
+                }
+                const float* s = a + row * lda;
+                for (int64_t p = 0; p < kc; ++p) d[p * mr + i] = s[p];
+            }
+        }
+    });
+    return dst;
 }
 
 }  // namespace
@@ -104,6 +126,7 @@ void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n,
     const int64_t n_mblocks = (n + MR - 1) / MR;
     const int64_t want = 4 * (int64_t)threads();
     const int64_t split = n_panels >= want ? 1 : std::min(n_mblocks, (want + n_panels - 1) / n_panels);
+    const float* xp = pack_rows(x, k, n, k, MR);
     parallel_for(n_panels * split, 1, [&](int64_t t0, int64_t t1) {
         float* row = grow(t_scratch.row, k);
         float* panel = grow(t_scratch.panel, k * NR);
@@ -133,7 +156,7 @@ void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n,
             const int64_t i1 = std::min(n, n_mblocks * (q + 1) / split * MR);
             for (int64_t i = i0; i < i1; i += MR) {
                 const int mr = (int)std::min<int64_t>(MR, i1 - i);
-                kt.kern(x + i * k, k, mr, panel, NR, k, c);
+                kt.kern(xp + i * k, mr, panel, NR, k, c);
                 for (int ii = 0; ii < mr; ++ii)
                     std::memcpy(out + (i + ii) * m + r0, c + ii * NR, (size_t)rows * sizeof(float));
             }
@@ -185,6 +208,7 @@ void matmul_transposed(float* out, const void* w, int32_t wtype, const float* dy
     const int64_t n_mblocks = (n + MR - 1) / MR;
     const int64_t want = 4 * (int64_t)threads();
     const int64_t split = n_cblocks >= want ? 1 : std::min(n_mblocks, (want + n_cblocks - 1) / n_cblocks);
+    const float* dyp = pack_rows(dy, m, n, m, MR);
     parallel_for(n_cblocks * split, 1, [&](int64_t t0, int64_t t1) {
         float* tile = grow(t_scratch.panel, kRowBlock * kColBlock);
         float c[kMaxTile];
@@ -205,7 +229,7 @@ void matmul_transposed(float* out, const void* w, int32_t wtype, const float* dy
                 for (int64_t i = i0; i < i1; i += MR) {
                     const int mr = (int)std::min<int64_t>(MR, i1 - i);
                     for (int64_t s = 0; s < n_sub; ++s) {
-                        kt.kern(dy + i * m + r0, m, mr, tile + s * NR, kColBlock, rc, c);
+                        kt.kern(dyp + i * m + r0 * MR, mr, tile + s * NR, kColBlock, rc, c);
                         const int64_t cols = std::min<int64_t>(NR, cw - s * NR);
                         for (int ii = 0; ii < mr; ++ii) {
                             float* o = out + (i + ii) * k + j0 + s * NR;

@@ -1,0 +1,31 @@
+// The per-SIMD-level compute kernels behind matmul. Each level lives in its own
+// translation unit compiled under a target pragma (kernels_<level>.cpp, all
+// sharing kernels_impl.inc); the drivers in matmul.cpp pick one table at run time.
+#pragma once
+#include <cstdint>
+
+#include "cpu/simd.h"
+
+namespace sl4j::cpu {
+
+struct KernelTable {
+    int mr;  // rows of `a` per micro-kernel call (at most)
+    int nr;  // columns of `b` per micro-kernel call (exactly)
+    // Decode n elements of a supported type (n a whole number of blocks).
+    void (*dequant)(int32_t type, const void* src, float* dst, int64_t n);
+    // sum_p a[p] * b[p], in a fixed order for a given level and n.
+    float (*dot)(const float* a, const float* b, int64_t n);
+    // c[i*nr + j] = sum_{p<kc} a[p*mr + i] * b[p*ldb + j] for i < rows (1..mr), j < nr:
+    // `a` holds mr rows packed p-major (see pack_rows in matmul.cpp).
+    void (*kern)(const float* a, int rows, const float* b, int64_t ldb, int64_t kc, float* c);
+    // y[j] += s * x[j]
+    void (*axpy)(float* y, float s, const float* x, int64_t n);
+};
+
+const KernelTable& kernels_scalar();
+const KernelTable& kernels_avx2();    // only valid to call when the CPU has AVX2+FMA
+const KernelTable& kernels_avx512();  // only valid to call when the CPU has AVX-512F/BW/VL/DQ
+
+const KernelTable& kernels_for(Simd level);
+
+}  // namespace sl4j::cpu

@@ -1,0 +1,249 @@
+#include "cpu/matmul.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "core/error.h"
+#include "core/types.h"
+#include "cpu/kernels.h"
+#include "cpu/threadpool.h"
+
+namespace sl4j::cpu {
+
+const KernelTable& kernels_for(Simd level) {
+    switch (level) {
+        case Simd::kAvx512: return kernels_avx512();
+        case Simd::kAvx2: return kernels_avx2();
+        default: return kernels_scalar();
+    }
+}
+
+namespace {
+
+// Below this many activation rows the product is a stream over the weights
+// (memory-bound): decode each weight row once and dot it with every x row.
+constexpr int64_t kSmallN = 4;
+// Column block of matmul_transposed: a multiple of every block size (1, 32, 256).
+constexpr int64_t kColBlock = 256;
+// Rows of W decoded at once by matmul_transposed.
+constexpr int64_t kRowBlock = 256;
+constexpr int kMaxTile = 12 * 32;  // largest mr * nr of any level
+
+// Per-thread scratch that only ever grows: no allocation per call once warm.
+struct Scratch {
+    std::vector<float> row, panel, packed;
+};
+thread_local Scratch t_scratch;
+
+float* grow(std::vector<float>& v, int64_t n) {
+    if ((int64_t)v.size() < n) v.resize((size_t)n);
+    return v.data();
+}
+
+// Validates and returns the bytes of one weight row of k elements.
+int64_t check_args(const char* op, const float* out, const void* w, int32_t wtype, const float* x, int64_t n,
+                   int64_t k, int64_t m) {
+    SL4J_CHECK_ARG(n >= 0 && k >= 0 && m >= 0, "%s: sizes must be >= 0 (n=%lld k=%lld m=%lld)", op, (long long)n,
+                   (long long)k, (long long)m);
+    const TypeTraits* tt = type_traits(wtype);
+    if (tt == nullptr) SL4J_FAIL(SL4J_ERR_UNSUPPORTED, "%s: unknown weight type id %d", op, wtype);
+    if (!tt->supported)
+        SL4J_FAIL(SL4J_ERR_UNSUPPORTED, "%s: weight type %s (id %d) is not supported by the CPU backend", op,
+                  tt->name, wtype);
+    SL4J_CHECK_ARG(k % tt->block_size == 0, "%s: k=%lld is not a multiple of the %s block size %lld", op,
+                   (long long)k, tt->name, (long long)tt->block_size);
+    const bool empty = n == 0 || k == 0 || m == 0;
+    SL4J_CHECK_ARG(empty || (out != nullptr && w != nullptr && x != nullptr),
+                   "%s: NULL pointer (out=%p w=%p x=%p) for n=%lld k=%lld m=%lld", op, (const void*)out, w,
+                   (const void*)x, (long long)n, (long long)k, (long long)m);
+    return type_row_bytes(wtype, k);
+}
+
+// Byte offset of element j (a multiple of the block size) inside a row.
+int64_t elem_offset(int32_t wtype, int64_t j) {
+    const TypeTraits* tt = type_traits(wtype);
+    return j / tt->block_size * tt->type_size;
+}
+
+// Copy rows [0, n) of a (row stride lda, kc columns) into blocks of mr rows
+// stored p-major ([kc][mr], zero rows past n), in parallel over blocks.
+float* pack_rows(const float* a, int64_t lda, int64_t n, int64_t kc, int mr) {
+    const int64_t n_blocks = (n + mr - 1) / mr;
+    float* dst = grow(t_scratch.packed, n_blocks * mr * kc);
+    parallel_for(n_blocks, 1, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) {
+            float* d = dst + b * mr * kc;
+            for (int i = 0; i < mr; ++i) {
+                const int64_t row = b * mr + i;
+                if (row >= n) {
+                    for (int64_t p = 0; p < kc; ++p) d[p * mr + i] = 0.0f;
+                    continue;
+                }
+                const float* s = a + row * lda;
+                for (int64_t p = 0; p < kc; ++p) d[p * mr + i] = s[p];
+            }
+        }
+    });
+    return dst;
+}
+
+}  // namespace
+
+void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n, int64_t k, int64_t m) {
+    const int64_t rb = check_args("matmul", out, w, wtype, x, n, k, m);
+    if (n == 0 || m == 0) return;
+    if (k == 0) {
+        std::fill(out, out + n * m, 0.0f);
+        return;
+    }
+    const KernelTable& kt = kernels_for(simd());
+    const char* wb = static_cast<const char*>(w);
+    const bool f32 = wtype == SL4J_TYPE_F32;
+
+    if (n < kSmallN) {
+        const int64_t grain = std::max<int64_t>(1, 32768 / k);
+        parallel_for(m, grain, [&](int64_t r0, int64_t r1) {
+            float* row = f32 ? nullptr : grow(t_scratch.row, k);
+            for (int64_t r = r0; r < r1; ++r) {
+                const float* wr = reinterpret_cast<const float*>(wb + r * rb);
+                if (!f32) {
+                    kt.dequant(wtype, wb + r * rb, row, k);
+                    wr = row;
+                }
+                for (int64_t i = 0; i < n; ++i) out[i * m + r] = kt.dot(x + i * k, wr, k);
+            }
+        });
+        return;
+    }
+
+    // Prefill: a task decodes a panel of NR weight rows over all of k, stored
+    // k-major so each micro-kernel step loads one row of NR values, then sweeps
+    // it across its share of the x rows. Tasks are panels, times a split of n
+    // when there are too few panels to keep every thread busy.
+    const int NR = kt.nr, MR = kt.mr;
+    const int64_t n_panels = (m + NR - 1) / NR;
+    const int64_t n_mblocks = (n + MR - 1) / MR;
+    const int64_t want = 4 * (int64_t)threads();
+    const int64_t split = n_panels >= want ? 1 : std::min(n_mblocks, (want + n_panels - 1) / n_panels);
+    const float* xp = pack_rows(x, k, n, k, MR);
+    parallel_for(n_panels * split, 1, [&](int64_t t0, int64_t t1) {
+        float* row = grow(t_scratch.row, k);
+        float* panel = grow(t_scratch.panel, k * NR);
+        float c[kMaxTile];
+        int64_t packed = -1;
+        for (int64_t t = t0; t < t1; ++t) {
+            const int64_t p = t / split, q = t % split;
+            const int64_t r0 = p * NR;
+            const int64_t rows = std::min<int64_t>(NR, m - r0);
+            if (packed != p) {
+                for (int64_t rr = 0; rr < NR; ++rr) {
+                    if (rr >= rows) {
+                        for (int64_t j = 0; j < k; ++j) panel[j * NR + rr] = 0.0f;
+                        continue;
+                    }
+                    const char* src = wb + (r0 + rr) * rb;
+                    const float* v = reinterpret_cast<const float*>(src);
+                    if (!f32) {
+                        kt.dequant(wtype, src, row, k);
+                        v = row;
+                    }
+                    for (int64_t j = 0; j < k; ++j) panel[j * NR + rr] = v[j];
+                }
+                packed = p;
+            }
+            const int64_t i0 = n_mblocks * q / split * MR;
+            const int64_t i1 = std::min(n, n_mblocks * (q + 1) / split * MR);
+            for (int64_t i = i0; i < i1; i += MR) {
+                const int mr = (int)std::min<int64_t>(MR, i1 - i);
+                kt.kern(xp + i * k, mr, panel, NR, k, c);
+                for (int ii = 0; ii < mr; ++ii)
+                    std::memcpy(out + (i + ii) * m + r0, c + ii * NR, (size_t)rows * sizeof(float));
+            }
+        }
+    });
+}
+
+void matmul_transposed(float* out, const void* w, int32_t wtype, const float* dy, int64_t n, int64_t k,
+                       int64_t m) {
+    const int64_t rb = check_args("matmul_transposed", out, w, wtype, dy, n, k, m);
+    if (n == 0 || k == 0) return;
+    if (m == 0) {
+        std::fill(out, out + n * k, 0.0f);
+        return;
+    }
+    const KernelTable& kt = kernels_for(simd());
+    const char* wb = static_cast<const char*>(w);
+    const bool f32 = wtype == SL4J_TYPE_F32;
+    const int64_t n_cblocks = (k + kColBlock - 1) / kColBlock;
+
+    // Columns of W block [j0, j0 + cw) of row r as floats (decoded into buf unless F32).
+    auto row_cols = [&](int64_t r, int64_t j0, int64_t cw, float* buf) -> const float* {
+        const char* src = wb + r * rb + elem_offset(wtype, j0);
+        if (f32) return reinterpret_cast<const float*>(src);
+        kt.dequant(wtype, src, buf, cw);
+        return buf;
+    };
+
+    if (n < kSmallN) {
+        // out_i = sum_r dy[i][r] * W[r]: one axpy per weight row, per column block
+        parallel_for(n_cblocks, 1, [&](int64_t c0, int64_t c1) {
+            float* buf = grow(t_scratch.row, kColBlock);
+            for (int64_t cb = c0; cb < c1; ++cb) {
+                const int64_t j0 = cb * kColBlock, cw = std::min(kColBlock, k - j0);
+                for (int64_t i = 0; i < n; ++i) std::fill(out + i * k + j0, out + i * k + j0 + cw, 0.0f);
+                for (int64_t r = 0; r < m; ++r) {
+                    const float* v = row_cols(r, j0, cw, buf);
+                    for (int64_t i = 0; i < n; ++i) kt.axpy(out + i * k + j0, dy[i * m + r], v, cw);
+                }
+            }
+        });
+        return;
+    }
+
+    // dy·W is a plain row-major product: decode a kRowBlock x kColBlock tile of W
+    // (zero-padded to full width), run the micro-kernel over it with stride
+    // kColBlock, and accumulate the row blocks in order.
+    const int NR = kt.nr, MR = kt.mr;
+    const int64_t n_mblocks = (n + MR - 1) / MR;
+    const int64_t want = 4 * (int64_t)threads();
+    const int64_t split = n_cblocks >= want ? 1 : std::min(n_mblocks, (want + n_cblocks - 1) / n_cblocks);
+    const float* dyp = pack_rows(dy, m, n, m, MR);
+    parallel_for(n_cblocks * split, 1, [&](int64_t t0, int64_t t1) {
+        float* tile = grow(t_scratch.panel, kRowBlock * kColBlock);
+        float c[kMaxTile];
+        for (int64_t t = t0; t < t1; ++t) {
+            const int64_t cb = t / split, q = t % split;
+            const int64_t j0 = cb * kColBlock, cw = std::min(kColBlock, k - j0);
+            const int64_t n_sub = (cw + NR - 1) / NR;
+            const int64_t i0 = n_mblocks * q / split * MR;
+            const int64_t i1 = std::min(n, n_mblocks * (q + 1) / split * MR);
+            for (int64_t r0 = 0; r0 < m; r0 += kRowBlock) {
+                const int64_t rc = std::min(kRowBlock, m - r0);
+                for (int64_t rr = 0; rr < rc; ++rr) {
+                    float* dst = tile + rr * kColBlock;
+                    const float* v = row_cols(r0 + rr, j0, cw, dst);
+                    if (v != dst) std::memcpy(dst, v, (size_t)cw * sizeof(float));
+                    std::fill(dst + cw, dst + n_sub * NR, 0.0f);
+                }
+                for (int64_t i = i0; i < i1; i += MR) {
+                    const int mr = (int)std::min<int64_t>(MR, i1 - i);
+                    for (int64_t s = 0; s < n_sub; ++s) {
+                        kt.kern(dyp + i * m + r0 * MR, mr, tile + s * NR, kColBlock, rc, c);
+                        const int64_t cols = std::min<int64_t>(NR, cw - s * NR);
+                        for (int ii = 0; ii < mr; ++ii) {
+                            float* o = out + (i + ii) * k + j0 + s * NR;
+                            const float* ci = c + ii * NR;
+                            if (r0 == 0)
+                                std::memcpy(o, ci, (size_t)cols * sizeof(float));
+                            else
+                                for (int64_t j = 0; j < cols; ++j) o[j] += ci[j];
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+}  // namespace sl4j::cpu

@@ -1,0 +1,194 @@
+#include "cpu/threadpool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "core/error.h"
+
+namespace sl4j::cpu {
+
+namespace {
+
+// Set while a thread runs a chunk of a parallel_for: nested calls then run
+// inline instead of waiting on workers that are all busy with the outer call.
+thread_local bool t_in_task = false;
+
+int default_threads() {
+    const unsigned hc = std::thread::hardware_concurrency();
+    return hc == 0 ? 1 : (int)hc;
+}
+
+// Workers sleep on a condition variable between jobs; a job is published by
+// bumping `generation_`. Chunks are handed out through an atomic counter so a
+// worker delayed by another process does not hold up the others.
+class Pool {
+public:
+    ~Pool() { stop_workers(); }
+
+    int threads() {
+        std::lock_guard<std::mutex> lk(submit_mu_);
+        ensure_started();
+        return n_threads_;
+    }
+
+    void set_threads(int n) {
+        std::lock_guard<std::mutex> lk(submit_mu_);
+        const int want = n <= 0 ? default_threads() : n;
+        if (started_ && want == n_threads_) return;
+        stop_workers();
+        n_threads_ = want;
+        start_workers();
+    }
+
+    void run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+        std::lock_guard<std::mutex> lk(submit_mu_);
+        ensure_started();
+        if (grain < 1) grain = 1;
+        const int64_t max_chunks = (n + grain - 1) / grain;
+        if (n_threads_ == 1 || max_chunks <= 1) {
+            run_inline(n, fn);
+            return;
+        }
+        // a few chunks per thread balance load without much counter traffic
+        int64_t n_chunks = std::min<int64_t>(max_chunks, (int64_t)n_threads_ * 4);
+        {
+            std::lock_guard<std::mutex> g(mu_);
+            fn_ = &fn;
+            n_ = n;
+            n_chunks_ = n_chunks;
+            next_.store(0);
+            busy_ = (int)workers_.size();
+            error_ = nullptr;
+            ++generation_;
+        }
+        cv_work_.notify_all();
+        work();
+        std::unique_lock<std::mutex> g(mu_);
+        cv_done_.wait(g, [&] { return busy_ == 0; });
+        fn_ = nullptr;
+        if (error_) std::rethrow_exception(error_);
+    }
+
+private:
+    static void run_inline(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+        const bool was = t_in_task;
+        t_in_task = true;
+        try {
+            fn(0, n);
+        } catch (...) {
+            t_in_task = was;
+            throw;
+        }
+        t_in_task = was;
+    }
+
+    // Take chunks until none are left; the first exception is kept for the caller.
+    void work() {
+        t_in_task = true;
+        for (;;) {
+            const int64_t c = next_.fetch_add(1);
+            if (c >= n_chunks_) break;
+            const int64_t begin = n_ * c / n_chunks_, end = n_ * (c + 1) / n_chunks_;
+            if (begin >= end) continue;
+            try {
+                (*fn_)(begin, end);
+            } catch (...) {
+                std::lock_guard<std::mutex> g(mu_);
+                if (!error_) error_ = std::current_exception();
+            }
+        }
+        t_in_task = false;
+    }
+
+    // `seen` is the generation current when the worker was created, read before
+    // any job of this pool's lifetime could be published.
+    void worker_loop(uint64_t seen) {
+        for (;;) {
+            {
+                std::unique_lock<std::mutex> g(mu_);
+                cv_work_.wait(g, [&] { return stop_ || generation_ != seen; });
+                if (stop_) return;
+                seen = generation_;
+            }
+            work();
+            {
+                std::lock_guard<std::mutex> g(mu_);
+                if (--busy_ == 0) cv_done_.notify_one();
+            }
+        }
+    }
+
+    void ensure_started() {
+        if (started_) return;
+        n_threads_ = default_threads();
+        start_workers();
+    }
+
+    void start_workers() {
+        uint64_t gen;
+        {
+            std::lock_guard<std::mutex> g(mu_);
+            stop_ = false;
+            gen = generation_;
+        }
+        for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, gen] { worker_loop(gen); });
+        started_ = true;
+    }
+
+    void stop_workers() {
+        {
+            std::lock_guard<std::mutex> g(mu_);
+            stop_ = true;
+        }
+        cv_work_.notify_all();
+        for (std::thread& t : workers_) t.join();
+        workers_.clear();
+        started_ = false;
+    }
+
+    std::mutex submit_mu_;  // one job at a time, and no resize during a job
+    std::mutex mu_;
+    std::condition_variable cv_work_, cv_done_;
+    std::vector<std::thread> workers_;
+    int n_threads_ = 1;
+    bool started_ = false;
+    bool stop_ = false;
+    uint64_t generation_ = 0;
+    const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
+    int64_t n_ = 0, n_chunks_ = 0;
+    std::atomic<int64_t> next_{0};
+    int busy_ = 0;
+    std::exception_ptr error_;
+};
+
+Pool& pool() {
+    static Pool p;
+    return p;
+}
+
+}  // namespace
+
+void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+    if (n <= 0) return;
+    if (t_in_task) {
+        fn(0, n);
+        return;
+    }
+    pool().run(n, grain, fn);
+}
+
+void set_threads(int n) {
+    SL4J_CHECK_ARG(n >= 0, "set_threads: thread count must be >= 0, got %d", n);
+    SL4J_CHECK_ARG(!t_in_task, "set_threads: cannot resize the pool from inside a pool task");
+    pool().set_threads(n);
+}
+
+int threads() { return pool().threads(); }
+
+}  // namespace sl4j::cpu

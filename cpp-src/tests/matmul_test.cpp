@@ -1,0 +1,240 @@
+// matmul / matmul_transposed for every weight type and every SIMD level this
+// CPU has, against a float64 product with the dequantized weights; and the
+// thread pool's contract.
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/types.h"
+#include "cpu/matmul.h"
+#include "cpu/simd.h"
+#include "cpu/threadpool.h"
+#include "quant/quant.h"
+#include "stackllama4j.h"
+#include "testing.h"
+
+using namespace sl4j;
+
+namespace {
+
+struct Rng {
+    uint64_t s;
+    explicit Rng(uint64_t seed) : s(seed * 0x9E3779B97F4A7C15ull + 7) {}
+    uint32_t u32() {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        return (uint32_t)(s >> 33);
+    }
+    float uniform() { return (float)u32() / 2147483648.0f - 1.0f; }
+};
+
+const int32_t kTypes[] = {SL4J_TYPE_F32, SL4J_TYPE_F16, SL4J_TYPE_BF16, SL4J_TYPE_Q8_0,
+                          SL4J_TYPE_Q4_0, SL4J_TYPE_Q4_K, SL4J_TYPE_Q5_K, SL4J_TYPE_Q6_K};
+
+// Random encoded weights covering every code: random bytes, then the block
+// scales overwritten with sane halves (random bytes there could be NaN/inf).
+std::vector<uint8_t> random_weights(int32_t type, int64_t m, int64_t k, uint64_t seed) {
+    Rng rng(seed);
+    const TypeTraits* tt = type_traits(type);
+    const int64_t bytes = type_row_bytes(type, k) * m;
+    std::vector<uint8_t> w((size_t)bytes);
+    if (type == SL4J_TYPE_F32 || type == SL4J_TYPE_F16 || type == SL4J_TYPE_BF16) {
+        std::vector<float> f((size_t)(m * k));
+        for (float& v : f) v = rng.uniform();
+        quantize_row(type, f.data(), w.data(), m * k);
+        return w;
+    }
+    for (uint8_t& b : w) b = (uint8_t)rng.u32();
+    auto half = [&](float lo, float hi) { return f32_to_fp16(lo + (hi - lo) * (0.5f + 0.5f * rng.uniform())); };
+    for (int64_t b = 0; b < bytes / tt->type_size; ++b) {
+        uint8_t* blk = w.data() + b * tt->type_size;
+        uint16_t h[2] = {half(0.01f, 0.1f), half(0.001f, 0.05f)};
+        switch (type) {
+            case SL4J_TYPE_Q8_0:
+            case SL4J_TYPE_Q4_0: std::memcpy(blk, h, 2); break;
+            case SL4J_TYPE_Q4_K:
+            case SL4J_TYPE_Q5_K: std::memcpy(blk, h, 4); break;  // d, dmin
+            case SL4J_TYPE_Q6_K: std::memcpy(blk + 208, h, 2); break;
+        }
+    }
+    return w;
+}
+
+std::vector<float> random_x(int64_t n, uint64_t seed) {
+    Rng rng(seed);
+    std::vector<float> x((size_t)n);
+    for (float& v : x) v = rng.uniform();
+    return x;
+}
+
+struct Shape {
+    int64_t n, k, m;
+};
+
+// Checks out (n x m) = x · Wᵀ and dx (n x k) = dy · W for one type and shape.
+void check_products(int32_t type, Shape s, uint64_t seed, const char* level) {
+    const auto w = random_weights(type, s.m, s.k, seed);
+    std::vector<float> wf((size_t)(s.m * s.k));
+    dequantize_row(type, w.data(), wf.data(), s.m * s.k);
+    const auto x = random_x(s.n * s.k, seed + 1);
+    const auto dy = random_x(s.n * s.m, seed + 2);
+
+    std::vector<float> out((size_t)(s.n * s.m), -777.0f);
+    cpu::matmul(out.data(), w.data(), type, x.data(), s.n, s.k, s.m);
+    int bad = 0;
+    for (int64_t i = 0; i < s.n; ++i)
+        for (int64_t r = 0; r < s.m; ++r) {
+            double ref = 0, mag = 0;
+            for (int64_t j = 0; j < s.k; ++j) {
+                const double t = (double)x[i * s.k + j] * wf[r * s.k + j];
+                ref += t;
+                mag += std::fabs(t);
+            }
+            if (!(std::fabs(out[i * s.m + r] - ref) <= 1e-5 * mag + 1e-30)) ++bad;
+        }
+    if (bad)
+        sl4j_test::record_failure(__FILE__, __LINE__,
+                                  format("matmul %s [%s] n=%lld k=%lld m=%lld: %d wrong", type_traits(type)->name, level,
+                                         (long long)s.n, (long long)s.k, (long long)s.m, bad));
+
+    std::vector<float> dx((size_t)(s.n * s.k), -777.0f);
+    cpu::matmul_transposed(dx.data(), w.data(), type, dy.data(), s.n, s.k, s.m);
+    bad = 0;
+    for (int64_t i = 0; i < s.n; ++i)
+        for (int64_t j = 0; j < s.k; ++j) {
+            double ref = 0, mag = 0;
+            for (int64_t r = 0; r < s.m; ++r) {
+                const double t = (double)dy[i * s.m + r] * wf[r * s.k + j];
+                ref += t;
+                mag += std::fabs(t);
+            }
+            if (!(std::fabs(dx[i * s.k + j] - ref) <= 1e-5 * mag + 1e-30)) ++bad;
+        }
+    if (bad)
+        sl4j_test::record_failure(__FILE__, __LINE__,
+                                  format("matmul_transposed %s [%s] n=%lld k=%lld m=%lld: %d wrong",
+                                         type_traits(type)->name, level, (long long)s.n, (long long)s.k,
+                                         (long long)s.m, bad));
+}
+
+std::vector<cpu::Simd> levels() {
+    std::vector<cpu::Simd> v;
+    for (int l = 0; l <= (int)cpu::simd_detected(); ++l) v.push_back((cpu::Simd)l);
+    return v;
+}
+
+}  // namespace
+
+TEST(matmul_every_type_every_level) {
+    for (cpu::Simd lv : levels()) {
+        cpu::set_simd_cap(lv);
+        CHECK(std::string(cpu::simd_level()) == cpu::simd_name(lv) || std::getenv("SL4J_SIMD") != nullptr);
+        for (int32_t type : kTypes) {
+            const int64_t bs = type_traits(type)->block_size;
+            const int64_t kb = bs == 1 ? 32 : bs;  // one block (32 for the float types)
+            // decode path (n < 4), prefill path (n >= 4), m not a multiple of any tile,
+            // k of one block and of several, n splits of the tile rows
+            const Shape shapes[] = {{1, kb, 7}, {3, kb, 45}, {1, 3 * kb, 70}, {4, kb, 33},
+                                    {13, 2 * kb, 45}, {30, kb, 1}, {5, bs == 1 ? 37 : kb, 66}};
+            uint64_t seed = 100;
+            for (const Shape& s : shapes) check_products(type, s, seed++, cpu::simd_name(lv));
+        }
+    }
+    cpu::set_simd_cap(cpu::Simd::kAvx512);
+}
+
+TEST(matmul_large_k_crosses_column_blocks) {
+    // k > 256 with a partial last column block for matmul_transposed; m > 256 row blocks
+    for (cpu::Simd lv : levels()) {
+        cpu::set_simd_cap(lv);
+        check_products(SL4J_TYPE_Q8_0, {6, 32 * 11, 300}, 7, cpu::simd_name(lv));
+        check_products(SL4J_TYPE_Q4_K, {2, 256 * 3, 20}, 8, cpu::simd_name(lv));
+    }
+    cpu::set_simd_cap(cpu::Simd::kAvx512);
+}
+
+TEST(matmul_threads_do_not_change_results) {
+    const int before = cpu::threads();
+    for (int32_t type : {SL4J_TYPE_F32, SL4J_TYPE_Q4_0, SL4J_TYPE_Q6_K}) {
+        const int64_t bs = type_traits(type)->block_size;
+        for (int64_t n : {1, 2, 9, 40}) {
+            const int64_t k = bs == 1 ? 96 : 2 * bs, m = 77;
+            const auto w = random_weights(type, m, k, 5);
+            const auto x = random_x(n * k, 6);
+            const auto dy = random_x(n * m, 9);
+            std::vector<float> a((size_t)(n * m)), b((size_t)(n * m)), ta((size_t)(n * k)), tb((size_t)(n * k));
+            cpu::set_threads(1);
+            cpu::matmul(a.data(), w.data(), type, x.data(), n, k, m);
+            cpu::matmul_transposed(ta.data(), w.data(), type, dy.data(), n, k, m);
+            cpu::set_threads(2);
+            cpu::matmul(b.data(), w.data(), type, x.data(), n, k, m);
+            cpu::matmul_transposed(tb.data(), w.data(), type, dy.data(), n, k, m);
+            CHECK(std::memcmp(a.data(), b.data(), a.size() * 4) == 0);
+            CHECK(std::memcmp(ta.data(), tb.data(), ta.size() * 4) == 0);
+        }
+    }
+    cpu::set_threads(before);
+}
+
+TEST(matmul_rejects_bad_arguments) {
+    std::vector<float> out(64), x(64);
+    std::vector<uint8_t> w(1024);
+    EXPECT_THROWS(cpu::matmul(out.data(), w.data(), SL4J_TYPE_Q4_1, x.data(), 1, 32, 1));
+    EXPECT_THROWS(cpu::matmul(out.data(), w.data(), SL4J_TYPE_Q4_K, x.data(), 1, 32, 1));
+    EXPECT_THROWS(cpu::matmul(out.data(), w.data(), SL4J_TYPE_F32, x.data(), -1, 32, 1));
+    EXPECT_THROWS(cpu::matmul_transposed(out.data(), nullptr, SL4J_TYPE_F32, x.data(), 1, 4, 1));
+    try {
+        cpu::matmul(out.data(), w.data(), SL4J_TYPE_Q8_0, x.data(), 1, 40, 1);
+        CHECK(false);
+    } catch (const Error& e) {
+        CHECK(std::string(e.what()).find("k=40") != std::string::npos);
+        CHECK(std::string(e.what()).find("q8_0") != std::string::npos);
+        CHECK_EQ(e.status(), (int32_t)SL4J_ERR_INVALID_ARGUMENT);
+    }
+    // k = 0: the empty sum
+    std::fill(out.begin(), out.end(), 5.0f);
+    cpu::matmul(out.data(), w.data(), SL4J_TYPE_F32, x.data(), 2, 0, 3);
+    for (int i = 0; i < 6; ++i) CHECK_EQ(out[i], 0.0f);
+}
+
+TEST(threadpool_covers_range_once_and_nests) {
+    const int before = cpu::threads();
+    for (int t : {1, 2, 3}) {
+        cpu::set_threads(t);
+        CHECK_EQ(cpu::threads(), t);
+        std::vector<std::atomic<int>> hits(1000);
+        for (auto& h : hits) h = 0;
+        cpu::parallel_for(1000, 7, [&](int64_t b, int64_t e) {
+            for (int64_t i = b; i < e; ++i) {
+                hits[(size_t)i]++;
+                // nested call runs inline on this thread and must not deadlock
+                int inner = 0;
+                cpu::parallel_for(3, 1, [&](int64_t ib, int64_t ie) { inner += (int)(ie - ib); });
+                if (inner != 3) hits[(size_t)i] += 100;
+            }
+        });
+        int wrong = 0;
+        for (auto& h : hits) wrong += h.load() != 1;
+        CHECK_EQ(wrong, 0);
+    }
+    // an exception in a task reaches the caller, and the pool stays usable
+    cpu::set_threads(2);
+    EXPECT_THROWS(cpu::parallel_for(100, 1, [&](int64_t b, int64_t) {
+        if (b >= 50) SL4J_FAIL(SL4J_ERR_INTERNAL, "boom");
+    }));
+    std::atomic<int64_t> sum{0};
+    cpu::parallel_for(100, 1, [&](int64_t b, int64_t e) { for (int64_t i = b; i < e; ++i) sum += i; });
+    CHECK_EQ(sum.load(), (int64_t)4950);
+    CHECK_EQ(sl4j_set_threads(-1), (int32_t)SL4J_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(sl4j_set_threads(2), 0);
+    CHECK_EQ(sl4j_get_threads(), 2);
+    cpu::set_threads(before);
+}
+
+TEST(simd_level_names) {
+    const std::string s = cpu::simd_level();
+    CHECK(s == "scalar" || s == "avx2" || s == "avx512");
+}

@@ -145,9 +145,14 @@ class LlamaRef:
             out[:, h, :] = torch.softmax(scores, dim=-1) @ v[:, kvh, :]
         return out.reshape(T, c.n_head * c.head_dim_v)
 
-    def forward(self, tokens):
-        """tokens: list of ids -> (logits [T, vocab], hidden [T, n_embd] after the final norm), float64."""
+    def forward(self, tokens, act=None):
+        """tokens: list of ids -> (logits [T, vocab], hidden [T, n_embd] after the final norm), float64.
+
+        act: optional function applied to every matrix-multiply input (activation
+        rounding studies, e.g. what ggml's Q8 activation quantization costs);
+        None means exact float64."""
         c = self.cfg
+        a = act if act is not None else (lambda t: t)
         for t in tokens:
             if not 0 <= t < self.n_vocab:
                 raise ValueError("token id %d out of range [0, %d)" % (t, self.n_vocab))
@@ -155,16 +160,16 @@ class LlamaRef:
         pos = torch.arange(T, dtype=DT)
         x = self.tok_embd[torch.tensor(tokens, dtype=torch.long)]
         for L in self.layers:
-            n = self.rmsnorm(x, L["attn_norm"])
+            n = a(self.rmsnorm(x, L["attn_norm"]))
             q = self.rope((n @ L["wq"].T).reshape(T, c.n_head, c.head_dim), pos)
             k = self.rope((n @ L["wk"].T).reshape(T, c.n_head_kv, c.head_dim), pos)
             v = (n @ L["wv"].T).reshape(T, c.n_head_kv, c.head_dim_v)
-            x = x + self.attention(q, k, v) @ L["wo"].T
-            n = self.rmsnorm(x, L["ffn_norm"])
+            x = x + a(self.attention(q, k, v)) @ L["wo"].T
+            n = a(self.rmsnorm(x, L["ffn_norm"]))
             gate = n @ L["w_gate"].T
-            x = x + (torch.nn.functional.silu(gate) * (n @ L["w_up"].T)) @ L["w_down"].T
+            x = x + a(torch.nn.functional.silu(gate) * (n @ L["w_up"].T)) @ L["w_down"].T
         hidden = self.rmsnorm(x, self.output_norm)
-        return hidden @ self.output.T, hidden
+        return a(hidden) @ self.output.T, hidden
 
     def greedy(self, prompt, n_new, stop_at_eos=True):
         """Greedy decoding (full recompute each step: slow but obviously right)."""

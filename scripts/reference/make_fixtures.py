@@ -62,6 +62,9 @@ def write_logits(model, model_path, tokens, out, hidden, positions, note):
         "dtype": "float32 (computed in float64 by scripts/reference/llama_ref.py)",
         "max_abs_logit": float(np.abs(lg).max()),
         "argmax": [int(i) for i in lg.argmax(axis=1)],
+        # smallest gap between the best and second-best logit over the rows:
+        # argmax comparisons are only meaningful for rows whose gap exceeds the tolerance
+        "top2_margin": [round(float(m), 6) for m in np.diff(np.sort(lg, axis=1)[:, -2:], axis=1)[:, 0]],
         "torch": torch.__version__,
     }
     if hidden:

@@ -1,0 +1,44 @@
+package dev.stackllama4j.cli;
+
+import org.apache.commons.cli.CommandLine;
+
+/** Typed, validated reads of option values, failing with {@link UsageException}. */
+public final class Flags {
+    private Flags() {}
+
+    public static String required(CommandLine cmd, String name) {
+        String v = cmd.getOptionValue(name);
+        if (v == null) throw new UsageException("missing required option --" + name);
+        return v;
+    }
+
+    public static int intValue(CommandLine cmd, String name, int fallback) {
+        String v = cmd.getOptionValue(name);
+        if (v == null) return fallback;
+        try {
+            return Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + name + " expects an integer, got '" + v + "'");
+        }
+    }
+
+    public static long longValue(CommandLine cmd, String name, long fallback) {
+        String v = cmd.getOptionValue(name);
+        if (v == null) return fallback;
+        try {
+            return Long.parseLong(v.trim());
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + name + " expects an integer, got '" + v + "'");
+        }
+    }
+
+    public static double doubleValue(CommandLine cmd, String name, double fallback) {
+        String v = cmd.getOptionValue(name);
+        if (v == null) return fallback;
+        try {
+            return Double.parseDouble(v.trim());
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + name + " expects a number, got '" + v + "'");
+        }
+    }
+}

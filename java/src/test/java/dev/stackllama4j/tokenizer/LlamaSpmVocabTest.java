@@ -110,6 +110,27 @@ class LlamaSpmVocabTest {
         }
     }
 
+    /** Ids from Google's sentencepiece on the same vocabulary (scripts/spm_reference_ids.py). */
+    @Test
+    void agreesWithSentencePiece() throws IOException {
+        List<String> bad = new ArrayList<>();
+        int n = 0;
+        try (java.io.InputStream in = LlamaSpmVocabTest.class.getResourceAsStream("spm-reference-ids.tsv")) {
+            assertTrue(in != null, "test resource spm-reference-ids.tsv is missing");
+            for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                if (line.startsWith("#") || line.isBlank()) continue;
+                String[] f = line.split("\t");
+                String text = new String(java.util.HexFormat.of().parseHex(f[0]), StandardCharsets.UTF_8);
+                String got = ids(tok.encode(text, false, false));
+                n++;
+                if (!got.equals(f[1])) bad.add(f[2] + ": sentencepiece [" + f[1] + "] ours [" + got + "]");
+                assertEquals(text, tok.decode(tok.encode(text, true, false)), "round trip " + f[2]);
+            }
+        }
+        assertTrue(n >= 30, "only " + n + " reference strings");
+        assertTrue(bad.isEmpty(), bad.size() + " of " + n + " differ:\n" + String.join("\n", bad));
+    }
+
     @Test
     void specialTokenTextIsPlainUnlessParsed() {
         int[] plain = tok.encode("<s>Hello</s>", false, false);

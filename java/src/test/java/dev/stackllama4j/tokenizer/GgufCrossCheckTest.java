@@ -1,0 +1,58 @@
+package dev.stackllama4j.tokenizer;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.stackllama4j.engine.GgufFile;
+import java.io.IOException;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The engine's native GGUF reader and the test fixture reader must agree on every tokenizer key, and
+ * the vocabularies built from each must tokenize identically.
+ */
+class GgufCrossCheckTest {
+    /** Adapter until GgufFile implements MetadataSource itself; the signatures already match. */
+    static MetadataSource view(GgufFile f) {
+        return new MetadataSource() {
+            @Override public boolean has(String key) { return f.has(key); }
+            @Override public String getString(String key) { return f.getString(key); }
+            @Override public String[] getStringArray(String key) { return f.getStringArray(key); }
+            @Override public float[] getFloatArray(String key) { return f.getFloatArray(key); }
+            @Override public int[] getIntArray(String key) { return f.getIntArray(key); }
+            @Override public long getLong(String key) { return f.getLong(key); }
+            @Override public boolean getBool(String key) { return f.getBool(key); }
+            @Override public String sourceName() { return f.path().toString(); }
+        };
+    }
+
+    static void check(String relative) throws IOException {
+        Path p = SharedFiles.require(relative);
+        TestGgufMetadata fixture = TestGgufMetadata.read(p);
+        try (GgufFile f = GgufFile.open(p)) {
+            assertEquals(fixture.version(), f.version());
+            assertEquals(fixture.asMap().keySet(), new java.util.LinkedHashSet<>(f.keys()), "metadata keys");
+            Vocabulary a = Vocabulary.fromMetadata(fixture);
+            Vocabulary b = Vocabulary.fromMetadata(view(f));
+            assertEquals(a.toString(), b.toString());
+            for (int i = 0; i < a.size(); i++) {
+                assertEquals(a.token(i), b.token(i), "token " + i);
+                assertEquals(Float.floatToIntBits(a.score(i)), Float.floatToIntBits(b.score(i)), "score " + i);
+                assertEquals(a.tokenType(i), b.tokenType(i), "type " + i);
+            }
+            String s = "Once upon a time 🚀, naïve \t\n tokens!";
+            assertArrayEquals(Tokenizer.forVocabulary(a).encode(s, true, true), Tokenizer.forVocabulary(b).encode(s, true, true));
+        }
+    }
+
+    @Test
+    void llamaSpmVocab() throws IOException {
+        check("tokenizers/llama-spm/ggml-vocab-llama-spm.gguf");
+    }
+
+    @Test
+    void stories260K() throws IOException {
+        check("models/stories260K/stories260K.gguf");
+    }
+}

@@ -2,6 +2,7 @@ package dev.stackllama4j.engine;
 
 import dev.stackllama4j.bridge.global.sl4j;
 import dev.stackllama4j.bridge.sl4j_gguf;
+import dev.stackllama4j.tokenizer.MetadataSource;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,7 +14,7 @@ import org.bytedeco.javacpp.BytePointer;
  * {@link EngineException.Format} for a value of the wrong type, naming the key. Safe for concurrent
  * reads; {@link #close()} must not race with them.
  */
-public final class GgufFile implements AutoCloseable {
+public final class GgufFile implements AutoCloseable, MetadataSource {
     private sl4j_gguf handle;
     private final Path path;
 
@@ -33,6 +34,11 @@ public final class GgufFile implements AutoCloseable {
 
     public Path path() {
         return path;
+    }
+
+    @Override
+    public String sourceName() {
+        return path.toString();
     }
 
     public int version() {
@@ -60,6 +66,7 @@ public final class GgufFile implements AutoCloseable {
         return out;
     }
 
+    @Override
     public boolean has(String key) {
         return index(key) >= 0;
     }
@@ -81,6 +88,7 @@ public final class GgufFile implements AutoCloseable {
         return out[0];
     }
 
+    @Override
     public long getLong(String key) {
         long[] out = new long[1];
         Native.check(sl4j.sl4j_gguf_kv_get_i64(h(), require(key), out));
@@ -101,6 +109,7 @@ public final class GgufFile implements AutoCloseable {
         return has(key) ? getDouble(key) : fallback;
     }
 
+    @Override
     public boolean getBool(String key) {
         int[] out = new int[1];
         Native.check(sl4j.sl4j_gguf_kv_get_bool(h(), require(key), out));
@@ -111,6 +120,7 @@ public final class GgufFile implements AutoCloseable {
         return has(key) ? getBool(key) : fallback;
     }
 
+    @Override
     public String getString(String key) {
         try (BytePointer out = new BytePointer((BytePointer) null)) {
             Native.check(sl4j.sl4j_gguf_kv_get_str(h(), require(key), out));
@@ -122,6 +132,7 @@ public final class GgufFile implements AutoCloseable {
         return has(key) ? getString(key) : fallback;
     }
 
+    @Override
     public String[] getStringArray(String key) {
         long i = require(key);
         int n = Math.toIntExact(arrayLength(key));
@@ -135,12 +146,14 @@ public final class GgufFile implements AutoCloseable {
         return out;
     }
 
+    @Override
     public float[] getFloatArray(String key) {
         float[] out = new float[Math.toIntExact(arrayLength(key))];
         Native.check(sl4j.sl4j_gguf_kv_array_copy_f32(h(), require(key), out, out.length));
         return out;
     }
 
+    @Override
     public int[] getIntArray(String key) {
         int[] out = new int[Math.toIntExact(arrayLength(key))];
         Native.check(sl4j.sl4j_gguf_kv_array_copy_i32(h(), require(key), out, out.length));

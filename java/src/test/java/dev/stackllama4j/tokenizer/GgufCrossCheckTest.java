@@ -13,20 +13,6 @@ import org.junit.jupiter.api.Test;
  * the vocabularies built from each must tokenize identically.
  */
 class GgufCrossCheckTest {
-    /** Adapter until GgufFile implements MetadataSource itself; the signatures already match. */
-    static MetadataSource view(GgufFile f) {
-        return new MetadataSource() {
-            @Override public boolean has(String key) { return f.has(key); }
-            @Override public String getString(String key) { return f.getString(key); }
-            @Override public String[] getStringArray(String key) { return f.getStringArray(key); }
-            @Override public float[] getFloatArray(String key) { return f.getFloatArray(key); }
-            @Override public int[] getIntArray(String key) { return f.getIntArray(key); }
-            @Override public long getLong(String key) { return f.getLong(key); }
-            @Override public boolean getBool(String key) { return f.getBool(key); }
-            @Override public String sourceName() { return f.path().toString(); }
-        };
-    }
-
     static void check(String relative) throws IOException {
         Path p = SharedFiles.require(relative);
         TestGgufMetadata fixture = TestGgufMetadata.read(p);
@@ -34,7 +20,7 @@ class GgufCrossCheckTest {
             assertEquals(fixture.version(), f.version());
             assertEquals(fixture.asMap().keySet(), new java.util.LinkedHashSet<>(f.keys()), "metadata keys");
             Vocabulary a = Vocabulary.fromMetadata(fixture);
-            Vocabulary b = Vocabulary.fromMetadata(view(f));
+            Vocabulary b = Vocabulary.fromMetadata(f);
             assertEquals(a.toString(), b.toString());
             for (int i = 0; i < a.size(); i++) {
                 assertEquals(a.token(i), b.token(i), "token " + i);

@@ -48,6 +48,8 @@ public final class Prepare {
         public long questions;
         public long answers;
         public long questionsWithPairs;
+        /** Pairs sampled over all questions, rl's included (rl writes prompts, not its pairs). */
+        public long pairsSampled;
         public long sortRuns;
         public final SkipCounter skipped = new SkipCounter();
         public final Map<String, Long> questionsPerSplit = new LinkedHashMap<>();
@@ -83,6 +85,7 @@ public final class Prepare {
             m.put("questions_per_split", questionsPerSplit);
             m.put("pairs_per_split", pairsPerSplit);
             m.put("pairs", pairs());
+            m.put("pairs_sampled_incl_rl", pairsSampled);
             m.put("rl_prompts", rlPrompts);
             m.put("skipped_total", skipped.total());
             m.put("skipped", skipped.asMap());
@@ -182,6 +185,7 @@ public final class Prepare {
             List<PairSampler.Pair> pairs = PairSampler.pairs(answers, c.maxPairsPerQuestion(), c.seed(), src, qid);
             if (pairs.isEmpty()) continue;
             st.questionsWithPairs++;
+            st.pairsSampled += pairs.size();
             String split = c.splits().of(src, qid, c.seed());
             st.questionsPerSplit.merge(split, 1L, Long::sum);
             JsonGenerator g = gens.get(split);

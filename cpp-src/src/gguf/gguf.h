@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace sl4j {
@@ -20,7 +21,32 @@ struct GgufValue {
     std::vector<double> arr_real;     // float elements
     std::vector<std::string> arr_str; // string elements
     int64_t arr_len() const;
+
+    // Builders: `type`/`elem_type` are enum sl4j_gguf_value_type. Signed integers are passed
+    // as int64 and stored sign-extended, so of_int(SL4J_GGUF_INT8, -1) is the byte 0xff.
+    static GgufValue of_int(int32_t type, int64_t v);
+    static GgufValue of_uint(int32_t type, uint64_t v);
+    static GgufValue of_float(int32_t type, double v);
+    static GgufValue of_bool(bool v);
+    static GgufValue of_str(std::string v);
+    static GgufValue of_arr_num(int32_t elem_type, std::vector<uint64_t> v); // integers/bools
+    static GgufValue of_arr_real(int32_t elem_type, std::vector<double> v);  // FLOAT32/FLOAT64
+    static GgufValue of_arr_str(std::vector<std::string> v);
 };
+
+// Bytes of one scalar of `type` (0 for STRING, ARRAY and unknown ids).
+size_t gguf_scalar_size(int32_t type);
+bool gguf_is_integer(int32_t type);  // the 8 integer types (not BOOL)
+bool gguf_is_signed(int32_t type);
+const char* gguf_type_name(int32_t type);  // "uint32", "?" for unknown ids
+
+// Conversions behind the typed getters, for a scalar or one array element of `type`
+// (raw = GgufValue::num / arr_num[j], real = GgufValue::real / arr_real[j]). They return
+// false when the type does not convert or the value does not fit; callers name the key.
+// Integer targets accept the integer types and BOOL; the float target accepts floats and integers.
+bool gguf_as_i64(int32_t type, uint64_t raw, int64_t* out);
+bool gguf_as_u64(int32_t type, uint64_t raw, uint64_t* out);
+bool gguf_as_f64(int32_t type, uint64_t raw, double real, double* out);
 
 struct GgufKv {
     std::string key;
@@ -70,8 +96,12 @@ private:
     uint64_t file_size_ = 0;
     std::vector<GgufKv> kvs_;
     std::vector<GgufTensorInfo> tensors_;
+    std::unordered_map<std::string, int64_t> key_index_, tensor_index_;
     void* map_ = nullptr;
     size_t map_size_ = 0;
+
+    const GgufValue& value_of(const std::string& key) const; // throws NOT_FOUND
+    void parse();                                               // reads from map_
 };
 
 class GgufWriter {
@@ -81,6 +111,11 @@ public:
                     const void* data, uint64_t n_bytes);
     // Temp file beside `path`, fsync, rename. Throws SL4J_ERR_IO naming the path.
     void write(const std::string& path) const;
+
+    const std::vector<GgufKv>& kvs() const { return kvs_; }
+    size_t n_tensors() const { return tensors_.size(); }
+    // Alignment write() will use: general.alignment if set (a power-of-two u32), else 32.
+    uint32_t alignment() const;
 
 private:
     struct Tensor {

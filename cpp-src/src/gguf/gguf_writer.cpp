@@ -1,0 +1,232 @@
+// GGUF writer: version 3, metadata in insertion order, each tensor's data at
+// the next multiple of the alignment with zero padding. The file appears
+// atomically: it is written to a temporary file beside the target, fsynced and
+// renamed, so a crash never leaves a half-written model under the real name.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/types.h"
+#include "gguf/gguf.h"
+
+namespace sl4j {
+
+namespace {
+
+constexpr uint32_t kDefaultAlignment = 32;
+
+bool fits(int32_t type, uint64_t raw) {
+    int64_t s = (int64_t)raw;
+    switch (type) {
+        case SL4J_GGUF_UINT8: return raw <= UINT8_MAX;
+        case SL4J_GGUF_INT8: return s >= INT8_MIN && s <= INT8_MAX;
+        case SL4J_GGUF_UINT16: return raw <= UINT16_MAX;
+        case SL4J_GGUF_INT16: return s >= INT16_MIN && s <= INT16_MAX;
+        case SL4J_GGUF_UINT32: return raw <= UINT32_MAX;
+        case SL4J_GGUF_INT32: return s >= INT32_MIN && s <= INT32_MAX;
+        case SL4J_GGUF_BOOL: return raw <= 1;
+        default: return true;  // 64-bit types
+    }
+}
+
+void check_value(const std::string& key, const GgufValue& v) {
+    SL4J_CHECK_ARG(v.type >= 0 && v.type <= SL4J_GGUF_FLOAT64, "gguf writer: key '%s': unknown value type %d",
+                   key.c_str(), v.type);
+    if (v.type == SL4J_GGUF_ARRAY) {
+        SL4J_CHECK_ARG(v.arr_type >= 0 && v.arr_type <= SL4J_GGUF_FLOAT64 && v.arr_type != SL4J_GGUF_ARRAY,
+                       "gguf writer: key '%s': array element type %d is not a scalar or string type",
+                       key.c_str(), v.arr_type);
+        for (size_t j = 0; j < v.arr_num.size(); ++j)
+            if (!fits(v.arr_type, v.arr_num[j]))
+                SL4J_FAIL(SL4J_ERR_INVALID_ARGUMENT, "gguf writer: key '%s' element %zu does not fit %s",
+                          key.c_str(), j, gguf_type_name(v.arr_type));
+    } else if (!fits(v.type, v.num)) {
+        SL4J_FAIL(SL4J_ERR_INVALID_ARGUMENT, "gguf writer: key '%s': value does not fit %s", key.c_str(),
+                  gguf_type_name(v.type));
+    }
+}
+
+struct Buf {
+    std::vector<uint8_t> b;
+    template <typename T>
+    void put(T v) {
+        size_t at = b.size();
+        b.resize(at + sizeof v);
+        std::memcpy(b.data() + at, &v, sizeof v);
+    }
+    void str(const std::string& s) {
+        put<uint64_t>(s.size());
+        b.insert(b.end(), s.begin(), s.end());
+    }
+    // Scalars are stored as raw bits (integers) or a double; write the low bytes.
+    void scalar(int32_t type, uint64_t raw, double real) {
+        switch (type) {
+            case SL4J_GGUF_FLOAT32: put<float>((float)real); break;
+            case SL4J_GGUF_FLOAT64: put<double>(real); break;
+            default: {
+                size_t n = gguf_scalar_size(type), at = b.size();
+                b.resize(at + n);
+                std::memcpy(b.data() + at, &raw, n);  // little-endian host: low bytes first
+            }
+        }
+    }
+    void value(const GgufValue& v) {
+        put<uint32_t>((uint32_t)v.type);
+        if (v.type == SL4J_GGUF_STRING) return str(v.str);
+        if (v.type != SL4J_GGUF_ARRAY) return scalar(v.type, v.num, v.real);
+        put<uint32_t>((uint32_t)v.arr_type);
+        put<uint64_t>((uint64_t)v.arr_len());
+        if (v.arr_type == SL4J_GGUF_STRING)
+            for (const std::string& s : v.arr_str) str(s);
+        else if (v.arr_type == SL4J_GGUF_FLOAT32 || v.arr_type == SL4J_GGUF_FLOAT64)
+            for (double x : v.arr_real) scalar(v.arr_type, 0, x);
+        else
+            for (uint64_t x : v.arr_num) scalar(v.arr_type, x, 0);
+    }
+};
+
+uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
+
+void write_all(int fd, const void* data, size_t n, const std::string& path, const std::string& tmp) {
+    const uint8_t* p = static_cast<const uint8_t*>(data);
+    while (n > 0) {
+        ssize_t k = ::write(fd, p, n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) SL4J_FAIL(SL4J_ERR_IO, "%s: write to temporary %s failed: %s", path.c_str(), tmp.c_str(),
+                                std::strerror(errno));
+        p += k;
+        n -= (size_t)k;
+    }
+}
+
+}  // namespace
+
+uint32_t GgufWriter::alignment() const {
+    for (const GgufKv& kv : kvs_) {
+        if (kv.key != "general.alignment") continue;
+        const GgufValue& v = kv.value;
+        SL4J_CHECK_ARG(v.type == SL4J_GGUF_UINT32 && v.num != 0 && (v.num & (v.num - 1)) == 0,
+                       "gguf writer: general.alignment must be a non-zero power-of-two uint32");
+        return (uint32_t)v.num;
+    }
+    return kDefaultAlignment;
+}
+
+void GgufWriter::set(const std::string& key, GgufValue value) {
+    check_value(key, value);
+    if (key == "general.alignment") {
+        SL4J_CHECK_ARG(value.type == SL4J_GGUF_UINT32 && value.num != 0 && (value.num & (value.num - 1)) == 0,
+                       "gguf writer: general.alignment must be a non-zero power-of-two uint32");
+    }
+    for (GgufKv& kv : kvs_)
+        if (kv.key == key) {
+            kv.value = std::move(value);
+            return;
+        }
+    kvs_.push_back({key, std::move(value)});
+}
+
+void GgufWriter::add_tensor(const std::string& name, int32_t type, const std::vector<int64_t>& dims,
+                            const void* data, uint64_t n_bytes) {
+    for (const Tensor& t : tensors_)
+        SL4J_CHECK_ARG(t.info.name != name, "gguf writer: tensor '%s' added twice", name.c_str());
+    const TypeTraits* tt = type_traits(type);
+    SL4J_CHECK_ARG(tt != nullptr, "gguf writer: tensor '%s': unknown type id %d", name.c_str(), type);
+    SL4J_CHECK_ARG(!dims.empty() && dims.size() <= 4, "gguf writer: tensor '%s': %zu dims, expected 1 to 4",
+                   name.c_str(), dims.size());
+    int64_t n = 1;
+    for (int64_t d : dims) {
+        SL4J_CHECK_ARG(d > 0, "gguf writer: tensor '%s': dimension %lld, expected > 0", name.c_str(), (long long)d);
+        SL4J_CHECK_ARG(!__builtin_mul_overflow(n, d, &n), "gguf writer: tensor '%s': element count overflows",
+                       name.c_str());
+    }
+    SL4J_CHECK_ARG(dims[0] % tt->block_size == 0,
+                   "gguf writer: tensor '%s': row of %lld elements is not a multiple of the %s block size %lld",
+                   name.c_str(), (long long)dims[0], tt->name, (long long)tt->block_size);
+    int64_t expect;
+    SL4J_CHECK_ARG(!__builtin_mul_overflow(dims[0] / tt->block_size * tt->type_size, n / dims[0], &expect),
+                   "gguf writer: tensor '%s': byte size overflows", name.c_str());
+    SL4J_CHECK_ARG(n_bytes == (uint64_t)expect, "gguf writer: tensor '%s': %llu bytes given, %s %s needs %lld",
+                   name.c_str(), (unsigned long long)n_bytes, tt->name, "shape", (long long)expect);
+    SL4J_CHECK_ARG(data != nullptr, "gguf writer: tensor '%s': data is NULL", name.c_str());
+    Tensor t;
+    t.info.name = name;
+    t.info.type = type;
+    t.info.dims = dims;
+    t.info.n_bytes = n_bytes;
+    const uint8_t* p = static_cast<const uint8_t*>(data);
+    t.bytes.assign(p, p + n_bytes);
+    tensors_.push_back(std::move(t));
+}
+
+void GgufWriter::write(const std::string& path) const {
+    const uint64_t align = alignment();
+    Buf h;
+    h.b.insert(h.b.end(), {'G', 'G', 'U', 'F'});
+    h.put<uint32_t>(3);
+    h.put<uint64_t>(tensors_.size());
+    h.put<uint64_t>(kvs_.size());
+    for (const GgufKv& kv : kvs_) {
+        h.str(kv.key);
+        h.value(kv.value);
+    }
+    uint64_t offset = 0;
+    for (const Tensor& t : tensors_) {
+        h.str(t.info.name);
+        h.put<uint32_t>((uint32_t)t.info.dims.size());
+        for (int64_t d : t.info.dims) h.put<uint64_t>((uint64_t)d);
+        h.put<uint32_t>((uint32_t)t.info.type);
+        h.put<uint64_t>(offset);
+        offset = align_up(offset + t.info.n_bytes, align);
+    }
+    h.b.resize(align_up(h.b.size(), align), 0);
+
+    std::string tmp = path + ".tmp.XXXXXX";
+    int fd = mkstemp(&tmp[0]);
+    if (fd < 0) SL4J_FAIL(SL4J_ERR_IO, "%s: cannot create a temporary file beside it: %s", path.c_str(),
+                          std::strerror(errno));
+    try {
+        fchmod(fd, 0644);  // mkstemp makes 0600; a model file is normally world-readable
+        write_all(fd, h.b.data(), h.b.size(), path, tmp);
+        static const uint8_t zeros[64] = {0};
+        uint64_t pos = 0;
+        for (const Tensor& t : tensors_) {
+            write_all(fd, t.bytes.data(), t.bytes.size(), path, tmp);
+            pos += t.bytes.size();
+            for (uint64_t pad = align_up(pos, align) - pos; pad > 0;) {
+                size_t k = pad < sizeof zeros ? (size_t)pad : sizeof zeros;
+                write_all(fd, zeros, k, path, tmp);
+                pad -= k;
+                pos += k;
+            }
+        }
+        if (fsync(fd) != 0) SL4J_FAIL(SL4J_ERR_IO, "%s: fsync of temporary %s failed: %s", path.c_str(),
+                                         tmp.c_str(), std::strerror(errno));
+        if (::close(fd) != 0) {
+            fd = -1;
+            SL4J_FAIL(SL4J_ERR_IO, "%s: close of temporary %s failed: %s", path.c_str(), tmp.c_str(),
+                      std::strerror(errno));
+        }
+        fd = -1;
+        if (std::rename(tmp.c_str(), path.c_str()) != 0)
+            SL4J_FAIL(SL4J_ERR_IO, "%s: cannot rename %s over it: %s", path.c_str(), tmp.c_str(),
+                      std::strerror(errno));
+    } catch (...) {
+        if (fd >= 0) ::close(fd);
+        ::unlink(tmp.c_str());
+        throw;
+    }
+    // Make the rename itself durable; failing here loses nothing already written.
+    std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
+    int dfd = ::open(dir.empty() ? "/" : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        ::close(dfd);
+    }
+}
+
+}  // namespace sl4j

@@ -1,0 +1,51 @@
+package dev.stackllama4j.cli;
+
+import dev.stackllama4j.engine.TensorType;
+import dev.stackllama4j.model.ModelShape;
+import dev.stackllama4j.model.RandomModel;
+import java.nio.file.Path;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
+
+/** {@code init}: write a random-initialised LLaMA GGUF of any shape. */
+public final class InitCommand implements Command {
+    @Override
+    public String name() {
+        return "init";
+    }
+
+    @Override
+    public String summary() {
+        return "write a random-initialised LLaMA-architecture GGUF (for tests and benchmarks)";
+    }
+
+    @Override
+    public Options options() {
+        Options o = new Options();
+        o.addOption(Option.builder().longOpt("out").hasArg().argName("FILE.gguf").desc("output file (required)").get());
+        ShapeOptions.add(o);
+        o.addOption(Option.builder().longOpt("type").hasArg().argName("TYPE")
+                .desc("f32 | f16 | bf16 | q8_0 | q4_0 (default f32)").get());
+        o.addOption(Option.builder().longOpt("seed").hasArg().argName("N").desc("random seed (default 1)").get());
+        return o;
+    }
+
+    @Override
+    public int run(CommandLine cmd, CliContext ctx) {
+        Path out = Path.of(Flags.required(cmd, "out"));
+        ModelShape shape = ShapeOptions.parse(cmd);
+        TensorType type;
+        try {
+            type = TensorType.parse(cmd.getOptionValue("type", "f32"));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        long seed = Flags.longValue(cmd, "seed", 1);
+        RandomModel.write(shape, type, seed, out);
+        ctx.out().printf("wrote %s: %,d parameters, %s, dim %d, %d layers, %d heads (%d kv), ffn %d, vocab %d%n", out,
+                shape.parameters(), type, shape.dim(), shape.layers(), shape.heads(), shape.kvHeads(), shape.ffn(),
+                shape.vocab());
+        return 0;
+    }
+}

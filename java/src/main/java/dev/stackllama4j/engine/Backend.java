@@ -1,0 +1,78 @@
+package dev.stackllama4j.engine;
+
+import dev.stackllama4j.bridge.global.sl4j;
+import dev.stackllama4j.bridge.sl4j_backend;
+import dev.stackllama4j.bridge.sl4j_backend_params;
+
+/**
+ * A compute device and the memory it owns. Tensors created from a backend live on it and every
+ * op runs there. Not thread-safe: use one backend per thread or synchronise.
+ */
+public final class Backend implements AutoCloseable {
+    private sl4j_backend handle;
+
+    private Backend(sl4j_backend handle) {
+        this.handle = handle;
+    }
+
+    public static Backend open(Device device) {
+        Native.load();
+        try (sl4j_backend_params p = sl4j.sl4j_backend_default_params()) {
+            p.device(device.id);
+            sl4j_backend h = new sl4j_backend();
+            Native.check(sl4j.sl4j_backend_init(p, h));
+            return new Backend(h);
+        }
+    }
+
+    /** The device in use (never AUTO). */
+    public Device device() {
+        return Device.fromId(sl4j.sl4j_backend_device(handle()));
+    }
+
+    /** E.g. "CPU: 2 threads, avx512". */
+    public String name() {
+        return Native.str(sl4j.sl4j_backend_name(handle()));
+    }
+
+    /** A one-line notice about a fallback (AUTO without a GPU), or "". */
+    public String notice() {
+        return Native.str(sl4j.sl4j_backend_notice(handle()));
+    }
+
+    /** Number of usable CUDA GPUs (0 without CUDA, driver or device). */
+    public static int cudaDeviceCount() {
+        Native.load();
+        return sl4j.sl4j_cuda_device_count();
+    }
+
+    /** Build and CPU summary: SIMD level, threads, CUDA. */
+    public static String systemInfo() {
+        Native.load();
+        return Native.str(sl4j.sl4j_system_info());
+    }
+
+    /** Threads of the CPU pool (0 = one per core). */
+    public static void setThreads(int n) {
+        Native.load();
+        Native.check(sl4j.sl4j_set_threads(n));
+    }
+
+    public static int threads() {
+        Native.load();
+        return sl4j.sl4j_get_threads();
+    }
+
+    sl4j_backend handle() {
+        if (handle == null) throw new IllegalStateException("backend is closed");
+        return handle;
+    }
+
+    @Override
+    public void close() {
+        if (handle != null) {
+            sl4j.sl4j_backend_free(handle);
+            handle = null;
+        }
+    }
+}

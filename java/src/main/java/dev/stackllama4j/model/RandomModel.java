@@ -1,0 +1,108 @@
+package dev.stackllama4j.model;
+
+import dev.stackllama4j.engine.GgufWriter;
+import dev.stackllama4j.engine.TensorType;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+
+/**
+ * Writes a random-initialised LLaMA-architecture GGUF with llama.cpp's tensor names and metadata
+ * keys, so tests and benchmarks can make models of any shape. Linear weights are N(0, 0.02²) (the
+ * output projections scaled by 1/√(2·layers), as GPT-2 does), norm weights 1. Each tensor has its
+ * own random stream derived from the seed and its name, so a tensor's values do not depend on the
+ * shape of the others. Norm weights stay F32 whatever the type, as in llama.cpp's files.
+ */
+public final class RandomModel {
+    private RandomModel() {}
+
+    public static void write(ModelShape s, TensorType type, long seed, Path out) {
+        if (!type.canQuantize())
+            throw new IllegalArgumentException("init cannot write type " + type + " (use f32, f16, bf16, q8_0 or q4_0)");
+        long block = type.blockSize();
+        if (s.dim() % block != 0 || s.ffn() % block != 0)
+            throw new IllegalArgumentException("type " + type + " needs dim and ffn to be multiples of " + block
+                    + " (got dim " + s.dim() + ", ffn " + s.ffn() + ")");
+        InitVocabulary vocab = InitVocabulary.of(s.vocab());
+        double std = 0.02, projStd = 0.02 / Math.sqrt(2.0 * s.layers());
+        try (GgufWriter w = new GgufWriter()) {
+            writeMetadata(w, s, type, vocab);
+            w.addTensor("token_embd.weight", type, dims(s.dim(), s.vocab()), gaussian(seed, "token_embd.weight", s.dim() * s.vocab(), std));
+            for (int l = 0; l < s.layers(); l++) {
+                String p = "blk." + l + ".";
+                w.addTensor(p + "attn_norm.weight", TensorType.F32, dims(s.dim()), ones(s.dim()));
+                linear(w, seed, p + "attn_q.weight", type, s.dim(), s.dim(), std);
+                linear(w, seed, p + "attn_k.weight", type, s.dim(), s.kvDim(), std);
+                linear(w, seed, p + "attn_v.weight", type, s.dim(), s.kvDim(), std);
+                linear(w, seed, p + "attn_output.weight", type, s.dim(), s.dim(), projStd);
+                w.addTensor(p + "ffn_norm.weight", TensorType.F32, dims(s.dim()), ones(s.dim()));
+                linear(w, seed, p + "ffn_gate.weight", type, s.dim(), s.ffn(), std);
+                linear(w, seed, p + "ffn_up.weight", type, s.dim(), s.ffn(), std);
+                linear(w, seed, p + "ffn_down.weight", type, s.ffn(), s.dim(), projStd);
+            }
+            w.addTensor("output_norm.weight", TensorType.F32, dims(s.dim()), ones(s.dim()));
+            if (!s.tiedEmbeddings())
+                linear(w, seed, "output.weight", type, s.dim(), s.vocab(), std);
+            w.write(out);
+        }
+    }
+
+    private static void writeMetadata(GgufWriter w, ModelShape s, TensorType type, InitVocabulary vocab) {
+        w.putString("general.architecture", "llama");
+        w.putString("general.name", "stackllama4j-random-" + s.dim() + "x" + s.layers());
+        w.putU32("general.file_type", fileType(type));
+        w.putU32("llama.context_length", s.ctx());
+        w.putU32("llama.embedding_length", s.dim());
+        w.putU32("llama.block_count", s.layers());
+        w.putU32("llama.feed_forward_length", s.ffn());
+        w.putU32("llama.rope.dimension_count", s.headDim());
+        w.putU32("llama.attention.head_count", s.heads());
+        w.putU32("llama.attention.head_count_kv", s.kvHeads());
+        w.putF32("llama.attention.layer_norm_rms_epsilon", (float) s.rmsEps());
+        w.putF32("llama.rope.freq_base", (float) s.ropeBase());
+        w.putU32("llama.vocab_size", s.vocab());
+        w.putString("tokenizer.ggml.model", "llama");
+        w.putStringArray("tokenizer.ggml.tokens", vocab.tokens);
+        w.putFloatArray("tokenizer.ggml.scores", vocab.scores);
+        w.putIntArray("tokenizer.ggml.token_type", vocab.types);
+        w.putU32("tokenizer.ggml.unknown_token_id", 0);
+        w.putU32("tokenizer.ggml.bos_token_id", 1);
+        w.putU32("tokenizer.ggml.eos_token_id", 2);
+        w.putBool("tokenizer.ggml.add_bos_token", true);
+        w.putBool("tokenizer.ggml.add_eos_token", false);
+    }
+
+    /** llama.cpp's llama_ftype for a file whose big tensors are all {@code type}. */
+    static int fileType(TensorType type) {
+        return switch (type) {
+            case F32 -> 0;
+            case F16 -> 1;
+            case Q4_0 -> 2;
+            case Q8_0 -> 7;
+            case Q4_K -> 15;
+            case Q6_K -> 18;
+            case BF16 -> 32;
+            default -> throw new IllegalArgumentException("no llama.cpp file type for " + type);
+        };
+    }
+
+    private static void linear(GgufWriter w, long seed, String name, TensorType type, int in, int out, double std) {
+        w.addTensor(name, type, dims(in, out), gaussian(seed, name, in * out, std));
+    }
+
+    static float[] gaussian(long seed, String name, int n, double std) {
+        SplittableRandom r = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + name.hashCode());
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) (r.nextGaussian() * std);
+        return v;
+    }
+
+    private static float[] ones(int n) {
+        float[] v = new float[n];
+        java.util.Arrays.fill(v, 1f);
+        return v;
+    }
+
+    private static long[] dims(long... d) {
+        return d;
+    }
+}

@@ -3,6 +3,9 @@ package dev.stackllama4j.cli;
 import dev.stackllama4j.data.DataFormatException;
 import dev.stackllama4j.data.Prepare;
 import dev.stackllama4j.data.Splits;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,6 +43,15 @@ public final class PrepareCommand implements Command {
         return o;
     }
 
+    /** Sum of the heap pools' peak usage: an upper bound on the peak heap (pools peak at different times). */
+    static long peakHeapBytes() {
+        long sum = 0;
+        for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
+            if (p.getType() == MemoryType.HEAP && p.getPeakUsage() != null) sum += p.getPeakUsage().getUsed();
+        }
+        return sum;
+    }
+
     @Override
     public int run(CommandLine cmd, CliContext ctx) throws Exception {
         String[] posts = cmd.getOptionValues("posts");
@@ -73,7 +85,9 @@ public final class PrepareCommand implements Command {
         ctx.out().printf("questions %d, answers %d, questions with pairs %d, pairs %d (%s), rl prompts %d, skipped %d%n",
                 st.questions, st.answers, st.questionsWithPairs, st.pairs(), st.pairsPerSplit, st.rlPrompts, st.skipped.total());
         if (st.skipped.total() > 0) ctx.out().println("skipped rows by reason: " + st.skipped.asMap());
-        ctx.err().printf("%.1f MB in %.2f s: %.1f MB/s, %d sort runs%n", st.bytesRead / 1e6, sec, st.bytesRead / 1e6 / sec, st.sortRuns);
+        ctx.err().printf("%.1f MB in %.2f s: %.1f MB/s, %d sort runs, peak heap <= %.1f MB (max heap %.0f MB)%n",
+                st.bytesRead / 1e6, sec, st.bytesRead / 1e6 / sec, st.sortRuns, peakHeapBytes() / 1e6,
+                Runtime.getRuntime().maxMemory() / 1e6);
         ctx.out().println("wrote " + out.resolve("stats.json"));
         return 0;
     }

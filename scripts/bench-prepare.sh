@@ -24,7 +24,7 @@ if [ ! -f "$posts" ] || [ "${REGEN:-0}" = 1 ]; then
 fi
 
 peak_from_gc_log() { # largest "before" occupancy in lines like "Pause Young (Normal) ... 45M->12M(128M)"
-  grep -o '[0-9]*M->' "$1" | tr -d 'M->' | sort -n | tail -1
+  grep -o '[0-9]*M->' "$1" | sed 's/M->//' | sort -n | tail -1
 }
 
 run_one() { # name posts

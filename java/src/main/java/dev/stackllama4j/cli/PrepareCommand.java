@@ -30,6 +30,10 @@ public final class PrepareCommand implements Command {
         Options o = new Options();
         o.addOption(Option.builder().longOpt("posts").hasArg().argName("Posts.xml")
                 .desc("a site's Posts.xml (repeat for several sites)").get());
+        o.addOption(Option.builder().longOpt("paired-jsonl").hasArg().argName("FILE")
+                .desc("pairs in the lvwerra/stack-exchange-paired schema (.jsonl[.gz], repeatable)").get());
+        o.addOption(Option.builder().longOpt("hh-jsonl").hasArg().argName("FILE")
+                .desc("HH-RLHF chosen/rejected rows (.jsonl[.gz], repeatable)").get());
         o.addOption(Option.builder().longOpt("out").hasArg().argName("DIR")
                 .desc("writes DIR/{finetune,reward,rl,evaluation}.jsonl and DIR/stats.json").get());
         o.addOption(Option.builder().longOpt("seed").hasArg().argName("N").desc("seed for splits and pair sampling (default 0)").get());
@@ -43,6 +47,13 @@ public final class PrepareCommand implements Command {
         return o;
     }
 
+    private static List<Path> paths(CommandLine cmd, String name) {
+        List<Path> l = new ArrayList<>();
+        String[] v = cmd.getOptionValues(name);
+        if (v != null) for (String s : v) l.add(Path.of(s));
+        return l;
+    }
+
     /** Sum of the heap pools' peak usage: an upper bound on the peak heap (pools peak at different times). */
     static long peakHeapBytes() {
         long sum = 0;
@@ -54,10 +65,10 @@ public final class PrepareCommand implements Command {
 
     @Override
     public int run(CommandLine cmd, CliContext ctx) throws Exception {
-        String[] posts = cmd.getOptionValues("posts");
-        if (posts == null || posts.length == 0) throw new UsageException("missing required option --posts");
-        List<Path> files = new ArrayList<>();
-        for (String p : posts) files.add(Path.of(p));
+        List<Path> files = paths(cmd, "posts"), paired = paths(cmd, "paired-jsonl"), hh = paths(cmd, "hh-jsonl");
+        if (files.isEmpty() && paired.isEmpty() && hh.isEmpty()) {
+            throw new UsageException("missing required option --posts (or --paired-jsonl / --hh-jsonl)");
+        }
         Path out = Path.of(Flags.required(cmd, "out"));
         long seed = Flags.longValue(cmd, "seed", 0);
         int maxPairs = Flags.intValue(cmd, "max-pairs-per-question", 10);
@@ -71,7 +82,7 @@ public final class PrepareCommand implements Command {
             throw new UsageException("--splits: " + e.getMessage());
         }
         Path tmp = cmd.hasOption("tmp-dir") ? Path.of(cmd.getOptionValue("tmp-dir")) : null;
-        Prepare.Config c = new Prepare.Config(files, out, seed, maxPairs, splits, (long) bufferMb << 20, 64, tmp);
+        Prepare.Config c = new Prepare.Config(files, out, seed, maxPairs, splits, (long) bufferMb << 20, 64, tmp, paired, hh);
 
         long t0 = System.nanoTime();
         Prepare.Stats st;
@@ -82,10 +93,11 @@ public final class PrepareCommand implements Command {
             return 1;
         }
         double sec = (System.nanoTime() - t0) / 1e9;
+        if (st.jsonlRows > 0) ctx.out().printf("jsonl rows %d%n", st.jsonlRows);
         ctx.out().printf("questions %d, answers %d, questions with pairs %d, pairs %d (%s), rl prompts %d, skipped %d%n",
                 st.questions, st.answers, st.questionsWithPairs, st.pairs(), st.pairsPerSplit, st.rlPrompts, st.skipped.total());
         if (st.skipped.total() > 0) ctx.out().println("skipped rows by reason: " + st.skipped.asMap());
-        ctx.err().printf("%.1f MB in %.2f s: %.1f MB/s, %d sort runs, peak heap <= %.1f MB (max heap %.0f MB)%n",
+        ctx.err().printf("%.1f MB in %.2f s: %.1f MB/s, %d sort runs, heap pools peak sum %.1f MB (an upper bound; -Xmx %.0f MB)%n",
                 st.bytesRead / 1e6, sec, st.bytesRead / 1e6 / sec, st.sortRuns, peakHeapBytes() / 1e6,
                 Runtime.getRuntime().maxMemory() / 1e6);
         ctx.out().println("wrote " + out.resolve("stats.json"));

@@ -29,10 +29,20 @@ public final class Prepare {
     public static final String DUPLICATE_ANSWER = "duplicate_answer";
     public static final String EMPTY_ANSWER = "empty_answer";
 
+    /**
+     * {@code pairedJsonl}: files in the stack-exchange-paired schema, {@code hhJsonl}: HH-RLHF
+     * chosen/rejected files; both already paired, so they are only split (by qid, or by row for HH,
+     * whose rows have no id) and re-written, without the pair cap.
+     */
     public record Config(List<Path> posts, Path out, long seed, int maxPairsPerQuestion, Splits splits,
-            long bufferBytes, int fanIn, Path tmpDir) {
+            long bufferBytes, int fanIn, Path tmpDir, List<Path> pairedJsonl, List<Path> hhJsonl) {
+        public Config(List<Path> posts, Path out, long seed, int maxPairsPerQuestion, Splits splits, long bufferBytes,
+                int fanIn, Path tmpDir) {
+            this(posts, out, seed, maxPairsPerQuestion, splits, bufferBytes, fanIn, tmpDir, List.of(), List.of());
+        }
+
         public Config {
-            if (posts.isEmpty()) throw new IllegalArgumentException("no Posts.xml given");
+            if (posts.isEmpty() && pairedJsonl.isEmpty() && hhJsonl.isEmpty()) throw new IllegalArgumentException("no input given");
             if (maxPairsPerQuestion < 1) throw new IllegalArgumentException("max pairs per question must be >= 1, got " + maxPairsPerQuestion);
         }
 
@@ -55,6 +65,8 @@ public final class Prepare {
         public final Map<String, Long> questionsPerSplit = new LinkedHashMap<>();
         public final Map<String, Long> pairsPerSplit = new LinkedHashMap<>();
         public long rlPrompts;
+        /** Rows read from paired / HH-RLHF JSONL inputs. */
+        public long jsonlRows;
 
         Stats() {
             for (String s : Splits.NAMES) {
@@ -73,6 +85,8 @@ public final class Prepare {
             Map<String, Object> m = new LinkedHashMap<>();
             List<String> inputs = new ArrayList<>();
             for (Path p : c.posts()) inputs.add(p.getFileName().toString());
+            for (Path p : c.pairedJsonl()) inputs.add(p.getFileName().toString());
+            for (Path p : c.hhJsonl()) inputs.add(p.getFileName().toString());
             m.put("inputs", inputs);
             m.put("input_bytes", bytesRead);
             m.put("seed", c.seed());
@@ -81,6 +95,7 @@ public final class Prepare {
             m.put("rows", rows);
             m.put("questions", questions);
             m.put("answers", answers);
+            m.put("jsonl_rows", jsonlRows);
             m.put("questions_with_pairs", questionsWithPairs);
             m.put("questions_per_split", questionsPerSplit);
             m.put("pairs_per_split", pairsPerSplit);
@@ -115,6 +130,9 @@ public final class Prepare {
                 }
                 Writer statsWriter = files.open(out.resolve("stats.json"));
                 walk(sorted, c, st, gens);
+                int src = c.posts().size();
+                for (Path p : c.pairedJsonl()) readPaired(p, src++, c, st, gens);
+                for (Path p : c.hhJsonl()) readHh(p, src++, c, st, gens);
                 for (JsonGenerator g : gens.values()) g.flush();
                 ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
                 statsWriter.write(om.writeValueAsString(st.toJson(c)));
@@ -145,6 +163,92 @@ public final class Prepare {
                 throw new UncheckedIOException(e);
             }
         });
+    }
+
+    public static final String HH_NO_SHARED_PROMPT = "hh_no_shared_prompt";
+
+    private static void readPaired(Path file, int src, Config c, Stats st, Map<String, JsonGenerator> gens) throws IOException {
+        st.bytesRead += Files.size(file);
+        String[] lastRl = {null};
+        String[] lastQ = {null};
+        try {
+            st.jsonlRows += PairedJsonl.read(file, r -> {
+                try {
+                    // ids in this schema are integers; any other text still hashes deterministically
+                    long qid = parseOrHash(r.qid());
+                    boolean newQuestion = !r.qid().equals(lastQ[0]);
+                    lastQ[0] = r.qid();
+                    emit(c, st, gens, src, qid, r.question(), r.responseJ(), r.responseK(), r.scoreJ(), r.scoreK(), newQuestion, lastRl);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    private static void readHh(Path file, int src, Config c, Stats st, Map<String, JsonGenerator> gens) throws IOException {
+        st.bytesRead += Files.size(file);
+        long[] row = {0};
+        String[] lastRl = {null};
+        try {
+            st.jsonlRows += HhRlhf.read(file, r -> {
+                row[0]++;
+                if (r.prompt() == null) {
+                    st.skipped.add(HH_NO_SHARED_PROMPT);
+                    return;
+                }
+                try {
+                    emit(c, st, gens, src, row[0], r.prompt(), r.chosenResponse(), r.rejectedResponse(), null, null, true, lastRl);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    private static long parseOrHash(String qid) {
+        try {
+            return Long.parseLong(qid.strip());
+        } catch (NumberFormatException e) {
+            return Splits.mix(qid.hashCode()) & ((1L << 40) - 1);
+        }
+    }
+
+    private static void emit(Config c, Stats st, Map<String, JsonGenerator> gens, int src, long qid, String question,
+            String j, String k, Integer sj, Integer sk, boolean newQuestion, String[] lastRl) throws IOException {
+        String split = c.splits().of(src, qid, c.seed());
+        if (newQuestion) {
+            st.questionsWithPairs++;
+            st.questionsPerSplit.merge(split, 1L, Long::sum);
+        }
+        st.pairsSampled++;
+        JsonGenerator g = gens.get(split);
+        if (split.equals(Splits.RL)) {
+            String key = qid + "/" + question;
+            if (key.equals(lastRl[0])) return; // one prompt per question (rows of a question are adjacent)
+            lastRl[0] = key;
+            g.writeStartObject();
+            g.writeNumberField("qid", qid);
+            g.writeStringField("question", question);
+            g.writeEndObject();
+            g.writeRaw('\n');
+            st.rlPrompts++;
+            return;
+        }
+        g.writeStartObject();
+        g.writeNumberField("qid", qid);
+        g.writeStringField("question", question);
+        g.writeStringField("response_j", j);
+        g.writeStringField("response_k", k);
+        if (sj != null) g.writeNumberField("score_j", sj);
+        if (sk != null) g.writeNumberField("score_k", sk);
+        g.writeEndObject();
+        g.writeRaw('\n');
+        st.pairsPerSplit.merge(split, 1L, Long::sum);
     }
 
     private static void walk(Iterator<SortRecord> it, Config c, Stats st, Map<String, JsonGenerator> gens) throws IOException {

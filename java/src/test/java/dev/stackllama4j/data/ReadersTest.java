@@ -89,4 +89,34 @@ class ReadersTest {
         assertEquals(2312, rows);
         assertTrue(withPrompt[0] >= 2300, "rows with a shared prompt: " + withPrompt[0]);
     }
+
+    @Test
+    void prepareResplitsPairedJsonlAndHh() throws Exception {
+        Path posts = SharedData.require("data/stackexchange/coffee/Posts.xml");
+        Path first = tmp.resolve("first");
+        Prepare.Stats a = Prepare.run(new Prepare.Config(List.of(posts), first, 0, 10, Splits.parse("reward=1"), 1 << 20, 8, null));
+        // everything into reward, then re-split those pairs by qid: each question stays whole
+        Path second = tmp.resolve("second");
+        Prepare.Stats b = Prepare.run(new Prepare.Config(List.of(), second, 0, 10, Splits.defaults(), 1 << 20, 8, null,
+                List.of(first.resolve("reward.jsonl")), List.of()));
+        assertEquals(a.pairs(), b.jsonlRows);
+        assertEquals(a.questionsWithPairs, b.questionsWithPairs);
+        long rlPairs = b.pairsSampled - b.pairs();
+        assertEquals(a.pairs(), b.pairs() + rlPairs);
+        assertEquals(b.questionsPerSplit.get("rl").longValue(), b.rlPrompts);
+        java.util.Map<Long, String> owner = new java.util.HashMap<>();
+        for (String s : Splits.NAMES) {
+            for (var r : PrepareTest.lines(second.resolve(s + ".jsonl"))) {
+                String prev = owner.put(r.get("qid").asLong(), s);
+                if (prev != null && !prev.equals(s)) throw new AssertionError("qid " + r.get("qid") + " in " + prev + " and " + s);
+            }
+        }
+
+        Path hh = SharedData.require("data/hh-rlhf/harmless-base_test.jsonl.gz");
+        Prepare.Stats h = Prepare.run(new Prepare.Config(List.of(), tmp.resolve("hh"), 0, 10, Splits.defaults(), 1 << 20, 8, null,
+                List.of(), List.of(hh)));
+        assertEquals(2312, h.jsonlRows);
+        assertEquals(2312, h.pairsSampled + h.skipped.get(Prepare.HH_NO_SHARED_PROMPT));
+        assertEquals(h.pairsSampled, h.pairs() + h.rlPrompts);
+    }
 }

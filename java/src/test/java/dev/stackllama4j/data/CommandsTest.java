@@ -1,0 +1,69 @@
+package dev.stackllama4j.data;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.stackllama4j.cli.CliContext;
+import dev.stackllama4j.cli.Command;
+import dev.stackllama4j.cli.PrepareCommand;
+import dev.stackllama4j.cli.SynthSiteCommand;
+import dev.stackllama4j.cli.UsageException;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.apache.commons.cli.DefaultParser;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CommandsTest {
+    @TempDir
+    Path tmp;
+
+    final ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+
+    int run(Command c, String... args) throws Exception {
+        var cl = new DefaultParser().parse(c.options(), args);
+        return c.run(cl, new CliContext(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8), false));
+    }
+
+    @Test
+    void synthSiteThenPrepareWithTwoSites() throws Exception {
+        Path a = tmp.resolve("a/Posts.xml"), b = tmp.resolve("b/Posts.xml");
+        assertEquals(0, run(new SynthSiteCommand(), "--out", a.toString(), "--questions", "50", "--seed", "1"));
+        assertEquals(0, run(new SynthSiteCommand(), "--out", b.toString(), "--questions", "30", "--seed", "2"));
+        Path o = tmp.resolve("o");
+        assertEquals(0, run(new PrepareCommand(), "--posts", a.toString(), "--posts", b.toString(), "--out", o.toString(),
+                "--splits", "finetune=1,reward=1", "--max-pairs-per-question", "3"));
+        var stats = PrepareTest.JSON.readTree(o.resolve("stats.json").toFile());
+        assertEquals(80, stats.get("questions").asLong(), "both sites read, ids clashing between them kept apart");
+        assertEquals(0, stats.get("pairs_per_split").get("evaluation").asLong());
+        assertTrue(stats.get("pairs").asLong() <= 80 * 3);
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("questions 80,"));
+    }
+
+    @Test
+    void usageErrors() {
+        assertThrows(UsageException.class, () -> run(new PrepareCommand(), "--out", tmp.toString()));
+        assertThrows(UsageException.class, () -> run(new PrepareCommand(), "--posts", "x.xml"));
+        assertThrows(UsageException.class, () -> run(new PrepareCommand(), "--posts", "x.xml", "--out", "o", "--splits", "train=1"));
+        assertThrows(UsageException.class, () -> run(new PrepareCommand(), "--posts", "x.xml", "--out", "o", "--seed", "abc"));
+        assertThrows(UsageException.class, () -> run(new SynthSiteCommand(), "--questions", "3"));
+    }
+
+    @Test
+    void truncatedInputExitsOneWithLineAndNoOutput() throws Exception {
+        Path f = tmp.resolve("Posts.xml");
+        Files.writeString(f, PrepareTest.HEAD + PrepareTest.q(1, 0, "T") + "  <row Id=\"2\"");
+        Path o = tmp.resolve("o");
+        assertEquals(1, run(new PrepareCommand(), "--posts", f.toString(), "--out", o.toString()));
+        String e = err.toString(StandardCharsets.UTF_8);
+        assertTrue(e.contains(f + ": line 4"), e);
+        try (var s = Files.list(o)) {
+            assertFalse(s.findAny().isPresent());
+        }
+    }
+}

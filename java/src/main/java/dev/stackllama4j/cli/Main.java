@@ -26,7 +26,7 @@ public final class Main {
 
     /** Every command, in the order the help lists them. */
     public static List<Command> allCommands() {
-        return List.of(new InspectCommand(), new InitCommand());
+        return List.of(new InspectCommand(), new InitCommand(), new SynthSiteCommand(), new PrepareCommand());
     }
 
     public static void main(String[] args) {

@@ -1,6 +1,6 @@
 package dev.stackllama4j.cli;
 
-import dev.stackllama4j.data.AtomicFiles;
+import dev.stackllama4j.io.AtomicFileSet;
 import dev.stackllama4j.data.SynthSite;
 import java.io.Writer;
 import java.nio.file.Files;
@@ -37,7 +37,7 @@ public final class SynthSiteCommand implements Command {
         if (n < 1) throw new UsageException("--questions must be >= 1, got " + n);
         long seed = Flags.longValue(cmd, "seed", 0);
         long rows;
-        try (AtomicFiles files = new AtomicFiles()) {
+        try (AtomicFileSet files = new AtomicFileSet()) {
             Writer w = files.open(out);
             rows = SynthSite.write(w, n, seed);
             files.commit();

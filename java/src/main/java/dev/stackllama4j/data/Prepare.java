@@ -1,5 +1,6 @@
 package dev.stackllama4j.data;
 
+import dev.stackllama4j.io.AtomicFileSet;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -119,7 +120,7 @@ public final class Prepare {
             for (int src = 0; src < c.posts().size(); src++) readOne(c.posts().get(src), src, sorter, st);
             Iterator<SortRecord> sorted = sorter.sorted();
             st.sortRuns = sorter.spills();
-            try (AtomicFiles files = new AtomicFiles()) {
+            try (AtomicFileSet files = new AtomicFileSet()) {
                 Map<String, JsonGenerator> gens = new LinkedHashMap<>();
                 JsonFactory jf = new JsonFactory();
                 for (String s : Splits.NAMES) {

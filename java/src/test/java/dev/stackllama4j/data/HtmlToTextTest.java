@@ -1,5 +1,6 @@
 package dev.stackllama4j.data;
 
+import dev.stackllama4j.testing.SharedFiles;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
@@ -44,7 +45,7 @@ class HtmlToTextTest {
 
     @Test
     void realBeerBodiesWithCodeAndLists() throws Exception {
-        Path beer = SharedData.require("data/stackexchange/beer/Posts.xml");
+        Path beer = SharedFiles.require("data/stackexchange/beer/Posts.xml");
         Map<Long, String> b = bodies(beer, Set.of(154L, 3252L, 3296L));
         assertNotNull(b.get(154L));
         assertEquals("I imagine the might would look something like:\n\n```\nPale Lager\nGeneric lager.\nPilsner\n"
@@ -58,7 +59,7 @@ class HtmlToTextTest {
 
     @Test
     void realCoffeeBodyDecodesEntitiesInsideCode() throws Exception {
-        Path coffee = SharedData.require("data/stackexchange/coffee/Posts.xml");
+        Path coffee = SharedFiles.require("data/stackexchange/coffee/Posts.xml");
         String t = HtmlToText.convert(bodies(coffee, Set.of(142L)).get(142L));
         String expectBlock = "A crude diagram:\n\n```\n    ||||||     < Tamper\n"
                 + "| [||||||||] | < Tamper 'head' flush with portafilter edge (note, it's flush)\n"

@@ -1,5 +1,6 @@
 package dev.stackllama4j.data;
 
+import dev.stackllama4j.testing.SharedFiles;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -45,7 +46,7 @@ class PrepareTest {
      * by thresholds, no log) and are asserted both against it and as literals.
      */
     private void exactCounts(String site, long q, long a, long other, long qwp, long pairs) throws Exception {
-        Path posts = SharedData.require("data/stackexchange/" + site + "/Posts.xml");
+        Path posts = SharedFiles.require("data/stackexchange/" + site + "/Posts.xml");
         DomCount dom = DomCount.of(posts, 10);
         assertEquals(q, dom.questions);
         assertEquals(a, dom.answers);
@@ -100,7 +101,7 @@ class PrepareTest {
 
     @Test
     void sameSeedByteIdenticalAndSortBufferIrrelevant() throws Exception {
-        Path posts = SharedData.require("data/stackexchange/beer/Posts.xml");
+        Path posts = SharedFiles.require("data/stackexchange/beer/Posts.xml");
         prepare(posts, tmp.resolve("a"), 7, 64L << 20);
         Prepare.Stats tiny = prepare(posts, tmp.resolve("b"), 7, 64 << 10); // 64 KiB: many runs, fan-in 4: multi-pass
         assertTrue(tiny.sortRuns > 16, "expected a multi-pass merge, got " + tiny.sortRuns + " runs");
@@ -121,7 +122,7 @@ class PrepareTest {
 
     @Test
     void splitsAreDisjointByQuestion() throws Exception {
-        Path posts = SharedData.require("data/stackexchange/beer/Posts.xml");
+        Path posts = SharedFiles.require("data/stackexchange/beer/Posts.xml");
         Path out = tmp.resolve("s");
         prepare(posts, out, 3, 64L << 20);
         Map<Long, String> owner = new HashMap<>();
@@ -228,7 +229,7 @@ class PrepareTest {
 
     @Test
     void realDumpCutMidwayFailsWithItsLine() throws Exception {
-        Path beer = SharedData.require("data/stackexchange/beer/Posts.xml");
+        Path beer = SharedFiles.require("data/stackexchange/beer/Posts.xml");
         byte[] all = Files.readAllBytes(beer);
         byte[] cut = java.util.Arrays.copyOf(all, all.length / 2);
         long newlines = 0;

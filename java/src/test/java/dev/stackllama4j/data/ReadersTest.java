@@ -1,5 +1,6 @@
 package dev.stackllama4j.data;
 
+import dev.stackllama4j.testing.SharedFiles;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -47,7 +48,7 @@ class ReadersTest {
 
     @Test
     void readsPrepareOutputBack() throws Exception {
-        Path posts = SharedData.require("data/stackexchange/coffee/Posts.xml");
+        Path posts = SharedFiles.require("data/stackexchange/coffee/Posts.xml");
         Prepare.Stats st = Prepare.run(Prepare.Config.of(List.of(posts), tmp.resolve("o"), 0));
         long n = PairedJsonl.read(tmp.resolve("o/finetune.jsonl"), r -> assertTrue(r.scoreJ() > r.scoreK()));
         assertEquals(st.pairsPerSplit.get("finetune").longValue(), n);
@@ -76,7 +77,7 @@ class ReadersTest {
     @Test
     void realHarmlessBaseTestSplit() throws Exception {
         // counts and structure only: the content is red-teaming material and is never printed
-        Path f = SharedData.require("data/hh-rlhf/harmless-base_test.jsonl.gz");
+        Path f = SharedFiles.require("data/hh-rlhf/harmless-base_test.jsonl.gz");
         long[] withPrompt = {0};
         long rows = HhRlhf.read(f, r -> {
             if (r.prompt() == null) return;
@@ -92,7 +93,7 @@ class ReadersTest {
 
     @Test
     void prepareResplitsPairedJsonlAndHh() throws Exception {
-        Path posts = SharedData.require("data/stackexchange/coffee/Posts.xml");
+        Path posts = SharedFiles.require("data/stackexchange/coffee/Posts.xml");
         Path first = tmp.resolve("first");
         Prepare.Stats a = Prepare.run(new Prepare.Config(List.of(posts), first, 0, 10, Splits.parse("reward=1"), 1 << 20, 8, null));
         // everything into reward, then re-split those pairs by qid: each question stays whole
@@ -112,7 +113,7 @@ class ReadersTest {
             }
         }
 
-        Path hh = SharedData.require("data/hh-rlhf/harmless-base_test.jsonl.gz");
+        Path hh = SharedFiles.require("data/hh-rlhf/harmless-base_test.jsonl.gz");
         Prepare.Stats h = Prepare.run(new Prepare.Config(List.of(), tmp.resolve("hh"), 0, 10, Splits.defaults(), 1 << 20, 8, null,
                 List.of(), List.of(hh)));
         assertEquals(2312, h.jsonlRows);

@@ -1,5 +1,6 @@
 package dev.stackllama4j.tokenizer;
 
+import dev.stackllama4j.testing.SharedFiles;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

@@ -1,4 +1,4 @@
-package dev.stackllama4j.data;
+package dev.stackllama4j.io;
 
 import java.io.BufferedWriter;
 import java.io.Closeable;
@@ -21,7 +21,7 @@ import java.util.Map;
  * beside its target and renamed into place by {@link #commit()}; {@link #close()} without commit
  * deletes the temps, so a failed run leaves no partial output behind.
  */
-public final class AtomicFiles implements Closeable {
+public final class AtomicFileSet implements Closeable {
     private static final java.security.SecureRandom RNG = new java.security.SecureRandom();
     private final Map<Path, Path> temps = new LinkedHashMap<>();
     private final List<Writer> writers = new ArrayList<>();

@@ -1,0 +1,106 @@
+package dev.stackllama4j.engine;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.stackllama4j.testing.SharedFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Native failures surface as typed Java exceptions carrying the engine's message. */
+class EngineErrorsTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void missingFileIsIoNamingThePath() {
+        Path p = tmp.resolve("nope.gguf");
+        EngineException e = assertThrows(EngineException.Io.class, () -> GgufFile.open(p));
+        assertTrue(e.getMessage().contains("nope.gguf"), e.getMessage());
+    }
+
+    @Test
+    void badMagicIsFormatNamingFileAndExpectation() throws IOException {
+        Path p = tmp.resolve("bad.gguf");
+        Files.write(p, "NOTAGGUFFILE-----------------------------".getBytes());
+        EngineException e = assertThrows(EngineException.Format.class, () -> GgufFile.open(p));
+        assertTrue(e.getMessage().contains("bad.gguf") && e.getMessage().toLowerCase().contains("magic"), e.getMessage());
+        assertEquals(3, e.status());
+    }
+
+    @Test
+    void truncatedModelFileIsFormat() throws IOException {
+        Path src = SharedFiles.fixture("models/gqa_f32.gguf");
+        byte[] all = Files.readAllBytes(src);
+        Path cut = tmp.resolve("cut.gguf");
+        Files.write(cut, java.util.Arrays.copyOf(all, all.length / 2));
+        EngineException e = assertThrows(EngineException.Format.class, () -> LlamaModel.load(cut));
+        assertTrue(e.getMessage().contains("cut.gguf"), e.getMessage());
+    }
+
+    @Test
+    void absentKeyIsNotFoundNamingTheKey() {
+        try (GgufFile f = GgufFile.open(SharedFiles.fixture("models/gqa_f32.gguf"))) {
+            EngineException e = assertThrows(EngineException.NotFound.class, () -> f.getLong("no.such.key"));
+            assertTrue(e.getMessage().contains("no.such.key"));
+            assertEquals("llama", f.getString("general.architecture"));
+        }
+    }
+
+    @Test
+    void nonLlamaArchitectureIsUnsupported() {
+        Path p = tmp.resolve("gpt.gguf");
+        try (GgufWriter w = new GgufWriter()) {
+            w.putString("general.architecture", "gpt2");
+            w.write(p);
+        }
+        EngineException e = assertThrows(EngineException.Unsupported.class, () -> LlamaModel.load(p));
+        assertTrue(e.getMessage().contains("gpt2"), e.getMessage());
+    }
+
+    @Test
+    void outOfVocabularyTokenIsInvalidArgumentAndSessionSurvives() {
+        try (LlamaModel m = LlamaModel.load(SharedFiles.fixture("models/gqa_f32.gguf")); Session s = m.newSession(1, 8)) {
+            assertThrows(EngineException.InvalidArgument.class, () -> s.decode(new int[] {1, 99999}, null, null, true));
+            assertEquals(0, s.length(0));
+            s.decode(new int[] {1, 2}, null, null, true);
+            assertEquals(2, s.length(0));
+        }
+    }
+
+    @Test
+    void quantizationRoundTripsThroughTheBridge() {
+        float[] v = new float[64];
+        for (int i = 0; i < v.length; i++) v[i] = (float) Math.sin(i * 0.37) * 3;
+        float[] back = Quantization.dequantize(TensorType.Q8_0, Quantization.quantize(TensorType.Q8_0, v), v.length);
+        for (int i = 0; i < v.length; i++) assertEquals(v[i], back[i], 3.0 / 127);
+        assertArrayEquals(v, Quantization.dequantize(TensorType.F32, Quantization.quantize(TensorType.F32, v), v.length));
+        assertThrows(EngineException.InvalidArgument.class, () -> Quantization.quantize(TensorType.Q8_0, new float[33]));
+    }
+
+    @Test
+    void matmulThroughTensorsMatchesJavaLoop() {
+        try (Backend b = Backend.open(Device.CPU)) {
+            float[] w = new float[32 * 3], x = new float[32 * 2];
+            for (int i = 0; i < w.length; i++) w[i] = (i % 7) - 3;
+            for (int i = 0; i < x.length; i++) x[i] = (i % 5) * 0.5f;
+            try (Tensor W = Tensor.of(b, TensorType.Q8_0, w, 32, 3); Tensor X = Tensor.of(b, TensorType.F32, x, 32, 2);
+                    Tensor O = Tensor.create(b, TensorType.F32, 3, 2)) {
+                Tensor.matmul(O, W, X);
+                float[] o = O.toFloats();
+                float[] wq = W.toFloats();
+                for (int n = 0; n < 2; n++)
+                    for (int m = 0; m < 3; m++) {
+                        double s = 0;
+                        for (int k = 0; k < 32; k++) s += x[n * 32 + k] * wq[m * 32 + k];
+                        assertEquals(s, o[n * 3 + m], 1e-4);
+                    }
+            }
+        }
+    }
+}

@@ -162,7 +162,10 @@ void read_value(Cursor& c, uint64_t type_at, uint32_t type, GgufValue* out) {
     } else if (et == SL4J_GGUF_FLOAT32 || et == SL4J_GGUF_FLOAT64) {
         out->arr_real.resize(n);
         uint64_t unused = 0;
-        for (uint64_t j = 0; j < n; ++j) read_scalar(c, out->arr_type, &unused, &out->arr_real[j]);
+        for (uint64_t j = 0; j < n; ++j) {
+            c.elem = (int64_t)j;
+            read_scalar(c, out->arr_type, &unused, &out->arr_real[j]);
+        }
     } else {
         out->arr_num.resize(n);
         double unused = 0;
@@ -334,10 +337,10 @@ void GgufFile::parse() {
         const GgufTensorInfo& t = tensors_[i];
         if (t.offset > data_size || t.n_bytes > data_size - t.offset)
             SL4J_FAIL(SL4J_ERR_FORMAT,
-                      "%s: offset %llu: tensor %s: data [%llu, +%llu bytes) at file offset %llu runs past the "
-                      "end of the file (%llu bytes, data section %llu bytes)", path_.c_str(),
-                      (unsigned long long)offset_at[i], quoted(t.name).c_str(), (unsigned long long)t.offset,
-                      (unsigned long long)t.n_bytes, (unsigned long long)(data_offset_ + t.offset),
+                      "%s: offset %llu: tensor %s: %llu bytes of data at data offset %llu (file offset %llu) run "
+                      "past the end of the file (%llu bytes, data section %llu bytes)", path_.c_str(),
+                      (unsigned long long)offset_at[i], quoted(t.name).c_str(), (unsigned long long)t.n_bytes,
+                      (unsigned long long)t.offset, (unsigned long long)(data_offset_ + t.offset),
                       (unsigned long long)file_size_, (unsigned long long)data_size);
     }
     std::vector<uint64_t> order(n_tensors);

@@ -23,6 +23,11 @@ namespace {
 
 constexpr uint64_t kMinKvBytes = 8 + 4 + 1;              // empty key, type, 1-byte value
 constexpr uint64_t kMinTensorInfoBytes = 8 + 4 + 8 + 4 + 8; // empty name, 1 dim, type, offset
+// Decoded metadata and tensor infos may take at most this much memory. Counts are already
+// bounded by the file size, but decoding expands them (a u8 array element becomes 8 bytes, a
+// string ~40): without a cap, a corrupted count in a multi-GB model could take tens of GB.
+// Real files need a few tens of MB (a 256K-token vocabulary with merges).
+constexpr uint64_t kDecodeBudget = 1ull << 30;
 
 // Keys and names can be as long as the file; keep messages readable.
 std::string quoted(const std::string& s) {
@@ -39,6 +44,7 @@ struct Cursor {
     uint64_t pos = 0;
     std::string ctx;
     int64_t elem = -1;
+    uint64_t budget = kDecodeBudget;
 
     Cursor(const std::string& p, const uint8_t* b, uint64_t n) : path(p), base(b), size(n) {}
     uint64_t left() const { return size - pos; }
@@ -73,9 +79,19 @@ struct Cursor {
             fail(SL4J_ERR_FORMAT, at,
                  format("%s has length %llu but only %llu bytes remain in the file", what,
                         (unsigned long long)len, (unsigned long long)left()));
+        charge(at, 1, len + 1);
         std::string s(reinterpret_cast<const char*>(base + pos), (size_t)len);
         pos += len;
         return s;
+    }
+
+    // Accounts for count decoded items of item_bytes each, before they are allocated.
+    void charge(uint64_t at, uint64_t count, uint64_t item_bytes) {
+        if (count > budget / item_bytes)
+            fail(SL4J_ERR_UNSUPPORTED, at,
+                 format("decoding %llu items would exceed the %llu MiB limit on in-memory metadata",
+                        (unsigned long long)count, (unsigned long long)(kDecodeBudget >> 20)));
+        budget -= count * item_bytes;
     }
 
     // A count of items each at least min_bytes long must fit in what is left:
@@ -136,6 +152,7 @@ void read_value(Cursor& c, uint64_t type_at, uint32_t type, GgufValue* out) {
     uint64_t n = c.read<uint64_t>("the array length");
     uint64_t min_bytes = et == SL4J_GGUF_STRING ? 8 : gguf_scalar_size((int32_t)et);
     c.check_count(count_at, n, min_bytes, "array length");
+    c.charge(count_at, n, et == SL4J_GGUF_STRING ? sizeof(std::string) : sizeof(uint64_t));
     if (et == SL4J_GGUF_STRING) {
         out->arr_str.resize(n);
         for (uint64_t j = 0; j < n; ++j) {
@@ -145,7 +162,10 @@ void read_value(Cursor& c, uint64_t type_at, uint32_t type, GgufValue* out) {
     } else if (et == SL4J_GGUF_FLOAT32 || et == SL4J_GGUF_FLOAT64) {
         out->arr_real.resize(n);
         uint64_t unused = 0;
-        for (uint64_t j = 0; j < n; ++j) read_scalar(c, out->arr_type, &unused, &out->arr_real[j]);
+        for (uint64_t j = 0; j < n; ++j) {
+            c.elem = (int64_t)j;
+            read_scalar(c, out->arr_type, &unused, &out->arr_real[j]);
+        }
     } else {
         out->arr_num.resize(n);
         double unused = 0;
@@ -222,8 +242,10 @@ void GgufFile::parse() {
     uint64_t n_kv = c.read<uint64_t>("the metadata count");
     c.check_count(n_kv_at, n_kv, kMinKvBytes, "metadata count");
 
-    kvs_.reserve(n_kv);
+    // Reserve modestly: a lying count must not allocate before entries are actually parsed.
+    kvs_.reserve(std::min<uint64_t>(n_kv, 1024));
     for (uint64_t i = 0; i < n_kv; ++i) {
+        c.charge(c.pos, 1, sizeof(GgufKv) + 64);  // the entry and its index slot
         c.ctx = format("metadata entry %llu", (unsigned long long)i);
         uint64_t key_at = c.pos;
         GgufKv kv;
@@ -252,9 +274,10 @@ void GgufFile::parse() {
     }
 
     c.check_count(n_tensors_at, n_tensors, kMinTensorInfoBytes, "tensor count");
-    tensors_.reserve(n_tensors);
-    std::vector<uint64_t> offset_at(n_tensors);
+    tensors_.reserve(std::min<uint64_t>(n_tensors, 1024));
+    std::vector<uint64_t> offset_at;
     for (uint64_t i = 0; i < n_tensors; ++i) {
+        c.charge(c.pos, 1, sizeof(GgufTensorInfo) + 4 * sizeof(int64_t) + 64 + 2 * sizeof(uint64_t));
         c.ctx = format("tensor info %llu", (unsigned long long)i);
         uint64_t name_at = c.pos;
         GgufTensorInfo t;
@@ -292,7 +315,7 @@ void GgufFile::parse() {
         if (__builtin_mul_overflow(row_bytes, n_elements / t.dims[0], &n_bytes))
             c.fail(SL4J_ERR_FORMAT, dims_at, "the byte size overflows 64 bits");
         t.n_bytes = (uint64_t)n_bytes;
-        offset_at[i] = c.pos;
+        offset_at.push_back(c.pos);
         t.offset = c.read<uint64_t>("the tensor data offset");
         if (t.offset % alignment_ != 0)
             c.fail(SL4J_ERR_FORMAT, offset_at[i],
@@ -314,10 +337,10 @@ void GgufFile::parse() {
         const GgufTensorInfo& t = tensors_[i];
         if (t.offset > data_size || t.n_bytes > data_size - t.offset)
             SL4J_FAIL(SL4J_ERR_FORMAT,
-                      "%s: offset %llu: tensor %s: data [%llu, +%llu bytes) at file offset %llu runs past the "
-                      "end of the file (%llu bytes, data section %llu bytes)", path_.c_str(),
-                      (unsigned long long)offset_at[i], quoted(t.name).c_str(), (unsigned long long)t.offset,
-                      (unsigned long long)t.n_bytes, (unsigned long long)(data_offset_ + t.offset),
+                      "%s: offset %llu: tensor %s: %llu bytes of data at data offset %llu (file offset %llu) run "
+                      "past the end of the file (%llu bytes, data section %llu bytes)", path_.c_str(),
+                      (unsigned long long)offset_at[i], quoted(t.name).c_str(), (unsigned long long)t.n_bytes,
+                      (unsigned long long)t.offset, (unsigned long long)(data_offset_ + t.offset),
                       (unsigned long long)file_size_, (unsigned long long)data_size);
     }
     std::vector<uint64_t> order(n_tensors);

@@ -98,6 +98,10 @@ int32_t sl4j_dequantize(int32_t type, const void* src, int64_t src_bytes, float*
 int32_t sl4j_set_threads(int32_t n_threads);
 int32_t sl4j_get_threads(void);
 
+/* Best-of-`repeats` read bandwidth (GB/s) of a buffer of n_bytes (use one far larger than the
+ * caches) read by the CPU pool: the physical floor for decode speed. */
+int32_t sl4j_measure_read_bandwidth(int64_t n_bytes, int32_t repeats, double* out_gb_per_s);
+
 enum sl4j_device {
     SL4J_DEVICE_CPU = 0,
     SL4J_DEVICE_CUDA = 1,

@@ -26,7 +26,8 @@ public final class Main {
 
     /** Every command, in the order the help lists them. */
     public static List<Command> allCommands() {
-        return List.of(new InspectCommand(), new InitCommand(), new SynthSiteCommand(), new PrepareCommand());
+        return List.of(new DemoCommand(), new InspectCommand(), new InitCommand(), new TokenizeCommand(), new DetokenizeCommand(),
+                new GenerateCommand(), new LogitsCommand(), new BenchCommand(), new SynthSiteCommand(), new PrepareCommand());
     }
 
     public static void main(String[] args) {

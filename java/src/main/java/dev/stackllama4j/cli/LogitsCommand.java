@@ -1,0 +1,50 @@
+package dev.stackllama4j.cli;
+
+import dev.stackllama4j.engine.LlamaModel;
+import dev.stackllama4j.io.Npy;
+import java.nio.file.Path;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
+
+/** {@code logits}: float32 [positions, vocab] as .npy, for comparison with other implementations. */
+public final class LogitsCommand implements Command {
+    @Override
+    public String name() {
+        return "logits";
+    }
+
+    @Override
+    public String summary() {
+        return "write the logits of every position as a NumPy .npy file";
+    }
+
+    @Override
+    public Options options() {
+        Options o = new Options();
+        ModelFlags.add(o);
+        o.addOption(Option.builder().longOpt("prompt").hasArg().argName("T").desc("text to evaluate").get());
+        o.addOption(Option.builder().longOpt("tokens").hasArg().argName("1,2,3").desc("token ids to evaluate instead of a prompt").get());
+        o.addOption(Option.builder().longOpt("no-bos").desc("do not prepend BOS to --prompt").get());
+        o.addOption(Option.builder().longOpt("adapter").hasArg().argName("A.gguf").desc("LoRA adapter to apply").get());
+        o.addOption(Option.builder().longOpt("out").hasArg().argName("F.npy").desc("output file (required)").get());
+        return o;
+    }
+
+    @Override
+    public int run(CommandLine cmd, CliContext ctx) throws Exception {
+        Path out = Path.of(Flags.required(cmd, "out"));
+        if (cmd.hasOption("prompt") == cmd.hasOption("tokens")) throw new UsageException("give exactly one of --prompt and --tokens");
+        if (cmd.hasOption("adapter")) throw new UsageException("--adapter needs LoRA support, which this build does not have yet");
+        try (LlamaModel model = ModelFlags.load(cmd, ctx)) {
+            int[] ids = cmd.hasOption("tokens") ? ModelFlags.tokenList(cmd.getOptionValue("tokens"))
+                    : model.tokenizer().encode(cmd.getOptionValue("prompt"),
+                            !cmd.hasOption("no-bos") && model.tokenizer().vocabulary().addBos(), false);
+            if (ids.length == 0) throw new UsageException("nothing to evaluate: the prompt is empty and --no-bos was given");
+            float[][] logits = model.logits(ids);
+            Npy.write(out, logits);
+            ctx.err().printf("wrote %s: float32 [%d, %d]%n", out, logits.length, logits[0].length);
+        }
+        return 0;
+    }
+}

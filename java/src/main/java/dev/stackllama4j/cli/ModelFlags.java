@@ -1,0 +1,48 @@
+package dev.stackllama4j.cli;
+
+import dev.stackllama4j.engine.Device;
+import dev.stackllama4j.engine.LlamaModel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
+
+/** The flags every model-using command shares: --model, --threads, --device. */
+final class ModelFlags {
+    private ModelFlags() {}
+
+    static void add(Options o) {
+        o.addOption(Option.builder().longOpt("model").hasArg().argName("M.gguf").desc("LLaMA-architecture GGUF model (required)").get());
+        o.addOption(Option.builder().longOpt("threads").hasArg().argName("N").desc("CPU threads (default: one per core)").get());
+        o.addOption(Option.builder().longOpt("device").hasArg().argName("D").desc("cpu | cuda | auto (default auto)").get());
+    }
+
+    static LlamaModel load(CommandLine cmd, CliContext ctx) {
+        Path path = Path.of(Flags.required(cmd, "model"));
+        if (!Files.isRegularFile(path)) throw new UsageException("no such model file: " + path);
+        Device device;
+        try {
+            device = Device.parse(cmd.getOptionValue("device", "auto"));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        int threads = Flags.intValue(cmd, "threads", 0);
+        if (threads < 0) throw new UsageException("--threads must be >= 0");
+        if (device == Device.AUTO && dev.stackllama4j.engine.Backend.cudaDeviceCount() > 0)
+            ctx.err().println("notice: a CUDA GPU is present, but the LLaMA model runs on the CPU in this version");
+        return LlamaModel.load(path, new LlamaModel.Options(threads, device == Device.AUTO ? Device.CPU : device, 0));
+    }
+
+    /** Parses "1,2,3" into token ids. */
+    static int[] tokenList(String s) {
+        String[] parts = s.split("[,\\s]+");
+        int[] out = new int[parts.length];
+        try {
+            for (int i = 0; i < parts.length; i++) out[i] = Integer.parseInt(parts[i].trim());
+        } catch (NumberFormatException e) {
+            throw new UsageException("--tokens expects comma-separated integers, got '" + s + "'");
+        }
+        return out;
+    }
+}

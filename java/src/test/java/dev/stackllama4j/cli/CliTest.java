@@ -1,0 +1,147 @@
+package dev.stackllama4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.stackllama4j.engine.GgufFile;
+import dev.stackllama4j.engine.LlamaModel;
+import dev.stackllama4j.engine.TensorType;
+import dev.stackllama4j.io.Npy;
+import dev.stackllama4j.testing.SharedFiles;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CliTest {
+    @TempDir
+    Path tmp;
+
+    record Run(int code, String out, String err) {}
+
+    static Run run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        int code = new Main(Main.allCommands()).run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void usageErrorsExitTwoWithAMessage() {
+        assertEquals(2, run().code());
+        Run r = run("no-such-command");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("unknown command"));
+        r = run("init", "--dim", "abc", "--out", tmp.resolve("x.gguf").toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--dim expects an integer"), r.err());
+        assertEquals(2, run("init").code());
+        assertEquals(2, run("inspect", "--bogus-flag").code());
+    }
+
+    @Test
+    void everyCommandHasHelp() {
+        for (Command c : Main.allCommands()) {
+            Run r = run(c.name(), "--help");
+            assertEquals(0, r.code(), c.name());
+            assertTrue(r.out().contains("stackllama4j " + c.name()), c.name() + ": " + r.out());
+        }
+    }
+
+    @Test
+    void failuresExitOneWithoutStackTraceUnlessVerbose() throws Exception {
+        Path bad = tmp.resolve("bad.gguf");
+        Files.writeString(bad, "GGUF but not really");
+        Run r = run("inspect", bad.toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("bad.gguf"), r.err());
+        assertFalse(r.err().contains("\tat "), r.err());
+        r = run("inspect", bad.toString(), "--verbose");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("\tat "), r.err());
+    }
+
+    @Test
+    void initWritesALoadableLlamaGgufThatInspectDescribes() throws Exception {
+        Path f = tmp.resolve("m.gguf");
+        Run r = run("init", "--out", f.toString(), "--dim", "64", "--layers", "2", "--heads", "4", "--kv-heads", "2",
+                "--ffn", "160", "--vocab", "400", "--rope-base", "50000", "--type", "q8_0", "--seed", "7");
+        assertEquals(0, r.code(), r.err());
+        try (GgufFile g = GgufFile.open(f)) {
+            assertEquals("llama", g.getString("general.architecture"));
+            assertEquals(64, g.getLong("llama.embedding_length"));
+            assertEquals(2, g.getLong("llama.attention.head_count_kv"));
+            assertEquals(50000.0, g.getDouble("llama.rope.freq_base"), 1e-3);
+            assertEquals(400, g.getStringArray("tokenizer.ggml.tokens").length);
+            assertEquals(TensorType.Q8_0, g.tensor("blk.1.ffn_down.weight").type());
+            assertEquals(TensorType.F32, g.tensor("blk.1.ffn_norm.weight").type());
+            assertArrayEquals(new long[] {160, 64}, g.tensor("blk.1.ffn_down.weight").dims());
+        }
+        Run json = run("inspect", f.toString(), "--json");
+        assertEquals(0, json.code(), json.err());
+        JsonNode root = new ObjectMapper().readTree(json.out());
+        assertEquals(3, root.get("version").asInt());
+        assertEquals(2 + 9 * 2 + 1, root.get("tensors").size());
+        assertEquals(400, root.get("metadata").get("tokenizer.ggml.tokens").get("length").asInt());
+        try (LlamaModel m = LlamaModel.load(f)) {
+            assertEquals(400, m.info().vocab());
+            assertFalse(m.info().tiedOutput());
+            int[] ids = m.tokenizer().encode("Answer: 42", true, false);
+            assertEquals(ids.length, m.logits(ids).length);
+        }
+        // same seed, same bytes; another seed, other weights
+        Path again = tmp.resolve("again.gguf"), other = tmp.resolve("other.gguf");
+        run("init", "--out", again.toString(), "--dim", "64", "--layers", "2", "--heads", "4", "--kv-heads", "2", "--ffn",
+                "160", "--vocab", "400", "--rope-base", "50000", "--type", "q8_0", "--seed", "7");
+        run("init", "--out", other.toString(), "--dim", "64", "--layers", "2", "--heads", "4", "--kv-heads", "2", "--ffn",
+                "160", "--vocab", "400", "--rope-base", "50000", "--type", "q8_0", "--seed", "8");
+        assertArrayEquals(Files.readAllBytes(f), Files.readAllBytes(again));
+        assertFalse(java.util.Arrays.equals(Files.readAllBytes(f), Files.readAllBytes(other)));
+    }
+
+    @Test
+    void initRejectsShapesTheTypeCannotHold() {
+        Run r = run("init", "--out", tmp.resolve("x.gguf").toString(), "--dim", "48", "--heads", "4", "--type", "q4_0");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("multiples of 32"), r.err());
+    }
+
+    @Test
+    void logitsWritesNpyMatchingTheModelAndTokenizeRoundTrips() throws Exception {
+        Path model = SharedFiles.require("models/stories260K/stories260K.gguf");
+        Run tok = run("tokenize", "--model", model.toString(), "--text", "Once upon a time");
+        assertEquals("1 403 407 261 378", tok.out().trim());
+        Run detok = run("detokenize", "--model", model.toString(), "--tokens", "403,407,261,378");
+        assertEquals("Once upon a time", detok.out().trim());
+        Path npy = tmp.resolve("l.npy");
+        Run r = run("logits", "--model", model.toString(), "--tokens", "1,403,407", "--out", npy.toString());
+        assertEquals(0, r.code(), r.err());
+        Npy.Array a = Npy.read(npy);
+        assertArrayEquals(new long[] {3, 512}, a.shape());
+        try (LlamaModel m = LlamaModel.load(model)) {
+            float[][] l = m.logits(new int[] {1, 403, 407});
+            for (int i = 0; i < 3; i++) for (int v = 0; v < 512; v++) assertEquals(l[i][v], a.get(i, v));
+        }
+    }
+
+    @Test
+    void greedyGenerateReproducesTheStories260KSample() throws Exception {
+        Path model = SharedFiles.require("models/stories260K/stories260K.gguf");
+        Run r = run("generate", "--model", model.toString(), "--temperature", "0", "--max-tokens", "200");
+        assertEquals(0, r.code(), r.err());
+        String doc = Files.readString(model.resolveSibling("karpathy_doc_stories260K.md"));
+        String expected = "Once upon a time, there was a little girl named Lily. She loved to play outside in the park.";
+        assertTrue(doc.contains(expected));
+        assertTrue(r.out().startsWith(expected), r.out());
+        // the first 200 characters of the author's sample, wherever it starts in the note
+        String sample = doc.substring(doc.indexOf("Once upon a time"));
+        assertEquals(sample.substring(0, 200), r.out().substring(0, 200));
+    }
+}

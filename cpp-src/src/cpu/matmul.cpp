@@ -26,8 +26,9 @@ namespace {
 constexpr int64_t kDecodeN = 8;
 // Output rows per decode task grain unit: 16 floats = one cache line of out.
 constexpr int64_t kRowGroup = 16;
-// k-block of the prefill GEMM: a multiple of every block size (1, 32, 256).
-constexpr int64_t kKc = 256;
+// k-block of the prefill GEMM: the NR x kKc panel slice (16 KiB with NR = 32)
+// stays in L1 beside the streamed x block; raised to the type's block size.
+constexpr int64_t kKc = 128;
 // matmul_transposed keeps its per-call choice of the axpy path for tiny n.
 constexpr int64_t kSmallN = 4;
 // Column block of matmul_transposed: a multiple of every block size (1, 32, 256).
@@ -121,7 +122,7 @@ void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n,
 
     // Prefill: a task owns a panel of NR weight rows (times a split of n when
     // there are too few panels to keep every thread busy). It walks k in blocks
-    // of kKc: decodes the panel's kKc x NR slice once, k-major, so it stays in
+    // of kcb: decodes the panel's kcb x NR slice once, k-major, so it stays in
     // L1 while the micro-kernel sweeps it across all the task's x rows, whose
     // partial sums wait in a small per-task buffer (NR floats per row).
     const int NR = kt.nr, MR = kt.mr;
@@ -129,10 +130,11 @@ void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n,
     const int64_t n_mblocks = (n + MR - 1) / MR;
     const int64_t want = 4 * (int64_t)threads();
     const int64_t split = n_panels >= want ? 1 : std::min(n_mblocks, (want + n_panels - 1) / n_panels);
+    const int64_t kcb = std::max<int64_t>(kKc, type_traits(wtype)->block_size);
     const float* xp = pack_rows(x, k, n, k, MR);
     parallel_for(n_panels * split, 1, [&](int64_t t0, int64_t t1) {
-        float* row = grow(t_scratch.row, kKc);
-        float* panel = grow(t_scratch.panel, kKc * NR);
+        float* row = grow(t_scratch.row, kcb);
+        float* panel = grow(t_scratch.panel, kcb * NR);
         float* acc = grow(t_scratch.acc, (n_mblocks / split + 1) * MR * NR);
         for (int64_t t = t0; t < t1; ++t) {
             const int64_t p = t / split, q = t % split;
@@ -140,8 +142,8 @@ void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n,
             const int64_t rows = std::min<int64_t>(NR, m - r0);
             const int64_t i0 = n_mblocks * q / split * MR;
             const int64_t i1 = std::min(n, n_mblocks * (q + 1) / split * MR);
-            for (int64_t kb = 0; kb < k; kb += kKc) {
-                const int64_t kc = std::min(kKc, k - kb);
+            for (int64_t kb = 0; kb < k; kb += kcb) {
+                const int64_t kc = std::min(kcb, k - kb);
                 for (int64_t rr = 0; rr < NR; ++rr) {
                     if (rr >= rows) {
                         for (int64_t j = 0; j < kc; ++j) panel[j * NR + rr] = 0.0f;

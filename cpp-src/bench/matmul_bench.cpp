@@ -1,7 +1,12 @@
-// Micro benchmark (not a test): F32 prefill GFLOP/s and decode (n = 1) weight
-// GB/s per type, beside memcpy and parallel-read bandwidth measured in the same
-// run. Build from the repository root:
-//   g++ -std=c++17 -O2 -Icpp-src/include -Icpp-src/src cpp-src/src/*/*.cpp cpp-src/bench/matmul_bench.cpp -o matmul_bench -lpthread
+// Micro benchmark (not a test) of cpu::matmul against two baselines measured in
+// the same run: the parallel read bandwidth (all threads summing floats over a
+// buffer far larger than the caches) and the FMA peak (a register-only FMA loop
+// on all threads). Decode (n = 1..8) is reported as GB/s of weight bytes and its
+// ratio to the read baseline and to the roofline min(read bandwidth, FMA peak
+// at that n) -- with F32 activations n rows cost 2n flops per weight, so past a
+// few rows decode is compute-bound. Prefill is GFLOP/s and its ratio to peak.
+// Every figure is the best of several repetitions: the machine is shared.
+// Built by CMake as matmul_bench; run: cmake-build/matmul_bench [--quick]
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -17,6 +22,10 @@
 #include "cpu/threadpool.h"
 #include "quant/quant.h"
 #include "stackllama4j.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 using namespace sl4j;
 
@@ -47,61 +56,165 @@ std::vector<float> noise(int64_t n, uint32_t seed) {
     return v;
 }
 
-}  // namespace
+typedef float v8f __attribute__((vector_size(32)));
 
-int main() {
-    std::printf("simd=%s threads=%d\n", cpu::simd_level(), cpu::threads());
+// Sum of floats over [p, p + n) with independent vector accumulators.
+float sum_floats(const float* p, int64_t n) {
+    v8f s[4] = {};
+    for (int64_t i = 0; i + 32 <= n; i += 32)
+        for (int u = 0; u < 4; ++u) {
+            v8f v;
+            std::memcpy(&v, p + i + 8 * u, 32);
+            s[u] += v;
+        }
+    v8f t = (s[0] + s[1]) + (s[2] + s[3]);
+    float r = 0;
+    for (int j = 0; j < 8; ++j) r += t[j];
+    return r;
+}
 
-    // bandwidth baselines over 256 MiB (well past any cache)
-    const int64_t nbytes = 256ll << 20;
-    std::vector<char> src((size_t)nbytes, 1), dst((size_t)nbytes, 0);
-    const double t_copy = best_time(3, [&] { std::memcpy(dst.data(), src.data(), (size_t)nbytes); });
-    const double copy_gbs = nbytes / t_copy / 1e9;
-    std::atomic<uint64_t> sink{0};
-    const double t_read = best_time(3, [&] {
-        cpu::parallel_for(nbytes / 4096, 64, [&](int64_t b, int64_t e) {
-            const uint64_t* p = reinterpret_cast<const uint64_t*>(src.data() + b * 4096);
-            uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-            for (int64_t i = 0; i < (e - b) * 512; i += 4) s0 += p[i], s1 += p[i + 1], s2 += p[i + 2], s3 += p[i + 3];
-            sink += s0 + s1 + s2 + s3;
+#if defined(__x86_64__)
+// 12 independent FMA chains in registers: `iters` x 12 x 16 FMAs.
+__attribute__((target("avx512f"))) float fma_loop_avx512(int64_t iters) {
+    __m512 a[12];
+    for (int i = 0; i < 12; ++i) a[i] = _mm512_set1_ps(0.001f * (float)i);
+    const __m512 b = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+    for (int64_t it = 0; it < iters; ++it)
+        for (int i = 0; i < 12; ++i) a[i] = _mm512_fmadd_ps(a[i], b, c);
+    __m512 s = a[0];
+    for (int i = 1; i < 12; ++i) s = _mm512_add_ps(s, a[i]);
+    return _mm512_reduce_add_ps(s);
+}
+__attribute__((target("avx2,fma"))) float fma_loop_avx2(int64_t iters) {
+    __m256 a[12];
+    for (int i = 0; i < 12; ++i) a[i] = _mm256_set1_ps(0.001f * (float)i);
+    const __m256 b = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+    for (int64_t it = 0; it < iters; ++it)
+        for (int i = 0; i < 12; ++i) a[i] = _mm256_fmadd_ps(a[i], b, c);
+    __m256 s = a[0];
+    for (int i = 1; i < 12; ++i) s = _mm256_add_ps(s, a[i]);
+    float t[8];
+    _mm256_storeu_ps(t, s);
+    return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+}
+#endif
+
+// FMA peak in GFLOP/s over all pool threads, at the SIMD level matmul uses.
+double fma_peak(std::atomic<uint64_t>& sink) {
+    const cpu::Simd lv = cpu::simd();
+    if (lv == cpu::Simd::kScalar) return 0;
+    const int64_t iters = 1 << 20;
+    const int64_t vw = lv == cpu::Simd::kAvx512 ? 16 : 8;
+    const int64_t tasks = 8 * cpu::threads();  // several per thread so both stay busy
+    const double t = best_time(5, [&] {
+        cpu::parallel_for(tasks, 1, [&](int64_t b, int64_t e) {
+            for (int64_t i = b; i < e; ++i) {
+#if defined(__x86_64__)
+                const float f = lv == cpu::Simd::kAvx512 ? fma_loop_avx512(iters) : fma_loop_avx2(iters);
+                sink += (uint64_t)(f != 0.5f);
+#endif
+            }
         });
     });
-    const double read_gbs = nbytes / t_read / 1e9;
-    std::printf("baseline: memcpy %.1f GB/s (bytes copied/s, 1 thread), parallel read %.1f GB/s (%d threads)\n",
-                copy_gbs, read_gbs, cpu::threads());
+    return 2.0 * 12 * vw * iters * tasks / t / 1e9;
+}
 
-    // prefill: F32 weights, n = 128 rows of activations
-    for (int64_t km : {768, 1024, 2048}) {
-        const int64_t n = 128;
-        auto w = noise(km * km, 1), x = noise(n * km, 2);
-        std::vector<float> out((size_t)(n * km));
-        const double t = best_time(3, [&] { cpu::matmul(out.data(), w.data(), SL4J_TYPE_F32, x.data(), n, km, km); });
-        const double tt = best_time(3, [&] {
-            cpu::matmul_transposed(x.data(), w.data(), SL4J_TYPE_F32, out.data(), n, km, km);
-        });
-        std::printf("prefill f32 n=%lld k=m=%lld: matmul %.1f GFLOP/s, matmul_transposed %.1f GFLOP/s\n",
-                    (long long)n, (long long)km, 2.0 * n * km * km / t / 1e9, 2.0 * n * km * km / tt / 1e9);
+// Weights of m rows x k in `type`: one random 64-row slab encoded and tiled.
+std::vector<uint8_t> make_weights(int32_t type, int64_t k, int64_t m) {
+    const int64_t rb = type_row_bytes(type, k), slab = std::min<int64_t>(64, m);
+    std::vector<uint8_t> w((size_t)(m * rb));
+    auto f = noise(k * slab, 3);
+    std::vector<uint8_t> enc((size_t)(slab * rb));
+    if (type == SL4J_TYPE_Q5_K) {  // no encoder: random codes, sane d / dmin halves
+        uint32_t s = 9;
+        for (auto& b : enc) b = (uint8_t)((s = s * 1664525u + 1013904223u) >> 24);
+        const uint16_t h[2] = {f32_to_fp16(0.01f), f32_to_fp16(0.002f)};
+        for (int64_t b = 0; b < slab * rb / 176; ++b) std::memcpy(enc.data() + b * 176, h, 4);
+    } else {
+        quantize_row(type, f.data(), enc.data(), k * slab);
     }
+    for (int64_t r = 0; r < m; r += slab)
+        std::memcpy(w.data() + r * rb, enc.data(), (size_t)(std::min(slab, m - r) * rb));
+    return w;
+}
 
-    // decode: n = 1, k = 4096, m chosen so the weights are ~128 MiB in every type
-    for (int32_t type : {SL4J_TYPE_F32, SL4J_TYPE_Q8_0, SL4J_TYPE_Q4_0, SL4J_TYPE_Q4_K, SL4J_TYPE_Q6_K}) {
+}  // namespace
+
+int main(int argc, char** argv) {
+    const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+    const int reps = quick ? 3 : 7;
+    std::printf("simd=%s threads=%d; best of %d repetitions each (shared, noisy machine: figures vary run to run)\n",
+                cpu::simd_level(), cpu::threads(), reps);
+
+    // baselines
+    std::atomic<uint64_t> sink{0};
+    const int64_t nfloat = 64ll << 20;  // 256 MiB, far past the caches
+    std::vector<float> buf((size_t)nfloat, 1.0f);
+    const int64_t chunk = 1 << 16;
+    const double t_read = best_time(reps, [&] {
+        cpu::parallel_for(nfloat / chunk, 16, [&](int64_t b, int64_t e) {
+            const float s = sum_floats(buf.data() + b * chunk, (e - b) * chunk);
+            sink += (uint64_t)(s == 0.5f);
+        });
+    });
+    const double read_gbs = nfloat * 4.0 / t_read / 1e9;
+    const double peak = fma_peak(sink);
+    std::printf("baseline: parallel read %.1f GB/s (sum of floats over 256 MiB, %d threads); FMA peak %.1f GFLOP/s\n",
+                read_gbs, cpu::threads(), peak);
+
+    const int32_t types[] = {SL4J_TYPE_F32, SL4J_TYPE_F16, SL4J_TYPE_BF16, SL4J_TYPE_Q8_0,
+                             SL4J_TYPE_Q4_0, SL4J_TYPE_Q4_K, SL4J_TYPE_Q5_K, SL4J_TYPE_Q6_K};
+
+    // decode: k = 4096, m chosen so the weights are ~128 MiB in every type
+    std::printf("\ndecode (k=4096, ~128 MiB of weights): GB/s of weight bytes, x read baseline, x roofline\n");
+    std::printf("%-5s", "type");
+    for (int n : {1, 2, 4, 8}) std::printf(" |      n=%d: GB/s  xread  xroof", n);
+    std::printf("\n");
+    for (int32_t type : types) {
         const int64_t k = 4096, rb = type_row_bytes(type, k);
         const int64_t m = (128ll << 20) / rb;
-        std::vector<uint8_t> w((size_t)(m * rb));
-        {
-            auto f = noise(k * 256, 3);  // encode one 256-row slab and tile it
-            std::vector<uint8_t> slab((size_t)(256 * rb));
-            quantize_row(type, f.data(), slab.data(), k * 256);
-            for (int64_t r = 0; r < m; r += 256)
-                std::memcpy(w.data() + r * rb, slab.data(), (size_t)(std::min<int64_t>(256, m - r) * rb));
+        const auto w = make_weights(type, k, m);
+        std::printf("%-5s", type_traits(type)->name);
+        for (int64_t n : {1, 2, 4, 8}) {
+            auto x = noise(n * k, 4);
+            std::vector<float> out((size_t)(n * m));
+            const double t = best_time(reps, [&] { cpu::matmul(out.data(), w.data(), type, x.data(), n, k, m); });
+            const double gbs = m * rb / t / 1e9;
+            // bytes/s the FMA peak could consume at 2n flops per weight
+            const double compute_gbs = peak / (2.0 * n) * ((double)rb / k);
+            const double roof = peak > 0 ? std::min(read_gbs, compute_gbs) : read_gbs;
+            std::printf(" | %15.1f  %5.2f  %5.2f", gbs, gbs / read_gbs, gbs / roof);
         }
-        auto x = noise(k, 4);
-        std::vector<float> out((size_t)m);
-        const double t = best_time(5, [&] { cpu::matmul(out.data(), w.data(), type, x.data(), 1, k, m); });
-        const double gbs = m * rb / t / 1e9;
-        std::printf("decode %-5s k=%lld m=%lld (%.0f MiB): %.1f GB/s of weights = %.2f x parallel read, %.1f GFLOP/s\n",
-                    type_traits(type)->name, (long long)k, (long long)m, m * rb / 1048576.0, gbs, gbs / read_gbs,
-                    2.0 * k * m / t / 1e9);
+        std::printf("\n");
+        std::fflush(stdout);
     }
-    return (int)(sink.load() == 42);
+
+    // prefill
+    std::printf("\nprefill matmul (x·Wᵀ, k=m=2048): GFLOP/s, x FMA peak\n");
+    for (int32_t type : types) {
+        const int64_t km = 2048;
+        const auto w = make_weights(type, km, km);
+        std::printf("%-5s", type_traits(type)->name);
+        for (int64_t n : {64, 128, 512}) {
+            if (quick && n == 512) continue;
+            auto x = noise(n * km, 2);
+            std::vector<float> out((size_t)(n * km));
+            const double t = best_time(reps, [&] { cpu::matmul(out.data(), w.data(), type, x.data(), n, km, km); });
+            const double gf = 2.0 * n * km * km / t / 1e9;
+            std::printf(" | n=%3lld: %6.1f GFLOP/s %5.2f", (long long)n, gf, peak > 0 ? gf / peak : 0.0);
+        }
+        std::printf("\n");
+        std::fflush(stdout);
+    }
+    {
+        const int64_t n = 128, km = 2048;
+        auto w = noise(km * km, 1), dy = noise(n * km, 2);
+        std::vector<float> dx((size_t)(n * km));
+        const double t = best_time(reps, [&] {
+            cpu::matmul_transposed(dx.data(), w.data(), SL4J_TYPE_F32, dy.data(), n, km, km);
+        });
+        const double gf = 2.0 * n * km * km / t / 1e9;
+        std::printf("matmul_transposed f32 n=128 k=m=2048: %.1f GFLOP/s %.2f x peak\n", gf, peak > 0 ? gf / peak : 0.0);
+    }
+    return (int)(sink.load() == 12345);
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/error.h"
@@ -231,6 +232,52 @@ TEST(threadpool_covers_range_once_and_nests) {
     CHECK_EQ(sl4j_set_threads(-1), (int32_t)SL4J_ERR_INVALID_ARGUMENT);
     CHECK_EQ(sl4j_set_threads(2), 0);
     CHECK_EQ(sl4j_get_threads(), 2);
+    cpu::set_threads(before);
+}
+
+TEST(threadpool_serves_concurrent_callers) {
+    // Two caller threads (two sessions decoding at once) submit jobs at the same
+    // time: every job must cover its own range exactly once, run only its own
+    // function, and nobody may deadlock -- including a matmul nested in a task.
+    const int before = cpu::threads();
+    cpu::set_threads(2);
+    const int64_t k = 64, m = 40;
+    const auto w = random_weights(SL4J_TYPE_Q4_0, m, k, 11);
+    std::vector<std::vector<float>> xs, want;
+    for (int64_t n : {1, 3, 12}) {
+        xs.push_back(random_x(n * k, 12 + n));
+        want.emplace_back((size_t)(n * m));
+        cpu::matmul(want.back().data(), w.data(), SL4J_TYPE_Q4_0, xs.back().data(), n, k, m);
+    }
+    std::atomic<int> wrong{0};
+    auto caller = [&](int tag) {
+        std::vector<int> hits(997);
+        for (int rep = 0; rep < 200; ++rep) {
+            std::fill(hits.begin(), hits.end(), 0);
+            cpu::parallel_for((int64_t)hits.size(), 5, [&](int64_t b, int64_t e) {
+                for (int64_t i = b; i < e; ++i) hits[(size_t)i] += tag;
+            });
+            for (int h : hits) wrong += h != tag;
+            const size_t c = (size_t)rep % xs.size();
+            const int64_t n = (int64_t)xs[c].size() / k;
+            std::vector<float> out((size_t)(n * m));
+            cpu::matmul(out.data(), w.data(), SL4J_TYPE_Q4_0, xs[c].data(), n, k, m);
+            wrong += std::memcmp(out.data(), want[c].data(), out.size() * 4) != 0;
+        }
+        // a matmul inside a task runs inline (and must not wait on the pool)
+        cpu::parallel_for(4, 1, [&](int64_t b, int64_t e) {
+            for (int64_t t = b; t < e; ++t) {
+                std::vector<float> out(want[2].size());
+                cpu::matmul(out.data(), w.data(), SL4J_TYPE_Q4_0, xs[2].data(), 12, k, m);
+                wrong += std::memcmp(out.data(), want[2].data(), out.size() * 4) != 0;
+            }
+        });
+    };
+    std::thread a(caller, 1), b(caller, 2);
+    caller(3);
+    a.join();
+    b.join();
+    CHECK_EQ(wrong.load(), 0);
     cpu::set_threads(before);
 }
 

@@ -1,7 +1,9 @@
 // AVX-512 kernels: 16-float vectors, a 12 x 32 register tile (24 of the 32 zmm
 // registers hold accumulators, leaving room for two b vectors and a broadcast).
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "stackllama4j.h"
 
@@ -33,11 +35,33 @@ static inline float vhsum(vf a) {
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
 }
+
+// primitives of the fused decoders (fused_gemv.inc)
+typedef __m512i vi;
+static inline vf vmul(vf a, vf b) { return _mm512_mul_ps(a, b); }
+static inline vf vsub(vf a, vf b) { return _mm512_sub_ps(a, b); }
+static inline vf vcvt(vi a) { return _mm512_cvtepi32_ps(a); }
+static inline vi vld_u8(const uint8_t* p) { return _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i*)p)); }
+static inline vi vld_i8(const int8_t* p) { return _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)p)); }
+static inline vf vld_f16(const uint16_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)p)); }
+static inline vf vld_bf16(const uint16_t* p) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)p)), 16));
+}
+static inline vi vand_i(vi a, int m) { return _mm512_and_si512(a, _mm512_set1_epi32(m)); }
+static inline vi vor_i(vi a, vi b) { return _mm512_or_si512(a, b); }
+template <int N>
+static inline vi vsrli(vi a) { return _mm512_srli_epi32(a, N); }
+template <int N>
+static inline vi vslli(vi a) { return _mm512_slli_epi32(a, N); }
+static inline vi vsrl_n(vi a, int n) { return _mm512_srl_epi32(a, _mm_cvtsi32_si128(n)); }
+static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
 }  // namespace
 
 #define KNS avx512_impl
 #define VW 16
 #define MR_MAX 12
+#define KERNEL_HAS_FUSED
+#include "cpu/fused_gemv.inc"
 #include "cpu/kernels_impl.inc"
 
 namespace sl4j::cpu {

@@ -2,6 +2,7 @@
 // whatever the build's base ISA offers (SSE2 on x86-64). Multiply and add stay
 // separate, as without FMA hardware.
 #include <cstdint>
+#include <vector>
 
 #include "cpu/kernels.h"
 #include "quant/dequant_kernels.h"

@@ -21,8 +21,15 @@ const KernelTable& kernels_for(Simd level) {
 
 namespace {
 
-// Below this many activation rows the product is a stream over the weights
-// (memory-bound): decode each weight row once and dot it with every x row.
+// Up to this many activation rows the product is a stream over the weights
+// (memory-bound): the fused kernels decode each weight block once for all rows.
+constexpr int64_t kDecodeN = 8;
+// Output rows per decode task grain unit: 16 floats = one cache line of out.
+constexpr int64_t kRowGroup = 16;
+// k-block of the prefill GEMM: the NR x kKc panel slice (16 KiB with NR = 32)
+// stays in L1 beside the streamed x block; raised to the type's block size.
+constexpr int64_t kKc = 128;
+// matmul_transposed keeps its per-call choice of the axpy path for tiny n.
 constexpr int64_t kSmallN = 4;
 // Column block of matmul_transposed: a multiple of every block size (1, 32, 256).
 constexpr int64_t kColBlock = 256;
@@ -32,7 +39,7 @@ constexpr int kMaxTile = 12 * 32;  // largest mr * nr of any level
 
 // Per-thread scratch that only ever grows: no allocation per call once warm.
 struct Scratch {
-    std::vector<float> row, panel, packed;
+    std::vector<float> row, panel, packed, acc;
 };
 thread_local Scratch t_scratch;
 
@@ -101,65 +108,62 @@ void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n,
     const char* wb = static_cast<const char*>(w);
     const bool f32 = wtype == SL4J_TYPE_F32;
 
-    if (n < kSmallN) {
-        const int64_t grain = std::max<int64_t>(1, 32768 / k);
-        parallel_for(m, grain, [&](int64_t r0, int64_t r1) {
-            float* row = f32 ? nullptr : grow(t_scratch.row, k);
-            for (int64_t r = r0; r < r1; ++r) {
-                const float* wr = reinterpret_cast<const float*>(wb + r * rb);
-                if (!f32) {
-                    kt.dequant(wtype, wb + r * rb, row, k);
-                    wr = row;
-                }
-                for (int64_t i = 0; i < n; ++i) out[i * m + r] = kt.dot(x + i * k, wr, k);
-            }
+    if (n <= kDecodeN) {
+        // Memory-bound: stream the weights once, fused decode-and-dot for all n
+        // rows. Tasks are groups of kRowGroup output rows (whole cache lines of
+        // out, so no false sharing), at least ~32K weights each.
+        const int64_t groups = (m + kRowGroup - 1) / kRowGroup;
+        const int64_t grain = std::max<int64_t>(1, 32768 / (k * kRowGroup));
+        parallel_for(groups, grain, [&](int64_t g0, int64_t g1) {
+            kt.gemv(wtype, w, rb, g0 * kRowGroup, std::min(m, g1 * kRowGroup), x, n, k, out, m);
         });
         return;
     }
 
-    // Prefill: a task decodes a panel of NR weight rows over all of k, stored
-    // k-major so each micro-kernel step loads one row of NR values, then sweeps
-    // it across its share of the x rows. Tasks are panels, times a split of n
-    // when there are too few panels to keep every thread busy.
+    // Prefill: a task owns a panel of NR weight rows (times a split of n when
+    // there are too few panels to keep every thread busy). It walks k in blocks
+    // of kcb: decodes the panel's kcb x NR slice once, k-major, so it stays in
+    // L1 while the micro-kernel sweeps it across all the task's x rows, whose
+    // partial sums wait in a small per-task buffer (NR floats per row).
     const int NR = kt.nr, MR = kt.mr;
     const int64_t n_panels = (m + NR - 1) / NR;
     const int64_t n_mblocks = (n + MR - 1) / MR;
     const int64_t want = 4 * (int64_t)threads();
     const int64_t split = n_panels >= want ? 1 : std::min(n_mblocks, (want + n_panels - 1) / n_panels);
+    const int64_t kcb = std::max<int64_t>(kKc, type_traits(wtype)->block_size);
     const float* xp = pack_rows(x, k, n, k, MR);
     parallel_for(n_panels * split, 1, [&](int64_t t0, int64_t t1) {
-        float* row = grow(t_scratch.row, k);
-        float* panel = grow(t_scratch.panel, k * NR);
-        float c[kMaxTile];
-        int64_t packed = -1;
+        float* row = grow(t_scratch.row, kcb);
+        float* panel = grow(t_scratch.panel, kcb * NR);
+        float* acc = grow(t_scratch.acc, (n_mblocks / split + 1) * MR * NR);
         for (int64_t t = t0; t < t1; ++t) {
             const int64_t p = t / split, q = t % split;
             const int64_t r0 = p * NR;
             const int64_t rows = std::min<int64_t>(NR, m - r0);
-            if (packed != p) {
-                for (int64_t rr = 0; rr < NR; ++rr) {
-                    if (rr >= rows) {
-                        for (int64_t j = 0; j < k; ++j) panel[j * NR + rr] = 0.0f;
-                        continue;
-                    }
-                    const char* src = wb + (r0 + rr) * rb;
-                    const float* v = reinterpret_cast<const float*>(src);
-                    if (!f32) {
-                        kt.dequant(wtype, src, row, k);
-                        v = row;
-                    }
-                    for (int64_t j = 0; j < k; ++j) panel[j * NR + rr] = v[j];
-                }
-                packed = p;
-            }
             const int64_t i0 = n_mblocks * q / split * MR;
             const int64_t i1 = std::min(n, n_mblocks * (q + 1) / split * MR);
-            for (int64_t i = i0; i < i1; i += MR) {
-                const int mr = (int)std::min<int64_t>(MR, i1 - i);
-                kt.kern(xp + i * k, mr, panel, NR, k, c);
-                for (int ii = 0; ii < mr; ++ii)
-                    std::memcpy(out + (i + ii) * m + r0, c + ii * NR, (size_t)rows * sizeof(float));
+            for (int64_t kb = 0; kb < k; kb += kcb) {
+                const int64_t kc = std::min(kcb, k - kb);
+                for (int64_t rr = 0; rr < NR; ++rr) {
+                    if (rr >= rows) {
+                        for (int64_t j = 0; j < kc; ++j) panel[j * NR + rr] = 0.0f;
+                        continue;
+                    }
+                    const char* src = wb + (r0 + rr) * rb + elem_offset(wtype, kb);
+                    const float* v = reinterpret_cast<const float*>(src);
+                    if (!f32) {
+                        kt.dequant(wtype, src, row, kc);
+                        v = row;
+                    }
+                    for (int64_t j = 0; j < kc; ++j) panel[j * NR + rr] = v[j];
+                }
+                for (int64_t i = i0; i < i1; i += MR) {
+                    const int mr = (int)std::min<int64_t>(MR, i1 - i);
+                    kt.kern(xp + i * k + kb * MR, mr, panel, NR, kc, acc + (i - i0) * NR, kb > 0);
+                }
             }
+            for (int64_t i = i0; i < i1; ++i)
+                std::memcpy(out + i * m + r0, acc + (i - i0) * NR, (size_t)rows * sizeof(float));
         }
     });
 }
@@ -229,7 +233,7 @@ void matmul_transposed(float* out, const void* w, int32_t wtype, const float* dy
                 for (int64_t i = i0; i < i1; i += MR) {
                     const int mr = (int)std::min<int64_t>(MR, i1 - i);
                     for (int64_t s = 0; s < n_sub; ++s) {
-                        kt.kern(dyp + i * m + r0 * MR, mr, tile + s * NR, kColBlock, rc, c);
+                        kt.kern(dyp + i * m + r0 * MR, mr, tile + s * NR, kColBlock, rc, c, false);
                         const int64_t cols = std::min<int64_t>(NR, cw - s * NR);
                         for (int ii = 0; ii < mr; ++ii) {
                             float* o = out + (i + ii) * k + j0 + s * NR;

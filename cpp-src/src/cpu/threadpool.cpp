@@ -31,7 +31,10 @@ class Pool {
 public:
     ~Pool() { stop_workers(); }
 
+    // Lock-free once started: a task of a running job may ask (e.g. a matmul
+    // nested in a parallel_for), and its caller holds submit_mu_ until the job ends.
     int threads() {
+        if (started_.load(std::memory_order_acquire)) return n_threads_.load(std::memory_order_relaxed);
         std::lock_guard<std::mutex> lk(submit_mu_);
         ensure_started();
         return n_threads_;
@@ -46,6 +49,9 @@ public:
         start_workers();
     }
 
+    // Callers on different threads (two sessions decoding at once) are served one
+    // job at a time: submit_mu_ is held from publishing a job until every worker
+    // has left it, so jobs never mix and a worker never sees a half-set job.
     void run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
         std::lock_guard<std::mutex> lk(submit_mu_);
         ensure_started();
@@ -156,8 +162,8 @@ private:
     std::mutex mu_;
     std::condition_variable cv_work_, cv_done_;
     std::vector<std::thread> workers_;
-    int n_threads_ = 1;
-    bool started_ = false;
+    std::atomic<int> n_threads_{1};
+    std::atomic<bool> started_{false};
     bool stop_ = false;
     uint64_t generation_ = 0;
     const std::function<void(int64_t, int64_t)>* fn_ = nullptr;

@@ -70,6 +70,21 @@ LoraConfig all_targets(int64_t r, float alpha) {
     return c;
 }
 
+// The integers of the JSON array `key` in a small fixture file.
+std::vector<int32_t> read_ints(const std::string& path, const std::string& key) {
+    std::ifstream in(path);
+    if (!in) sl4j_test::skip("fixture " + path + " is absent");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string text = ss.str();
+    const size_t open = text.find('[', text.find("\"" + key + "\""));
+    std::stringstream body(text.substr(open + 1, text.find(']', open) - open - 1));
+    std::vector<int32_t> out;
+    std::string item;
+    while (std::getline(body, item, ',')) out.push_back(std::stoi(item));
+    return out;
+}
+
 // Random non-zero B so that every gradient (A's included) is non-zero.
 void randomize_b(LoraAdapter& lora, uint64_t seed) {
     for (LoraTensor& T : lora.tensors())
@@ -283,16 +298,21 @@ TEST(lora_overfits_stories260K) {
     lc.targets = (1u << kLoraNumTargets) - 1;
     LoraAdapter lora(model->hparams(), lc);
     const int64_t T = 100, V = model->hparams().n_vocab;
+    // Text the model can produce (random ids include tokens it never learned, whose tiny
+    // embeddings a frozen output norm cannot lift): the reference greedy story, read backwards,
+    // so the model has not seen this sequence.
+    std::vector<int32_t> story = read_ints("java/src/test/resources/fixtures/stories260K_greedy.json", "greedy_ids");
+    CHECK(int64_t(story.size()) >= T);
+    if (int64_t(story.size()) < T) return;
     std::vector<int32_t> tokens(T), targets(T);
-    uint64_t s = 12345;
     tokens[0] = 1;
-    for (int64_t t = 1; t < T; ++t) tokens[t] = int32_t(3 + (s = mix64(s)) % uint64_t(V - 3));
+    for (int64_t t = 1; t < T; ++t) tokens[t] = story[size_t(T - t)];
     for (int64_t t = 0; t < T; ++t) targets[t] = t + 1 < T ? tokens[t + 1] : cpu::kIgnoreIndex;
     TrainConfig tc;
     tc.seq_len = T;
     Trainer tr(*model, &lora, tc);
     AdamWParams p;
-    p.lr = 1e-2f;
+    p.lr = 3e-3f;
     p.weight_decay = 0.f;
     Batch b;
     b.B = 1;
@@ -307,9 +327,9 @@ TEST(lora_overfits_stories260K) {
         if (step == 0) first = loss;
         clip_grad_norm(lora, 1.0);
         adamw_step(lora, p);
-        if (loss < 0.05) break;
+        if (loss < 0.01) break;
     }
     std::fprintf(stderr, "    overfit: loss %.4f -> %.4f after %lld steps\n", first, loss, (long long)lora.adam_steps);
-    CHECK(first > 4.0);  // random tokens: about log(512) before training
-    CHECK(loss < 0.1);
+    CHECK(first > 2.0);  // an unseen sequence: high loss before training
+    CHECK(loss < 0.02);
 }

@@ -13,6 +13,7 @@
 #include "cpu/ops_backward.h"
 #include "quant/quant.h"
 #include "testing.h"
+#include "train/lora.h"
 
 using namespace sl4j;
 using Vec = std::vector<double>;
@@ -281,4 +282,52 @@ TEST(grad_embedding_table) {
                    return y;
                },
                c, dt);
+}
+
+TEST(grad_lora_linear_with_dropout) {
+    // y = scale·B·A·drop(x). The mask is read back from the op itself (A = B = I, x = 1 gives
+    // y = mask/(1-p)); the float64 reference then uses that fixed mask.
+    Rng g(8);
+    const int64_t n = 3, in = 6, r = 2, out = 5;
+    const float p = 0.3f, scale = 2.f;
+    const uint64_t seed = 77;
+    LoraScratch s;
+    LoraTensor I1, I2;
+    I1.rows = I1.cols = I2.rows = I2.cols = in;
+    I1.w.assign(in * in, 0.f);
+    for (int64_t i = 0; i < in; ++i) I1.w[i * in + i] = 1.f;
+    I2.w = I1.w;
+    std::vector<float> ones(n * in, 1.f), mask(n * in, 0.f), uu(n * in);
+    lora_forward(mask.data(), uu.data(), ones.data(), I1, I2, 1.f, p, seed, n, s);
+    int dropped = 0;
+    for (float& m : mask) {
+        dropped += m == 0.f;
+        m *= (1.f - p);
+    }
+    CHECK(dropped > 0 && dropped < n * in);
+
+    LoraTensor A, B;
+    A.rows = r; A.cols = in; B.rows = out; B.cols = r;
+    Vec a = g.vec(r * in), b = g.vec(out * r), x = g.vec(n * in), c = g.vec(n * out);
+    A.w = f32(a); B.w = f32(b);
+    A.grad.assign(A.w.size(), 0.f);
+    B.grad.assign(B.w.size(), 0.f);
+    auto xf = f32(x), cf = f32(c);
+    std::vector<float> y(n * out, 0.f), u(n * r), dx(n * in, 0.f);
+    lora_forward(y.data(), u.data(), xf.data(), A, B, scale, p, seed, n, s);
+    lora_backward(dx.data(), A, B, cf.data(), xf.data(), u.data(), scale, p, seed, 1.f, n, s);
+    auto ref = [&](const Vec& aa, const Vec& bb, const Vec& xx) {
+        Vec yy(n * out, 0.0);
+        for (int64_t i = 0; i < n; ++i)
+            for (int64_t o = 0; o < out; ++o)
+                for (int64_t k = 0; k < r; ++k) {
+                    double ui = 0;
+                    for (int64_t j = 0; j < in; ++j) ui += aa[k * in + j] * xx[i * in + j] * mask[i * in + j] / (1.0 - p);
+                    yy[i * out + o] += scale * bb[o * r + k] * ui;
+                }
+        return yy;
+    };
+    check_grad("lora/A", a, [&](const Vec& v) { return ref(v, b, x); }, c, A.grad);
+    check_grad("lora/B", b, [&](const Vec& v) { return ref(a, v, x); }, c, B.grad);
+    check_grad("lora/x", x, [&](const Vec& v) { return ref(a, b, v); }, c, dx);
 }

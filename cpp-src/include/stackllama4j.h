@@ -336,7 +336,8 @@ int32_t sl4j_session_truncate(sl4j_session* session, int32_t seq, int32_t len);
 /* Tensor names and shapes are those of llama.cpp's LoRA GGUF: "blk.N.attn_q.weight.lora_a"  */
 /* with ggml dims {in, r} and "blk.N.attn_q.weight.lora_b" with dims {r, out}; the data is    */
 /* row-major A (r rows of in) and B (out rows of r), so it can be written to such a file as   */
-/* F32 as is, with general.type = "adapter", adapter.type = "lora", adapter.lora.alpha.        */
+/* F32 as is, with general.type = "adapter", general.architecture = "llama" (llama.cpp       */
+/* checks it against the model), adapter.type = "lora" and adapter.lora.alpha (f32).         */
 /* ------------------------------------------------------------------------------------------ */
 typedef struct sl4j_lora sl4j_lora;
 typedef struct sl4j_trainer sl4j_trainer;

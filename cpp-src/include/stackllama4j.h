@@ -330,6 +330,146 @@ int32_t sl4j_session_length(const sl4j_session* session, int32_t seq);
 /* Forget a sequence's positions from len on (len 0 clears it); seq -1 with len 0 clears all. */
 int32_t sl4j_session_truncate(sl4j_session* session, int32_t seq, int32_t len);
 
+
+/* ------------------------------------------------------------------------------------------ */
+/* Training: LoRA adapters over a frozen base, training forward/backward, AdamW               */
+/*                                                                                            */
+/* A LoRA adapter adds to chosen projections of every layer y = W·x + (alpha/r)·B·A·drop(x),  */
+/* A: r × in (init U(±1/sqrt(in)), PEFT's kaiming-uniform), B: out × r (init 0). The base    */
+/* model stays frozen in its stored type (quantized included); only A and B are trainable.   */
+/* Tensor names and shapes are those of llama.cpp's LoRA GGUF: "blk.N.attn_q.weight.lora_a"  */
+/* with ggml dims {in, r} and "blk.N.attn_q.weight.lora_b" with dims {r, out}; the data is    */
+/* row-major A (r rows of in) and B (out rows of r), so it can be written to such a file as   */
+/* F32 as is, with general.type = "adapter", general.architecture = "llama" (llama.cpp       */
+/* checks it against the model), adapter.type = "lora" and adapter.lora.alpha (f32).         */
+/* ------------------------------------------------------------------------------------------ */
+typedef struct sl4j_lora sl4j_lora;
+typedef struct sl4j_trainer sl4j_trainer;
+
+/* Bits of sl4j_lora_params.targets; the GGUF names are attn_q, attn_k, attn_v, attn_output,
+ * ffn_gate, ffn_up, ffn_down. */
+enum sl4j_lora_target {
+    SL4J_LORA_Q = 1 << 0,
+    SL4J_LORA_K = 1 << 1,
+    SL4J_LORA_V = 1 << 2,
+    SL4J_LORA_O = 1 << 3,
+    SL4J_LORA_GATE = 1 << 4,
+    SL4J_LORA_UP = 1 << 5,
+    SL4J_LORA_DOWN = 1 << 6
+};
+
+struct sl4j_lora_params {
+    int32_t r;        /* rank. Default 16.                                                  */
+    float alpha;      /* scale = alpha / r. Default 32.                                     */
+    float dropout;    /* probability of dropping an adapter input element in training.
+                         Default 0.05. Masks come from seed and a per-forward counter.      */
+    uint32_t targets; /* OR of enum sl4j_lora_target. Default SL4J_LORA_Q | SL4J_LORA_V.    */
+    uint64_t seed;    /* initialisation of A and dropout masks. Default 42.                 */
+};
+struct sl4j_lora_params sl4j_lora_default_params(void);
+
+/* Create an adapter shaped for the model (A random, B zero, gradients and AdamW state zero). */
+int32_t sl4j_lora_init(const sl4j_model* model, const struct sl4j_lora_params* params, sl4j_lora** out);
+void sl4j_lora_free(sl4j_lora* lora);
+int32_t sl4j_lora_get_params(const sl4j_lora* lora, struct sl4j_lora_params* out);
+
+/* Trainable tensors, per layer then per target (q,k,v,o,gate,up,down order), A before B. */
+int64_t sl4j_lora_n_tensors(const sl4j_lora* lora);
+/* "blk.N.<target>.weight.lora_a|lora_b", or NULL for a bad index. */
+const char* sl4j_lora_tensor_name(const sl4j_lora* lora, int64_t i);
+/* ggml dims: dims[0] = in (A) or r (B), dims[1] = r (A) or out (B). */
+int32_t sl4j_lora_tensor_dims(const sl4j_lora* lora, int64_t i, int64_t dims[2]);
+int64_t sl4j_lora_tensor_n_elements(const sl4j_lora* lora, int64_t i); /* -1 for a bad index */
+/* Index of a tensor by name, or -1. */
+int64_t sl4j_lora_find_tensor(const sl4j_lora* lora, const char* name);
+
+/* What sl4j_lora_get/set read or write: the value, its accumulated gradient, AdamW's moments. */
+enum sl4j_lora_field {
+    SL4J_LORA_VALUE = 0,
+    SL4J_LORA_GRAD = 1,
+    SL4J_LORA_ADAM_M = 2,
+    SL4J_LORA_ADAM_V = 3
+};
+/* Copy n = n_elements floats of tensor i's field out of / into the adapter. */
+int32_t sl4j_lora_get(const sl4j_lora* lora, int64_t i, int32_t field, float* dst, int64_t n);
+int32_t sl4j_lora_set(sl4j_lora* lora, int64_t i, int32_t field, const float* src, int64_t n);
+
+/* Gradients accumulate over training steps until zeroed. */
+int32_t sl4j_lora_zero_grad(sl4j_lora* lora);
+/* L2 norm over all gradients. */
+int32_t sl4j_lora_grad_norm(const sl4j_lora* lora, double* out);
+/* torch.nn.utils.clip_grad_norm_: scale gradients by max_norm / (norm + 1e-6) when below 1;
+ * *pre_clip_norm (may be NULL) receives the norm before clipping. */
+int32_t sl4j_lora_clip_grad_norm(sl4j_lora* lora, double max_norm, double* pre_clip_norm);
+
+struct sl4j_adamw_params {
+    float lr;           /* learning rate of this step (the caller owns schedules). Default 1e-4. */
+    float beta1;        /* Default 0.9.    */
+    float beta2;        /* Default 0.999.  */
+    float eps;          /* Default 1e-8.   */
+    float weight_decay; /* decoupled, p -= lr·wd·p before the Adam update. Default 0.01. */
+};
+struct sl4j_adamw_params sl4j_adamw_default_params(void);
+
+/* One torch.optim.AdamW step on every adapter tensor with its gradient (does not zero it). */
+int32_t sl4j_lora_adamw_step(sl4j_lora* lora, const struct sl4j_adamw_params* params);
+/* AdamW steps taken so far (bias correction); set it when restoring a checkpoint. */
+int64_t sl4j_lora_adamw_steps(const sl4j_lora* lora);
+int32_t sl4j_lora_set_adamw_steps(sl4j_lora* lora, int64_t steps);
+/* The same update on caller-owned arrays (a value head trained from Java): step is 1-based. */
+int32_t sl4j_adamw_update_f32(float* param, const float* grad, float* m, float* v, int64_t n, int64_t step,
+                              const struct sl4j_adamw_params* params);
+
+/* Run a session's projections with an adapter, merged on the fly (W·x + scale·B·A·x, no
+ * dropout); lora NULL detaches, enabled 0 runs the base model. The adapter must outlive the
+ * attachment and is read, not changed. */
+int32_t sl4j_session_set_lora(sl4j_session* session, const sl4j_lora* lora, int32_t enabled);
+
+struct sl4j_trainer_params {
+    int32_t batch;         /* sequences per call. Default 1.                                  */
+    int32_t seq_len;       /* tokens per sequence (packed, fixed). Default 1024.               */
+    int32_t checkpointing; /* 1: keep only each layer's input, recompute it in backward. Default 0. */
+};
+struct sl4j_trainer_params sl4j_trainer_default_params(void);
+
+/* A trainer runs batch × seq_len tokens through model + adapter (no KV cache). Its buffers are
+ * sized once here. lora may be NULL (forward only: the base model). */
+int32_t sl4j_trainer_init(const sl4j_model* model, sl4j_lora* lora, const struct sl4j_trainer_params* params,
+                          sl4j_trainer** out);
+void sl4j_trainer_free(sl4j_trainer* trainer);
+/* 0: the adapter is bypassed (the base model: a PPO reference policy); backward is refused. */
+int32_t sl4j_trainer_set_adapter_enabled(sl4j_trainer* trainer, int32_t enabled);
+/* 1 (default): dropout active. 0: evaluation (no dropout). */
+int32_t sl4j_trainer_set_training(sl4j_trainer* trainer, int32_t training);
+
+/* Common arguments, arrays of batch·seq_len rows, row = sequence·seq_len + position:
+ *   tokens     input ids.
+ *   targets    the id each row predicts (labels already shifted: for packed SFT targets[t] =
+ *              tokens[t+1]), or -100 to leave the row out of the loss.
+ *   doc_start  NULL, or per row the first position of its sequence it may attend to (packed
+ *              documents isolated: --no-cross-doc-attention). Positions keep counting. */
+
+/* Native loss: forward, mean cross-entropy over rows whose target is not -100, and backward:
+ * adapter gradients += grad_scale · d(mean loss). *loss and *n_counted (either may be NULL)
+ * receive the mean loss and the number of counted rows. With no counted row the loss is 0 and
+ * no gradient is added. grad_scale: e.g. 1/grad_accum. */
+int32_t sl4j_trainer_step_ce(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targets,
+                             const int64_t* doc_start, float grad_scale, double* loss, int64_t* n_counted);
+/* The same without backward (eval loss; perplexity = exp(loss)). */
+int32_t sl4j_trainer_eval_ce(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targets,
+                             const int64_t* doc_start, double* loss, int64_t* n_counted);
+
+/* Loss computed by the caller: forward, then logprobs[row] = log p(targets[row]) (0 where the
+ * target is -100) and hidden (NULL, or batch·seq_len·dim floats) = final hidden states after the
+ * output norm. Keeps what sl4j_trainer_backward needs. */
+int32_t sl4j_trainer_forward(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targets,
+                             const int64_t* doc_start, float* logprobs, float* hidden);
+/* Backward of the last sl4j_trainer_forward (once per forward): d_logprobs (batch·seq_len, NULL =
+ * none) and d_hidden (batch·seq_len·dim, NULL = none) are d loss / d those outputs; adapter
+ * gradients += grad_scale · the resulting gradients. */
+int32_t sl4j_trainer_backward(sl4j_trainer* trainer, const float* d_logprobs, const float* d_hidden,
+                              float grad_scale);
+
 #ifdef __cplusplus
 }
 #endif

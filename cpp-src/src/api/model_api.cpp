@@ -4,15 +4,7 @@
 
 #include "api/guard.h"
 #include "cpu/ops.h"
-#include "model/llama_model.h"
-#include "model/session.h"
-
-struct sl4j_model {
-    std::unique_ptr<sl4j::LlamaModel> impl;
-};
-struct sl4j_session {
-    std::unique_ptr<sl4j::LlamaSession> impl;
-};
+#include "api/handles.h"
 
 using namespace sl4j;
 

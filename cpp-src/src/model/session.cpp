@@ -121,6 +121,25 @@ void LlamaSession::decode(const int32_t* tokens, const int32_t* seq_ids, const i
     }
 }
 
+void LlamaSession::set_lora(const LoraAdapter* lora, bool enabled) {
+    SL4J_CHECK_ARG(lora == nullptr || lora->n_layers() == model_.hparams().n_layers,
+                   "the adapter has %lld layers, the model %lld", (long long)(lora ? lora->n_layers() : 0),
+                   (long long)model_.hparams().n_layers);
+    lora_ = lora;
+    lora_enabled_ = enabled;
+}
+
+void LlamaSession::proj(int64_t l, int target, float* out, const float* in, int64_t n) {
+    const LayerWeights& L = model_.weights().layers[l];
+    const Weight* w[kLoraNumTargets] = {&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down};
+    linear(out, *w[target], in, n);
+    if (lora_ && lora_enabled_ && lora_->has(l, target)) {
+        ensure(lora_u_, n * lora_->config().r);
+        lora_forward(out, lora_u_.data(), in, lora_->a(l, target), lora_->b(l, target), lora_->scale(), 0.f, 0, n,
+                     lora_scratch_);
+    }
+}
+
 void LlamaSession::layer_forward(int64_t l, int64_t n) {
     const LlamaHparams& h = model_.hparams();
     const LayerWeights& L = model_.weights().layers[l];
@@ -128,9 +147,9 @@ void LlamaSession::layer_forward(int64_t l, int64_t n) {
 
     // attention block
     cpu::rmsnorm_forward(a_.xb.data(), nullptr, a_.x.data(), L.attn_norm.data(), n, h.dim, float(h.rms_eps));
-    linear(a_.q.data(), L.wq, a_.xb.data(), n);
-    linear(a_.k.data(), L.wk, a_.xb.data(), n);
-    linear(a_.v.data(), L.wv, a_.xb.data(), n);
+    proj(l, kLoraQ, a_.q.data(), a_.xb.data(), n);
+    proj(l, kLoraK, a_.k.data(), a_.xb.data(), n);
+    proj(l, kLoraV, a_.v.data(), a_.xb.data(), n);
     cpu::rope_forward(a_.q.data(), a_.rope_cs.data(), n, h.n_heads, h.head_dim, h.n_rot);
     cpu::rope_forward(a_.k.data(), a_.rope_cs.data(), n, h.n_kv_heads, h.head_dim, h.n_rot);
     float* kc = cache_.k_layer(l);
@@ -142,15 +161,15 @@ void LlamaSession::layer_forward(int64_t l, int64_t n) {
     }
     cpu::attention_forward(a_.att.data(), a_.q.data(), kc, vc, a_.seq.data(), a_.pos.data(), a_.first.data(), n,
                            h.n_heads, h.n_kv_heads, h.head_dim, cache_.seq_stride());
-    linear(a_.xb2.data(), L.wo, a_.att.data(), n);
+    proj(l, kLoraO, a_.xb2.data(), a_.att.data(), n);
     cpu::residual_forward(a_.x.data(), a_.xb2.data(), n * h.dim);
 
     // feed-forward block
     cpu::rmsnorm_forward(a_.xb.data(), nullptr, a_.x.data(), L.ffn_norm.data(), n, h.dim, float(h.rms_eps));
-    linear(a_.hb.data(), L.gate, a_.xb.data(), n);
-    linear(a_.hb2.data(), L.up, a_.xb.data(), n);
+    proj(l, kLoraGate, a_.hb.data(), a_.xb.data(), n);
+    proj(l, kLoraUp, a_.hb2.data(), a_.xb.data(), n);
     cpu::swiglu_forward(a_.hb.data(), a_.hb.data(), a_.hb2.data(), n * h.ffn);
-    linear(a_.xb2.data(), L.down, a_.hb.data(), n);
+    proj(l, kLoraDown, a_.xb2.data(), a_.hb.data(), n);
     cpu::residual_forward(a_.x.data(), a_.xb2.data(), n * h.dim);
 }
 

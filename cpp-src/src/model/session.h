@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "model/llama_model.h"
+#include "train/lora.h"
 
 namespace sl4j {
 
@@ -63,10 +64,16 @@ public:
     int64_t n_ctx() const { return cache_.n_ctx; }
     const LlamaModel& model() const { return model_; }
 
+    // Attach a LoRA adapter (NULL detaches): every adapted projection becomes W·x + scale·B·A·x,
+    // computed on the fly (no merged copy). The adapter must outlive its use; enabled = false
+    // runs the base model while keeping the attachment.
+    void set_lora(const LoraAdapter* lora, bool enabled);
+
 private:
     void assign_positions(const int32_t* seq_ids, const int64_t* doc_start, int64_t n);
     void layer_forward(int64_t l, int64_t n);
     void grow(int64_t n);
+    void proj(int64_t l, int target, float* out, const float* in, int64_t n);
 
     const LlamaModel& model_;
     KvCache cache_;
@@ -74,6 +81,10 @@ private:
     std::vector<float> logits_, hidden_;
     int64_t n_outputs_ = 0;
     bool has_logits_ = false;
+    const LoraAdapter* lora_ = nullptr;
+    bool lora_enabled_ = false;
+    std::vector<float> lora_u_;
+    LoraScratch lora_scratch_;
 };
 
 }  // namespace sl4j

@@ -1,0 +1,186 @@
+#include "cpu/ops_backward.h"
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "core/error.h"
+#include "cpu/matmul.h"
+#include "cpu/threadpool.h"
+
+namespace sl4j::cpu {
+
+void embedding_backward(float* dtable, const float* dout, const int32_t* tokens, int64_t n_rows, int64_t dim) {
+    for (int64_t r = 0; r < n_rows; ++r) {
+        float* d = dtable + int64_t(tokens[r]) * dim;
+        for (int64_t i = 0; i < dim; ++i) d[i] += dout[r * dim + i];
+    }
+}
+
+void rmsnorm_backward(float* dx, const float* dout, const float* x, const float* w, const float* inv_rms,
+                      int64_t n_rows, int64_t dim) {
+    parallel_for(n_rows, 16, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+            const float* xr = x + r * dim;
+            const float* g = dout + r * dim;
+            const double s = inv_rms[r];
+            // y_i = x_i·s·w_i with s = (mean x² + eps)^-1/2, so ds/dx_j = -s³·x_j/dim.
+            double dot = 0;
+            for (int64_t i = 0; i < dim; ++i) dot += double(g[i]) * w[i] * xr[i];
+            const double c = dot * s * s * s / double(dim);
+            float* d = dx + r * dim;
+            for (int64_t i = 0; i < dim; ++i) d[i] += float(double(g[i]) * w[i] * s - c * xr[i]);
+        }
+    });
+}
+
+void rope_backward(float* dx, const float* cs, int64_t n_rows, int64_t n_heads, int64_t head_dim, int64_t n_rot) {
+    parallel_for(n_rows, 16, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+            const float* c = cs + r * n_rot;
+            for (int64_t h = 0; h < n_heads; ++h) {
+                float* v = dx + (r * n_heads + h) * head_dim;
+                for (int64_t i = 0; i < n_rot; i += 2) {
+                    const float cos_t = c[i], sin_t = c[i + 1];
+                    const float a = v[i], b = v[i + 1];
+                    v[i] = a * cos_t + b * sin_t;
+                    v[i + 1] = -a * sin_t + b * cos_t;
+                }
+            }
+        }
+    });
+}
+
+void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n) {
+    parallel_for(n, 4096, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+            const float g = gate[i];
+            const float sig = 1.f / (1.f + std::exp(-g));
+            const float silu = g * sig;
+            dup[i] = dout[i] * silu;
+            dgate[i] = dout[i] * up[i] * sig * (1.f + g * (1.f - sig));
+        }
+    });
+}
+
+void residual_backward(float* dy, const float* dx, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) dy[i] += dx[i];
+}
+
+void attention_backward(float* dq, float* dk_cache, float* dv_cache, const float* dout, const float* q,
+                        const float* k_cache, const float* v_cache, const int32_t* seq, const int64_t* pos,
+                        const int64_t* first_pos, int64_t n_rows, int64_t n_seq, int64_t n_heads,
+                        int64_t n_kv_heads, int64_t head_dim, int64_t seq_stride) {
+    const int64_t kv_dim = n_kv_heads * head_dim;
+    const int64_t group = n_heads / n_kv_heads;
+    const float scale = float(1.0 / std::sqrt(double(head_dim)));
+    // One task per (sequence, kv head): dk/dv of that pair are written by this task only.
+    parallel_for(n_seq * n_kv_heads, 1, [&](int64_t t0, int64_t t1) {
+        std::vector<float> p, dp;
+        for (int64_t t = t0; t < t1; ++t) {
+            const int64_t s = t / n_kv_heads, kvh = t % n_kv_heads;
+            const float* kbase = k_cache + s * seq_stride + kvh * head_dim;
+            const float* vbase = v_cache + s * seq_stride + kvh * head_dim;
+            float* dkbase = dk_cache + s * seq_stride + kvh * head_dim;
+            float* dvbase = dv_cache + s * seq_stride + kvh * head_dim;
+            for (int64_t r = 0; r < n_rows; ++r) {
+                if (seq[r] != s) continue;
+                const int64_t lo = first_pos ? first_pos[r] : 0, hi = pos[r];
+                p.resize(size_t(hi - lo + 1));
+                dp.resize(p.size());
+                for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h) {
+                    const float* qh = q + (r * n_heads + h) * head_dim;
+                    const float* g = dout + (r * n_heads + h) * head_dim;
+                    float* dqh = dq + (r * n_heads + h) * head_dim;
+                    // Recompute the softmax row exactly as the forward did.
+                    float mx = -std::numeric_limits<float>::infinity();
+                    for (int64_t j = lo; j <= hi; ++j) {
+                        const float* kp = kbase + j * kv_dim;
+                        float sc = 0;
+                        for (int64_t i = 0; i < head_dim; ++i) sc += qh[i] * kp[i];
+                        p[j - lo] = sc * scale;
+                        mx = p[j - lo] > mx ? p[j - lo] : mx;
+                    }
+                    float sum = 0;
+                    for (int64_t j = lo; j <= hi; ++j) sum += p[j - lo] = std::exp(p[j - lo] - mx);
+                    for (int64_t j = lo; j <= hi; ++j) p[j - lo] /= sum;
+                    // dp_j = g·v_j;  ds_j = p_j·(dp_j - Σ_i p_i·dp_i);  dv_j += p_j·g.
+                    float pdp = 0;
+                    for (int64_t j = lo; j <= hi; ++j) {
+                        const float* vp = vbase + j * kv_dim;
+                        float d = 0;
+                        for (int64_t i = 0; i < head_dim; ++i) d += g[i] * vp[i];
+                        dp[j - lo] = d;
+                        pdp += p[j - lo] * d;
+                        float* dvp = dvbase + j * kv_dim;
+                        for (int64_t i = 0; i < head_dim; ++i) dvp[i] += p[j - lo] * g[i];
+                    }
+                    for (int64_t i = 0; i < head_dim; ++i) dqh[i] = 0;
+                    for (int64_t j = lo; j <= hi; ++j) {
+                        const float ds = p[j - lo] * (dp[j - lo] - pdp) * scale;
+                        const float* kp = kbase + j * kv_dim;
+                        float* dkp = dkbase + j * kv_dim;
+                        for (int64_t i = 0; i < head_dim; ++i) {
+                            dqh[i] += ds * kp[i];
+                            dkp[i] += ds * qh[i];
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+void linear_backward(float* dx, const float* dy, const void* w, int32_t wtype, int64_t n, int64_t k, int64_t m) {
+    matmul_transposed(dx, w, wtype, dy, n, k, m);
+}
+
+int64_t crossentropy_forward(float* losses, const float* logits, const int32_t* targets, int64_t n_rows,
+                             int64_t n_vocab) {
+    int64_t counted = 0;
+    for (int64_t r = 0; r < n_rows; ++r) {
+        const int32_t t = targets[r];
+        if (t == kIgnoreIndex) {
+            losses[r] = 0;
+            continue;
+        }
+        SL4J_CHECK_ARG(t >= 0 && t < n_vocab, "target %d at row %lld is outside the vocabulary [0, %lld) and is not "
+                       "the ignore index -100", t, (long long)r, (long long)n_vocab);
+        ++counted;
+    }
+    parallel_for(n_rows, 4, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+            if (targets[r] == kIgnoreIndex) continue;
+            const float* l = logits + r * n_vocab;
+            float mx = l[0];
+            for (int64_t i = 1; i < n_vocab; ++i) mx = l[i] > mx ? l[i] : mx;
+            double sum = 0;
+            for (int64_t i = 0; i < n_vocab; ++i) sum += std::exp(double(l[i] - mx));
+            losses[r] = float(std::log(sum) - double(l[targets[r]] - mx));
+        }
+    });
+    return counted;
+}
+
+void crossentropy_backward(float* dlogits, const float* logits, const int32_t* targets, const float* dlosses,
+                           int64_t n_rows, int64_t n_vocab) {
+    parallel_for(n_rows, 4, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+            const float* l = logits + r * n_vocab;
+            float* d = dlogits + r * n_vocab;
+            if (targets[r] == kIgnoreIndex) {
+                for (int64_t i = 0; i < n_vocab; ++i) d[i] = 0;
+                continue;
+            }
+            float mx = l[0];
+            for (int64_t i = 1; i < n_vocab; ++i) mx = l[i] > mx ? l[i] : mx;
+            double sum = 0;
+            for (int64_t i = 0; i < n_vocab; ++i) sum += std::exp(double(l[i] - mx));
+            const float inv = float(1.0 / sum), g = dlosses[r];
+            for (int64_t i = 0; i < n_vocab; ++i) d[i] = g * std::exp(l[i] - mx) * inv;
+            d[targets[r]] -= g;
+        }
+    });
+}
+
+}  // namespace sl4j::cpu

@@ -1,0 +1,56 @@
+#include "train/adamw.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+
+namespace sl4j {
+
+void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, int64_t t, const AdamWParams& a) {
+    SL4J_CHECK_ARG(t >= 1, "AdamW step must be >= 1, got %lld", (long long)t);
+    SL4J_CHECK_ARG(a.beta1 >= 0 && a.beta1 < 1 && a.beta2 >= 0 && a.beta2 < 1 && a.eps > 0 && a.lr >= 0 &&
+                       a.weight_decay >= 0,
+                   "AdamW needs 0 <= beta1, beta2 < 1, eps > 0, lr >= 0, weight_decay >= 0 (got %g %g %g %g %g)",
+                   double(a.beta1), double(a.beta2), double(a.eps), double(a.lr), double(a.weight_decay));
+    const double bc1 = 1.0 - std::pow(double(a.beta1), double(t));
+    const double bc2 = 1.0 - std::pow(double(a.beta2), double(t));
+    const float decay = 1.f - a.lr * a.weight_decay;
+    const float step = float(double(a.lr) / bc1);
+    const float inv_sqrt_bc2 = float(1.0 / std::sqrt(bc2));
+    for (int64_t i = 0; i < n; ++i) {
+        p[i] *= decay;
+        m[i] = a.beta1 * m[i] + (1.f - a.beta1) * g[i];
+        v[i] = a.beta2 * v[i] + (1.f - a.beta2) * g[i] * g[i];
+        p[i] -= step * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + a.eps);
+    }
+}
+
+void adamw_step(LoraAdapter& lora, const AdamWParams& a) {
+    const int64_t t = lora.adam_steps + 1;
+    for (LoraTensor& T : lora.tensors()) adamw_update(T.w.data(), T.grad.data(), T.m.data(), T.v.data(), T.size(), t, a);
+    lora.adam_steps = t;
+}
+
+double grad_norm(const LoraAdapter& lora) {
+    double ss = 0;
+    for (const LoraTensor& T : lora.tensors())
+        for (float g : T.grad) ss += double(g) * g;
+    return std::sqrt(ss);
+}
+
+double clip_grad_norm(LoraAdapter& lora, double max_norm) {
+    SL4J_CHECK_ARG(max_norm > 0, "max gradient norm must be positive, got %g", max_norm);
+    const double norm = grad_norm(lora);
+    const double coef = max_norm / (norm + 1e-6);
+    if (coef < 1.0)
+        for (LoraTensor& T : lora.tensors())
+            for (float& g : T.grad) g = float(g * coef);
+    return norm;
+}
+
+void zero_grad(LoraAdapter& lora) {
+    for (LoraTensor& T : lora.tensors()) std::fill(T.grad.begin(), T.grad.end(), 0.f);
+}
+
+}  // namespace sl4j

@@ -1,0 +1,34 @@
+// AdamW as PyTorch's torch.optim.AdamW defines it (decoupled weight decay, bias-corrected
+// moments), gradient-norm clipping as torch.nn.utils.clip_grad_norm_, over an adapter's tensors.
+#pragma once
+#include <cstdint>
+
+#include "train/lora.h"
+
+namespace sl4j {
+
+struct AdamWParams {
+    float lr = 1e-4f;
+    float beta1 = 0.9f;
+    float beta2 = 0.999f;
+    float eps = 1e-8f;
+    float weight_decay = 0.01f;
+};
+
+// One update of n values at 1-based step t:
+//   p -= lr·wd·p;  m = β1·m + (1-β1)·g;  v = β2·v + (1-β2)·g²;
+//   p -= lr · (m / (1-β1^t)) / (sqrt(v / (1-β2^t)) + eps)
+void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, int64_t t, const AdamWParams& a);
+
+// Steps every adapter tensor (adam_steps + 1) with its accumulated gradient.
+void adamw_step(LoraAdapter& lora, const AdamWParams& a);
+
+// L2 norm over all adapter gradients (accumulated in double).
+double grad_norm(const LoraAdapter& lora);
+
+// Scales gradients by max_norm / (norm + 1e-6) when that is < 1; returns the norm before clipping.
+double clip_grad_norm(LoraAdapter& lora, double max_norm);
+
+void zero_grad(LoraAdapter& lora);
+
+}  // namespace sl4j

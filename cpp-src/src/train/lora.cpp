@@ -1,0 +1,142 @@
+#include "train/lora.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "cpu/matmul.h"
+#include "cpu/threadpool.h"
+
+namespace sl4j {
+
+namespace {
+
+constexpr int32_t kF32 = 0;
+
+template <typename T>
+T* grow(std::vector<T>& v, int64_t n) {
+    if (int64_t(v.size()) < n) v.resize(size_t(n));
+    return v.data();
+}
+
+// out[p][q] += alpha · Σ_i a[i][p] · b[i][q]   (a: n × P, b: n × Q): weight gradients aᵀ·b.
+void add_outer(float* out, const float* a, const float* b, int64_t n, int64_t P, int64_t Q, float alpha) {
+    cpu::parallel_for(P, 1, [&](int64_t p0, int64_t p1) {
+        for (int64_t p = p0; p < p1; ++p) {
+            float* o = out + p * Q;
+            for (int64_t i = 0; i < n; ++i) {
+                const float c = alpha * a[i * P + p];
+                if (c == 0.f) continue;
+                const float* bi = b + i * Q;
+                for (int64_t q = 0; q < Q; ++q) o[q] += c * bi[q];
+            }
+        }
+    });
+}
+
+// Dropout keeps element i of a call with mask seed `seed` when this holds.
+bool kept(float p, uint64_t seed, int64_t i) {
+    return double(mix64(seed ^ mix64(uint64_t(i)))) >= double(p) * 18446744073709551616.0;
+}
+
+// xd = x with dropped elements zeroed and kept ones scaled by 1/(1-p) (inverted dropout, as
+// torch.nn.Dropout). The mask of element i depends only on (seed, i).
+const float* dropout_input(const float* x, float p, uint64_t seed, int64_t count, LoraScratch& s) {
+    if (p <= 0.f) return x;
+    float* xd = grow(s.xd, count);
+    const float keep_scale = 1.f / (1.f - p);
+    cpu::parallel_for(count, 4096, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) xd[i] = kept(p, seed, i) ? x[i] * keep_scale : 0.f;
+    });
+    return xd;
+}
+
+}  // namespace
+
+uint64_t mix64(uint64_t x) {  // splitmix64's finaliser
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+const char* lora_target_name(int target) {
+    static const char* names[kLoraNumTargets] = {"attn_q", "attn_k", "attn_v", "attn_output",
+                                                 "ffn_gate", "ffn_up", "ffn_down"};
+    return target >= 0 && target < kLoraNumTargets ? names[target] : "?";
+}
+
+LoraAdapter::LoraAdapter(const LlamaHparams& h, const LoraConfig& c) : config_(c), n_layers_(h.n_layers) {
+    SL4J_CHECK_ARG(c.r >= 1 && c.r <= 4096, "LoRA rank r must be in [1, 4096], got %lld", (long long)c.r);
+    SL4J_CHECK_ARG(c.alpha > 0 && std::isfinite(c.alpha), "LoRA alpha must be positive, got %g", double(c.alpha));
+    SL4J_CHECK_ARG(c.dropout >= 0 && c.dropout < 1, "LoRA dropout must be in [0, 1), got %g", double(c.dropout));
+    SL4J_CHECK_ARG(c.targets != 0 && c.targets < (1u << kLoraNumTargets),
+                   "LoRA targets bitmask 0x%x must name at least one of q,k,v,o,gate,up,down (bits 0..6)",
+                   unsigned(c.targets));
+    const int64_t in[kLoraNumTargets] = {h.dim, h.dim, h.dim, h.dim, h.dim, h.dim, h.ffn};
+    const int64_t out[kLoraNumTargets] = {h.dim, h.kv_dim(), h.kv_dim(), h.dim, h.ffn, h.ffn, h.dim};
+    index_.assign(size_t(h.n_layers * kLoraNumTargets), -1);
+    for (int64_t l = 0; l < h.n_layers; ++l)
+        for (int t = 0; t < kLoraNumTargets; ++t) {
+            if (!(c.targets & (1u << t))) continue;
+            index_[l * kLoraNumTargets + t] = int64_t(tensors_.size());
+            const std::string base = "blk." + std::to_string(l) + "." + lora_target_name(t) + ".weight.lora_";
+            LoraTensor A, B;
+            A.name = base + "a";
+            A.rows = c.r;
+            A.cols = in[t];
+            B.name = base + "b";
+            B.rows = out[t];
+            B.cols = c.r;
+            // PEFT: kaiming_uniform_(a=sqrt(5)) on A gives U(-1/sqrt(in), 1/sqrt(in)); B = 0.
+            const double bound = 1.0 / std::sqrt(double(in[t]));
+            A.w.resize(size_t(A.size()));
+            const uint64_t s = mix64(c.seed ^ mix64(uint64_t(l * kLoraNumTargets + t + 1)));
+            for (int64_t i = 0; i < A.size(); ++i) {
+                const double u = double(mix64(s + uint64_t(i)) >> 11) / double(1ull << 53);
+                A.w[i] = float((2.0 * u - 1.0) * bound);
+            }
+            B.w.assign(size_t(B.size()), 0.f);
+            for (LoraTensor* T : {&A, &B}) {
+                T->grad.assign(size_t(T->size()), 0.f);
+                T->m.assign(size_t(T->size()), 0.f);
+                T->v.assign(size_t(T->size()), 0.f);
+            }
+            tensors_.push_back(std::move(A));
+            tensors_.push_back(std::move(B));
+        }
+}
+
+void lora_forward(float* y, float* u, const float* x, const LoraTensor& A, const LoraTensor& B, float scale,
+                  float dropout, uint64_t mask_seed, int64_t n, LoraScratch& s) {
+    const int64_t in = A.cols, r = A.rows, out = B.rows;
+    const float* xd = dropout_input(x, dropout, mask_seed, n * in, s);
+    cpu::matmul(u, A.w.data(), kF32, xd, n, in, r);
+    float* t = grow(s.tmp, n * out);
+    cpu::matmul(t, B.w.data(), kF32, u, n, r, out);
+    for (int64_t i = 0; i < n * out; ++i) y[i] += scale * t[i];
+}
+
+void lora_backward(float* dx, LoraTensor& A, LoraTensor& B, const float* dy, const float* x, const float* u,
+                   float scale, float dropout, uint64_t mask_seed, float grad_scale, int64_t n, LoraScratch& s) {
+    const int64_t in = A.cols, r = A.rows, out = B.rows;
+    // y = scale·u·Bᵀ:  dB += scale·dyᵀ·u,  du = scale·dy·B.
+    add_outer(B.grad.data(), dy, u, n, out, r, grad_scale * scale);
+    float* du = grow(s.du, n * r);
+    cpu::matmul_transposed(du, B.w.data(), kF32, dy, n, r, out);
+    for (int64_t i = 0; i < n * r; ++i) du[i] *= scale;
+    // u = xd·Aᵀ:  dA += duᵀ·xd,  dxd = du·A, and dropout's gradient is its own mask.
+    const float* xd = dropout_input(x, dropout, mask_seed, n * in, s);
+    add_outer(A.grad.data(), du, xd, n, r, in, grad_scale);
+    if (dx == nullptr) return;
+    float* t = grow(s.tmp, n * in);
+    cpu::matmul_transposed(t, A.w.data(), kF32, du, n, in, r);
+    if (dropout > 0.f) {
+        const float keep_scale = 1.f / (1.f - dropout);
+        for (int64_t i = 0; i < n * in; ++i)
+            if (kept(dropout, mask_seed, i)) dx[i] += t[i] * keep_scale;
+    } else {
+        for (int64_t i = 0; i < n * in; ++i) dx[i] += t[i];
+    }
+}
+
+}  // namespace sl4j

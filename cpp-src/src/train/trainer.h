@@ -1,0 +1,80 @@
+// Training forward and backward of a LLaMA with a LoRA adapter over B packed sequences of T
+// tokens (no KV cache). The base stays frozen in its stored type: its products go through
+// cpu::matmul / cpu::matmul_transposed, so no full-precision copy of the model is made.
+// Gradients land in the adapter's tensors (they add up until zeroed).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "model/llama_model.h"
+#include "train/lora.h"
+
+namespace sl4j {
+
+struct TrainConfig {
+    int64_t batch = 1;
+    int64_t seq_len = 0;
+    bool checkpointing = false; // keep only each layer's input; recompute the layer in backward
+};
+
+// What the backward of one layer needs.
+struct LayerActs {
+    std::vector<float> inv1, xn1, q, k, v, att, x_mid, inv2, xn2, gate, up, hact;
+    std::vector<float> u[kLoraNumTargets]; // A·drop(x) per adapted projection
+};
+
+class Trainer {
+public:
+    Trainer(const LlamaModel& model, LoraAdapter* lora, const TrainConfig& config);
+
+    // Without the adapter the network is the base model (a PPO reference policy).
+    void set_adapter_enabled(bool on) { adapter_on_ = on; }
+    // Dropout only in training mode.
+    void set_training(bool on) { training_ = on; }
+
+    // Forward over tokens (B·T), keeping what backward needs. targets (B·T): the token each row
+    // predicts, or -100 to ignore the row. doc_start (B·T, NULL = 0): first position (within its
+    // sequence) a row may attend to. Fills per-row losses (0 for ignored rows).
+    void forward(const int32_t* tokens, const int32_t* targets, const int64_t* doc_start);
+
+    // Mean cross-entropy over counted rows of the last forward; counted rows out.
+    double mean_loss(int64_t* counted) const;
+    const std::vector<float>& row_losses() const { return losses_; }   // -logprob of targets
+    const std::vector<float>& hidden() const { return hidden_; }       // (B·T, dim), after the norm
+
+    // Backward of the last forward with d loss/d row_losses (B·T) and/or d loss/d hidden
+    // (B·T × dim), either NULL. Adapter gradients += grad_scale · gradient. Once per forward.
+    void backward(const float* d_row_losses, const float* d_hidden, float grad_scale);
+
+    int64_t rows() const { return N_; }
+
+private:
+    void layer_forward(int64_t l, LayerActs& A, float* x);
+    void layer_backward(int64_t l, LayerActs& A, float* dx, const float* x_in, bool need_dx);
+    void proj(int64_t l, int t, float* out, const float* in, LayerActs& A);
+    void proj_backward(int64_t l, int t, float* dx, bool accumulate, const float* dy, const float* in,
+                       LayerActs& A);
+    bool lora_on(int64_t l, int t) const { return lora_ && adapter_on_ && lora_->has(l, t); }
+    uint64_t mask_seed(int64_t l, int t) const;
+    float dropout() const { return training_ && lora_ ? lora_->config().dropout : 0.f; }
+    LayerActs& acts(int64_t l) { return acts_[cfg_.checkpointing ? 0 : l]; }
+
+    const LlamaModel& model_;
+    LoraAdapter* lora_;
+    TrainConfig cfg_;
+    int64_t N_;
+    bool adapter_on_ = true, training_ = true, ready_ = false;
+    uint64_t calls_ = 0;
+    float grad_scale_ = 1.f;
+
+    std::vector<int32_t> seq_, targets_;
+    std::vector<int64_t> pos_, first_;
+    std::vector<float> rope_cs_, x_, tmp_x_, inv_f_, hidden_, logits_, losses_;
+    std::vector<std::vector<float>> x_in_; // (n_layers) input of each layer
+    std::vector<LayerActs> acts_;
+    // backward scratch
+    std::vector<float> dx_, dxn_, d_att_, dq_, dk_, dv_, d_hact_, d_gate_, d_up_, tmp_, dlosses_;
+    LoraScratch ls_;
+};
+
+}  // namespace sl4j

@@ -441,6 +441,10 @@ void sl4j_trainer_free(sl4j_trainer* trainer);
 int32_t sl4j_trainer_set_adapter_enabled(sl4j_trainer* trainer, int32_t enabled);
 /* 1 (default): dropout active. 0: evaluation (no dropout). */
 int32_t sl4j_trainer_set_training(sl4j_trainer* trainer, int32_t training);
+/* Forward passes run so far (the dropout masks' counter, -1 for NULL); a checkpoint saves it and
+ * a resumed run restores it, so the resumed run draws the masks an uninterrupted one would. */
+int64_t sl4j_trainer_forward_count(const sl4j_trainer* trainer);
+int32_t sl4j_trainer_set_forward_count(sl4j_trainer* trainer, int64_t count);
 
 /* Common arguments, arrays of batch·seq_len rows, row = sequence·seq_len + position:
  *   tokens     input ids.

@@ -256,6 +256,18 @@ int32_t sl4j_trainer_set_training(sl4j_trainer* trainer, int32_t training) {
     });
 }
 
+int64_t sl4j_trainer_forward_count(const sl4j_trainer* trainer) {
+    return trainer ? static_cast<int64_t>(trainer->impl->forward_count()) : -1;
+}
+
+int32_t sl4j_trainer_set_forward_count(sl4j_trainer* trainer, int64_t count) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(trainer);
+        SL4J_CHECK_ARG(count >= 0, "forward count must be >= 0, got %lld", (long long)count);
+        trainer->impl->set_forward_count(static_cast<uint64_t>(count));
+    });
+}
+
 static void ce(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targets, const int64_t* doc_start,
                bool backward, float grad_scale, double* loss, int64_t* n_counted) {
     SL4J_CHECK_HANDLE(trainer);

@@ -31,6 +31,9 @@ public:
     void set_adapter_enabled(bool on) { adapter_on_ = on; }
     // Dropout only in training mode.
     void set_training(bool on) { training_ = on; }
+    // Forward passes run so far: the dropout masks' counter, saved and restored with checkpoints.
+    uint64_t forward_count() const { return calls_; }
+    void set_forward_count(uint64_t n) { calls_ = n; }
 
     // Forward over tokens (B·T), keeping what backward needs. targets (B·T): the token each row
     // predicts, or -100 to ignore the row. doc_start (B·T, NULL = 0): first position (within its

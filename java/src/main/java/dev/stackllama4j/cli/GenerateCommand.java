@@ -1,6 +1,7 @@
 package dev.stackllama4j.cli;
 
 import dev.stackllama4j.engine.LlamaModel;
+import dev.stackllama4j.engine.LoraAdapter;
 import dev.stackllama4j.inference.Generator;
 import dev.stackllama4j.inference.SamplingParams;
 import dev.stackllama4j.tokenizer.Decoder;
@@ -47,9 +48,9 @@ public final class GenerateCommand implements Command {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        if (cmd.hasOption("adapter")) throw new UsageException("--adapter needs LoRA support, which this build does not have yet");
         String prompt = cmd.getOptionValue("prompt", "");
-        try (LlamaModel model = ModelFlags.load(cmd, ctx)) {
+        try (LlamaModel model = ModelFlags.load(cmd, ctx);
+                LoraAdapter lora = ModelFlags.adapter(cmd, model)) {
             Tokenizer tok = model.tokenizer();
             int[] ids = tok.encode(prompt, tok.vocabulary().addBos(), false);
             Decoder d = tok.newDecoder();

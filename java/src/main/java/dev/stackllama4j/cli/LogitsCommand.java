@@ -1,6 +1,7 @@
 package dev.stackllama4j.cli;
 
 import dev.stackllama4j.engine.LlamaModel;
+import dev.stackllama4j.engine.LoraAdapter;
 import dev.stackllama4j.io.Npy;
 import java.nio.file.Path;
 import org.apache.commons.cli.CommandLine;
@@ -35,8 +36,8 @@ public final class LogitsCommand implements Command {
     public int run(CommandLine cmd, CliContext ctx) throws Exception {
         Path out = Path.of(Flags.required(cmd, "out"));
         if (cmd.hasOption("prompt") == cmd.hasOption("tokens")) throw new UsageException("give exactly one of --prompt and --tokens");
-        if (cmd.hasOption("adapter")) throw new UsageException("--adapter needs LoRA support, which this build does not have yet");
-        try (LlamaModel model = ModelFlags.load(cmd, ctx)) {
+        try (LlamaModel model = ModelFlags.load(cmd, ctx);
+                LoraAdapter lora = ModelFlags.adapter(cmd, model)) {
             int[] ids = cmd.hasOption("tokens") ? ModelFlags.tokenList(cmd.getOptionValue("tokens"))
                     : model.tokenizer().encode(cmd.getOptionValue("prompt"),
                             !cmd.hasOption("no-bos") && model.tokenizer().vocabulary().addBos(), false);

@@ -27,7 +27,8 @@ public final class Main {
     /** Every command, in the order the help lists them. */
     public static List<Command> allCommands() {
         return List.of(new DemoCommand(), new InspectCommand(), new InitCommand(), new TokenizeCommand(), new DetokenizeCommand(),
-                new GenerateCommand(), new LogitsCommand(), new BenchCommand(), new SynthSiteCommand(), new PrepareCommand());
+                new GenerateCommand(), new LogitsCommand(), new BenchCommand(), new SynthSiteCommand(), new PrepareCommand(),
+                new SftCommand(), new MergeCommand());
     }
 
     public static void main(String[] args) {

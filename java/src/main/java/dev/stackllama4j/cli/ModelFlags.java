@@ -2,6 +2,8 @@ package dev.stackllama4j.cli;
 
 import dev.stackllama4j.engine.Device;
 import dev.stackllama4j.engine.LlamaModel;
+import dev.stackllama4j.engine.LoraAdapter;
+import dev.stackllama4j.train.AdapterFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.apache.commons.cli.CommandLine;
@@ -32,6 +34,16 @@ final class ModelFlags {
         if (device == Device.AUTO && dev.stackllama4j.engine.Backend.cudaDeviceCount() > 0)
             ctx.err().println("notice: a CUDA GPU is present, but the LLaMA model runs on the CPU in this version");
         return LlamaModel.load(path, new LlamaModel.Options(threads, device == Device.AUTO ? Device.CPU : device, 0));
+    }
+
+    /** Loads --adapter (if given) and attaches it to the model; null when absent. */
+    static LoraAdapter adapter(CommandLine cmd, LlamaModel model) {
+        if (!cmd.hasOption("adapter")) return null;
+        Path p = Path.of(cmd.getOptionValue("adapter"));
+        if (!Files.isRegularFile(p)) throw new UsageException("no such adapter file: " + p);
+        LoraAdapter lora = AdapterFile.load(p, model);
+        model.useAdapter(lora);
+        return lora;
     }
 
     /** Parses "1,2,3" into token ids. */

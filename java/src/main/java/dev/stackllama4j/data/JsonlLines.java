@@ -13,16 +13,16 @@ import java.nio.file.Path;
 import java.util.zip.GZIPInputStream;
 
 /** Streams a JSONL(.gz) file one object at a time; errors name the file, line and field. */
-final class JsonlLines {
+public final class JsonlLines {
     private JsonlLines() {}
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    interface RowSink {
+    public interface RowSink {
         void accept(JsonNode row, long line);
     }
 
-    static long read(Path file, RowSink sink) throws IOException {
+    public static long read(Path file, RowSink sink) throws IOException {
         InputStream raw = Files.newInputStream(file);
         InputStream in = file.getFileName().toString().endsWith(".gz") ? new GZIPInputStream(raw, 1 << 16) : raw;
         long rows = 0, line = 0;

@@ -40,6 +40,7 @@ public final class LlamaModel implements AutoCloseable {
     private final ModelInfo info;
     private final Options options;
     private Tokenizer tokenizer;
+    private volatile LoraAdapter adapter;
 
     private LlamaModel(Path path, sl4j_model handle, Options options) {
         this.path = path;
@@ -99,7 +100,23 @@ public final class LlamaModel implements AutoCloseable {
 
     /** A new session with a KV cache for {@code sequences} sequences of {@code context} positions. */
     public Session newSession(int sequences, int context) {
-        return Session.create(this, sequences, context);
+        Session s = Session.create(this, sequences, context);
+        LoraAdapter a = adapter;
+        if (a != null) s.setLora(a, true);
+        return s;
+    }
+
+    /**
+     * Applies {@code lora} (merged on the fly) in every session created from now on, and in the
+     * convenience methods; null goes back to the base model. The caller keeps ownership of the
+     * adapter and must keep it open while sessions use it.
+     */
+    public void useAdapter(LoraAdapter lora) {
+        this.adapter = lora;
+    }
+
+    public LoraAdapter adapter() {
+        return adapter;
     }
 
     /** Logits for every position of one sequence: [tokens.length][vocab]. */

@@ -94,6 +94,15 @@ public final class Session implements AutoCloseable {
         return nOutputs;
     }
 
+    /**
+     * Runs the projections with {@code lora} merged on the fly (no dropout); null detaches it,
+     * {@code enabled = false} keeps it attached but runs the base model. The adapter must outlive
+     * the attachment.
+     */
+    public void setLora(LoraAdapter lora, boolean enabled) {
+        Native.check(sl4j.sl4j_session_set_lora(h(), lora == null ? null : lora.handle(), enabled ? 1 : 0));
+    }
+
     /** Positions filled in a sequence. */
     public int length(int seq) {
         if (seq < 0 || seq >= sequences) throw new IndexOutOfBoundsException("sequence " + seq + " of " + sequences);

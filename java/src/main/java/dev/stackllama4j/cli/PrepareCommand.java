@@ -50,7 +50,13 @@ public final class PrepareCommand implements Command {
     private static List<Path> paths(CommandLine cmd, String name) {
         List<Path> l = new ArrayList<>();
         String[] v = cmd.getOptionValues(name);
-        if (v != null) for (String s : v) l.add(Path.of(s));
+        if (v == null) return l;
+        for (String s : v) {
+            Path p = Path.of(s);
+            // an extracted site folder (e.g. beer.stackexchange.com/) stands for its Posts.xml
+            if (name.equals("posts") && java.nio.file.Files.isDirectory(p)) p = p.resolve("Posts.xml");
+            l.add(p);
+        }
         return l;
     }
 

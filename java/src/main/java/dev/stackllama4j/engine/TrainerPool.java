@@ -1,0 +1,105 @@
+package dev.stackllama4j.engine;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs batches of sequences of different lengths through a model (+ adapter) with the training
+ * engine: sequences are right-padded to a power-of-two bucket (causal attention: padding after a
+ * sequence's end cannot change it), and one native {@link Trainer} with reusable buffers is kept
+ * per (count, bucket). One dropout-mask counter runs across all of them, so checkpoints can restore
+ * it. Not thread-safe.
+ */
+public final class TrainerPool implements AutoCloseable {
+    /** The buffers of one (count, bucket): row r = sequence · bucket + position. */
+    public static final class Batch {
+        public final Trainer trainer;
+        public final int count, bucket;
+        public final int[] tokens, targets, lengths;
+        public final float[] logProbs, hidden, dLogProbs, dHidden;
+
+        Batch(Trainer t, int count, int bucket, int dim) {
+            this.trainer = t;
+            this.count = count;
+            this.bucket = bucket;
+            int rows = count * bucket;
+            tokens = new int[rows];
+            targets = new int[rows];
+            lengths = new int[count];
+            logProbs = new float[rows];
+            hidden = new float[rows * dim];
+            dLogProbs = new float[rows];
+            dHidden = new float[rows * dim];
+        }
+
+        public int row(int seq, int pos) {
+            return seq * bucket + pos;
+        }
+    }
+
+    private final LlamaModel model;
+    private final LoraAdapter lora;
+    private final int pad, dim;
+    private final Map<Long, Batch> batches = new HashMap<>();
+    private long forwards;
+
+    public TrainerPool(LlamaModel model, LoraAdapter lora, int padToken) {
+        this.model = model;
+        this.lora = lora;
+        this.pad = padToken;
+        this.dim = (int) model.info().dim();
+    }
+
+    /**
+     * Forward over {@code seqs}: targets are the next tokens within each sequence (-100 past its
+     * end) when {@code withTargets}, else all -100. Fills the batch's logProbs and hidden.
+     */
+    public Batch forward(List<int[]> seqs, boolean withTargets, boolean training, boolean adapterEnabled) {
+        int n = seqs.size(), longest = 1;
+        for (int[] s : seqs) {
+            if (s.length == 0) throw new IllegalArgumentException("cannot run an empty sequence");
+            longest = Math.max(longest, s.length);
+        }
+        int bucket = Integer.highestOneBit(Math.max(16, longest) - 1) << 1;
+        Batch b = batches.computeIfAbsent(((long) n << 32) | bucket,
+                k -> new Batch(Trainer.create(model, lora, n, bucket, false), n, bucket, dim));
+        for (int i = 0; i < n; i++) {
+            int[] s = seqs.get(i);
+            b.lengths[i] = s.length;
+            int base = i * bucket;
+            System.arraycopy(s, 0, b.tokens, base, s.length);
+            java.util.Arrays.fill(b.tokens, base + s.length, base + bucket, pad);
+            for (int p = 0; p < bucket; p++) b.targets[base + p] = withTargets && p + 1 < s.length ? s[p + 1] : Trainer.IGNORE;
+        }
+        b.trainer.setTraining(training);
+        if (lora != null) b.trainer.setAdapterEnabled(adapterEnabled);
+        b.trainer.setForwardCount(forwards);
+        b.trainer.forward(b.tokens, b.targets, null, b.logProbs, b.hidden);
+        forwards = b.trainer.forwardCount();
+        return b;
+    }
+
+    /** Backward of the last forward of {@code b}, from its dLogProbs and dHidden buffers. */
+    public void backward(Batch b, boolean useDLogProbs, boolean useDHidden, float gradScale) {
+        b.trainer.backward(useDLogProbs ? b.dLogProbs : null, useDHidden ? b.dHidden : null, gradScale);
+    }
+
+    public long forwardCount() {
+        return forwards;
+    }
+
+    public void setForwardCount(long n) {
+        forwards = n;
+    }
+
+    public int dim() {
+        return dim;
+    }
+
+    @Override
+    public void close() {
+        for (Batch b : batches.values()) b.trainer.close();
+        batches.clear();
+    }
+}

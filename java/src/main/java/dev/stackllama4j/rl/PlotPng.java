@@ -109,8 +109,7 @@ public final class PlotPng {
 
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
         FontMetrics fm = g.getFontMetrics();
-        for (int k = 0; k <= 4; k++) {
-            double yv = yr[0] + (yr[1] - yr[0]) * k / 4;
+        for (double yv : ticks(yr[0], yr[1])) {
             int py = yPixel(yv, yr, r);
             g.setColor(new Color(225, 225, 225));
             g.drawLine(r.x + 1, py, r.x + r.width - 1, py);
@@ -118,9 +117,10 @@ public final class PlotPng {
             g.drawLine(r.x - 5, py, r.x, py);
             String label = fmt(yv);
             g.drawString(label, r.x - 8 - fm.stringWidth(label), py + fm.getAscent() / 2 - 1);
-
-            double xv = xlo + (xhi - xlo) * k / 4;
+        }
+        for (double xv : ticks(xlo, xhi)) {
             int px = xPixel(xv, xlo, xhi, r);
+            g.setColor(Color.DARK_GRAY);
             g.drawLine(px, r.y + r.height, px, r.y + r.height + 5);
             String xl = fmt(xv);
             g.drawString(xl, px - fm.stringWidth(xl) / 2, r.y + r.height + 6 + fm.getAscent());
@@ -151,6 +151,19 @@ public final class PlotPng {
             havePrev = true;
         }
         g.setStroke(new BasicStroke(1f));
+    }
+
+    /** Round tick values (1, 2 or 5 × 10^k apart, about five of them) inside [lo, hi]. */
+    static double[] ticks(double lo, double hi) {
+        double raw = (hi - lo) / 5;
+        double mag = Math.pow(10, Math.floor(Math.log10(raw)));
+        double norm = raw / mag;
+        double step = (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag;
+        long first = (long) Math.ceil(lo / step), last = (long) Math.floor(hi / step);
+        double[] out = new double[(int) Math.max(0, last - first + 1)];
+        // k·step, not repeated addition: keeps 0.1-steps free of drift so labels print cleanly
+        for (int i = 0; i < out.length; i++) out[i] = (first + i) * step;
+        return out;
     }
 
     static int xPixel(double x, double lo, double hi, Rectangle r) {

@@ -80,6 +80,14 @@ class PlotPngTest {
         assertEquals(400, img.getWidth());
     }
 
+    @Test
+    void ticksAreRoundValuesInsideTheRange() {
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new double[] {-0.4, -0.2, 0, 0.2, 0.4, 0.6}, PlotPng.ticks(-0.5612, 0.7858), 1e-12);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new double[] {0, 10, 20, 30, 40, 50}, PlotPng.ticks(0, 59), 0);
+        assertEquals("0.6", PlotPng.fmt(PlotPng.ticks(-0.5612, 0.7858)[5]));
+        assertEquals("1.50e-05", PlotPng.fmt(1.5e-5));
+    }
+
     private static boolean curveNear(BufferedImage img, int x, int y, int tol) {
         int want = PlotPng.CURVE.getRGB() & 0xFFFFFF;
         for (int dy = -tol; dy <= tol; dy++) {

@@ -13,7 +13,11 @@ public interface KlController {
 
     /** Adaptive or fixed as configured, starting from {@code initKlCoef}. */
     static KlController of(PpoConfig cfg) {
-        return cfg.adaptiveKl() ? new AdaptiveKlController(cfg.initKlCoef(), cfg.target(), cfg.horizon())
-                : new FixedKlController(cfg.initKlCoef());
+        return of(cfg, cfg.initKlCoef());
+    }
+
+    /** As configured, starting from {@code value} (a resumed run's saved β). */
+    static KlController of(PpoConfig cfg, double value) {
+        return cfg.adaptiveKl() ? new AdaptiveKlController(value, cfg.target(), cfg.horizon()) : new FixedKlController(value);
     }
 }

@@ -1,0 +1,139 @@
+package dev.stackllama4j.cli;
+
+import dev.stackllama4j.ppo.PpoRun;
+import dev.stackllama4j.ppo.PpoSession;
+import dev.stackllama4j.ppo.Prompts;
+import dev.stackllama4j.ppo.RewardFunction;
+import dev.stackllama4j.rl.KlEstimator;
+import dev.stackllama4j.rl.PpoConfig;
+import dev.stackllama4j.train.LoraConfig;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
+
+/** {@code ppo}: RLHF with PPO against a reward model, KL-penalised towards the SFT model. */
+public final class PpoCommand implements Command {
+    @Override
+    public String name() {
+        return "ppo";
+    }
+
+    @Override
+    public String summary() {
+        return "PPO against a reward model with a KL penalty to the SFT model (adaptive KL), LoRA policy";
+    }
+
+    @Override
+    public Options options() {
+        Options o = new Options();
+        ModelFlags.add(o);
+        a(o, "sft-adapter", "S.gguf", "SFT adapter, merged into the policy trunk first (StackLLaMA's recipe)");
+        a(o, "reward-model", "M2.gguf", "trunk of the reward model (default: the policy trunk)");
+        a(o, "reward-adapter", "R.gguf", "reward model from train-reward (required unless --oracle-reward)");
+        o.addOption(Option.builder().longOpt("oracle-reward").desc("reward = the synthetic site's checker (1 correct, 0 not)").get());
+        a(o, "prompts", "rl.jsonl", "prompts (qid, question) (required)");
+        a(o, "eval-file", "F.jsonl", "held-out questions for the before/after report (default: none)");
+        a(o, "eval-size", "N", "held-out prompts to evaluate (default 64)");
+        a(o, "output", "DIR", "output folder (required)");
+        a(o, "steps", "N", "PPO steps (default 100)");
+        a(o, "save-every", "N", "steps between checkpoints (default: at the end)");
+        a(o, "lr", "X", "learning rate (default 1.4e-5)");
+        a(o, "batch-size", "N", "prompts per step (default 32)");
+        a(o, "mini-batch-size", "N", "samples per minibatch (default 4)");
+        a(o, "grad-accum", "N", "minibatches per optimizer step (default 1)");
+        a(o, "ppo-epochs", "N", "passes over each batch (default 4)");
+        a(o, "init-kl-coef", "X", "initial β (default 0.2)");
+        o.addOption(Option.builder().longOpt("fixed-kl").desc("keep β fixed (default: adaptive)").get());
+        a(o, "target", "X", "adaptive-KL target (default 6)");
+        a(o, "horizon", "X", "adaptive-KL horizon (default 10000)");
+        a(o, "kl-penalty", "E", "kl | abs | mse | full (default kl)");
+        a(o, "gamma", "X", "discount (default 1.0)");
+        a(o, "lam", "X", "GAE λ (default 0.95)");
+        a(o, "cliprange", "X", "policy clip (default 0.2)");
+        a(o, "cliprange-value", "X", "value clip (default 0.2)");
+        a(o, "vf-coef", "X", "value-loss weight (default 0.1)");
+        a(o, "reward-baseline", "X", "subtracted from every score (default 0)");
+        a(o, "ratio-threshold", "X", "skip minibatches whose mean ratio exceeds it (default 10)");
+        a(o, "target-kl", "X", "early-stop an epoch above 1.5 × this (with --early-stopping; default 0.1)");
+        o.addOption(Option.builder().longOpt("early-stopping").desc("stop PPO epochs when the policy KL runs away").get());
+        a(o, "min-new-tokens", "N", "response length drawn from [min, max] (default 32)");
+        a(o, "max-new-tokens", "N", "(default 128)");
+        o.addOption(Option.builder().longOpt("no-stop-at-eos").desc("keep sampling past EOS").get());
+        a(o, "lora-r", "N", "PPO LoRA rank (default 16)");
+        a(o, "lora-alpha", "X", "(default 32)");
+        a(o, "lora-dropout", "X", "(default 0.05)");
+        a(o, "lora-targets", "LIST", "(default q,v)");
+        a(o, "seed", "N", "(default 0)");
+        o.addOption(Option.builder().longOpt("resume").desc("continue from OUTPUT/checkpoint.gguf").get());
+        return o;
+    }
+
+    private static void a(Options o, String name, String arg, String desc) {
+        SftCommand.arg(o, name, arg, desc);
+    }
+
+    static PpoConfig config(CommandLine cmd) {
+        PpoConfig d = PpoConfig.defaults();
+        try {
+            return d.toBuilder().learningRate(Flags.doubleValue(cmd, "lr", d.learningRate()))
+                    .batchSize(Flags.intValue(cmd, "batch-size", d.batchSize()))
+                    .miniBatchSize(Flags.intValue(cmd, "mini-batch-size", d.miniBatchSize()))
+                    .gradAccum(Flags.intValue(cmd, "grad-accum", d.gradAccum()))
+                    .ppoEpochs(Flags.intValue(cmd, "ppo-epochs", d.ppoEpochs()))
+                    .initKlCoef(Flags.doubleValue(cmd, "init-kl-coef", d.initKlCoef())).adaptiveKl(!cmd.hasOption("fixed-kl"))
+                    .target(Flags.doubleValue(cmd, "target", d.target())).horizon(Flags.doubleValue(cmd, "horizon", d.horizon()))
+                    .klPenalty(KlEstimator.parse(cmd.getOptionValue("kl-penalty", "kl")))
+                    .gamma(Flags.doubleValue(cmd, "gamma", d.gamma())).lam(Flags.doubleValue(cmd, "lam", d.lam()))
+                    .cliprange(Flags.doubleValue(cmd, "cliprange", d.cliprange()))
+                    .cliprangeValue(Flags.doubleValue(cmd, "cliprange-value", d.cliprangeValue()))
+                    .vfCoef(Flags.doubleValue(cmd, "vf-coef", d.vfCoef()))
+                    .rewardBaseline(Flags.doubleValue(cmd, "reward-baseline", d.rewardBaseline()))
+                    .ratioThreshold(Flags.doubleValue(cmd, "ratio-threshold", d.ratioThreshold()))
+                    .earlyStopping(cmd.hasOption("early-stopping")).targetKl(Flags.doubleValue(cmd, "target-kl", d.targetKl()))
+                    .minNewTokens(Flags.intValue(cmd, "min-new-tokens", d.minNewTokens()))
+                    .maxNewTokens(Flags.intValue(cmd, "max-new-tokens", d.maxNewTokens()))
+                    .stopAtEos(!cmd.hasOption("no-stop-at-eos")).seed(Flags.longValue(cmd, "seed", d.seed())).build();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
+    @Override
+    public int run(CommandLine cmd, CliContext ctx) throws Exception {
+        PpoConfig c = config(cmd);
+        Path out = Path.of(Flags.required(cmd, "output"));
+        Path model = SftCommand.existing(Flags.required(cmd, "model"));
+        Path sft = cmd.hasOption("sft-adapter") ? SftCommand.existing(cmd.getOptionValue("sft-adapter")) : null;
+        Path promptFile = SftCommand.existing(Flags.required(cmd, "prompts"));
+        boolean oracle = cmd.hasOption("oracle-reward");
+        if (oracle == cmd.hasOption("reward-adapter")) throw new UsageException("give --reward-adapter or --oracle-reward");
+        LoraConfig lora = SftCommand.lora(cmd, 16, 32, 0.05, "q,v", c.seed());
+        PpoRun.Settings settings;
+        try {
+            settings = new PpoRun.Settings(Flags.intValue(cmd, "steps", 100), Flags.intValue(cmd, "save-every", 0), 1.0);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        Path trunk = sft == null ? model : PpoSession.mergeSft(model, sft, out);
+        RewardFunction reward = oracle ? RewardFunction.checker()
+                : RewardFunction.learned(cmd.hasOption("reward-model") ? SftCommand.existing(cmd.getOptionValue("reward-model")) : trunk,
+                        SftCommand.existing(cmd.getOptionValue("reward-adapter")));
+        try (PpoSession session = PpoSession.open(trunk, lora, reward)) {
+            int[] dropped = {0};
+            Prompts prompts = new Prompts(Prompts.read(promptFile, session.model().tokenizer(), session.maxPromptTokens(c), dropped), c.seed());
+            if (dropped[0] > 0) ctx.err().printf("ppo: %d prompts dropped (longer than the context allows)%n", dropped[0]);
+            List<Prompts.Prompt> held = cmd.hasOption("eval-file")
+                    ? Prompts.read(SftCommand.existing(cmd.getOptionValue("eval-file")), session.model().tokenizer(), session.maxPromptTokens(c), new int[1])
+                    : List.of();
+            held = held.subList(0, Math.min(held.size(), Flags.intValue(cmd, "eval-size", 64)));
+            PpoRun run = new PpoRun(session.policy(), session.reward(), prompts, c, settings, out, ctx.err());
+            run.run(cmd.hasOption("resume"));
+            ctx.out().printf("ppo: %d steps; adapter %s, metrics %s, plot %s%n", run.stepsDone(), out.resolve("adapter.gguf"),
+                    out.resolve("metrics.jsonl"), out.resolve("ppo.png"));
+            if (!held.isEmpty()) session.compare(held, c.maxNewTokens(), c.seed() + 99, ctx.out(), 3);
+        }
+        return 0;
+    }
+}

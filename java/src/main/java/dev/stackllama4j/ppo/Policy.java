@@ -1,0 +1,135 @@
+package dev.stackllama4j.ppo;
+
+import dev.stackllama4j.engine.LlamaModel;
+import dev.stackllama4j.engine.LoraAdapter;
+import dev.stackllama4j.engine.Session;
+import dev.stackllama4j.engine.TrainerPool;
+import dev.stackllama4j.reward.RewardHead;
+import dev.stackllama4j.rl.KlEstimator;
+import dev.stackllama4j.rl.LogProbs;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The policy being trained: the (SFT) trunk, a PPO LoRA adapter, and a value head on the same
+ * final hidden states. The reference policy is the same network with the adapter switched off,
+ * so no second copy of the model is held. Token t of a response is scored from the hidden state of
+ * the position before it (where its log-prob comes from), as TRL does.
+ */
+public final class Policy implements AutoCloseable {
+    /** Per-token log-probs and values of a batch of responses (one row per response). */
+    public record Pass(double[][] logprobs, double[][] values) {}
+
+    private final LlamaModel model;
+    private final LoraAdapter lora;
+    private final RewardHead valueHead;
+    private final TrainerPool pool;
+    private TrainerPool.Batch last;
+    private List<int[]> lastQueries, lastResponses;
+
+    public Policy(LlamaModel model, LoraAdapter lora, RewardHead valueHead) {
+        this.model = model;
+        this.lora = lora;
+        this.valueHead = valueHead;
+        this.pool = new TrainerPool(model, lora, model.tokenizer().vocabulary().eos());
+    }
+
+    public LlamaModel model() {
+        return model;
+    }
+
+    public LoraAdapter lora() {
+        return lora;
+    }
+
+    public RewardHead valueHead() {
+        return valueHead;
+    }
+
+    public TrainerPool pool() {
+        return pool;
+    }
+
+    /** Log-probs and values of the responses: with the adapter (the policy) or without (the reference). */
+    public Pass evaluate(List<int[]> queries, List<int[]> responses, boolean adapter, boolean training) {
+        TrainerPool.Batch b = pool.forward(concat(queries, responses), true, training, adapter);
+        double[][] lp = new double[queries.size()][], v = new double[queries.size()][];
+        for (int i = 0; i < queries.size(); i++) {
+            int q = queries.get(i).length, r = responses.get(i).length;
+            lp[i] = new double[r];
+            v[i] = new double[r];
+            for (int t = 0; t < r; t++) {
+                int row = b.row(i, q + t - 1);
+                lp[i][t] = b.logProbs[row];
+                v[i][t] = valueHead.score(b.hidden, row);
+            }
+        }
+        last = b;
+        lastQueries = queries;
+        lastResponses = responses;
+        return new Pass(lp, v);
+    }
+
+    /**
+     * Backward of the last {@link #evaluate} (which must have run the adapter in training mode):
+     * pushes d loss / d log-prob and d loss / d value into the adapter and the value head.
+     */
+    public void backward(double[][] dLogprobs, double[][] dValues, double scale) {
+        if (last == null) throw new IllegalStateException("backward needs an evaluate() first");
+        java.util.Arrays.fill(last.dLogProbs, 0f);
+        java.util.Arrays.fill(last.dHidden, 0f);
+        for (int i = 0; i < lastQueries.size(); i++) {
+            int q = lastQueries.get(i).length;
+            for (int t = 0; t < lastResponses.get(i).length; t++) {
+                int row = last.row(i, q + t - 1);
+                last.dLogProbs[row] = (float) (dLogprobs[i][t] * scale);
+                valueHead.backward(last.hidden, row, dValues[i][t] * scale, last.dHidden);
+            }
+        }
+        pool.backward(last, true, true, 1f);
+        last = null;
+    }
+
+    /** Exact per-token KL(policy ‖ reference) over the whole vocabulary (the {@code full} estimator). */
+    public double[][] fullKl(List<int[]> queries, List<int[]> responses) {
+        double[][] kl = new double[queries.size()][];
+        int vocab = (int) model.info().vocab();
+        for (int i = 0; i < queries.size(); i++) {
+            int[] seq = RewardFunction.concat(queries.get(i), responses.get(i));
+            int q = queries.get(i).length, r = responses.get(i).length;
+            boolean[] out = new boolean[seq.length];
+            for (int t = 0; t < r; t++) out[q + t - 1] = true;
+            float[] p = new float[r * vocab], ref = new float[r * vocab];
+            try (Session s = model.newSession(1, seq.length)) {
+                s.setLora(lora, true);
+                s.decode(seq, null, out, true);
+                s.logits(p);
+                s.reset();
+                s.setLora(lora, false);
+                s.decode(seq, null, out, true);
+                s.logits(ref);
+            }
+            kl[i] = new double[r];
+            for (int t = 0; t < r; t++) {
+                float[] a = java.util.Arrays.copyOfRange(p, t * vocab, (t + 1) * vocab);
+                float[] b = java.util.Arrays.copyOfRange(ref, t * vocab, (t + 1) * vocab);
+                kl[i][t] = KlEstimator.full(LogProbs.logSoftmax(a), LogProbs.logSoftmax(b));
+            }
+        }
+        return kl;
+    }
+
+    static List<int[]> concat(List<int[]> queries, List<int[]> responses) {
+        List<int[]> seqs = new ArrayList<>(queries.size());
+        for (int i = 0; i < queries.size(); i++) {
+            if (responses.get(i).length == 0) throw new IllegalArgumentException("response " + i + " is empty");
+            seqs.add(RewardFunction.concat(queries.get(i), responses.get(i)));
+        }
+        return seqs;
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+    }
+}

@@ -1,0 +1,292 @@
+package dev.stackllama4j.ppo;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.stackllama4j.data.SynthSite;
+import dev.stackllama4j.engine.AdamW;
+import dev.stackllama4j.engine.GgufFile;
+import dev.stackllama4j.engine.GgufWriter;
+import dev.stackllama4j.engine.LoraAdapter;
+import dev.stackllama4j.engine.TensorType;
+import dev.stackllama4j.inference.Generator;
+import dev.stackllama4j.inference.SamplingParams;
+import dev.stackllama4j.reward.RewardHead;
+import dev.stackllama4j.rl.EosMask;
+import dev.stackllama4j.rl.Gae;
+import dev.stackllama4j.rl.KlController;
+import dev.stackllama4j.rl.KlEstimator;
+import dev.stackllama4j.rl.LengthSampler;
+import dev.stackllama4j.rl.Minibatches;
+import dev.stackllama4j.rl.PlotPng;
+import dev.stackllama4j.rl.PpoConfig;
+import dev.stackllama4j.rl.PpoLoss;
+import dev.stackllama4j.rl.PpoStats;
+import dev.stackllama4j.rl.Ragged;
+import dev.stackllama4j.rl.Rewards;
+import dev.stackllama4j.rl.Scores;
+import dev.stackllama4j.train.AdapterFile;
+import dev.stackllama4j.train.Checkpoint;
+import dev.stackllama4j.train.MetricsLog;
+import dev.stackllama4j.train.Progress;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * The PPO loop of StackLLaMA: sample responses from the policy, score them, take PPO epochs over
+ * minibatches against a KL-penalised reward, adapt β. One {@link #step} is one batch; the output
+ * folder gets {@code adapter.gguf} (the PPO LoRA, llama.cpp form), {@code checkpoint.gguf},
+ * {@code metrics.jsonl} (TRL's stat names) and {@code ppo.png} (reward, KL and β over steps).
+ */
+public final class PpoRun {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    public static final String VALUE_HEAD = "stackllama4j.value_head.weight";
+
+    /**
+     * @param steps PPO steps (batches) to run. @param saveEvery steps between checkpoints (0: end).
+     * @param temperature sampling temperature (1.0 samples the policy's own distribution).
+     */
+    public record Settings(int steps, int saveEvery, double temperature) {
+        public Settings {
+            if (steps < 1 || saveEvery < 0 || !(temperature > 0)) throw new IllegalArgumentException("steps >= 1, save-every >= 0, temperature > 0");
+        }
+    }
+
+    /** One step's outcome, for callers and tests. */
+    public record StepResult(int step, Map<String, Object> row) {}
+
+    private final Policy policy;
+    private final RewardFunction reward;
+    private final Prompts prompts;
+    private final PpoConfig c;
+    private final Settings s;
+    private final Path out;
+    private final PrintStream log;
+    private final Scores scores;
+    private KlController kl;
+    private long cursor;
+    private int step;
+    private boolean warnedNegativeKl;
+    private final List<double[]> curve = new ArrayList<>();
+
+    public PpoRun(Policy policy, RewardFunction reward, Prompts prompts, PpoConfig config, Settings settings, Path out, PrintStream log) {
+        this.policy = policy;
+        this.reward = reward;
+        this.prompts = prompts;
+        this.c = config;
+        this.s = settings;
+        this.out = out;
+        this.log = log;
+        this.scores = new Scores(config);
+        this.kl = KlController.of(config);
+    }
+
+    /** Runs (or resumes) to {@code settings.steps()}; returns the rows of the steps run now. */
+    public List<StepResult> run(boolean resume) throws IOException {
+        Files.createDirectories(out);
+        Path ckpt = out.resolve("checkpoint.gguf");
+        if (resume && Files.exists(ckpt)) restore(ckpt);
+        else if (resume) log.println("notice: --resume given but " + ckpt + " does not exist: starting fresh");
+        List<StepResult> results = new ArrayList<>();
+        Progress progress = new Progress(log, "ppo", step, s.steps(), 5);
+        try (MetricsLog metrics = new MetricsLog(out.resolve("metrics.jsonl"), step)) {
+            while (step < s.steps()) {
+                Map<String, Object> row = step();
+                metrics.write(row);
+                results.add(new StepResult(step, row));
+                progress.update(step, String.format("reward %.3f | kl %.3f | β %.4f", (double) row.get("env/reward_mean"),
+                        (double) row.get("objective/kl"), (double) row.get("objective/kl_coef")));
+                if ((s.saveEvery() > 0 && step % s.saveEvery() == 0) || step == s.steps()) save(ckpt);
+            }
+        }
+        AdapterFile.save(out.resolve("adapter.gguf"), policy.lora());
+        return results;
+    }
+
+    /** One PPO step: rollout, scoring, optimisation, controller update. */
+    Map<String, Object> step() {
+        long t0 = System.nanoTime();
+        List<Prompts.Prompt> batch = new ArrayList<>();
+        for (int i = 0; i < c.batchSize(); i++) batch.add(prompts.at(cursor++));
+        List<int[]> queries = new ArrayList<>(), responses = new ArrayList<>();
+        List<String> questions = new ArrayList<>(), answers = new ArrayList<>();
+        int eos = policy.model().tokenizer().vocabulary().eos();
+        long generated = rollout(batch, queries, responses, questions, answers, eos);
+        long t1 = System.nanoTime();
+
+        double[] raw = Scores.subtractBaseline(reward.score(queries, responses, questions, answers), c.rewardBaseline());
+        double[] sc = scores.process(raw);
+        long t2 = System.nanoTime();
+
+        Policy.Pass old = policy.evaluate(queries, responses, true, false);
+        double[][] oldLp = old.logprobs(), oldV = old.values();
+        double[][] refLp = policy.evaluate(queries, responses, false, false).logprobs();
+        double beta = kl.value();
+        Rewards.Result rw = c.klPenalty() == KlEstimator.FULL
+                ? Rewards.fromKl(sc, policy.fullKl(queries, responses), beta)
+                : Rewards.compute(sc, oldLp, refLp, beta, c.klPenalty());
+        Gae.Result adv = Gae.compute(oldV, rw.rewards(), c);
+        List<PpoLoss.Result> losses = optimise(queries, responses, oldLp, oldV, adv);
+        long t3 = System.nanoTime();
+
+        PpoStats stats = PpoStats.of(raw, sc, rw, oldLp, beta, losses);
+        kl.update(stats.get("objective/kl"), c.batchSize());
+        step++;
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("step", step);
+        row.putAll(stats.map());
+        int correct = 0, checkable = 0;
+        for (int i = 0; i < questions.size(); i++) {
+            if (SynthSite.truth(questions.get(i)).isEmpty()) continue;
+            checkable++;
+            if (SynthSite.isCorrect(questions.get(i), answers.get(i))) correct++;
+        }
+        if (checkable > 0) row.put("env/correct_rate", correct / (double) checkable);
+        row.put("time/ppo/generate_s", (t1 - t0) / 1e9);
+        row.put("time/ppo/score_s", (t2 - t1) / 1e9);
+        row.put("time/ppo/optimize_s", (t3 - t2) / 1e9);
+        row.put("time/ppo/generate_tokens_per_s", generated / ((t1 - t0) / 1e9));
+        row.put("time/ppo/total_s", (t3 - t0) / 1e9);
+        PpoStats.negativeKlWarning(stats.get("objective/kl")).ifPresent(w -> {
+            if (!warnedNegativeKl) log.println("warning: " + w);
+            warnedNegativeKl = true;
+        });
+        curve.add(new double[] {step, stats.get("env/reward_mean"), stats.get("objective/kl"), beta});
+        return row;
+    }
+
+    /** Samples a response per prompt from the policy; returns the number of generated tokens. */
+    private long rollout(List<Prompts.Prompt> batch, List<int[]> queries, List<int[]> responses, List<String> questions,
+                         List<String> answers, int eos) {
+        LengthSampler lengths = new LengthSampler(c.minNewTokens(), c.maxNewTokens(), c.seed() * 7919 + step);
+        int[] limit = new int[batch.size()];
+        for (int i = 0; i < limit.length; i++) limit[i] = lengths.next();
+        for (Prompts.Prompt p : batch) {
+            queries.add(p.tokens());
+            questions.add(p.question());
+        }
+        policy.model().useAdapter(policy.lora());
+        // Full distribution (top-k off, top-p 1) as StackLLaMA samples; EOS allowed from the first token.
+        SamplingParams sp = new SamplingParams(s.temperature(), 0, 1.0, c.seed() * 1_000_003L + step, c.maxNewTokens(), 0, c.stopAtEos());
+        List<Generator.Result> gen = new Generator(policy.model()).generate(queries, sp, limit, null);
+        long n = 0;
+        for (Generator.Result g : gen) {
+            int[] r = c.stopAtEos() ? EosMask.truncate(g.tokens(), eos) : g.tokens();
+            if (r.length == 0) r = new int[] {eos};
+            responses.add(r);
+            answers.add(policy.model().tokenizer().decode(r));
+            n += g.tokens().length;
+        }
+        return n;
+    }
+
+    /** ppo-epochs passes over shuffled minibatches; AdamW every grad-accum minibatches. */
+    private List<PpoLoss.Result> optimise(List<int[]> queries, List<int[]> responses, double[][] oldLp, double[][] oldV, Gae.Result adv) {
+        List<PpoLoss.Result> results = new ArrayList<>();
+        Random rng = new Random(c.seed() * 31 + step);
+        AdamW opt = AdamW.of(c.learningRate(), 0.0);
+        LoraAdapter lora = policy.lora();
+        RewardHead head = policy.valueHead();
+        epochs:
+        for (int e = 0; e < c.ppoEpochs(); e++) {
+            int[][] mbs = Minibatches.shuffled(c.batchSize(), c.miniBatchSize(), rng);
+            for (int m = 0; m < mbs.length; m++) {
+                int[] idx = mbs[m];
+                List<int[]> q = new ArrayList<>(), r = new ArrayList<>();
+                for (int i : idx) {
+                    q.add(queries.get(i));
+                    r.add(responses.get(i));
+                }
+                Policy.Pass now = policy.evaluate(q, r, true, true);
+                PpoLoss.Batch b = new PpoLoss.Batch(Ragged.select(oldLp, idx), now.logprobs(), Ragged.select(oldV, idx), now.values(),
+                        Ragged.select(adv.advantages(), idx), Ragged.select(adv.returns(), idx), null);
+                PpoLoss.Result res = PpoLoss.compute(b, c);
+                results.add(res);
+                policy.backward(res.dLogprobs(), res.dVpreds(), 1.0 / c.gradAccum());
+                if ((m + 1) % c.gradAccum() == 0) {
+                    lora.adamwStep(opt);
+                    head.step(opt);
+                    lora.zeroGrad();
+                    head.zeroGrad();
+                }
+                if (PpoLoss.earlyStop(res.policykl(), c)) break epochs;
+            }
+        }
+        lora.zeroGrad();
+        head.zeroGrad();
+        return results;
+    }
+
+    private void save(Path ckpt) throws IOException {
+        Map<String, Object> st = new LinkedHashMap<>();
+        st.put("step", step);
+        st.put("cursor", cursor);
+        st.put("kl_coef", kl.value());
+        st.put("forward_count", policy.pool().forwardCount());
+        st.put("adamw_steps", policy.lora().adamwSteps());
+        st.put("value_head_steps", policy.valueHead().steps());
+        Scores.RunningMoments rm = scores.running();
+        st.put("score_moments", List.of(rm.mean(), rm.var(), rm.count()));
+        st.put("curve", curve);
+        RewardHead h = policy.valueHead();
+        try (GgufWriter w = AdapterFile.writer(policy.lora(), true)) {
+            long[] dims = {h.weight.length};
+            w.addTensor(VALUE_HEAD, TensorType.F32, dims, h.weight);
+            w.addTensor("stackllama4j.adam_m." + VALUE_HEAD, TensorType.F32, dims, h.moment1());
+            w.addTensor("stackllama4j.adam_v." + VALUE_HEAD, TensorType.F32, dims, h.moment2());
+            w.putString(Checkpoint.KEY_STATE, JSON.writeValueAsString(st));
+            w.write(ckpt);
+        }
+        writePlot();
+    }
+
+    private void restore(Path ckpt) throws IOException {
+        JsonNode st;
+        try (GgufFile f = GgufFile.open(ckpt)) {
+            st = JSON.readTree(f.getString(Checkpoint.KEY_STATE));
+            RewardHead h = policy.valueHead();
+            System.arraycopy(f.readFloats(VALUE_HEAD), 0, h.weight, 0, h.weight.length);
+            h.restore(f.readFloats("stackllama4j.adam_m." + VALUE_HEAD), f.readFloats("stackllama4j.adam_v." + VALUE_HEAD),
+                    st.get("value_head_steps").asLong());
+            LoraAdapter lora = policy.lora();
+            for (int i = 0; i < lora.tensors().size(); i++) {
+                String n = lora.tensors().get(i).name();
+                lora.set(i, LoraAdapter.Field.VALUE, f.readFloats(n));
+                lora.set(i, LoraAdapter.Field.ADAM_M, f.readFloats("stackllama4j.adam_m." + n));
+                lora.set(i, LoraAdapter.Field.ADAM_V, f.readFloats("stackllama4j.adam_v." + n));
+            }
+            lora.setAdamwSteps(st.get("adamw_steps").asLong());
+        }
+        step = st.get("step").asInt();
+        cursor = st.get("cursor").asLong();
+        kl = KlController.of(c, st.get("kl_coef").asDouble());
+        policy.pool().setForwardCount(st.get("forward_count").asLong());
+        JsonNode m = st.get("score_moments");
+        scores.running().restore(m.get(0).asDouble(), m.get(1).asDouble(), m.get(2).asDouble());
+        curve.clear();
+        for (JsonNode p : st.get("curve")) curve.add(new double[] {p.get(0).asDouble(), p.get(1).asDouble(), p.get(2).asDouble(), p.get(3).asDouble()});
+        log.printf("resuming from %s at step %d (β %.4f)%n", ckpt, step, kl.value());
+    }
+
+    private void writePlot() throws IOException {
+        if (curve.isEmpty()) return;
+        double[] x = new double[curve.size()], r = new double[x.length], k = new double[x.length], b = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = curve.get(i)[0];
+            r[i] = curve.get(i)[1];
+            k[i] = curve.get(i)[2];
+            b[i] = curve.get(i)[3];
+        }
+        PlotPng.writeRun(out.resolve("ppo.png"), x, r, k, b);
+    }
+
+    public int stepsDone() {
+        return step;
+    }
+}

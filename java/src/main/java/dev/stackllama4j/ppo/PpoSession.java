@@ -1,0 +1,118 @@
+package dev.stackllama4j.ppo;
+
+import dev.stackllama4j.engine.LlamaModel;
+import dev.stackllama4j.engine.LoraAdapter;
+import dev.stackllama4j.reward.RewardHead;
+import dev.stackllama4j.rl.PpoConfig;
+import dev.stackllama4j.train.AdapterFile;
+import dev.stackllama4j.train.LoraConfig;
+import dev.stackllama4j.train.Merge;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything a PPO run holds open: the policy trunk (the base with the SFT adapter merged, as
+ * StackLLaMA does), the PPO adapter and value head, and the reward function. Shared by the
+ * {@code ppo} command and the demo.
+ */
+public final class PpoSession implements AutoCloseable {
+    private final LlamaModel model;
+    private final LoraAdapter lora;
+    private final Policy policy;
+    private final RewardFunction reward;
+
+    private PpoSession(LlamaModel model, LoraAdapter lora, Policy policy, RewardFunction reward) {
+        this.model = model;
+        this.lora = lora;
+        this.policy = policy;
+        this.reward = reward;
+    }
+
+    /** The policy trunk: {@code model} with {@code sftAdapter} merged in, written to {@code workDir/sft-merged.gguf}. */
+    public static Path mergeSft(Path model, Path sftAdapter, Path workDir) throws IOException {
+        Files.createDirectories(workDir);
+        Path trunk = workDir.resolve("sft-merged.gguf");
+        try (LlamaModel base = LlamaModel.load(model); LoraAdapter sft = AdapterFile.load(sftAdapter, base)) {
+            Merge.merge(base, sft, null, trunk);
+        }
+        return trunk;
+    }
+
+    /** @param reward the reward function (owned by the session from now on, closed with it) */
+    public static PpoSession open(Path trunk, LoraConfig ppoLora, RewardFunction reward) {
+        LlamaModel m;
+        try {
+            m = LlamaModel.load(trunk);
+        } catch (RuntimeException e) {
+            reward.close();
+            throw e;
+        }
+        LoraAdapter lora = null;
+        try {
+            lora = LoraAdapter.create(m, ppoLora);
+            // the value head starts at zero: values start neutral and are learned from the returns
+            RewardHead head = new RewardHead(new float[(int) m.info().dim()]);
+            m.useAdapter(lora);
+            return new PpoSession(m, lora, new Policy(m, lora, head), reward);
+        } catch (RuntimeException e) {
+            if (lora != null) lora.close();
+            m.close();
+            reward.close();
+            throw e;
+        }
+    }
+
+    public Policy policy() {
+        return policy;
+    }
+
+    public RewardFunction reward() {
+        return reward;
+    }
+
+    /** Before (adapter off: the SFT model) / after (adapter on) figures on held-out prompts. */
+    public Map<String, Object> compare(List<Prompts.Prompt> held, int maxNew, long seed, PrintStream log, int show) {
+        PpoEvaluation.Report before = PpoEvaluation.run(policy, reward, held, false, maxNew, seed);
+        PpoEvaluation.Report after = PpoEvaluation.run(policy, reward, held, true, maxNew, seed);
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("eval_prompts", held.size());
+        r.put("reward_before", before.meanScore());
+        r.put("reward_after", after.meanScore());
+        r.put("correct_before", before.correctRate());
+        r.put("correct_after", after.correctRate());
+        r.put("kl_after", after.kl());
+        log.printf("%-28s %10s %10s%n", "held-out (" + held.size() + " prompts)", "before", "after");
+        log.printf("%-28s %10.3f %10.3f%n", "mean reward-model score", before.meanScore(), after.meanScore());
+        if (!Double.isNaN(before.correctRate()))
+            log.printf("%-28s %10.3f %10.3f%n", "true correctness (checker)", before.correctRate(), after.correctRate());
+        log.printf("%-28s %10.3f %10.3f%n", "KL to the SFT reference", 0.0, after.kl());
+        for (int i = 0; i < Math.min(show, held.size()); i++) {
+            log.printf("%nQ: %s%n  before: %s%s%n  after:  %s%s%n", held.get(i).question().replace("\n", " "),
+                    before.samples().get(i).answer().replace("\n", " ").strip(), before.samples().get(i).correct() ? "  [correct]" : "",
+                    after.samples().get(i).answer().replace("\n", " ").strip(), after.samples().get(i).correct() ? "  [correct]" : "");
+        }
+        return r;
+    }
+
+    /** A PpoConfig's sampling limits are in tokens; prompts longer than the context minus them are dropped. */
+    public int maxPromptTokens(PpoConfig c) {
+        return (int) Math.max(8, Math.min(4096, model.contextLength()) - c.maxNewTokens());
+    }
+
+    public LlamaModel model() {
+        return model;
+    }
+
+    @Override
+    public void close() {
+        policy.close();
+        reward.close();
+        lora.close();
+        model.close();
+    }
+}

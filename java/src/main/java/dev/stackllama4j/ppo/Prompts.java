@@ -1,0 +1,66 @@
+package dev.stackllama4j.ppo;
+
+import dev.stackllama4j.data.JsonlLines;
+import dev.stackllama4j.data.Template;
+import dev.stackllama4j.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * RL prompts ({@code qid, question} rows, as {@code prepare} writes rl.jsonl), templated as
+ * {@code "Question: …\n\nAnswer: "} and tokenized once. {@link #at} walks them epoch by epoch in a
+ * seeded order, a pure function of the cursor, so a checkpoint resumes the same sequence.
+ */
+public final class Prompts {
+    public record Prompt(String question, int[] tokens) {}
+
+    private final List<Prompt> all;
+    private final long seed;
+    private int epoch = -1;
+    private int[] order;
+
+    public Prompts(List<Prompt> all, long seed) {
+        if (all.isEmpty()) throw new IllegalArgumentException("no prompts");
+        this.all = all;
+        this.seed = seed;
+    }
+
+    /** Reads prompts, dropping those longer than {@code maxTokens} (returned count in {@code dropped[0]}). */
+    public static List<Prompt> read(Path file, Tokenizer tok, int maxTokens, int[] dropped) throws IOException {
+        List<Prompt> out = new ArrayList<>();
+        JsonlLines.read(file, (row, line) -> {
+            if (!row.hasNonNull("question"))
+                throw new IllegalArgumentException(file + ":" + line + ": field 'question' is missing");
+            String q = row.get("question").asText();
+            int[] ids = tok.encode(Template.prompt(q), tok.vocabulary().addBos(), false);
+            if (ids.length > maxTokens) dropped[0]++;
+            else out.add(new Prompt(q, ids));
+        });
+        if (out.isEmpty()) throw new IllegalArgumentException(file + ": no usable prompts");
+        return out;
+    }
+
+    public int size() {
+        return all.size();
+    }
+
+    public Prompt at(long cursor) {
+        int n = all.size();
+        int e = (int) (cursor / n);
+        if (e != epoch) {
+            order = new int[n];
+            for (int i = 0; i < n; i++) order[i] = i;
+            SplittableRandom r = new SplittableRandom(seed * 1_000_003L + e);
+            for (int i = n - 1; i > 0; i--) {
+                int j = r.nextInt(i + 1), t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+            epoch = e;
+        }
+        return all.get(order[(int) (cursor % n)]);
+    }
+}

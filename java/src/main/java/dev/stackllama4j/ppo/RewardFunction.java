@@ -1,0 +1,63 @@
+package dev.stackllama4j.ppo;
+
+import dev.stackllama4j.data.SynthSite;
+import dev.stackllama4j.engine.LlamaModel;
+import dev.stackllama4j.reward.RewardModelFile;
+import dev.stackllama4j.reward.SequenceScorer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** What PPO maximises: a score per (query, response). */
+public interface RewardFunction extends AutoCloseable {
+    /**
+     * @param queries prompt tokens; {@code responses} the generated tokens (EOS kept when it ended
+     *     there); {@code questions}/{@code answers} the same as text
+     */
+    double[] score(List<int[]> queries, List<int[]> responses, List<String> questions, List<String> answers);
+
+    @Override
+    default void close() {}
+
+    /** A reward model from {@code train-reward}, on its own trunk model; scores query + response tokens. */
+    static RewardFunction learned(Path trunk, Path rewardModel) {
+        LlamaModel m = LlamaModel.load(trunk);
+        try {
+            RewardModelFile.Loaded r = RewardModelFile.load(rewardModel, m, false);
+            SequenceScorer scorer = new SequenceScorer(m, r.lora(), r.head(), m.tokenizer().vocabulary().eos());
+            return new RewardFunction() {
+                @Override
+                public double[] score(List<int[]> queries, List<int[]> responses, List<String> questions, List<String> answers) {
+                    List<int[]> seqs = new ArrayList<>();
+                    for (int i = 0; i < queries.size(); i++) seqs.add(concat(queries.get(i), responses.get(i)));
+                    return scorer.score(seqs, false);
+                }
+
+                @Override
+                public void close() {
+                    scorer.close();
+                    r.close();
+                    m.close();
+                }
+            };
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    /** The synthetic site's checker: 1 for a correct answer, 0 otherwise (an oracle reward). */
+    static RewardFunction checker() {
+        return (queries, responses, questions, answers) -> {
+            double[] s = new double[answers.size()];
+            for (int i = 0; i < s.length; i++) s[i] = SynthSite.isCorrect(questions.get(i), answers.get(i)) ? 1 : 0;
+            return s;
+        };
+    }
+
+    static int[] concat(int[] a, int[] b) {
+        int[] c = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
+    }
+}

@@ -22,7 +22,7 @@ public final class DemoCommand implements Command {
 
     @Override
     public String summary() {
-        return "run the whole pipeline (site -> prepare -> SFT -> reward model) on a CPU in minutes";
+        return "run the whole pipeline (site -> prepare -> SFT -> reward model -> PPO) on a CPU in minutes";
     }
 
     @Override
@@ -34,6 +34,7 @@ public final class DemoCommand implements Command {
         o.addOption(Option.builder().longOpt("questions").hasArg().argName("N").desc("synthetic questions (default 2000)").get());
         o.addOption(Option.builder().longOpt("sft-steps").hasArg().argName("N").desc("SFT steps (default 150)").get());
         o.addOption(Option.builder().longOpt("reward-steps").hasArg().argName("N").desc("reward-model steps (default 250)").get());
+        o.addOption(Option.builder().longOpt("ppo-steps").hasArg().argName("N").desc("PPO steps (default 60)").get());
         o.addOption(Option.builder().longOpt("seed").hasArg().argName("N").desc("random seed (default 1)").get());
         return o;
     }
@@ -46,21 +47,24 @@ public final class DemoCommand implements Command {
         if (cmd.hasOption("posts")) for (String p : cmd.getOptionValues("posts")) posts.add(SftCommand.existing(p));
         Path model = cmd.hasOption("model") ? SftCommand.existing(cmd.getOptionValue("model")) : null;
         DemoPipeline.Settings settings = new DemoPipeline.Settings(dir, posts, model, Flags.intValue(cmd, "questions", 2000),
-                Flags.intValue(cmd, "sft-steps", 150), Flags.intValue(cmd, "reward-steps", 250), Flags.longValue(cmd, "seed", 1));
+                Flags.intValue(cmd, "sft-steps", 150), Flags.intValue(cmd, "reward-steps", 250), Flags.intValue(cmd, "ppo-steps", 60),
+                Flags.longValue(cmd, "seed", 1));
         ctx.out().println("stackllama4j demo — " + Backend.systemInfo());
         try (Backend b = Backend.open(dev.stackllama4j.engine.Device.AUTO)) {
             if (!b.notice().isEmpty()) ctx.out().println("notice: " + b.notice());
         }
         DemoPipeline p = new DemoPipeline(settings, ctx.out());
         long t0 = System.nanoTime();
-        stage(ctx, "1/4 site");
+        stage(ctx, "1/5 site");
         Path site = p.site();
-        stage(ctx, "2/4 prepare: scores, preference pairs, splits");
+        stage(ctx, "2/5 prepare: scores, preference pairs, splits");
         Path data = p.prepare(site);
-        stage(ctx, "3/4 supervised fine-tuning (LoRA), merged into the trunk");
+        stage(ctx, "3/5 supervised fine-tuning (LoRA), merged into the trunk");
         Path sft = p.sft(p.baseModel(), data);
-        stage(ctx, "4/4 reward model (LoRA + scalar head) on the SFT trunk");
-        p.reward(sft, data);
+        stage(ctx, "4/5 reward model (LoRA + scalar head) on the SFT trunk");
+        Path reward = p.reward(sft, data);
+        stage(ctx, "5/5 PPO against the reward model, KL-penalised towards the SFT model");
+        p.ppo(sft, reward, data);
         ctx.out().println();
         ctx.out().printf("summary (%.0f s): %s%n", (System.nanoTime() - t0) / 1e9, p.report());
         ctx.out().println("outputs in " + dir.toAbsolutePath());

@@ -25,6 +25,7 @@ public final class SynthSiteCommand implements Command {
     public Options options() {
         Options o = new Options();
         o.addOption(Option.builder().longOpt("out").hasArg().argName("DIR/Posts.xml").desc("the Posts.xml to write").get());
+        o.addOption(Option.builder().longOpt("easy").desc("only sums of two digits 1..4 (learnable by tiny models)").get());
         o.addOption(Option.builder().longOpt("questions").hasArg().argName("N").desc("number of questions (default 1000)").get());
         o.addOption(Option.builder().longOpt("seed").hasArg().argName("S").desc("generator seed (default 0)").get());
         return o;
@@ -39,7 +40,7 @@ public final class SynthSiteCommand implements Command {
         long rows;
         try (AtomicFileSet files = new AtomicFileSet()) {
             Writer w = files.open(out);
-            rows = SynthSite.write(w, n, seed);
+            rows = SynthSite.write(w, n, seed, cmd.hasOption("easy") ? SynthSite.Difficulty.EASY : SynthSite.Difficulty.STANDARD);
             files.commit();
         }
         ctx.out().printf("wrote %s: %d questions, %d rows, %.1f MB%n", out, n, rows, Files.size(out) / 1e6);

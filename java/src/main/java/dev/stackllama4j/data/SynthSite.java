@@ -41,7 +41,20 @@ public final class SynthSite {
     /** A generated question: its title, and the one right answer. */
     public record Question(String title, String body, long truth, String working) {}
 
-    static Question question(SplittableRandom rng) {
+    /**
+     * How hard the questions are. STANDARD mixes sums and differences up to 20, products up to 9×9
+     * and unit conversions. EASY asks only sums of two digits from 1 to 4 (16 facts): a model of a
+     * few hundred thousand parameters can learn them, so RLHF's effect on true correctness is
+     * measurable on a CPU in minutes.
+     */
+    public enum Difficulty { STANDARD, EASY }
+
+    static Question question(SplittableRandom rng, Difficulty difficulty) {
+        if (difficulty == Difficulty.EASY) {
+            int a = 1 + rng.nextInt(4), b = 1 + rng.nextInt(4);
+            String body = BODIES[rng.nextInt(BODIES.length)];
+            return new Question("What is " + a + " + " + b + "?", body, a + b, a + " + " + b);
+        }
         Kind k = Kind.values()[rng.nextInt(Kind.values().length)];
         String body = BODIES[rng.nextInt(BODIES.length)];
         switch (k) {
@@ -143,13 +156,17 @@ public final class SynthSite {
 
     /** Writes a site of {@code questions} questions to {@code out}; returns the number of rows. */
     public static long write(Writer out, int questions, long seed) throws IOException {
+        return write(out, questions, seed, Difficulty.STANDARD);
+    }
+
+    public static long write(Writer out, int questions, long seed, Difficulty difficulty) throws IOException {
         SplittableRandom rng = new SplittableRandom(seed);
         BufferedWriter w = new BufferedWriter(out, 1 << 16);
         w.write("\uFEFF<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<posts>\n");
         long id = 1, rows = 0;
         List<String> deferred = new ArrayList<>();
         for (int i = 0; i < questions; i++) {
-            Question q = question(rng);
+            Question q = question(rng, difficulty);
             int n = 2 + rng.nextInt(4);
             List<Ans> answers = new ArrayList<>();
             for (int j = 0; j < n; j++) answers.add(answer(q, rng));

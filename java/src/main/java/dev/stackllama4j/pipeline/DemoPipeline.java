@@ -8,6 +8,11 @@ import dev.stackllama4j.engine.TensorType;
 import dev.stackllama4j.io.AtomicFileSet;
 import dev.stackllama4j.model.ModelShape;
 import dev.stackllama4j.model.RandomModel;
+import dev.stackllama4j.ppo.PpoRun;
+import dev.stackllama4j.ppo.PpoSession;
+import dev.stackllama4j.ppo.Prompts;
+import dev.stackllama4j.ppo.RewardFunction;
+import dev.stackllama4j.rl.PpoConfig;
 import dev.stackllama4j.reward.RewardConfig;
 import dev.stackllama4j.reward.RewardData;
 import dev.stackllama4j.reward.RewardRun;
@@ -31,7 +36,8 @@ import java.util.Map;
 /**
  * The built-in end-to-end run, sized for a 2-core CPU: a Stack Exchange site (synthetic by
  * default, or real Posts.xml) → prepare → a base model → SFT (LoRA) merged into the trunk → a
- * reward model on the SFT trunk. Each stage is a plain method; {@link Settings} holds the knobs.
+ * reward model on the SFT trunk → PPO against that reward model, with a before/after report. Each
+ * stage is a plain method; {@link Settings} holds the knobs.
  */
 public final class DemoPipeline {
     /**
@@ -43,7 +49,8 @@ public final class DemoPipeline {
      * @param sftSteps default 150. @param rewardSteps default 250.
      * @param seed default 1.
      */
-    public record Settings(Path out, List<Path> posts, Path baseModel, int questions, int sftSteps, int rewardSteps, long seed) {}
+    public record Settings(Path out, List<Path> posts, Path baseModel, int questions, int sftSteps, int rewardSteps, int ppoSteps,
+                           long seed) {}
 
     private final Settings s;
     private final PrintStream log;
@@ -129,6 +136,35 @@ public final class DemoPipeline {
             log.printf("reward model: held-out pairwise accuracy %.3f on %d pairs (ties count as incorrect)%n", r.eval().accuracy(),
                     r.eval().pairs());
             return r.rewardModel();
+        }
+    }
+
+    /** PPO on the SFT trunk against the reward model; prints and records the before/after report. */
+    public void ppo(Path sftModel, Path rewardModel, Path data) throws IOException {
+        Path dir = s.out().resolve("ppo");
+        PpoConfig c = PpoConfig.defaults().toBuilder().learningRate(5e-4).batchSize(16).miniBatchSize(4).ppoEpochs(4)
+                .initKlCoef(0.05).minNewTokens(4).maxNewTokens(24).seed(s.seed()).build();
+        LoraConfig lora = new LoraConfig(16, 32f, 0.0f, EnumSet.allOf(LoraConfig.Target.class), s.seed());
+        try (PpoSession session = PpoSession.open(sftModel, lora, RewardFunction.learned(sftModel, rewardModel))) {
+            int max = session.maxPromptTokens(c);
+            Prompts prompts = new Prompts(Prompts.read(data.resolve("rl.jsonl"), session.model().tokenizer(), max, new int[1]), s.seed());
+            List<Prompts.Prompt> held = Prompts.read(data.resolve("evaluation.jsonl"), session.model().tokenizer(), max, new int[1]);
+            held = held.subList(0, Math.min(64, held.size()));
+            PpoRun run = new PpoRun(session.policy(), session.reward(), prompts, c, new PpoRun.Settings(s.ppoSteps(), 0, 1.0), dir, log);
+            long t0 = System.nanoTime();
+            List<PpoRun.StepResult> steps = run.run(false);
+            double gen = 0, score = 0, opt = 0;
+            for (PpoRun.StepResult r : steps) {
+                gen += (double) r.row().get("time/ppo/generate_s");
+                score += (double) r.row().get("time/ppo/score_s");
+                opt += (double) r.row().get("time/ppo/optimize_s");
+            }
+            report.put("ppo_seconds", (System.nanoTime() - t0) / 1e9);
+            report.put("ppo_time_generate_score_optimize_s", List.of(Math.round(gen), Math.round(score), Math.round(opt)));
+            log.printf("ppo: %d steps in %.0f s (generate %.0f s, score %.0f s, optimise %.0f s); plot %s%n", steps.size(),
+                    (System.nanoTime() - t0) / 1e9, gen, score, opt, dir.resolve("ppo.png"));
+            log.println();
+            report.putAll(session.compare(held, c.maxNewTokens(), s.seed() + 99, log, 4));
         }
     }
 }

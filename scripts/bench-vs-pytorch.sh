@@ -5,7 +5,7 @@
 # (dim 768, 12 layers, 12 heads, ffn 2048, vocab 32000) in F32 and Q8_0; torch runs F32 for both
 # (it has no Q8_0 matmul), so the Q8_0 rows compare our quantized model with torch's F32 one.
 #   scripts/bench-vs-pytorch.sh [OUTDIR]
-# Environment: THREADS (2), REPEATS_SMALL (5), REPEATS_LARGE (2), GEN_TOKENS (32),
+# Environment: THREADS (2), ROUNDS (2), REPEATS_SMALL (5), REPEATS_LARGE (2), GEN_TOKENS (32),
 #   SKIP_110M=1 (stories260K only), STACKLLAMA4J (launcher; default scripts/stackllama4j).
 # Torch: Debian's python3-torch through /usr/bin/python3, with OpenBLAS (libopenblas0-pthread);
 # both are installed with apt-get when missing and we are root. OMP_WAIT_POLICY=PASSIVE: with
@@ -18,6 +18,7 @@ py=/usr/bin/python3
 threads="${THREADS:-2}"
 rs="${REPEATS_SMALL:-5}"
 rl="${REPEATS_LARGE:-2}"
+rounds="${ROUNDS:-2}"
 gen="${GEN_TOKENS:-32}"
 out="${1:-$(mktemp -d "${TMPDIR:-/tmp}/bench-vs-pytorch.XXXXXX")}"
 mkdir -p "$out"
@@ -41,36 +42,47 @@ echo "threads: $threads (ours --threads, torch.set_num_threads, OPENBLAS_NUM_THR
 ours() { # name args...
   local name="$1"; shift
   echo "ours  $name ..." >&2
-  "$cli" bench "$@" --threads "$threads" --gen-tokens "$gen" --json 2>"$out/$name-ours.log" >"$out/$name-ours.json" \
-    || { cat "$out/$name-ours.log" >&2; exit 1; }
+  "$cli" bench "$@" --threads "$threads" --gen-tokens "$gen" --json 2>"$out/${name%.*}-ours.${name##*.}.log" >"$out/${name%.*}-ours.${name##*.}.json" \
+    || { cat "$out/${name%.*}-ours.${name##*.}.log" >&2; exit 1; }
 }
 torch() { # name args...
   local name="$1"; shift
   echo "torch $name ..." >&2
-  "$py" "$root/scripts/bench_vs_pytorch.py" torch "$@" --threads "$threads" --gen-tokens "$gen" >"$out/$name-torch.json"
+  "$py" "$root/scripts/bench_vs_pytorch.py" torch "$@" --threads "$threads" --gen-tokens "$gen" >"$out/${name%.*}-torch.${name##*.}.json"
 }
 
-pairs=()
 m260="$root/../shared/models/stories260K/stories260K.gguf"
-if [ -f "$m260" ]; then
-  ours stories260K-f32 --model "$m260" --repeats "$rs"
-  torch stories260K --model "$m260" --repeats "$rs"
-  pairs+=("stories260K F32=$out/stories260K-f32-ours.json,$out/stories260K-torch.json")
-else
-  echo "stories260K: skipped, $m260 is absent" >&2
-fi
+[ -f "$m260" ] || echo "stories260K: skipped, $m260 is absent" >&2
+shape=(--dim 768 --layers 12 --heads 12 --ffn 2048 --vocab 32000)
+# Rounds alternate ours and torch so that both see the same mix of load; the table takes the best
+# of every figure over the rounds.
+for r in $(seq 1 "$rounds"); do
+  if [ -f "$m260" ]; then
+    ours stories260K-f32.$r --model "$m260" --repeats "$rs"
+    torch stories260K.$r --model "$m260" --repeats "$rs"
+  fi
+  if [ "${SKIP_110M:-0}" != 1 ]; then
+    ours 110M-f32.$r "${shape[@]}" --type f32 --repeats "$rl"
+    torch 110M.$r "${shape[@]}" --repeats "$rl"
+    ours 110M-q8_0.$r "${shape[@]}" --type q8_0 --repeats "$rl"
+  fi
+done
+files() { # name: f1.json+f2.json+...
+  local s="" r
+  for r in $(seq 1 "$rounds"); do s="$s${s:++}$out/$1.$r.json"; done
+  echo "$s"
+}
+pairs=()
+[ -f "$m260" ] && pairs+=("stories260K F32=$(files stories260K-f32-ours),$(files stories260K-torch)")
 if [ "${SKIP_110M:-0}" != 1 ]; then
-  shape=(--dim 768 --layers 12 --heads 12 --ffn 2048 --vocab 32000)
-  ours 110M-f32 "${shape[@]}" --type f32 --repeats "$rl"
-  torch 110M "${shape[@]}" --repeats "$rl"
-  ours 110M-q8_0 "${shape[@]}" --type q8_0 --repeats "$rl"
-  pairs+=("110M F32=$out/110M-f32-ours.json,$out/110M-torch.json" "110M Q8_0 (torch F32)=$out/110M-q8_0-ours.json,$out/110M-torch.json")
+  pairs+=("110M F32=$(files 110M-f32-ours),$(files 110M-torch)")
+  pairs+=("110M Q8_0 (torch F32)=$(files 110M-q8_0-ours),$(files 110M-torch)")
 fi
 
 echo
 "$py" - "$out" <<'EOF'
 import glob, json, sys
-t = json.load(open(sorted(glob.glob(sys.argv[1] + "/*-torch.json"))[0]))
+t = json.load(open(sorted(glob.glob(sys.argv[1] + "/*-torch.*.json"))[0]))
 print("torch %s, %d threads, BLAS mapped: %s" % (t["torch_version"], t["threads"], ", ".join(t["blas_libraries"])))
 print("torch build: " + [l.strip() for l in t["config"].splitlines() if "BLAS_INFO" in l][0][:120] + " ...")
 EOF

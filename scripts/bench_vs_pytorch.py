@@ -4,7 +4,7 @@
   bench_vs_pytorch.py torch (--model M.gguf | --dim D --layers L --heads H [--kv-heads K] --ffn F --vocab V [--tied])
                             [--threads 2] [--prompt-tokens 128] [--gen-tokens 32] [--repeats 3]
                             [--train-batch 4] [--train-seq 128] > torch.json
-  bench_vs_pytorch.py table NAME=OURS.json,TORCH.json ...
+  bench_vs_pytorch.py table NAME=OURS.json[+OURS2.json...],TORCH.json[+TORCH2.json...] ...
 
 `torch` builds a LLaMA of the given shape (with --model only the shape is read from the GGUF;
 weights are random either way: speed does not depend on their values) as a plain nn.Module:
@@ -262,6 +262,29 @@ def measure(a):
     return r
 
 
+def best_of(paths):
+    """Several rounds of one side merged: the best of every rate (the machine is shared, so the
+    slow rounds are the ones where other work took the cores), floors recomputed from the best
+    bandwidth and matmul rate."""
+    runs = []
+    for path in paths:
+        with open(path) as f:
+            runs.append(json.load(f))
+    r = dict(runs[0])
+    for k in ("prefill_tok_s", "decode_tok_s", "decode_batch8_tok_s", "train_tok_s", "read_bandwidth_gb_s",
+              "matmul_f32_gflop_s"):
+        if all(k in x for x in runs):
+            r[k] = max(x[k] for x in runs)
+    if "weight_bytes_per_token" in r:
+        r["decode_bound_tok_s"] = r["read_bandwidth_gb_s"] * 1e9 / r["weight_bytes_per_token"]
+        r["decode_vs_bound"] = r["decode_tok_s"] / r["decode_bound_tok_s"]
+    if "train_flops_per_token" in r:
+        r["train_bound_tok_s"] = r["matmul_f32_gflop_s"] * 1e9 / r["train_flops_per_token"]
+        r["train_vs_bound"] = r["train_tok_s"] / r["train_bound_tok_s"]
+    r["rounds"] = len(runs)
+    return r
+
+
 def table(pairs):
     keys = [("prefill_tok_s", "prefill tok/s", 2.0), ("decode_tok_s", "decode tok/s (batch 1)", 10.0),
             ("decode_batch8_tok_s", "decode tok/s (batch 8)", None), ("train_tok_s", "LoRA train tok/s", 2.0)]
@@ -269,10 +292,7 @@ def table(pairs):
     for spec in pairs:
         name, files = spec.split("=", 1)
         ours_f, torch_f = files.split(",")
-        with open(ours_f) as f:
-            ours = json.load(f)
-        with open(torch_f) as f:
-            th = json.load(f)
+        ours, th = best_of(ours_f.split("+")), best_of(torch_f.split("+"))
         for k, label, target in keys:
             if k not in ours or k not in th:
                 continue

@@ -5,7 +5,7 @@
 # (dim 768, 12 layers, 12 heads, ffn 2048, vocab 32000) in F32 and Q8_0; torch runs F32 for both
 # (it has no Q8_0 matmul), so the Q8_0 rows compare our quantized model with torch's F32 one.
 #   scripts/bench-vs-pytorch.sh [OUTDIR]
-# Environment: THREADS (2), ROUNDS (2), REPEATS_SMALL (5), REPEATS_LARGE (2), GEN_TOKENS (32),
+# Environment: THREADS (2), ROUNDS (3), REPEATS_SMALL (5), REPEATS_LARGE (3), GEN_TOKENS (32),
 #   SKIP_110M=1 (stories260K only), STACKLLAMA4J (launcher; default scripts/stackllama4j).
 # Torch: Debian's python3-torch through /usr/bin/python3, with OpenBLAS (libopenblas0-pthread);
 # both are installed with apt-get when missing and we are root. OMP_WAIT_POLICY=PASSIVE: with
@@ -17,8 +17,8 @@ cli="${STACKLLAMA4J:-$root/scripts/stackllama4j}"
 py=/usr/bin/python3
 threads="${THREADS:-2}"
 rs="${REPEATS_SMALL:-5}"
-rl="${REPEATS_LARGE:-2}"
-rounds="${ROUNDS:-2}"
+rl="${REPEATS_LARGE:-3}"
+rounds="${ROUNDS:-3}"
 gen="${GEN_TOKENS:-32}"
 out="${1:-$(mktemp -d "${TMPDIR:-/tmp}/bench-vs-pytorch.XXXXXX")}"
 mkdir -p "$out"

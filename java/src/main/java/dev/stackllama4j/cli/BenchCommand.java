@@ -23,7 +23,7 @@ public final class BenchCommand implements Command {
 
     @Override
     public String summary() {
-        return "measure prefill and decode tokens/s (batch 1 and 8) beside the memory-bandwidth floor";
+        return "measure prefill, decode (batch 1 and 8) and LoRA training tokens/s beside their bandwidth and FLOP floors";
     }
 
     @Override
@@ -35,6 +35,11 @@ public final class BenchCommand implements Command {
         o.addOption(Option.builder().longOpt("prompt-tokens").hasArg().argName("N").desc("prefill length (default 128)").get());
         o.addOption(Option.builder().longOpt("gen-tokens").hasArg().argName("N").desc("decode steps (default 32)").get());
         o.addOption(Option.builder().longOpt("repeats").hasArg().argName("N").desc("best of N runs (default 3)").get());
+        o.addOption(Option.builder().longOpt("train-batch").hasArg().argName("N")
+                .desc("sequences per LoRA training step (default 4; 0 skips training)").get());
+        o.addOption(Option.builder().longOpt("train-seq").hasArg().argName("N").desc("tokens per training sequence (default 128)").get());
+        o.addOption(Option.builder().longOpt("matmul-size").hasArg().argName("N")
+                .desc("side of the square F32 matmul measuring the FLOP rate (default 1024)").get());
         o.addOption(Option.builder().longOpt("json").desc("print JSON").get());
         return o;
     }
@@ -44,7 +49,8 @@ public final class BenchCommand implements Command {
         Bench.Config config;
         try {
             config = new Bench.Config(Flags.intValue(cmd, "prompt-tokens", 128), Flags.intValue(cmd, "gen-tokens", 32),
-                    Flags.intValue(cmd, "repeats", 3));
+                    Flags.intValue(cmd, "repeats", 3), Flags.intValue(cmd, "train-batch", 4), Flags.intValue(cmd, "train-seq", 128),
+                    Flags.intValue(cmd, "matmul-size", 1024));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

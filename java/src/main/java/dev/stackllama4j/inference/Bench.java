@@ -1,24 +1,47 @@
 package dev.stackllama4j.inference;
 
+import dev.stackllama4j.engine.AdamW;
+import dev.stackllama4j.engine.Backend;
 import dev.stackllama4j.engine.Bandwidth;
+import dev.stackllama4j.engine.Device;
 import dev.stackllama4j.engine.GgufFile;
 import dev.stackllama4j.engine.GgufTensorInfo;
 import dev.stackllama4j.engine.LlamaModel;
+import dev.stackllama4j.engine.LoraAdapter;
+import dev.stackllama4j.engine.ModelInfo;
 import dev.stackllama4j.engine.Session;
+import dev.stackllama4j.engine.Tensor;
+import dev.stackllama4j.engine.TensorType;
+import dev.stackllama4j.engine.Trainer;
+import dev.stackllama4j.train.LoraConfig;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.SplittableRandom;
 
 /**
- * llama-bench-style throughput: prompt processing (one forward over {@code promptTokens}), and
- * generation at batch 1 and batch 8 (sequences decoding side by side), each the best of
- * {@code repeats} runs, beside the decode floor: weight bytes read per token over the measured
- * read bandwidth.
+ * llama-bench-style throughput: prompt processing (one forward over {@code promptTokens}),
+ * generation at batch 1 and batch 8 (sequences decoding side by side), and a LoRA training step
+ * (forward + backward + AdamW, LoRA q,v r=16 over the frozen base, {@code trainBatch ×
+ * trainSeq} random tokens), each the best of {@code repeats} runs. Beside them the physical
+ * floors measured in the same process: for decode, weight bytes read per token over the measured
+ * read bandwidth; for training, matmul FLOPs per token over a measured F32 matmul rate.
  */
 public final class Bench {
-    public record Config(int promptTokens, int genTokens, int repeats) {
+    /**
+     * @param trainBatch sequences per training step; 0 skips the training figure
+     * @param matmulSize side of the square F32 matmul that measures the machine's FLOP rate
+     */
+    public record Config(int promptTokens, int genTokens, int repeats, int trainBatch, int trainSeq, int matmulSize) {
         public Config {
             if (promptTokens < 1 || genTokens < 1 || repeats < 1)
                 throw new IllegalArgumentException("prompt tokens, generated tokens and repeats must be >= 1");
+            if (trainBatch < 0) throw new IllegalArgumentException("training batch must be >= 0 (0 skips training)");
+            if (trainBatch > 0 && trainSeq < 2) throw new IllegalArgumentException("training sequence length must be >= 2");
+            if (matmulSize < 16) throw new IllegalArgumentException("matmul size must be >= 16");
+        }
+
+        public Config(int promptTokens, int genTokens, int repeats) {
+            this(promptTokens, genTokens, repeats, 4, 128, 1024);
         }
     }
 
@@ -31,13 +54,25 @@ public final class Bench {
         r.put("prefill_tok_s", best(c.repeats(), () -> prefill(model, c.promptTokens(), vocab)));
         r.put("decode_tok_s", best(c.repeats(), () -> decode(model, 1, c.genTokens(), ctx, vocab)));
         r.put("decode_batch8_tok_s", best(c.repeats(), () -> decode(model, 8, c.genTokens(), ctx, vocab)));
+        if (c.trainBatch() > 0) r.put("train_tok_s", train(model, c.trainBatch(), c.trainSeq(), c.repeats()));
         long bytes = weightBytesPerToken(model);
-        double bw = Bandwidth.measureGBps(1L << 30, 3);
+        double bw = Bandwidth.measureGBps(1L << 30, 10); // best of many: the machine may be shared
         double bound = bw * 1e9 / bytes;
         r.put("weight_bytes_per_token", bytes);
         r.put("read_bandwidth_gb_s", round(bw));
         r.put("decode_bound_tok_s", round(bound));
         r.put("decode_vs_bound", round((double) r.get("decode_tok_s") / bound));
+        if (c.trainBatch() > 0) {
+            double flops = trainFlopsPerToken(model.info(), c.trainSeq(), LoraConfig.defaults());
+            double gflops = matmulGflops(c.matmulSize(), Math.max(3, c.repeats()));
+            double trainBound = gflops * 1e9 / flops;
+            r.put("train_batch", c.trainBatch());
+            r.put("train_seq", c.trainSeq());
+            r.put("train_flops_per_token", Math.round(flops));
+            r.put("matmul_f32_gflop_s", round(gflops));
+            r.put("train_bound_tok_s", round(trainBound));
+            r.put("train_vs_bound", round((double) r.get("train_tok_s") / trainBound));
+        }
         return r;
     }
 
@@ -51,6 +86,91 @@ public final class Bench {
             }
         }
         return total;
+    }
+
+    /**
+     * Matmul FLOPs of one training token (multiply and add = 2), LoRA over a frozen base, sequences
+     * of {@code seq} tokens with a causal mask. Not 6·P: the base gets no weight gradients, only
+     * input gradients so the signal reaches the adapters below.
+     * <pre>
+     *   P      = L·(d·q + 2·d·kv + q·d + 3·d·f) + d·V       matmul weights (embedding lookup is free)
+     *   c      = (T + 1) / 2                                 mean causal context
+     *   fwd    = 2·P + L·4·q·c                               projections; scores Q·Kᵀ and P·V
+     *   bwd    = 2·P − 2·d·(q + 2·kv) + L·8·q·c              input gradients of every projection except
+     *                                                         layer 0's q,k,v (the embedding is frozen);
+     *                                                         dS = dO·Vᵀ, dV, dQ, dK: 4 products
+     *   lora   = Σ adapted (in, out): 6·r·(in + out) − [layer 0] 2·r·in
+     *            (fwd A·x, B·u; bwd dB, du = Bᵀ·dy, dA, dx = Aᵀ·du)
+     * </pre>
+     * d dim, q = heads·head_dim, kv = kv_heads·head_dim, f ffn, V vocab, L layers, r rank.
+     * Norms, RoPE, softmax, cross-entropy and AdamW are O(d) or O(V) per token and left out.
+     */
+    public static double trainFlopsPerToken(ModelInfo m, int seq, LoraConfig lora) {
+        double d = m.dim(), q = m.heads() * m.headDim(), kv = m.kvHeads() * m.headDim(), f = m.ffn(), v = m.vocab();
+        double layers = m.layers(), c = (seq + 1) / 2.0, r = lora.r();
+        double p = layers * (d * q + 2 * d * kv + q * d + 3 * d * f) + d * v;
+        double fwd = 2 * p + layers * 4 * q * c;
+        double bwd = 2 * p - 2 * d * (q + 2 * kv) + layers * 8 * q * c;
+        double adapters = 0;
+        for (LoraConfig.Target t : lora.targets()) {
+            double[] io = switch (t) {
+                case Q -> new double[] {d, q};
+                case K, V -> new double[] {d, kv};
+                case O -> new double[] {q, d};
+                case GATE, UP -> new double[] {d, f};
+                case DOWN -> new double[] {f, d};
+            };
+            adapters += layers * 6 * r * (io[0] + io[1]) - 2 * r * io[0];
+        }
+        return fwd + bwd + adapters;
+    }
+
+    /** GFLOP/s of {@code out = x·wᵀ} with F32 n×n operands on the CPU pool, best of {@code repeats}. */
+    public static double matmulGflops(int n, int repeats) {
+        SplittableRandom rnd = new SplittableRandom(7);
+        float[] vals = new float[n * n];
+        for (int i = 0; i < vals.length; i++) vals[i] = (float) (rnd.nextDouble() * 2 - 1);
+        try (Backend cpu = Backend.open(Device.CPU);
+                Tensor w = Tensor.of(cpu, TensorType.F32, vals, n, n);
+                Tensor x = Tensor.of(cpu, TensorType.F32, vals, n, n);
+                Tensor out = Tensor.create(cpu, TensorType.F32, n, n)) {
+            Tensor.matmul(out, w, x); // warm-up: pages, caches, thread pool
+            double best = Double.MAX_VALUE;
+            for (int i = 0; i < repeats; i++) {
+                long t0 = System.nanoTime();
+                Tensor.matmul(out, w, x);
+                best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+            }
+            return 2.0 * n * n * n / best / 1e9;
+        }
+    }
+
+    /**
+     * Tokens/s of one optimiser step as SFT takes it (zero grads, forward + cross-entropy +
+     * backward, clip, AdamW) on random tokens; one warm-up step, then the best of {@code repeats}.
+     */
+    private static double train(LlamaModel model, int batch, int seq, int repeats) {
+        int vocab = (int) model.info().vocab();
+        int rows = batch * seq;
+        SplittableRandom rnd = new SplittableRandom(11);
+        int[] tokens = new int[rows], targets = new int[rows];
+        for (int i = 0; i < rows; i++) tokens[i] = rnd.nextInt(vocab);
+        for (int i = 0; i < rows; i++) targets[i] = (i + 1) % seq == 0 ? Trainer.IGNORE : tokens[i + 1];
+        AdamW opt = AdamW.of(1e-4, 0.05);
+        try (LoraAdapter lora = LoraAdapter.create(model, LoraConfig.defaults());
+                Trainer tr = Trainer.create(model, lora, batch, seq, false)) {
+            double best = Double.MAX_VALUE;
+            for (int i = 0; i <= repeats; i++) {
+                long t0 = System.nanoTime();
+                lora.zeroGrad();
+                tr.stepCrossEntropy(tokens, targets, null, 1f);
+                lora.clipGradNorm(1.0);
+                lora.adamwStep(opt);
+                double s = (System.nanoTime() - t0) / 1e9;
+                if (i > 0) best = Math.min(best, s);
+            }
+            return round(rows / best);
+        }
     }
 
     private static double prefill(LlamaModel model, int n, int vocab) {

@@ -1,5 +1,6 @@
 package dev.stackllama4j.cli;
 
+import dev.stackllama4j.data.SynthSite;
 import dev.stackllama4j.engine.Backend;
 import dev.stackllama4j.pipeline.DemoPipeline;
 import java.nio.file.Files;
@@ -31,11 +32,13 @@ public final class DemoCommand implements Command {
         o.addOption(Option.builder().longOpt("out").hasArg().argName("DIR").desc("work folder (default ./demo-run)").get());
         o.addOption(Option.builder().longOpt("posts").hasArgs().argName("Posts.xml").desc("real dump(s) instead of the synthetic site").get());
         o.addOption(Option.builder().longOpt("model").hasArg().argName("M.gguf").desc("base model (default: stories260K from ../shared, else random)").get());
+        o.addOption(Option.builder().longOpt("difficulty").hasArg().argName("D")
+                .desc("synthetic site: easy (sums of digits 1..4, learnable by tiny models) | standard (default easy)").get());
         o.addOption(Option.builder().longOpt("questions").hasArg().argName("N").desc("synthetic questions (default 2000)").get());
-        o.addOption(Option.builder().longOpt("sft-steps").hasArg().argName("N").desc("SFT steps (default 150)").get());
-        o.addOption(Option.builder().longOpt("reward-steps").hasArg().argName("N").desc("reward-model steps (default 250)").get());
+        o.addOption(Option.builder().longOpt("sft-steps").hasArg().argName("N").desc("SFT steps (default 200)").get());
+        o.addOption(Option.builder().longOpt("reward-steps").hasArg().argName("N").desc("reward-model steps (default 200)").get());
         o.addOption(Option.builder().longOpt("ppo-steps").hasArg().argName("N").desc("PPO steps (default 60)").get());
-        o.addOption(Option.builder().longOpt("seed").hasArg().argName("N").desc("random seed (default 1)").get());
+        o.addOption(Option.builder().longOpt("seed").hasArg().argName("N").desc("random seed (default 3)").get());
         return o;
     }
 
@@ -46,9 +49,16 @@ public final class DemoCommand implements Command {
         List<Path> posts = new ArrayList<>();
         if (cmd.hasOption("posts")) for (String p : cmd.getOptionValues("posts")) posts.add(SftCommand.existing(p));
         Path model = cmd.hasOption("model") ? SftCommand.existing(cmd.getOptionValue("model")) : null;
-        DemoPipeline.Settings settings = new DemoPipeline.Settings(dir, posts, model, Flags.intValue(cmd, "questions", 2000),
-                Flags.intValue(cmd, "sft-steps", 150), Flags.intValue(cmd, "reward-steps", 250), Flags.intValue(cmd, "ppo-steps", 60),
-                Flags.longValue(cmd, "seed", 1));
+        DemoPipeline.Settings d = DemoPipeline.Settings.defaults(dir);
+        SynthSite.Difficulty difficulty;
+        try {
+            difficulty = SynthSite.Difficulty.valueOf(cmd.getOptionValue("difficulty", "easy").trim().toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--difficulty must be easy or standard");
+        }
+        DemoPipeline.Settings settings = new DemoPipeline.Settings(dir, posts, model, difficulty, Flags.intValue(cmd, "questions", d.questions()),
+                Flags.intValue(cmd, "sft-steps", d.sftSteps()), Flags.intValue(cmd, "reward-steps", d.rewardSteps()),
+                Flags.intValue(cmd, "ppo-steps", d.ppoSteps()), Flags.longValue(cmd, "seed", d.seed()));
         ctx.out().println("stackllama4j demo — " + Backend.systemInfo());
         try (Backend b = Backend.open(dev.stackllama4j.engine.Device.AUTO)) {
             if (!b.notice().isEmpty()) ctx.out().println("notice: " + b.notice());

@@ -2,6 +2,7 @@ package dev.stackllama4j.pipeline;
 
 import dev.stackllama4j.data.Prepare;
 import dev.stackllama4j.data.SynthSite;
+import dev.stackllama4j.data.SynthSite;
 import dev.stackllama4j.engine.LlamaModel;
 import dev.stackllama4j.engine.LoraAdapter;
 import dev.stackllama4j.engine.TensorType;
@@ -49,8 +50,12 @@ public final class DemoPipeline {
      * @param sftSteps default 150. @param rewardSteps default 250.
      * @param seed default 1.
      */
-    public record Settings(Path out, List<Path> posts, Path baseModel, int questions, int sftSteps, int rewardSteps, int ppoSteps,
-                           long seed) {}
+    public record Settings(Path out, List<Path> posts, Path baseModel, SynthSite.Difficulty difficulty, int questions, int sftSteps,
+                           int rewardSteps, int ppoSteps, long seed) {
+        public static Settings defaults(Path out) {
+            return new Settings(out, List.of(), null, SynthSite.Difficulty.EASY, 2000, 200, 200, 60, 3);
+        }
+    }
 
     private final Settings s;
     private final PrintStream log;
@@ -69,10 +74,11 @@ public final class DemoPipeline {
         if (!s.posts().isEmpty()) return null;
         Path posts = s.out().resolve("site/Posts.xml");
         try (AtomicFileSet files = new AtomicFileSet()) {
-            SynthSite.write(files.open(posts), s.questions(), s.seed());
+            SynthSite.write(files.open(posts), s.questions(), s.seed(), s.difficulty());
             files.commit();
         }
-        log.printf("synthetic site: %d questions with checkable answers -> %s%n", s.questions(), posts);
+        log.printf("synthetic site (%s): %d questions with checkable answers -> %s%n", s.difficulty().name().toLowerCase(),
+                s.questions(), posts);
         return posts;
     }
 
@@ -105,8 +111,8 @@ public final class DemoPipeline {
     /** SFT on the finetune split; returns the trunk with the adapter merged in. */
     public Path sft(Path base, Path data) throws IOException {
         Path dir = s.out().resolve("sft");
-        LoraConfig lora = new LoraConfig(16, 32f, 0.05f, EnumSet.allOf(LoraConfig.Target.class), s.seed());
-        SftConfig c = new SftConfig(128, 4, 1, 2e-3, LrSchedule.Kind.COSINE, 10, 0.05, s.sftSteps(), 1.0, lora, s.seed(), 0, 0, 0,
+        LoraConfig lora = new LoraConfig(16, 32f, 0.0f, EnumSet.allOf(LoraConfig.Target.class), s.seed());
+        SftConfig c = new SftConfig(128, 8, 1, 3e-3, LrSchedule.Kind.COSINE, 10, 0.05, s.sftSteps(), 1.0, lora, s.seed(), 0, 0, 0,
                 true, false, 0);
         Path merged = s.out().resolve("sft-merged.gguf");
         try (LlamaModel m = LlamaModel.load(base)) {
@@ -142,14 +148,16 @@ public final class DemoPipeline {
     /** PPO on the SFT trunk against the reward model; prints and records the before/after report. */
     public void ppo(Path sftModel, Path rewardModel, Path data) throws IOException {
         Path dir = s.out().resolve("ppo");
-        PpoConfig c = PpoConfig.defaults().toBuilder().learningRate(5e-4).batchSize(16).miniBatchSize(4).ppoEpochs(4)
-                .initKlCoef(0.05).minNewTokens(4).maxNewTokens(24).seed(s.seed()).build();
+        // Tuned on this setting (docs/pipeline.md): a faster-reacting KL controller (horizon 1000)
+        // and a lower rate than first tried, which let the policy hack the tiny reward model.
+        PpoConfig c = PpoConfig.defaults().toBuilder().learningRate(1.5e-4).batchSize(16).miniBatchSize(4).ppoEpochs(4)
+                .initKlCoef(0.2).horizon(1000).minNewTokens(4).maxNewTokens(12).seed(s.seed()).build();
         LoraConfig lora = new LoraConfig(16, 32f, 0.0f, EnumSet.allOf(LoraConfig.Target.class), s.seed());
         try (PpoSession session = PpoSession.open(sftModel, lora, RewardFunction.learned(sftModel, rewardModel))) {
             int max = session.maxPromptTokens(c);
             Prompts prompts = new Prompts(Prompts.read(data.resolve("rl.jsonl"), session.model().tokenizer(), max, new int[1]), s.seed());
             List<Prompts.Prompt> held = Prompts.read(data.resolve("evaluation.jsonl"), session.model().tokenizer(), max, new int[1]);
-            held = held.subList(0, Math.min(64, held.size()));
+            held = held.subList(0, Math.min(128, held.size()));
             PpoRun run = new PpoRun(session.policy(), session.reward(), prompts, c, new PpoRun.Settings(s.ppoSteps(), 0, 1.0), dir, log);
             long t0 = System.nanoTime();
             List<PpoRun.StepResult> steps = run.run(false);

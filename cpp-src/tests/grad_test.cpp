@@ -292,13 +292,14 @@ TEST(grad_lora_linear_with_dropout) {
     const float p = 0.3f, scale = 2.f;
     const uint64_t seed = 77;
     LoraScratch s;
+    auto be = make_cpu_backend();
     LoraTensor I1, I2;
     I1.rows = I1.cols = I2.rows = I2.cols = in;
     I1.w.assign(in * in, 0.f);
     for (int64_t i = 0; i < in; ++i) I1.w[i * in + i] = 1.f;
     I2.w = I1.w;
     std::vector<float> ones(n * in, 1.f), mask(n * in, 0.f), uu(n * in);
-    lora_forward(mask.data(), uu.data(), ones.data(), I1, I2, 1.f, p, seed, n, s);
+    lora_forward(*be, mask.data(), uu.data(), ones.data(), I1, I2, 1.f, p, seed, n, s);
     int dropped = 0;
     for (float& m : mask) {
         dropped += m == 0.f;
@@ -314,8 +315,8 @@ TEST(grad_lora_linear_with_dropout) {
     B.grad.assign(B.w.size(), 0.f);
     auto xf = f32(x), cf = f32(c);
     std::vector<float> y(n * out, 0.f), u(n * r), dx(n * in, 0.f);
-    lora_forward(y.data(), u.data(), xf.data(), A, B, scale, p, seed, n, s);
-    lora_backward(dx.data(), A, B, cf.data(), xf.data(), u.data(), scale, p, seed, 1.f, n, s);
+    lora_forward(*be, y.data(), u.data(), xf.data(), A, B, scale, p, seed, n, s);
+    lora_backward(*be, dx.data(), A, B, cf.data(), xf.data(), u.data(), scale, p, seed, 1.f, n, s);
     auto ref = [&](const Vec& aa, const Vec& bb, const Vec& xx) {
         Vec yy(n * out, 0.0);
         for (int64_t i = 0; i < n; ++i)

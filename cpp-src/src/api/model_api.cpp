@@ -3,7 +3,6 @@
 #include <memory>
 
 #include "api/guard.h"
-#include "cpu/ops.h"
 #include "api/handles.h"
 
 using namespace sl4j;
@@ -114,7 +113,7 @@ int32_t sl4j_session_get_logprobs(const sl4j_session* session, const int32_t* ta
         for (int32_t i = 0; i < n; ++i) {
             SL4J_CHECK_ARG(targets[i] >= 0 && targets[i] < V, "target %d at row %d is outside the vocabulary",
                            targets[i], i);
-            dst[i] = cpu::log_softmax_at(s.logits().data() + i * V, V, targets[i]);
+            dst[i] = s.logprob(i, targets[i]);
         }
     });
 }

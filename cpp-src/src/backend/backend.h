@@ -2,6 +2,13 @@
 // live in it; the CPU backend is always present, the CUDA backend when built
 // with SL4J_WITH_CUDA and a usable GPU exists. Engine code calls ops through
 // the tensors' backend, so a new device adds kernels, not a new engine.
+//
+// The ops below are the whole vocabulary of the LLaMA session and the trainer: model/ and
+// train/ call nothing else that computes. Their pointers name backend memory. Today only the
+// CPU backend runs them, so the engine's activations, KV cache and LoRA tensors are still
+// std::vector and its weights are the mmapped GGUF (host memory is the CPU backend's memory);
+// moving activations and weights into backend allocations is the CUDA issue's step, together
+// with the CUDA kernels of these ops.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -36,8 +43,78 @@ public:
     virtual void download(void* host_dst, const void* src, int64_t n_bytes) = 0;
 
     // out = x · wᵀ (see sl4j_matmul): w {k, m} any supported type, x F32 {k, n}, out F32 {m, n}.
-    virtual void matmul(Tensor& out, const Tensor& w, const Tensor& x) = 0;
+    void matmul(Tensor& out, const Tensor& w, const Tensor& x) {
+        matmul(static_cast<float*>(out.data), w.data, w.type, static_cast<const float*>(x.data), x.n_rows(),
+               w.dims[0], w.dims[1]);
+    }
+
+    // ---- ops, llm.c style: (outputs, inputs, weights, sizes); see cpu/ops*.h for the semantics ----
+
+    // out (n×m) = x (n×k) · wᵀ, w: m rows of k in type wtype.
+    virtual void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n, int64_t k,
+                        int64_t m) = 0;
+    // out (n×k) = dy (n×m) · w: the input gradient of a Linear layer (overwrites out).
+    virtual void matmul_transposed(float* out, const void* w, int32_t wtype, const float* dy, int64_t n, int64_t k,
+                                   int64_t m) = 0;
+    // out[r] = row tokens[r] of the embedding table, dequantized.
+    virtual void embedding(float* out, const int32_t* tokens, const void* table, int32_t type, int64_t n_rows,
+                           int64_t dim, int64_t n_vocab) = 0;
+    // out = x / rms(x) · w per row; inv_rms (optional) keeps 1/rms for the backward.
+    virtual void rmsnorm(float* out, float* inv_rms, const float* x, const float* w, int64_t n_rows, int64_t dim,
+                         float eps) = 0;
+    // dx += the input gradient of rmsnorm given dout.
+    virtual void rmsnorm_backward(float* dx, const float* dout, const float* x, const float* w,
+                                  const float* inv_rms, int64_t n_rows, int64_t dim) = 0;
+    // cs = cos/sin of RoPE per row position.
+    virtual void rope_cache(float* cs, const int64_t* pos, int64_t n_rows, int64_t n_rot, double base,
+                            double linear_factor, const float* freq_factors) = 0;
+    // Rotates the first n_rot dims of every head of x in place.
+    virtual void rope(float* x, const float* cs, int64_t n_rows, int64_t n_heads, int64_t head_dim,
+                      int64_t n_rot) = 0;
+    // The inverse rotation of dx, in place.
+    virtual void rope_backward(float* dx, const float* cs, int64_t n_rows, int64_t n_heads, int64_t head_dim,
+                               int64_t n_rot) = 0;
+    // out = silu(gate)·up elementwise.
+    virtual void swiglu(float* out, const float* gate, const float* up, int64_t n) = 0;
+    // dgate, dup (overwritten) from dout.
+    virtual void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up,
+                                 int64_t n) = 0;
+    // x += y.
+    virtual void residual(float* x, const float* y, int64_t n) = 0;
+    // dy += dx.
+    virtual void residual_backward(float* dy, const float* dx, int64_t n) = 0;
+    // Causal attention of each row over its sequence's cached keys/values (cpu/ops.h has the layout).
+    virtual void attention(float* out, const float* q, const float* k_cache, const float* v_cache,
+                           const int32_t* seq, const int64_t* pos, const int64_t* first_pos, int64_t n_rows,
+                           int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t seq_stride) = 0;
+    // dq (overwritten), dk_cache and dv_cache (added into) of attention.
+    virtual void attention_backward(float* dq, float* dk_cache, float* dv_cache, const float* dout, const float* q,
+                                    const float* k_cache, const float* v_cache, const int32_t* seq,
+                                    const int64_t* pos, const int64_t* first_pos, int64_t n_rows, int64_t n_seq,
+                                    int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t seq_stride) = 0;
+    // losses[r] = -log softmax(logits[r])[targets[r]] (0 for kIgnoreIndex); returns the counted rows.
+    virtual int64_t crossentropy(float* losses, const float* logits, const int32_t* targets, int64_t n_rows,
+                                 int64_t n_vocab) = 0;
+    // dlogits = dlosses·(softmax(logits) - onehot(targets)); may alias logits.
+    virtual void crossentropy_backward(float* dlogits, const float* logits, const int32_t* targets,
+                                       const float* dlosses, int64_t n_rows, int64_t n_vocab) = 0;
+    // log softmax(logits)[target] of one row.
+    virtual float log_softmax_at(const float* logits, int64_t n, int32_t target) = 0;
+    // xd = inverted dropout of x with the counter-based mask of seed (p > 0).
+    virtual void dropout(float* xd, const float* x, float p, uint64_t seed, int64_t n) = 0;
+    // dx += the same mask applied to dxd, scaled by 1/(1-p) (p > 0).
+    virtual void dropout_backward(float* dx, const float* dxd, float p, uint64_t seed, int64_t n) = 0;
+    // y += alpha·x.
+    virtual void add_scaled(float* y, const float* x, float alpha, int64_t n) = 0;
+    // x *= alpha.
+    virtual void scale(float* x, float alpha, int64_t n) = 0;
+    // out (P×Q) += alpha·aᵀ·b (a: n×P, b: n×Q): the weight gradient of a Linear layer.
+    virtual void outer_accumulate(float* out, const float* a, const float* b, int64_t n, int64_t P, int64_t Q,
+                                  float alpha) = 0;
 };
+
+// Target of a row that does not count in the loss (PyTorch's ignore_index).
+constexpr int32_t kIgnoreIndex = -100;
 
 std::unique_ptr<Backend> make_cpu_backend();
 // Throws SL4J_ERR_UNSUPPORTED when CUDA was not compiled in, SL4J_ERR_BACKEND when the device

@@ -4,11 +4,17 @@
 #include "backend/backend.h"
 #include "core/error.h"
 #include "cpu/matmul.h"
+#include "cpu/ops.h"
+#include "cpu/ops_backward.h"
+#include "cpu/ops_lora.h"
 #include "cpu/threadpool.h"
 
 namespace sl4j {
 namespace {
 
+static_assert(kIgnoreIndex == cpu::kIgnoreIndex, "the engine and the CPU kernels must agree on ignored targets");
+
+// Every op forwards to its cpu:: kernel: the CPU backend adds no computation of its own.
 class CpuBackend final : public Backend {
 public:
     CpuBackend() : name_(format("CPU: %d threads, %s", cpu::threads(), cpu::simd_level())) {}
@@ -27,9 +33,82 @@ public:
     void upload(void* dst, const void* src, int64_t n) override { std::memcpy(dst, src, static_cast<size_t>(n)); }
     void download(void* dst, const void* src, int64_t n) override { std::memcpy(dst, src, static_cast<size_t>(n)); }
 
-    void matmul(Tensor& out, const Tensor& w, const Tensor& x) override {
-        cpu::matmul(static_cast<float*>(out.data), w.data, w.type, static_cast<const float*>(x.data),
-                    x.n_rows(), w.dims[0], w.dims[1]);
+    using Backend::matmul;
+    void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n, int64_t k,
+                int64_t m) override {
+        cpu::matmul(out, w, wtype, x, n, k, m);
+    }
+    void matmul_transposed(float* out, const void* w, int32_t wtype, const float* dy, int64_t n, int64_t k,
+                           int64_t m) override {
+        cpu::matmul_transposed(out, w, wtype, dy, n, k, m);
+    }
+    void embedding(float* out, const int32_t* tokens, const void* table, int32_t type, int64_t n_rows, int64_t dim,
+                   int64_t n_vocab) override {
+        cpu::embedding_forward(out, tokens, table, type, n_rows, dim, n_vocab);
+    }
+    void rmsnorm(float* out, float* inv_rms, const float* x, const float* w, int64_t n_rows, int64_t dim,
+                 float eps) override {
+        cpu::rmsnorm_forward(out, inv_rms, x, w, n_rows, dim, eps);
+    }
+    void rmsnorm_backward(float* dx, const float* dout, const float* x, const float* w, const float* inv_rms,
+                          int64_t n_rows, int64_t dim) override {
+        cpu::rmsnorm_backward(dx, dout, x, w, inv_rms, n_rows, dim);
+    }
+    void rope_cache(float* cs, const int64_t* pos, int64_t n_rows, int64_t n_rot, double base, double linear_factor,
+                    const float* freq_factors) override {
+        cpu::rope_cache_forward(cs, pos, n_rows, n_rot, base, linear_factor, freq_factors);
+    }
+    void rope(float* x, const float* cs, int64_t n_rows, int64_t n_heads, int64_t head_dim, int64_t n_rot) override {
+        cpu::rope_forward(x, cs, n_rows, n_heads, head_dim, n_rot);
+    }
+    void rope_backward(float* dx, const float* cs, int64_t n_rows, int64_t n_heads, int64_t head_dim,
+                       int64_t n_rot) override {
+        cpu::rope_backward(dx, cs, n_rows, n_heads, head_dim, n_rot);
+    }
+    void swiglu(float* out, const float* gate, const float* up, int64_t n) override {
+        cpu::swiglu_forward(out, gate, up, n);
+    }
+    void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up,
+                         int64_t n) override {
+        cpu::swiglu_backward(dgate, dup, dout, gate, up, n);
+    }
+    void residual(float* x, const float* y, int64_t n) override { cpu::residual_forward(x, y, n); }
+    void residual_backward(float* dy, const float* dx, int64_t n) override { cpu::residual_backward(dy, dx, n); }
+    void attention(float* out, const float* q, const float* k_cache, const float* v_cache, const int32_t* seq,
+                   const int64_t* pos, const int64_t* first_pos, int64_t n_rows, int64_t n_heads, int64_t n_kv_heads,
+                   int64_t head_dim, int64_t seq_stride) override {
+        cpu::attention_forward(out, q, k_cache, v_cache, seq, pos, first_pos, n_rows, n_heads, n_kv_heads, head_dim,
+                               seq_stride);
+    }
+    void attention_backward(float* dq, float* dk_cache, float* dv_cache, const float* dout, const float* q,
+                            const float* k_cache, const float* v_cache, const int32_t* seq, const int64_t* pos,
+                            const int64_t* first_pos, int64_t n_rows, int64_t n_seq, int64_t n_heads,
+                            int64_t n_kv_heads, int64_t head_dim, int64_t seq_stride) override {
+        cpu::attention_backward(dq, dk_cache, dv_cache, dout, q, k_cache, v_cache, seq, pos, first_pos, n_rows, n_seq,
+                                n_heads, n_kv_heads, head_dim, seq_stride);
+    }
+    int64_t crossentropy(float* losses, const float* logits, const int32_t* targets, int64_t n_rows,
+                         int64_t n_vocab) override {
+        return cpu::crossentropy_forward(losses, logits, targets, n_rows, n_vocab);
+    }
+    void crossentropy_backward(float* dlogits, const float* logits, const int32_t* targets, const float* dlosses,
+                               int64_t n_rows, int64_t n_vocab) override {
+        cpu::crossentropy_backward(dlogits, logits, targets, dlosses, n_rows, n_vocab);
+    }
+    float log_softmax_at(const float* logits, int64_t n, int32_t target) override {
+        return cpu::log_softmax_at(logits, n, target);
+    }
+    void dropout(float* xd, const float* x, float p, uint64_t seed, int64_t n) override {
+        cpu::dropout_forward(xd, x, p, seed, n);
+    }
+    void dropout_backward(float* dx, const float* dxd, float p, uint64_t seed, int64_t n) override {
+        cpu::dropout_backward(dx, dxd, p, seed, n);
+    }
+    void add_scaled(float* y, const float* x, float alpha, int64_t n) override { cpu::add_scaled(y, x, alpha, n); }
+    void scale(float* x, float alpha, int64_t n) override { cpu::scale(x, alpha, n); }
+    void outer_accumulate(float* out, const float* a, const float* b, int64_t n, int64_t P, int64_t Q,
+                          float alpha) override {
+        cpu::outer_accumulate(out, a, b, n, P, Q, alpha);
     }
 
 private:

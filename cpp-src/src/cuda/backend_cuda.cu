@@ -1,5 +1,6 @@
 // CUDA backend: device probe, memory, and an F32 matmul kernel. Quantized
-// kernels arrive with the CUDA issue; until then they report UNSUPPORTED.
+// matmuls and the other ops of the seam arrive with the CUDA issue; until then
+// they report UNSUPPORTED, naming the op.
 #include <cuda_runtime.h>
 
 #include "backend/backend.h"
@@ -11,6 +12,10 @@ namespace {
 void check_cuda(cudaError_t err, const char* what) {
     if (err != cudaSuccess)
         SL4J_FAIL(SL4J_ERR_BACKEND, "CUDA %s failed: %s", what, cudaGetErrorString(err));
+}
+
+[[noreturn]] void not_yet(const char* op) {
+    SL4J_FAIL(SL4J_ERR_UNSUPPORTED, "CUDA kernel for %s is not implemented yet", op);
 }
 
 constexpr int kTile = 16;
@@ -65,16 +70,64 @@ public:
         check_cuda(cudaMemcpy(dst, src, static_cast<size_t>(n), cudaMemcpyDeviceToHost), "download");
     }
 
-    void matmul(Tensor& out, const Tensor& w, const Tensor& x) override {
-        if (w.type != SL4J_TYPE_F32)
-            SL4J_FAIL(SL4J_ERR_UNSUPPORTED, "CUDA matmul supports F32 weights only so far (got type %d)", w.type);
-        int64_t n = x.n_rows(), k = w.dims[0], m = w.dims[1];
+    using Backend::matmul;
+    void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n, int64_t k,
+                int64_t m) override {
+        if (wtype != SL4J_TYPE_F32)
+            SL4J_FAIL(SL4J_ERR_UNSUPPORTED, "CUDA matmul supports F32 weights only so far (got type %d)", wtype);
         dim3 block(kTile, kTile);
         dim3 grid(static_cast<unsigned>((m + kTile - 1) / kTile), static_cast<unsigned>((n + kTile - 1) / kTile));
-        matmul_f32_kernel<<<grid, block>>>(static_cast<float*>(out.data), static_cast<const float*>(w.data),
-                                           static_cast<const float*>(x.data), n, k, m);
+        matmul_f32_kernel<<<grid, block>>>(out, static_cast<const float*>(w), x, n, k, m);
         check_cuda(cudaGetLastError(), "matmul launch");
         check_cuda(cudaDeviceSynchronize(), "matmul");
+    }
+
+    // The ops the CUDA issue implements.
+    void matmul_transposed(float*, const void*, int32_t, const float*, int64_t, int64_t, int64_t) override {
+        not_yet("matmul_transposed");
+    }
+    void embedding(float*, const int32_t*, const void*, int32_t, int64_t, int64_t, int64_t) override {
+        not_yet("embedding");
+    }
+    void rmsnorm(float*, float*, const float*, const float*, int64_t, int64_t, float) override { not_yet("rmsnorm"); }
+    void rmsnorm_backward(float*, const float*, const float*, const float*, const float*, int64_t, int64_t) override {
+        not_yet("rmsnorm_backward");
+    }
+    void rope_cache(float*, const int64_t*, int64_t, int64_t, double, double, const float*) override {
+        not_yet("rope_cache");
+    }
+    void rope(float*, const float*, int64_t, int64_t, int64_t, int64_t) override { not_yet("rope"); }
+    void rope_backward(float*, const float*, int64_t, int64_t, int64_t, int64_t) override {
+        not_yet("rope_backward");
+    }
+    void swiglu(float*, const float*, const float*, int64_t) override { not_yet("swiglu"); }
+    void swiglu_backward(float*, float*, const float*, const float*, const float*, int64_t) override {
+        not_yet("swiglu_backward");
+    }
+    void residual(float*, const float*, int64_t) override { not_yet("residual"); }
+    void residual_backward(float*, const float*, int64_t) override { not_yet("residual_backward"); }
+    void attention(float*, const float*, const float*, const float*, const int32_t*, const int64_t*, const int64_t*,
+                   int64_t, int64_t, int64_t, int64_t, int64_t) override {
+        not_yet("attention");
+    }
+    void attention_backward(float*, float*, float*, const float*, const float*, const float*, const float*,
+                            const int32_t*, const int64_t*, const int64_t*, int64_t, int64_t, int64_t, int64_t,
+                            int64_t, int64_t) override {
+        not_yet("attention_backward");
+    }
+    int64_t crossentropy(float*, const float*, const int32_t*, int64_t, int64_t) override {
+        not_yet("crossentropy");
+    }
+    void crossentropy_backward(float*, const float*, const int32_t*, const float*, int64_t, int64_t) override {
+        not_yet("crossentropy_backward");
+    }
+    float log_softmax_at(const float*, int64_t, int32_t) override { not_yet("log_softmax_at"); }
+    void dropout(float*, const float*, float, uint64_t, int64_t) override { not_yet("dropout"); }
+    void dropout_backward(float*, const float*, float, uint64_t, int64_t) override { not_yet("dropout_backward"); }
+    void add_scaled(float*, const float*, float, int64_t) override { not_yet("add_scaled"); }
+    void scale(float*, float, int64_t) override { not_yet("scale"); }
+    void outer_accumulate(float*, const float*, const float*, int64_t, int64_t, int64_t, float) override {
+        not_yet("outer_accumulate");
     }
 
 private:

@@ -55,6 +55,7 @@ std::vector<float> vector_f32(const GgufFile& f, const std::string& name, int64_
 
 std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& path) {
     auto m = std::unique_ptr<LlamaModel>(new LlamaModel());
+    m->backend_ = make_cpu_backend();
     m->file_ = GgufFile::open(path);
     const GgufFile& f = *m->file_;
     m->hp_ = read_llama_hparams(f);

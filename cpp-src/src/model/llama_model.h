@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/backend.h"
 #include "gguf/gguf.h"
 #include "model/hparams.h"
 
@@ -42,14 +43,18 @@ struct LlamaWeights {
 class LlamaModel {
 public:
     // Throws sl4j::Error naming the file and tensor for a missing tensor, a wrong shape or an
-    // unsupported type.
+    // unsupported type. The model runs on the CPU backend (weights stay in the mmapped file).
     static std::unique_ptr<LlamaModel> load(const std::string& path);
+
+    // The backend sessions and trainers of this model dispatch their ops to by default.
+    Backend& backend() const { return *backend_; }
 
     const LlamaHparams& hparams() const { return hp_; }
     const LlamaWeights& weights() const { return w_; }
     const GgufFile& file() const { return *file_; }
 
 private:
+    std::unique_ptr<Backend> backend_;
     std::unique_ptr<GgufFile> file_;
     LlamaHparams hp_;
     LlamaWeights w_;

@@ -3,14 +3,12 @@
 #include <algorithm>
 
 #include "core/error.h"
-#include "cpu/matmul.h"
-#include "cpu/ops.h"
 
 namespace sl4j {
 
 namespace {
-void linear(float* out, const Weight& w, const float* x, int64_t n) {
-    cpu::matmul(out, w.data, w.type, x, n, w.in, w.out);
+void linear(Backend& be, float* out, const Weight& w, const float* x, int64_t n) {
+    be.matmul(out, w.data, w.type, x, n, w.in, w.out);
 }
 template <typename T>
 void ensure(std::vector<T>& v, int64_t n) {
@@ -18,7 +16,11 @@ void ensure(std::vector<T>& v, int64_t n) {
 }
 }  // namespace
 
-LlamaSession::LlamaSession(const LlamaModel& model, int64_t n_seq, int64_t n_ctx) : model_(model) {
+LlamaSession::LlamaSession(const LlamaModel& model, int64_t n_seq, int64_t n_ctx)
+    : LlamaSession(model, n_seq, n_ctx, model.backend()) {}
+
+LlamaSession::LlamaSession(const LlamaModel& model, int64_t n_seq, int64_t n_ctx, Backend& backend)
+    : model_(model), be_(backend) {
     const LlamaHparams& h = model.hparams();
     SL4J_CHECK_ARG(n_seq >= 1 && n_seq <= 4096, "n_seq must be in [1, 4096], got %lld", (long long)n_seq);
     SL4J_CHECK_ARG(n_ctx >= 1 && n_ctx <= (int64_t(1) << 20), "n_ctx must be in [1, 2^20], got %lld", (long long)n_ctx);
@@ -97,9 +99,9 @@ void LlamaSession::decode(const int32_t* tokens, const int32_t* seq_ids, const i
     grow(n);
     assign_positions(seq_ids, doc_start, n);
 
-    cpu::embedding_forward(a_.x.data(), tokens, w.tok_embd.data, w.tok_embd.type, n, h.dim, h.n_vocab);
-    cpu::rope_cache_forward(a_.rope_cs.data(), a_.pos.data(), n, h.n_rot, h.rope_base, h.rope_linear_factor,
-                            h.rope_freq_factors.empty() ? nullptr : h.rope_freq_factors.data());
+    be_.embedding(a_.x.data(), tokens, w.tok_embd.data, w.tok_embd.type, n, h.dim, h.n_vocab);
+    be_.rope_cache(a_.rope_cs.data(), a_.pos.data(), n, h.n_rot, h.rope_base, h.rope_linear_factor,
+                   h.rope_freq_factors.empty() ? nullptr : h.rope_freq_factors.data());
     for (int64_t l = 0; l < h.n_layers; ++l) layer_forward(l, n);
     for (int64_t r = 0; r < n; ++r) cache_.length[a_.seq[r]] = std::max(cache_.length[a_.seq[r]], a_.pos[r] + 1);
 
@@ -112,13 +114,20 @@ void LlamaSession::decode(const int32_t* tokens, const int32_t* seq_ids, const i
         if (outputs == nullptr || outputs[r])
             std::copy_n(a_.x.data() + r * h.dim, h.dim, a_.out_x.data() + (o++) * h.dim);
     hidden_.resize(static_cast<size_t>(n_outputs_ * h.dim));
-    cpu::rmsnorm_forward(hidden_.data(), nullptr, a_.out_x.data(), w.output_norm.data(), n_outputs_, h.dim,
+    be_.rmsnorm(hidden_.data(), nullptr, a_.out_x.data(), w.output_norm.data(), n_outputs_, h.dim,
                          float(h.rms_eps));
     has_logits_ = want_logits;
     if (want_logits && n_outputs_ > 0) {
         logits_.resize(static_cast<size_t>(n_outputs_ * h.n_vocab));
-        linear(logits_.data(), w.output, hidden_.data(), n_outputs_);
+        linear(be_, logits_.data(), w.output, hidden_.data(), n_outputs_);
     }
+}
+
+float LlamaSession::logprob(int64_t row, int32_t target) const {
+    const int64_t V = model_.hparams().n_vocab;
+    SL4J_CHECK_ARG(has_logits_ && row >= 0 && row < n_outputs_, "row %lld has no logits (%lld output rows)",
+                   (long long)row, (long long)(has_logits_ ? n_outputs_ : 0));
+    return be_.log_softmax_at(logits_.data() + row * V, V, target);
 }
 
 void LlamaSession::set_lora(const LoraAdapter* lora, bool enabled) {
@@ -132,11 +141,11 @@ void LlamaSession::set_lora(const LoraAdapter* lora, bool enabled) {
 void LlamaSession::proj(int64_t l, int target, float* out, const float* in, int64_t n) {
     const LayerWeights& L = model_.weights().layers[l];
     const Weight* w[kLoraNumTargets] = {&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down};
-    linear(out, *w[target], in, n);
+    linear(be_, out, *w[target], in, n);
     if (lora_ && lora_enabled_ && lora_->has(l, target)) {
         ensure(lora_u_, n * lora_->config().r);
-        lora_forward(out, lora_u_.data(), in, lora_->a(l, target), lora_->b(l, target), lora_->scale(), 0.f, 0, n,
-                     lora_scratch_);
+        lora_forward(be_, out, lora_u_.data(), in, lora_->a(l, target), lora_->b(l, target), lora_->scale(), 0.f, 0,
+                     n, lora_scratch_);
     }
 }
 
@@ -146,12 +155,12 @@ void LlamaSession::layer_forward(int64_t l, int64_t n) {
     const int64_t kv = h.kv_dim();
 
     // attention block
-    cpu::rmsnorm_forward(a_.xb.data(), nullptr, a_.x.data(), L.attn_norm.data(), n, h.dim, float(h.rms_eps));
+    be_.rmsnorm(a_.xb.data(), nullptr, a_.x.data(), L.attn_norm.data(), n, h.dim, float(h.rms_eps));
     proj(l, kLoraQ, a_.q.data(), a_.xb.data(), n);
     proj(l, kLoraK, a_.k.data(), a_.xb.data(), n);
     proj(l, kLoraV, a_.v.data(), a_.xb.data(), n);
-    cpu::rope_forward(a_.q.data(), a_.rope_cs.data(), n, h.n_heads, h.head_dim, h.n_rot);
-    cpu::rope_forward(a_.k.data(), a_.rope_cs.data(), n, h.n_kv_heads, h.head_dim, h.n_rot);
+    be_.rope(a_.q.data(), a_.rope_cs.data(), n, h.n_heads, h.head_dim, h.n_rot);
+    be_.rope(a_.k.data(), a_.rope_cs.data(), n, h.n_kv_heads, h.head_dim, h.n_rot);
     float* kc = cache_.k_layer(l);
     float* vc = cache_.v_layer(l);
     for (int64_t r = 0; r < n; ++r) {
@@ -159,18 +168,18 @@ void LlamaSession::layer_forward(int64_t l, int64_t n) {
         std::copy_n(a_.k.data() + r * kv, kv, kc + off);
         std::copy_n(a_.v.data() + r * kv, kv, vc + off);
     }
-    cpu::attention_forward(a_.att.data(), a_.q.data(), kc, vc, a_.seq.data(), a_.pos.data(), a_.first.data(), n,
-                           h.n_heads, h.n_kv_heads, h.head_dim, cache_.seq_stride());
+    be_.attention(a_.att.data(), a_.q.data(), kc, vc, a_.seq.data(), a_.pos.data(), a_.first.data(), n,
+                  h.n_heads, h.n_kv_heads, h.head_dim, cache_.seq_stride());
     proj(l, kLoraO, a_.xb2.data(), a_.att.data(), n);
-    cpu::residual_forward(a_.x.data(), a_.xb2.data(), n * h.dim);
+    be_.residual(a_.x.data(), a_.xb2.data(), n * h.dim);
 
     // feed-forward block
-    cpu::rmsnorm_forward(a_.xb.data(), nullptr, a_.x.data(), L.ffn_norm.data(), n, h.dim, float(h.rms_eps));
+    be_.rmsnorm(a_.xb.data(), nullptr, a_.x.data(), L.ffn_norm.data(), n, h.dim, float(h.rms_eps));
     proj(l, kLoraGate, a_.hb.data(), a_.xb.data(), n);
     proj(l, kLoraUp, a_.hb2.data(), a_.xb.data(), n);
-    cpu::swiglu_forward(a_.hb.data(), a_.hb.data(), a_.hb2.data(), n * h.ffn);
+    be_.swiglu(a_.hb.data(), a_.hb.data(), a_.hb2.data(), n * h.ffn);
     proj(l, kLoraDown, a_.xb2.data(), a_.hb.data(), n);
-    cpu::residual_forward(a_.x.data(), a_.xb2.data(), n * h.dim);
+    be_.residual(a_.x.data(), a_.xb2.data(), n * h.dim);
 }
 
 }  // namespace sl4j

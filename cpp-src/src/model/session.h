@@ -41,7 +41,10 @@ struct Activations {
 
 class LlamaSession {
 public:
+    // Runs every op on the model's backend.
     LlamaSession(const LlamaModel& model, int64_t n_seq, int64_t n_ctx);
+    // Runs every op on `backend` (which must outlive the session and reach the model's memory).
+    LlamaSession(const LlamaModel& model, int64_t n_seq, int64_t n_ctx, Backend& backend);
 
     // Appends tokens[i] to sequence seq_ids[i] (NULL = all sequence 0) at that sequence's next
     // position, in order. For rows with outputs[i] != 0 (NULL = every row), keeps the final
@@ -55,6 +58,8 @@ public:
     const std::vector<float>& logits() const { return logits_; } // (n_outputs, n_vocab)
     const std::vector<float>& hidden() const { return hidden_; } // (n_outputs, dim)
     bool has_logits() const { return has_logits_; }
+    // log softmax(logits of output row)[target], computed by the session's backend.
+    float logprob(int64_t row, int32_t target) const;
 
     int64_t length(int64_t seq) const;
     void reset(int64_t seq); // -1 = every sequence
@@ -76,6 +81,7 @@ private:
     void proj(int64_t l, int target, float* out, const float* in, int64_t n);
 
     const LlamaModel& model_;
+    Backend& be_;
     KvCache cache_;
     Activations a_;
     std::vector<float> logits_, hidden_;

@@ -3,8 +3,6 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "cpu/matmul.h"
-#include "cpu/threadpool.h"
 
 namespace sl4j {
 
@@ -18,46 +16,16 @@ T* grow(std::vector<T>& v, int64_t n) {
     return v.data();
 }
 
-// out[p][q] += alpha · Σ_i a[i][p] · b[i][q]   (a: n × P, b: n × Q): weight gradients aᵀ·b.
-void add_outer(float* out, const float* a, const float* b, int64_t n, int64_t P, int64_t Q, float alpha) {
-    cpu::parallel_for(P, 1, [&](int64_t p0, int64_t p1) {
-        for (int64_t p = p0; p < p1; ++p) {
-            float* o = out + p * Q;
-            for (int64_t i = 0; i < n; ++i) {
-                const float c = alpha * a[i * P + p];
-                if (c == 0.f) continue;
-                const float* bi = b + i * Q;
-                for (int64_t q = 0; q < Q; ++q) o[q] += c * bi[q];
-            }
-        }
-    });
-}
-
-// Dropout keeps element i of a call with mask seed `seed` when this holds.
-bool kept(float p, uint64_t seed, int64_t i) {
-    return double(mix64(seed ^ mix64(uint64_t(i)))) >= double(p) * 18446744073709551616.0;
-}
-
 // xd = x with dropped elements zeroed and kept ones scaled by 1/(1-p) (inverted dropout, as
-// torch.nn.Dropout). The mask of element i depends only on (seed, i).
-const float* dropout_input(const float* x, float p, uint64_t seed, int64_t count, LoraScratch& s) {
+// torch.nn.Dropout); x itself without dropout.
+const float* dropout_input(Backend& be, const float* x, float p, uint64_t seed, int64_t count, LoraScratch& s) {
     if (p <= 0.f) return x;
     float* xd = grow(s.xd, count);
-    const float keep_scale = 1.f / (1.f - p);
-    cpu::parallel_for(count, 4096, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) xd[i] = kept(p, seed, i) ? x[i] * keep_scale : 0.f;
-    });
+    be.dropout(xd, x, p, seed, count);
     return xd;
 }
 
 }  // namespace
-
-uint64_t mix64(uint64_t x) {  // splitmix64's finaliser
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
 
 const char* lora_target_name(int target) {
     static const char* names[kLoraNumTargets] = {"attn_q", "attn_k", "attn_v", "attn_output",
@@ -106,37 +74,35 @@ LoraAdapter::LoraAdapter(const LlamaHparams& h, const LoraConfig& c) : config_(c
         }
 }
 
-void lora_forward(float* y, float* u, const float* x, const LoraTensor& A, const LoraTensor& B, float scale,
-                  float dropout, uint64_t mask_seed, int64_t n, LoraScratch& s) {
+void lora_forward(Backend& be, float* y, float* u, const float* x, const LoraTensor& A, const LoraTensor& B,
+                  float scale, float dropout, uint64_t mask_seed, int64_t n, LoraScratch& s) {
     const int64_t in = A.cols, r = A.rows, out = B.rows;
-    const float* xd = dropout_input(x, dropout, mask_seed, n * in, s);
-    cpu::matmul(u, A.w.data(), kF32, xd, n, in, r);
+    const float* xd = dropout_input(be, x, dropout, mask_seed, n * in, s);
+    be.matmul(u, A.w.data(), kF32, xd, n, in, r);
     float* t = grow(s.tmp, n * out);
-    cpu::matmul(t, B.w.data(), kF32, u, n, r, out);
-    for (int64_t i = 0; i < n * out; ++i) y[i] += scale * t[i];
+    be.matmul(t, B.w.data(), kF32, u, n, r, out);
+    be.add_scaled(y, t, scale, n * out);
 }
 
-void lora_backward(float* dx, LoraTensor& A, LoraTensor& B, const float* dy, const float* x, const float* u,
-                   float scale, float dropout, uint64_t mask_seed, float grad_scale, int64_t n, LoraScratch& s) {
+void lora_backward(Backend& be, float* dx, LoraTensor& A, LoraTensor& B, const float* dy, const float* x,
+                   const float* u, float scale, float dropout, uint64_t mask_seed, float grad_scale, int64_t n,
+                   LoraScratch& s) {
     const int64_t in = A.cols, r = A.rows, out = B.rows;
     // y = scale·u·Bᵀ:  dB += scale·dyᵀ·u,  du = scale·dy·B.
-    add_outer(B.grad.data(), dy, u, n, out, r, grad_scale * scale);
+    be.outer_accumulate(B.grad.data(), dy, u, n, out, r, grad_scale * scale);
     float* du = grow(s.du, n * r);
-    cpu::matmul_transposed(du, B.w.data(), kF32, dy, n, r, out);
-    for (int64_t i = 0; i < n * r; ++i) du[i] *= scale;
+    be.matmul_transposed(du, B.w.data(), kF32, dy, n, r, out);
+    be.scale(du, scale, n * r);
     // u = xd·Aᵀ:  dA += duᵀ·xd,  dxd = du·A, and dropout's gradient is its own mask.
-    const float* xd = dropout_input(x, dropout, mask_seed, n * in, s);
-    add_outer(A.grad.data(), du, xd, n, r, in, grad_scale);
+    const float* xd = dropout_input(be, x, dropout, mask_seed, n * in, s);
+    be.outer_accumulate(A.grad.data(), du, xd, n, r, in, grad_scale);
     if (dx == nullptr) return;
     float* t = grow(s.tmp, n * in);
-    cpu::matmul_transposed(t, A.w.data(), kF32, du, n, in, r);
-    if (dropout > 0.f) {
-        const float keep_scale = 1.f / (1.f - dropout);
-        for (int64_t i = 0; i < n * in; ++i)
-            if (kept(dropout, mask_seed, i)) dx[i] += t[i] * keep_scale;
-    } else {
-        for (int64_t i = 0; i < n * in; ++i) dx[i] += t[i];
-    }
+    be.matmul_transposed(t, A.w.data(), kF32, du, n, in, r);
+    if (dropout > 0.f)
+        be.dropout_backward(dx, t, dropout, mask_seed, n * in);
+    else
+        be.residual(dx, t, n * in);
 }
 
 }  // namespace sl4j

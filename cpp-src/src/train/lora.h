@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "backend/backend.h"
+#include "core/hash.h"
 #include "model/hparams.h"
 
 namespace sl4j {
@@ -67,16 +69,14 @@ struct LoraScratch {
 
 // y += scale·B·A·drop(x) over n rows; u (n × r) receives A·drop(x) for the backward. dropout > 0
 // drops input elements with a mask drawn from mask_seed (the same seed gives the same mask, so
-// recomputation and backward see the forward's mask).
-void lora_forward(float* y, float* u, const float* x, const LoraTensor& A, const LoraTensor& B, float scale,
-                  float dropout, uint64_t mask_seed, int64_t n, LoraScratch& s);
+// recomputation and backward see the forward's mask). Every op runs on `be`.
+void lora_forward(Backend& be, float* y, float* u, const float* x, const LoraTensor& A, const LoraTensor& B,
+                  float scale, float dropout, uint64_t mask_seed, int64_t n, LoraScratch& s);
 
 // Given dy (n × out): A.grad, B.grad += grad_scale·(their gradients) and, when dx is not NULL,
 // dx += the adapter's input gradient. x and u as in the forward (same dropout and mask_seed).
-void lora_backward(float* dx, LoraTensor& A, LoraTensor& B, const float* dy, const float* x, const float* u,
-                   float scale, float dropout, uint64_t mask_seed, float grad_scale, int64_t n, LoraScratch& s);
-
-// A counter-based hash for dropout masks and init: the same (seed, i) always gives the same bits.
-uint64_t mix64(uint64_t x);
+void lora_backward(Backend& be, float* dx, LoraTensor& A, LoraTensor& B, const float* dy, const float* x,
+                   const float* u, float scale, float dropout, uint64_t mask_seed, float grad_scale, int64_t n,
+                   LoraScratch& s);
 
 }  // namespace sl4j

@@ -3,9 +3,6 @@
 #include <algorithm>
 
 #include "core/error.h"
-#include "cpu/matmul.h"
-#include "cpu/ops.h"
-#include "cpu/ops_backward.h"
 
 namespace sl4j {
 
@@ -28,7 +25,10 @@ const Weight& weight_of(const LayerWeights& L, int t) {
 }  // namespace
 
 Trainer::Trainer(const LlamaModel& model, LoraAdapter* lora, const TrainConfig& config)
-    : model_(model), lora_(lora), cfg_(config), N_(config.batch * config.seq_len) {
+    : Trainer(model, lora, config, model.backend()) {}
+
+Trainer::Trainer(const LlamaModel& model, LoraAdapter* lora, const TrainConfig& config, Backend& backend)
+    : model_(model), be_(backend), lora_(lora), cfg_(config), N_(config.batch * config.seq_len) {
     const LlamaHparams& h = model.hparams();
     SL4J_CHECK_ARG(cfg_.batch >= 1 && cfg_.seq_len >= 1 && N_ <= (int64_t(1) << 24),
                    "trainer needs batch >= 1 and seq_len >= 1 (got %lld × %lld)", (long long)cfg_.batch,
@@ -39,14 +39,14 @@ Trainer::Trainer(const LlamaModel& model, LoraAdapter* lora, const TrainConfig& 
     seq_.resize(size_t(N));
     pos_.resize(size_t(N));
     first_.assign(size_t(N), 0);
-    targets_.assign(size_t(N), cpu::kIgnoreIndex);
+    targets_.assign(size_t(N), kIgnoreIndex);
     for (int64_t r = 0; r < N; ++r) {
         seq_[r] = int32_t(r / cfg_.seq_len);
         pos_[r] = r % cfg_.seq_len;
     }
     alloc(rope_cs_, N * h.n_rot);
-    cpu::rope_cache_forward(rope_cs_.data(), pos_.data(), N, h.n_rot, h.rope_base, h.rope_linear_factor,
-                            h.rope_freq_factors.empty() ? nullptr : h.rope_freq_factors.data());
+    be_.rope_cache(rope_cs_.data(), pos_.data(), N, h.n_rot, h.rope_base, h.rope_linear_factor,
+                   h.rope_freq_factors.empty() ? nullptr : h.rope_freq_factors.data());
     alloc(x_, N * h.dim);
     if (cfg_.checkpointing) alloc(tmp_x_, N * h.dim);
     alloc(inv_f_, N);
@@ -79,9 +79,9 @@ uint64_t Trainer::mask_seed(int64_t l, int t) const {
 
 void Trainer::proj(int64_t l, int t, float* out, const float* in, LayerActs& A) {
     const Weight& W = weight_of(model_.weights().layers[l], t);
-    cpu::matmul(out, W.data, W.type, in, N_, W.in, W.out);
+    be_.matmul(out, W.data, W.type, in, N_, W.in, W.out);
     if (lora_on(l, t))
-        lora_forward(out, A.u[t].data(), in, lora_->a(l, t), lora_->b(l, t), lora_->scale(), dropout(),
+        lora_forward(be_, out, A.u[t].data(), in, lora_->a(l, t), lora_->b(l, t), lora_->scale(), dropout(),
                      mask_seed(l, t), N_, ls_);
 }
 
@@ -90,11 +90,11 @@ void Trainer::proj_backward(int64_t l, int t, float* dx, bool accumulate, const 
     const Weight& W = weight_of(model_.weights().layers[l], t);
     if (dx != nullptr) {
         float* out = accumulate ? tmp_.data() : dx;
-        cpu::linear_backward(out, dy, W.data, W.type, N_, W.in, W.out);
-        if (accumulate) cpu::residual_backward(dx, out, N_ * W.in);
+        be_.matmul_transposed(out, W.data, W.type, dy, N_, W.in, W.out);
+        if (accumulate) be_.residual_backward(dx, out, N_ * W.in);
     }
     if (lora_on(l, t))
-        lora_backward(dx, lora_->a(l, t), lora_->b(l, t), dy, in, A.u[t].data(), lora_->scale(), dropout(),
+        lora_backward(be_, dx, lora_->a(l, t), lora_->b(l, t), dy, in, A.u[t].data(), lora_->scale(), dropout(),
                       mask_seed(l, t), grad_scale_, N_, ls_);
 }
 
@@ -103,24 +103,24 @@ void Trainer::layer_forward(int64_t l, LayerActs& A, float* x) {
     const LayerWeights& L = model_.weights().layers[l];
     const int64_t N = N_;
     // attention block
-    cpu::rmsnorm_forward(A.xn1.data(), A.inv1.data(), x, L.attn_norm.data(), N, h.dim, float(h.rms_eps));
+    be_.rmsnorm(A.xn1.data(), A.inv1.data(), x, L.attn_norm.data(), N, h.dim, float(h.rms_eps));
     proj(l, kLoraQ, A.q.data(), A.xn1.data(), A);
     proj(l, kLoraK, A.k.data(), A.xn1.data(), A);
     proj(l, kLoraV, A.v.data(), A.xn1.data(), A);
-    cpu::rope_forward(A.q.data(), rope_cs_.data(), N, h.n_heads, h.head_dim, h.n_rot);
-    cpu::rope_forward(A.k.data(), rope_cs_.data(), N, h.n_kv_heads, h.head_dim, h.n_rot);
-    cpu::attention_forward(A.att.data(), A.q.data(), A.k.data(), A.v.data(), seq_.data(), pos_.data(), first_.data(),
-                           N, h.n_heads, h.n_kv_heads, h.head_dim, cfg_.seq_len * h.kv_dim());
+    be_.rope(A.q.data(), rope_cs_.data(), N, h.n_heads, h.head_dim, h.n_rot);
+    be_.rope(A.k.data(), rope_cs_.data(), N, h.n_kv_heads, h.head_dim, h.n_rot);
+    be_.attention(A.att.data(), A.q.data(), A.k.data(), A.v.data(), seq_.data(), pos_.data(), first_.data(), N,
+                  h.n_heads, h.n_kv_heads, h.head_dim, cfg_.seq_len * h.kv_dim());
     proj(l, kLoraO, tmp_.data(), A.att.data(), A);
-    cpu::residual_forward(x, tmp_.data(), N * h.dim);
+    be_.residual(x, tmp_.data(), N * h.dim);
     std::copy_n(x, N * h.dim, A.x_mid.data());
     // feed-forward block
-    cpu::rmsnorm_forward(A.xn2.data(), A.inv2.data(), x, L.ffn_norm.data(), N, h.dim, float(h.rms_eps));
+    be_.rmsnorm(A.xn2.data(), A.inv2.data(), x, L.ffn_norm.data(), N, h.dim, float(h.rms_eps));
     proj(l, kLoraGate, A.gate.data(), A.xn2.data(), A);
     proj(l, kLoraUp, A.up.data(), A.xn2.data(), A);
-    cpu::swiglu_forward(A.hact.data(), A.gate.data(), A.up.data(), N * h.ffn);
+    be_.swiglu(A.hact.data(), A.gate.data(), A.up.data(), N * h.ffn);
     proj(l, kLoraDown, tmp_.data(), A.hact.data(), A);
-    cpu::residual_forward(x, tmp_.data(), N * h.dim);
+    be_.residual(x, tmp_.data(), N * h.dim);
 }
 
 // dx: gradient wrt the layer's output on entry, wrt its input on return (when need_dx).
@@ -130,25 +130,25 @@ void Trainer::layer_backward(int64_t l, LayerActs& A, float* dx, const float* x_
     const int64_t N = N_;
     // feed-forward block, in reverse
     proj_backward(l, kLoraDown, d_hact_.data(), false, dx, A.hact.data(), A);
-    cpu::swiglu_backward(d_gate_.data(), d_up_.data(), d_hact_.data(), A.gate.data(), A.up.data(), N * h.ffn);
+    be_.swiglu_backward(d_gate_.data(), d_up_.data(), d_hact_.data(), A.gate.data(), A.up.data(), N * h.ffn);
     proj_backward(l, kLoraGate, dxn_.data(), false, d_gate_.data(), A.xn2.data(), A);
     proj_backward(l, kLoraUp, dxn_.data(), true, d_up_.data(), A.xn2.data(), A);
-    cpu::rmsnorm_backward(dx, dxn_.data(), A.x_mid.data(), L.ffn_norm.data(), A.inv2.data(), N, h.dim);
+    be_.rmsnorm_backward(dx, dxn_.data(), A.x_mid.data(), L.ffn_norm.data(), A.inv2.data(), N, h.dim);
     // attention block, in reverse
     proj_backward(l, kLoraO, d_att_.data(), false, dx, A.att.data(), A);
     std::fill(dk_.begin(), dk_.end(), 0.f);
     std::fill(dv_.begin(), dv_.end(), 0.f);
-    cpu::attention_backward(dq_.data(), dk_.data(), dv_.data(), d_att_.data(), A.q.data(), A.k.data(), A.v.data(),
-                            seq_.data(), pos_.data(), first_.data(), N, cfg_.batch, h.n_heads, h.n_kv_heads,
-                            h.head_dim, cfg_.seq_len * h.kv_dim());
-    cpu::rope_backward(dq_.data(), rope_cs_.data(), N, h.n_heads, h.head_dim, h.n_rot);
-    cpu::rope_backward(dk_.data(), rope_cs_.data(), N, h.n_kv_heads, h.head_dim, h.n_rot);
+    be_.attention_backward(dq_.data(), dk_.data(), dv_.data(), d_att_.data(), A.q.data(), A.k.data(), A.v.data(),
+                           seq_.data(), pos_.data(), first_.data(), N, cfg_.batch, h.n_heads, h.n_kv_heads,
+                           h.head_dim, cfg_.seq_len * h.kv_dim());
+    be_.rope_backward(dq_.data(), rope_cs_.data(), N, h.n_heads, h.head_dim, h.n_rot);
+    be_.rope_backward(dk_.data(), rope_cs_.data(), N, h.n_kv_heads, h.head_dim, h.n_rot);
     // Layer 0's input is the frozen embedding: only the adapter gradients are needed there.
     float* dxn = need_dx ? dxn_.data() : nullptr;
     proj_backward(l, kLoraQ, dxn, false, dq_.data(), A.xn1.data(), A);
     proj_backward(l, kLoraK, dxn, true, dk_.data(), A.xn1.data(), A);
     proj_backward(l, kLoraV, dxn, true, dv_.data(), A.xn1.data(), A);
-    if (need_dx) cpu::rmsnorm_backward(dx, dxn_.data(), x_in, L.attn_norm.data(), A.inv1.data(), N, h.dim);
+    if (need_dx) be_.rmsnorm_backward(dx, dxn_.data(), x_in, L.attn_norm.data(), A.inv1.data(), N, h.dim);
 }
 
 void Trainer::forward(const int32_t* tokens, const int32_t* targets, const int64_t* doc_start) {
@@ -161,18 +161,18 @@ void Trainer::forward(const int32_t* tokens, const int32_t* targets, const int64
         SL4J_CHECK_ARG(first_[r] >= 0 && first_[r] <= pos_[r],
                        "row %lld (sequence %d, position %lld): document start %lld is outside [0, %lld]",
                        (long long)r, seq_[r], (long long)pos_[r], (long long)first_[r], (long long)pos_[r]);
-        targets_[r] = targets ? targets[r] : cpu::kIgnoreIndex;
+        targets_[r] = targets ? targets[r] : kIgnoreIndex;
     }
     ready_ = false;
     ++calls_;
-    cpu::embedding_forward(x_.data(), tokens, w.tok_embd.data, w.tok_embd.type, N, h.dim, h.n_vocab);
+    be_.embedding(x_.data(), tokens, w.tok_embd.data, w.tok_embd.type, N, h.dim, h.n_vocab);
     for (int64_t l = 0; l < h.n_layers; ++l) {
         std::copy_n(x_.data(), N * h.dim, x_in_[l].data());
         layer_forward(l, acts(l), x_.data());
     }
-    cpu::rmsnorm_forward(hidden_.data(), inv_f_.data(), x_.data(), w.output_norm.data(), N, h.dim, float(h.rms_eps));
-    cpu::matmul(logits_.data(), w.output.data, w.output.type, hidden_.data(), N, h.dim, h.n_vocab);
-    cpu::crossentropy_forward(losses_.data(), logits_.data(), targets_.data(), N, h.n_vocab);
+    be_.rmsnorm(hidden_.data(), inv_f_.data(), x_.data(), w.output_norm.data(), N, h.dim, float(h.rms_eps));
+    be_.matmul(logits_.data(), w.output.data, w.output.type, hidden_.data(), N, h.dim, h.n_vocab);
+    be_.crossentropy(losses_.data(), logits_.data(), targets_.data(), N, h.n_vocab);
     ready_ = true;
 }
 
@@ -180,7 +180,7 @@ double Trainer::mean_loss(int64_t* counted) const {
     double total = 0;
     int64_t n = 0;
     for (int64_t r = 0; r < N_; ++r)
-        if (targets_[r] != cpu::kIgnoreIndex) {
+        if (targets_[r] != kIgnoreIndex) {
             total += losses_[r];
             ++n;
         }
@@ -199,12 +199,12 @@ void Trainer::backward(const float* d_row_losses, const float* d_hidden, float g
     // d hidden = d logits · W_out (+ the caller's d hidden); logits_ becomes d logits.
     std::fill(dxn_.begin(), dxn_.end(), 0.f);
     if (d_row_losses) {
-        cpu::crossentropy_backward(logits_.data(), logits_.data(), targets_.data(), d_row_losses, N, h.n_vocab);
-        cpu::linear_backward(dxn_.data(), logits_.data(), w.output.data, w.output.type, N, h.dim, h.n_vocab);
+        be_.crossentropy_backward(logits_.data(), logits_.data(), targets_.data(), d_row_losses, N, h.n_vocab);
+        be_.matmul_transposed(dxn_.data(), w.output.data, w.output.type, logits_.data(), N, h.dim, h.n_vocab);
     }
-    if (d_hidden) cpu::residual_backward(dxn_.data(), d_hidden, N * h.dim);
+    if (d_hidden) be_.residual_backward(dxn_.data(), d_hidden, N * h.dim);
     std::fill(dx_.begin(), dx_.end(), 0.f);
-    cpu::rmsnorm_backward(dx_.data(), dxn_.data(), x_.data(), w.output_norm.data(), inv_f_.data(), N, h.dim);
+    be_.rmsnorm_backward(dx_.data(), dxn_.data(), x_.data(), w.output_norm.data(), inv_f_.data(), N, h.dim);
     for (int64_t l = h.n_layers - 1; l >= 0; --l) {
         if (cfg_.checkpointing) {
             std::copy_n(x_in_[l].data(), N * h.dim, tmp_x_.data());

@@ -1,6 +1,7 @@
 // Training forward and backward of a LLaMA with a LoRA adapter over B packed sequences of T
-// tokens (no KV cache). The base stays frozen in its stored type: its products go through
-// cpu::matmul / cpu::matmul_transposed, so no full-precision copy of the model is made.
+// tokens (no KV cache). The base stays frozen in its stored type: its products go through the
+// backend's matmul / matmul_transposed, so no full-precision copy of the model is made. Every op
+// dispatches through the backend.
 // Gradients land in the adapter's tensors (they add up until zeroed).
 #pragma once
 #include <cstdint>
@@ -25,7 +26,10 @@ struct LayerActs {
 
 class Trainer {
 public:
+    // Runs every op on the model's backend.
     Trainer(const LlamaModel& model, LoraAdapter* lora, const TrainConfig& config);
+    // Runs every op on `backend` (which must outlive the trainer and reach the model's memory).
+    Trainer(const LlamaModel& model, LoraAdapter* lora, const TrainConfig& config, Backend& backend);
 
     // Without the adapter the network is the base model (a PPO reference policy).
     void set_adapter_enabled(bool on) { adapter_on_ = on; }
@@ -63,6 +67,7 @@ private:
     LayerActs& acts(int64_t l) { return acts_[cfg_.checkpointing ? 0 : l]; }
 
     const LlamaModel& model_;
+    Backend& be_;
     LoraAdapter* lora_;
     TrainConfig cfg_;
     int64_t N_;

@@ -47,7 +47,9 @@ public final class DemoCommand implements Command {
         Path dir = Path.of(cmd.getOptionValue("out", "demo-run"));
         Files.createDirectories(dir);
         List<Path> posts = new ArrayList<>();
-        if (cmd.hasOption("posts")) for (String p : cmd.getOptionValues("posts")) posts.add(SftCommand.existing(p));
+        if (cmd.hasOption("posts"))
+            for (String p : cmd.getOptionValues("posts"))
+                posts.add(SftCommand.existing(Files.isDirectory(Path.of(p)) ? Path.of(p, "Posts.xml").toString() : p));
         Path model = cmd.hasOption("model") ? SftCommand.existing(cmd.getOptionValue("model")) : null;
         DemoPipeline.Settings d = DemoPipeline.Settings.defaults(dir);
         SynthSite.Difficulty difficulty;

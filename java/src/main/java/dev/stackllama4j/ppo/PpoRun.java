@@ -1,7 +1,6 @@
 package dev.stackllama4j.ppo;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stackllama4j.data.SynthSite;
 import dev.stackllama4j.engine.AdamW;
 import dev.stackllama4j.engine.GgufFile;
@@ -45,7 +44,6 @@ import java.util.Random;
  * {@code metrics.jsonl} (TRL's stat names) and {@code ppo.png} (reward, KL and β over steps).
  */
 public final class PpoRun {
-    private static final ObjectMapper JSON = new ObjectMapper();
     public static final String VALUE_HEAD = "stackllama4j.value_head.weight";
 
     /**
@@ -240,16 +238,14 @@ public final class PpoRun {
             w.addTensor(VALUE_HEAD, TensorType.F32, dims, h.weight);
             w.addTensor("stackllama4j.adam_m." + VALUE_HEAD, TensorType.F32, dims, h.moment1());
             w.addTensor("stackllama4j.adam_v." + VALUE_HEAD, TensorType.F32, dims, h.moment2());
-            w.putString(Checkpoint.KEY_STATE, JSON.writeValueAsString(st));
-            w.write(ckpt);
+            Checkpoint.write(ckpt, w, st);
         }
         writePlot();
     }
 
     private void restore(Path ckpt) throws IOException {
-        JsonNode st;
+        JsonNode st = Checkpoint.readState(ckpt);
         try (GgufFile f = GgufFile.open(ckpt)) {
-            st = JSON.readTree(f.getString(Checkpoint.KEY_STATE));
             RewardHead h = policy.valueHead();
             System.arraycopy(f.readFloats(VALUE_HEAD), 0, h.weight, 0, h.weight.length);
             h.restore(f.readFloats("stackllama4j.adam_m." + VALUE_HEAD), f.readFloats("stackllama4j.adam_v." + VALUE_HEAD),

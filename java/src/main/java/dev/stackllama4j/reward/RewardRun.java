@@ -1,13 +1,12 @@
 package dev.stackllama4j.reward;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stackllama4j.engine.AdamW;
-import dev.stackllama4j.engine.GgufFile;
 import dev.stackllama4j.engine.GgufWriter;
 import dev.stackllama4j.engine.LlamaModel;
 import dev.stackllama4j.engine.LoraAdapter;
 import dev.stackllama4j.train.AdapterFile;
+import dev.stackllama4j.train.Checkpoint;
 import dev.stackllama4j.train.LrSchedule;
 import dev.stackllama4j.train.MetricsLog;
 import dev.stackllama4j.train.Progress;
@@ -28,8 +27,6 @@ import java.util.SplittableRandom;
  * {@code checkpoint.gguf}, {@code metrics.jsonl}.
  */
 public final class RewardRun {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     /** Accuracy counts ties as incorrect. */
     public record Evaluation(double loss, double accuracy, int pairs) {}
 
@@ -76,7 +73,7 @@ public final class RewardRun {
             int step = 0;
             long cursor = 0;
             if (resuming) {
-                JsonNode s = readState(ckpt);
+                JsonNode s = Checkpoint.readState(ckpt);
                 step = s.get("step").asInt();
                 cursor = s.get("cursor").asLong();
                 scorer.setForwardCount(s.get("forward_count").asLong());
@@ -197,16 +194,7 @@ public final class RewardRun {
         s.put("train_pairs", train.size());
         s.put("batch_size", c.batchSize());
         try (GgufWriter w = RewardModelFile.writer(lora, head, c.maxLength(), true)) {
-            w.putString(dev.stackllama4j.train.Checkpoint.KEY_STATE, JSON.writeValueAsString(s));
-            w.write(ckpt);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-    }
-
-    private static JsonNode readState(Path ckpt) throws IOException {
-        try (GgufFile f = GgufFile.open(ckpt)) {
-            return JSON.readTree(f.getString(dev.stackllama4j.train.Checkpoint.KEY_STATE));
+            Checkpoint.write(ckpt, w, s);
         }
     }
 

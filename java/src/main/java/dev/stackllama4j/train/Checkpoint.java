@@ -24,8 +24,24 @@ public final class Checkpoint {
 
     public static void save(Path path, LoraAdapter lora, Map<String, Object> state) {
         try (GgufWriter w = AdapterFile.writer(lora, true)) {
+            write(path, w, state);
+        }
+    }
+
+    /** Adds {@code state} to a prepared writer (adapter and any extra tensors) and writes it atomically. */
+    public static void write(Path path, GgufWriter w, Map<String, Object> state) {
+        try {
             w.putString(KEY_STATE, JSON.writeValueAsString(state));
-            w.write(path);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        w.write(path);
+    }
+
+    /** The JSON state of a checkpoint file. */
+    public static JsonNode readState(Path path) {
+        try (GgufFile f = GgufFile.open(path)) {
+            return JSON.readTree(f.getString(KEY_STATE));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -33,11 +49,7 @@ public final class Checkpoint {
 
     /** The adapter with its optimizer state; {@code state} receives the JSON state. */
     public static LoraAdapter load(Path path, LlamaModel model, JsonNode[] state) {
-        try (GgufFile f = GgufFile.open(path)) {
-            state[0] = JSON.readTree(f.getString(KEY_STATE));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        state[0] = readState(path);
         LoraAdapter lora = AdapterFile.load(path, model, true);
         lora.setAdamwSteps(state[0].get("adamw_steps").asLong());
         return lora;

@@ -74,7 +74,8 @@ void LlamaSession::grow(int64_t n) {
 }
 
 void LlamaSession::assign_positions(const int32_t* seq_ids, const int64_t* doc_start, int64_t n) {
-    std::vector<int64_t> next(cache_.length);
+    std::vector<int64_t>& next = a_.next_pos;  // reused: no allocation per decoded token
+    next.assign(cache_.length.begin(), cache_.length.end());
     for (int64_t r = 0; r < n; ++r) {
         int32_t s = seq_ids ? seq_ids[r] : 0;
         SL4J_CHECK_ARG(s >= 0 && s < cache_.n_seq, "row %lld names sequence %d, the session has %lld", (long long)r, s,

@@ -35,6 +35,7 @@ struct Activations {
     std::vector<int64_t> pos;   // (N)
     std::vector<int64_t> first; // (N) first visible position (document start)
     std::vector<int32_t> seq;   // (N)
+    std::vector<int64_t> next_pos; // (n_seq) scratch: next free position while assigning rows
     std::vector<int32_t> out_tokens; // rows producing outputs, gathered
     std::vector<float> out_x;   // (n_out, dim)
 };

@@ -10,11 +10,13 @@ public final class Sampler {
     private final int vocab;
     private final float[] probs;
     private final int[] order;
+    private final long[] keys;
 
     public Sampler(int vocab) {
         this.vocab = vocab;
         this.probs = new float[vocab];
         this.order = new int[vocab];
+        this.keys = new long[vocab];
     }
 
     /**
@@ -94,11 +96,15 @@ public final class Sampler {
         }
     }
 
-    /** Sorts order[0..n) by descending probability (ties by id, for determinism). */
+    /**
+     * Sorts order[0..n) by descending probability, ties by ascending id (for determinism). Probabilities
+     * are non-negative, so their IEEE bits order like their values: one primitive sort of
+     * (bits, inverted id) keys, no boxing per sampled token.
+     */
     private void sortByProb(int n) {
-        Integer[] boxed = new Integer[n];
-        for (int i = 0; i < n; i++) boxed[i] = order[i];
-        java.util.Arrays.sort(boxed, (a, b) -> probs[a] != probs[b] ? Float.compare(probs[b], probs[a]) : Integer.compare(a, b));
-        for (int i = 0; i < n; i++) order[i] = boxed[i];
+        for (int i = 0; i < n; i++)
+            keys[i] = ((long) Float.floatToRawIntBits(probs[order[i]]) << 32) | (0xFFFFFFFFL - order[i]);
+        java.util.Arrays.sort(keys, 0, n);
+        for (int i = 0; i < n; i++) order[i] = (int) (0xFFFFFFFFL - (keys[n - 1 - i] & 0xFFFFFFFFL));
     }
 }

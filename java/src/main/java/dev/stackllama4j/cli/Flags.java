@@ -1,10 +1,17 @@
 package dev.stackllama4j.cli;
 
 import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
 
 /** Typed, validated reads of option values, failing with {@link UsageException}. */
 public final class Flags {
     private Flags() {}
+
+    /** Declares {@code --name ARG} with its help text. */
+    public static void arg(Options o, String name, String argName, String desc) {
+        o.addOption(Option.builder().longOpt(name).hasArg().argName(argName).desc(desc).get());
+    }
 
     public static String required(CommandLine cmd, String name) {
         String v = cmd.getOptionValue(name);

@@ -25,9 +25,9 @@ public final class MergeCommand implements Command {
     public Options options() {
         Options o = new Options();
         ModelFlags.add(o);
-        SftCommand.arg(o, "adapter", "A.gguf", "LoRA adapter (required)");
-        SftCommand.arg(o, "out", "F.gguf", "merged model (required)");
-        SftCommand.arg(o, "type", "T", "re-encode matrices as f32 | f16 | bf16 | q8_0 | q4_0 | q4_k | q6_k (default: keep each type)");
+        Flags.arg(o, "adapter", "A.gguf", "LoRA adapter (required)");
+        Flags.arg(o, "out", "F.gguf", "merged model (required)");
+        Flags.arg(o, "type", "T", "re-encode matrices as f32 | f16 | bf16 | q8_0 | q4_0 | q4_k | q6_k (default: keep each type)");
         return o;
     }
 

@@ -33,7 +33,7 @@ final class ModelFlags {
         if (threads < 0) throw new UsageException("--threads must be >= 0");
         if (device == Device.AUTO && dev.stackllama4j.engine.Backend.cudaDeviceCount() > 0)
             ctx.err().println("notice: a CUDA GPU is present, but the LLaMA model runs on the CPU in this version");
-        return LlamaModel.load(path, new LlamaModel.Options(threads, device == Device.AUTO ? Device.CPU : device, 0));
+        return LlamaModel.load(path, new LlamaModel.Options(threads, device, 0));
     }
 
     /** Loads --adapter (if given) and attaches it to the model; null when absent. */

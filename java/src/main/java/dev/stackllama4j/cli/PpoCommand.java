@@ -29,49 +29,45 @@ public final class PpoCommand implements Command {
     public Options options() {
         Options o = new Options();
         ModelFlags.add(o);
-        a(o, "sft-adapter", "S.gguf", "SFT adapter, merged into the policy trunk first (StackLLaMA's recipe)");
-        a(o, "reward-model", "M2.gguf", "trunk of the reward model (default: the policy trunk)");
-        a(o, "reward-adapter", "R.gguf", "reward model from train-reward (required unless --oracle-reward)");
+        Flags.arg(o, "sft-adapter", "S.gguf", "SFT adapter, merged into the policy trunk first (StackLLaMA's recipe)");
+        Flags.arg(o, "reward-model", "M2.gguf", "trunk of the reward model (default: the policy trunk)");
+        Flags.arg(o, "reward-adapter", "R.gguf", "reward model from train-reward (required unless --oracle-reward)");
         o.addOption(Option.builder().longOpt("oracle-reward").desc("reward = the synthetic site's checker (1 correct, 0 not)").get());
-        a(o, "prompts", "rl.jsonl", "prompts (qid, question) (required)");
-        a(o, "eval-file", "F.jsonl", "held-out questions for the before/after report (default: none)");
-        a(o, "eval-size", "N", "held-out prompts to evaluate (default 64)");
-        a(o, "output", "DIR", "output folder (required)");
-        a(o, "steps", "N", "PPO steps (default 100)");
-        a(o, "save-every", "N", "steps between checkpoints (default: at the end)");
-        a(o, "lr", "X", "learning rate (default 1.4e-5)");
-        a(o, "batch-size", "N", "prompts per step (default 32)");
-        a(o, "mini-batch-size", "N", "samples per minibatch (default 4)");
-        a(o, "grad-accum", "N", "minibatches per optimizer step (default 1)");
-        a(o, "ppo-epochs", "N", "passes over each batch (default 4)");
-        a(o, "init-kl-coef", "X", "initial β (default 0.2)");
+        Flags.arg(o, "prompts", "rl.jsonl", "prompts (qid, question) (required)");
+        Flags.arg(o, "eval-file", "F.jsonl", "held-out questions for the before/after report (default: none)");
+        Flags.arg(o, "eval-size", "N", "held-out prompts to evaluate (default 64)");
+        Flags.arg(o, "output", "DIR", "output folder (required)");
+        Flags.arg(o, "steps", "N", "PPO steps (default 100)");
+        Flags.arg(o, "save-every", "N", "steps between checkpoints (default: at the end)");
+        Flags.arg(o, "lr", "X", "learning rate (default 1.4e-5)");
+        Flags.arg(o, "batch-size", "N", "prompts per step (default 32)");
+        Flags.arg(o, "mini-batch-size", "N", "samples per minibatch (default 4)");
+        Flags.arg(o, "grad-accum", "N", "minibatches per optimizer step (default 1)");
+        Flags.arg(o, "ppo-epochs", "N", "passes over each batch (default 4)");
+        Flags.arg(o, "init-kl-coef", "X", "initial β (default 0.2)");
         o.addOption(Option.builder().longOpt("fixed-kl").desc("keep β fixed (default: adaptive)").get());
-        a(o, "target", "X", "adaptive-KL target (default 6)");
-        a(o, "horizon", "X", "adaptive-KL horizon (default 10000)");
-        a(o, "kl-penalty", "E", "kl | abs | mse | full (default kl)");
-        a(o, "gamma", "X", "discount (default 1.0)");
-        a(o, "lam", "X", "GAE λ (default 0.95)");
-        a(o, "cliprange", "X", "policy clip (default 0.2)");
-        a(o, "cliprange-value", "X", "value clip (default 0.2)");
-        a(o, "vf-coef", "X", "value-loss weight (default 0.1)");
-        a(o, "reward-baseline", "X", "subtracted from every score (default 0)");
-        a(o, "ratio-threshold", "X", "skip minibatches whose mean ratio exceeds it (default 10)");
-        a(o, "target-kl", "X", "early-stop an epoch above 1.5 × this (with --early-stopping; default 0.1)");
+        Flags.arg(o, "target", "X", "adaptive-KL target (default 6)");
+        Flags.arg(o, "horizon", "X", "adaptive-KL horizon (default 10000)");
+        Flags.arg(o, "kl-penalty", "E", "kl | abs | mse | full (default kl)");
+        Flags.arg(o, "gamma", "X", "discount (default 1.0)");
+        Flags.arg(o, "lam", "X", "GAE λ (default 0.95)");
+        Flags.arg(o, "cliprange", "X", "policy clip (default 0.2)");
+        Flags.arg(o, "cliprange-value", "X", "value clip (default 0.2)");
+        Flags.arg(o, "vf-coef", "X", "value-loss weight (default 0.1)");
+        Flags.arg(o, "reward-baseline", "X", "subtracted from every score (default 0)");
+        Flags.arg(o, "ratio-threshold", "X", "skip minibatches whose mean ratio exceeds it (default 10)");
+        Flags.arg(o, "target-kl", "X", "early-stop an epoch above 1.5 × this (with --early-stopping; default 0.1)");
         o.addOption(Option.builder().longOpt("early-stopping").desc("stop PPO epochs when the policy KL runs away").get());
-        a(o, "min-new-tokens", "N", "response length drawn from [min, max] (default 32)");
-        a(o, "max-new-tokens", "N", "(default 128)");
+        Flags.arg(o, "min-new-tokens", "N", "response length drawn from [min, max] (default 32)");
+        Flags.arg(o, "max-new-tokens", "N", "(default 128)");
         o.addOption(Option.builder().longOpt("no-stop-at-eos").desc("keep sampling past EOS").get());
-        a(o, "lora-r", "N", "PPO LoRA rank (default 16)");
-        a(o, "lora-alpha", "X", "(default 32)");
-        a(o, "lora-dropout", "X", "(default 0.05)");
-        a(o, "lora-targets", "LIST", "(default q,v)");
-        a(o, "seed", "N", "(default 0)");
+        Flags.arg(o, "lora-r", "N", "PPO LoRA rank (default 16)");
+        Flags.arg(o, "lora-alpha", "X", "(default 32)");
+        Flags.arg(o, "lora-dropout", "X", "(default 0.05)");
+        Flags.arg(o, "lora-targets", "LIST", "(default q,v)");
+        Flags.arg(o, "seed", "N", "(default 0)");
         o.addOption(Option.builder().longOpt("resume").desc("continue from OUTPUT/checkpoint.gguf").get());
         return o;
-    }
-
-    private static void a(Options o, String name, String arg, String desc) {
-        SftCommand.arg(o, name, arg, desc);
     }
 
     static PpoConfig config(CommandLine cmd) {

@@ -27,11 +27,11 @@ public final class ScoreCommand implements Command {
     public Options options() {
         Options o = new Options();
         ModelFlags.add(o);
-        SftCommand.arg(o, "reward-adapter", "R.gguf", "reward model written by train-reward (required)");
-        SftCommand.arg(o, "question", "Q", "question text");
-        SftCommand.arg(o, "answer", "A", "answer text");
-        SftCommand.arg(o, "file", "pairs.jsonl", "pair file: report pairwise accuracy");
-        SftCommand.arg(o, "batch-size", "N", "pairs per forward pass (default 8)");
+        Flags.arg(o, "reward-adapter", "R.gguf", "reward model written by train-reward (required)");
+        Flags.arg(o, "question", "Q", "question text");
+        Flags.arg(o, "answer", "A", "answer text");
+        Flags.arg(o, "file", "pairs.jsonl", "pair file: report pairwise accuracy");
+        Flags.arg(o, "batch-size", "N", "pairs per forward pass (default 8)");
         return o;
     }
 

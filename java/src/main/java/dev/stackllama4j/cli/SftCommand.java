@@ -31,37 +31,33 @@ public final class SftCommand implements Command {
     public Options options() {
         Options o = new Options();
         ModelFlags.add(o);
-        arg(o, "train-file", "F.jsonl", "training texts: pair files from prepare, or JSONL with --text-field (required)");
-        arg(o, "eval-file", "F.jsonl", "evaluation texts (eval loss and perplexity)");
-        arg(o, "output", "DIR", "output folder: adapter.gguf, checkpoint.gguf, metrics.jsonl (required)");
-        arg(o, "text-field", "NAME", "JSONL field holding the text (default: pair rows, or 'text')");
-        arg(o, "seq-length", "N", "tokens per packed sequence (default 1024)");
-        arg(o, "batch-size", "N", "sequences per micro-batch (default 4)");
-        arg(o, "grad-accum", "N", "micro-batches per step (default 1)");
-        arg(o, "lr", "X", "peak learning rate (default 1e-4)");
-        arg(o, "lr-schedule", "S", "constant | linear | cosine (default cosine)");
-        arg(o, "warmup-steps", "N", "linear warmup steps (default 100)");
-        arg(o, "weight-decay", "X", "AdamW weight decay (default 0.05)");
-        arg(o, "max-steps", "N", "optimizer steps (default: one pass over the data)");
-        arg(o, "max-grad-norm", "X", "gradient clipping norm (default 1.0)");
-        arg(o, "lora-r", "N", "LoRA rank (default 16)");
-        arg(o, "lora-alpha", "X", "LoRA alpha (default 32)");
-        arg(o, "lora-dropout", "X", "LoRA dropout (default 0.05)");
-        arg(o, "lora-targets", "LIST", "q,k,v,o,gate,up,down subset (default q,v)");
-        arg(o, "init-adapter", "A.gguf", "start from this adapter instead of a fresh one");
-        arg(o, "seed", "N", "shuffling and adapter init (default 0)");
-        arg(o, "shuffle-buffer", "N", "example shuffle buffer, 0 keeps file order (default 0)");
-        arg(o, "eval-every", "N", "steps between evaluations (default: at the end)");
-        arg(o, "save-every", "N", "steps between checkpoints (default: at the end)");
-        arg(o, "stop-after", "N", "stop after N steps of this invocation, with a checkpoint (continue with --resume)");
+        Flags.arg(o, "train-file", "F.jsonl", "training texts: pair files from prepare, or JSONL with --text-field (required)");
+        Flags.arg(o, "eval-file", "F.jsonl", "evaluation texts (eval loss and perplexity)");
+        Flags.arg(o, "output", "DIR", "output folder: adapter.gguf, checkpoint.gguf, metrics.jsonl (required)");
+        Flags.arg(o, "text-field", "NAME", "JSONL field holding the text (default: pair rows, or 'text')");
+        Flags.arg(o, "seq-length", "N", "tokens per packed sequence (default 1024)");
+        Flags.arg(o, "batch-size", "N", "sequences per micro-batch (default 4)");
+        Flags.arg(o, "grad-accum", "N", "micro-batches per step (default 1)");
+        Flags.arg(o, "lr", "X", "peak learning rate (default 1e-4)");
+        Flags.arg(o, "lr-schedule", "S", "constant | linear | cosine (default cosine)");
+        Flags.arg(o, "warmup-steps", "N", "linear warmup steps (default 100)");
+        Flags.arg(o, "weight-decay", "X", "AdamW weight decay (default 0.05)");
+        Flags.arg(o, "max-steps", "N", "optimizer steps (default: one pass over the data)");
+        Flags.arg(o, "max-grad-norm", "X", "gradient clipping norm (default 1.0)");
+        Flags.arg(o, "lora-r", "N", "LoRA rank (default 16)");
+        Flags.arg(o, "lora-alpha", "X", "LoRA alpha (default 32)");
+        Flags.arg(o, "lora-dropout", "X", "LoRA dropout (default 0.05)");
+        Flags.arg(o, "lora-targets", "LIST", "q,k,v,o,gate,up,down subset (default q,v)");
+        Flags.arg(o, "init-adapter", "A.gguf", "start from this adapter instead of a fresh one");
+        Flags.arg(o, "seed", "N", "shuffling and adapter init (default 0)");
+        Flags.arg(o, "shuffle-buffer", "N", "example shuffle buffer, 0 keeps file order (default 0)");
+        Flags.arg(o, "eval-every", "N", "steps between evaluations (default: at the end)");
+        Flags.arg(o, "save-every", "N", "steps between checkpoints (default: at the end)");
+        Flags.arg(o, "stop-after", "N", "stop after N steps of this invocation, with a checkpoint (continue with --resume)");
         o.addOption(Option.builder().longOpt("resume").desc("continue from OUTPUT/checkpoint.gguf").get());
         o.addOption(Option.builder().longOpt("no-cross-doc-attention").desc("mask attention across packed documents").get());
         o.addOption(Option.builder().longOpt("activation-checkpointing").desc("recompute activations in backward (less memory)").get());
         return o;
-    }
-
-    static void arg(Options o, String name, String argName, String desc) {
-        o.addOption(Option.builder().longOpt(name).hasArg().argName(argName).desc(desc).get());
     }
 
     static LoraConfig lora(CommandLine cmd, int r, double alpha, double dropout, String targets, long seed) {

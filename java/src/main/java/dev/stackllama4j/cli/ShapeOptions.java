@@ -10,14 +10,14 @@ final class ShapeOptions {
     private ShapeOptions() {}
 
     static void add(Options o) {
-        o.addOption(flag("dim", "embedding width (default 64)"));
-        o.addOption(flag("layers", "transformer blocks (default 2)"));
-        o.addOption(flag("heads", "attention heads (default 4)"));
-        o.addOption(flag("kv-heads", "key/value heads (default = heads)"));
-        o.addOption(flag("ffn", "SwiGLU hidden width (default 2·dim·4/3 rounded up to 32)"));
-        o.addOption(flag("vocab", "vocabulary size (default 512)"));
-        o.addOption(flag("ctx", "context length (default 512)"));
-        o.addOption(flag("rope-base", "RoPE frequency base (default 10000)"));
+        Flags.arg(o, "dim", "N", "embedding width (default 64)");
+        Flags.arg(o, "layers", "N", "transformer blocks (default 2)");
+        Flags.arg(o, "heads", "N", "attention heads (default 4)");
+        Flags.arg(o, "kv-heads", "N", "key/value heads (default = heads)");
+        Flags.arg(o, "ffn", "N", "SwiGLU hidden width (default 2·dim·4/3 rounded up to 32)");
+        Flags.arg(o, "vocab", "N", "vocabulary size (default 512)");
+        Flags.arg(o, "ctx", "N", "context length (default 512)");
+        Flags.arg(o, "rope-base", "N", "RoPE frequency base (default 10000)");
         o.addOption(Option.builder().longOpt("tied").desc("tie the output projection to the embedding").get());
     }
 
@@ -33,9 +33,5 @@ final class ShapeOptions {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-    }
-
-    private static Option flag(String name, String desc) {
-        return Option.builder().longOpt(name).hasArg().argName("N").desc(desc).get();
     }
 }

@@ -120,6 +120,17 @@ public final class SynthSite {
         return t.isPresent() && v.isPresent() && t.getAsLong() == v.getAsLong();
     }
 
+    /** Share of correct answers among the questions this site's checker knows; NaN when it knows none. */
+    public static double correctRate(java.util.List<String> questions, java.util.List<String> answers) {
+        int correct = 0, checkable = 0;
+        for (int i = 0; i < questions.size(); i++) {
+            if (truth(questions.get(i)).isEmpty()) continue;
+            checkable++;
+            if (isCorrect(questions.get(i), answers.get(i))) correct++;
+        }
+        return checkable == 0 ? Double.NaN : correct / (double) checkable;
+    }
+
     private record Ans(String html, long score, boolean correct) {}
 
     private static long wrongValue(Question q, SplittableRandom rng) {

@@ -59,8 +59,8 @@ public final class LlamaModel implements AutoCloseable {
         if (options.threads() > 0) Backend.setThreads(options.threads());
         sl4j_model h = new sl4j_model();
         try (sl4j_model_params p = sl4j.sl4j_model_default_params(); BytePointer cpath = Native.utf8(path.toString())) {
-            // The model runs on the CPU in this version; AUTO therefore means CPU.
-            p.device(options.device() == Device.CUDA ? Device.CUDA.id : Device.CPU.id);
+            // The engine decides: AUTO runs on the CPU in this version, CUDA is refused with a message.
+            p.device(options.device().id);
             Native.check(sl4j.sl4j_model_load(cpath, p, h));
         }
         return new LlamaModel(path, h, options);

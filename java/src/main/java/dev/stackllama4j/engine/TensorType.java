@@ -25,12 +25,6 @@ public enum TensorType {
         throw new IllegalArgumentException("unknown tensor type '" + name + "'");
     }
 
-    /** ggml's lower-case name ("q4_K"). */
-    public String ggmlName() {
-        Native.load();
-        return Native.str(sl4j.sl4j_type_name(id));
-    }
-
     public long blockSize() {
         Native.load();
         return sl4j.sl4j_type_block_size(id);
@@ -59,6 +53,7 @@ public enum TensorType {
         return sl4j.sl4j_type_can_quantize(id) != 0;
     }
 
+    /** ggml's name ("q4_K", "f32"). */
     public String toString() {
         return name().toLowerCase(Locale.ROOT).replace("_k", "_K");
     }

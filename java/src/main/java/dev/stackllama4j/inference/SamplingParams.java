@@ -31,9 +31,6 @@ public record SamplingParams(double temperature, int topK, double topP, long see
         return new SamplingParams(0, 0, 1.0, 0, maxNewTokens, 0, true);
     }
 
-    public SamplingParams withMaxNewTokens(int n) {
-        return new SamplingParams(temperature, topK, topP, seed, n, Math.min(minNewTokens, n), stopAtEos);
-    }
 
     public SamplingParams withSeed(long s) {
         return new SamplingParams(temperature, topK, topP, s, maxNewTokens, minNewTokens, stopAtEos);

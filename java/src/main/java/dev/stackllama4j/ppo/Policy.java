@@ -4,7 +4,10 @@ import dev.stackllama4j.engine.LlamaModel;
 import dev.stackllama4j.engine.LoraAdapter;
 import dev.stackllama4j.engine.Session;
 import dev.stackllama4j.engine.TrainerPool;
+import dev.stackllama4j.inference.Generator;
+import dev.stackllama4j.inference.SamplingParams;
 import dev.stackllama4j.reward.RewardHead;
+import dev.stackllama4j.rl.EosMask;
 import dev.stackllama4j.rl.KlEstimator;
 import dev.stackllama4j.rl.LogProbs;
 import java.util.ArrayList;
@@ -48,6 +51,35 @@ public final class Policy implements AutoCloseable {
 
     public TrainerPool pool() {
         return pool;
+    }
+
+    /** Sampled responses (cut after their first EOS when the params stop there), their text, and tokens generated. */
+    public record Samples(List<int[]> responses, List<String> texts, long generated) {}
+
+    /**
+     * Samples one response per query from the policy ({@code adapter}) or the reference model;
+     * {@code limits} (nullable) caps each response's length.
+     */
+    public Samples sample(List<int[]> queries, SamplingParams sp, int[] limits, boolean adapter) {
+        int eos = model.tokenizer().vocabulary().eos();
+        model.useAdapter(adapter ? lora : null);
+        List<Generator.Result> gen;
+        try {
+            gen = new Generator(model).generate(queries, sp, limits, null);
+        } finally {
+            model.useAdapter(lora);
+        }
+        List<int[]> responses = new ArrayList<>(gen.size());
+        List<String> texts = new ArrayList<>(gen.size());
+        long n = 0;
+        for (Generator.Result g : gen) {
+            int[] r = sp.stopAtEos() ? EosMask.truncate(g.tokens(), eos) : g.tokens();
+            if (r.length == 0) r = new int[] {eos};  // a zero-length draw still needs one token to score
+            responses.add(r);
+            texts.add(model.tokenizer().decode(r));
+            n += g.tokens().length;
+        }
+        return new Samples(responses, texts, n);
     }
 
     /** Log-probs and values of the responses: with the adapter (the policy) or without (the reference). */

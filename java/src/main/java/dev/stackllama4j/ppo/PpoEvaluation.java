@@ -1,9 +1,7 @@
 package dev.stackllama4j.ppo;
 
 import dev.stackllama4j.data.SynthSite;
-import dev.stackllama4j.inference.Generator;
 import dev.stackllama4j.inference.SamplingParams;
-import dev.stackllama4j.rl.EosMask;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -22,45 +20,27 @@ public final class PpoEvaluation {
 
     public static Report run(Policy policy, RewardFunction reward, List<Prompts.Prompt> prompts, boolean adapter, int maxNewTokens,
                              long seed) {
-        List<int[]> queries = new ArrayList<>(), responses = new ArrayList<>();
-        List<String> questions = new ArrayList<>(), answers = new ArrayList<>();
+        List<int[]> queries = new ArrayList<>();
+        List<String> questions = new ArrayList<>();
         for (Prompts.Prompt p : prompts) {
             queries.add(p.tokens());
             questions.add(p.question());
         }
-        int eos = policy.model().tokenizer().vocabulary().eos();
-        policy.model().useAdapter(adapter ? policy.lora() : null);
-        SamplingParams sp = new SamplingParams(1.0, 0, 1.0, seed, maxNewTokens, 0, true);
-        List<Generator.Result> gen;
-        try {
-            gen = new Generator(policy.model()).generate(queries, sp, null, null);
-        } finally {
-            policy.model().useAdapter(policy.lora());
-        }
-        for (Generator.Result g : gen) {
-            int[] r = EosMask.truncate(g.tokens(), eos);
-            if (r.length == 0) r = new int[] {eos};
-            responses.add(r);
-            answers.add(policy.model().tokenizer().decode(r));
-        }
+        Policy.Samples out = policy.sample(queries, new SamplingParams(1.0, 0, 1.0, seed, maxNewTokens, 0, true), null, adapter);
+        List<int[]> responses = out.responses();
+        List<String> answers = out.texts();
         double[] scores = reward.score(queries, responses, questions, answers);
         double[][] lp = policy.evaluate(queries, responses, true, false).logprobs();
         double[][] ref = policy.evaluate(queries, responses, false, false).logprobs();
         double kl = 0, score = 0;
-        int correct = 0, checkable = 0;
         List<Sample> samples = new ArrayList<>();
         for (int i = 0; i < queries.size(); i++) {
             double k = 0;
             for (int t = 0; t < lp[i].length; t++) k += lp[i][t] - ref[i][t];
             kl += (adapter ? k : 0) / queries.size();
             score += scores[i] / queries.size();
-            boolean ok = SynthSite.isCorrect(questions.get(i), answers.get(i));
-            if (SynthSite.truth(questions.get(i)).isPresent()) {
-                checkable++;
-                if (ok) correct++;
-            }
-            samples.add(new Sample(questions.get(i), answers.get(i), scores[i], ok));
+            samples.add(new Sample(questions.get(i), answers.get(i), scores[i], SynthSite.isCorrect(questions.get(i), answers.get(i))));
         }
-        return new Report(score, checkable == 0 ? Double.NaN : correct / (double) checkable, kl, queries.size(), samples);
+        return new Report(score, SynthSite.correctRate(questions, answers), kl, queries.size(), samples);
     }
 }

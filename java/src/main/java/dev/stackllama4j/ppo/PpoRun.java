@@ -7,10 +7,8 @@ import dev.stackllama4j.engine.GgufFile;
 import dev.stackllama4j.engine.GgufWriter;
 import dev.stackllama4j.engine.LoraAdapter;
 import dev.stackllama4j.engine.TensorType;
-import dev.stackllama4j.inference.Generator;
 import dev.stackllama4j.inference.SamplingParams;
 import dev.stackllama4j.reward.RewardHead;
-import dev.stackllama4j.rl.EosMask;
 import dev.stackllama4j.rl.Gae;
 import dev.stackllama4j.rl.KlController;
 import dev.stackllama4j.rl.KlEstimator;
@@ -114,8 +112,7 @@ public final class PpoRun {
         for (int i = 0; i < c.batchSize(); i++) batch.add(prompts.at(cursor++));
         List<int[]> queries = new ArrayList<>(), responses = new ArrayList<>();
         List<String> questions = new ArrayList<>(), answers = new ArrayList<>();
-        int eos = policy.model().tokenizer().vocabulary().eos();
-        long generated = rollout(batch, queries, responses, questions, answers, eos);
+        long generated = rollout(batch, queries, responses, questions, answers);
         long t1 = System.nanoTime();
 
         double[] raw = Scores.subtractBaseline(reward.score(queries, responses, questions, answers), c.rewardBaseline());
@@ -139,13 +136,8 @@ public final class PpoRun {
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("step", step);
         row.putAll(stats.map());
-        int correct = 0, checkable = 0;
-        for (int i = 0; i < questions.size(); i++) {
-            if (SynthSite.truth(questions.get(i)).isEmpty()) continue;
-            checkable++;
-            if (SynthSite.isCorrect(questions.get(i), answers.get(i))) correct++;
-        }
-        if (checkable > 0) row.put("env/correct_rate", correct / (double) checkable);
+        double correct = SynthSite.correctRate(questions, answers);
+        if (!Double.isNaN(correct)) row.put("env/correct_rate", correct);
         row.put("time/ppo/generate_s", (t1 - t0) / 1e9);
         row.put("time/ppo/score_s", (t2 - t1) / 1e9);
         row.put("time/ppo/optimize_s", (t3 - t2) / 1e9);
@@ -161,7 +153,7 @@ public final class PpoRun {
 
     /** Samples a response per prompt from the policy; returns the number of generated tokens. */
     private long rollout(List<Prompts.Prompt> batch, List<int[]> queries, List<int[]> responses, List<String> questions,
-                         List<String> answers, int eos) {
+                         List<String> answers) {
         LengthSampler lengths = new LengthSampler(c.minNewTokens(), c.maxNewTokens(), c.seed() * 7919 + step);
         int[] limit = new int[batch.size()];
         for (int i = 0; i < limit.length; i++) limit[i] = lengths.next();
@@ -169,19 +161,12 @@ public final class PpoRun {
             queries.add(p.tokens());
             questions.add(p.question());
         }
-        policy.model().useAdapter(policy.lora());
         // Full distribution (top-k off, top-p 1) as StackLLaMA samples; EOS allowed from the first token.
         SamplingParams sp = new SamplingParams(s.temperature(), 0, 1.0, c.seed() * 1_000_003L + step, c.maxNewTokens(), 0, c.stopAtEos());
-        List<Generator.Result> gen = new Generator(policy.model()).generate(queries, sp, limit, null);
-        long n = 0;
-        for (Generator.Result g : gen) {
-            int[] r = c.stopAtEos() ? EosMask.truncate(g.tokens(), eos) : g.tokens();
-            if (r.length == 0) r = new int[] {eos};
-            responses.add(r);
-            answers.add(policy.model().tokenizer().decode(r));
-            n += g.tokens().length;
-        }
-        return n;
+        Policy.Samples out = policy.sample(queries, sp, limit, true);
+        responses.addAll(out.responses());
+        answers.addAll(out.texts());
+        return out.generated();
     }
 
     /** ppo-epochs passes over shuffled minibatches; AdamW every grad-accum minibatches. */
@@ -250,14 +235,8 @@ public final class PpoRun {
             System.arraycopy(f.readFloats(VALUE_HEAD), 0, h.weight, 0, h.weight.length);
             h.restore(f.readFloats("stackllama4j.adam_m." + VALUE_HEAD), f.readFloats("stackllama4j.adam_v." + VALUE_HEAD),
                     st.get("value_head_steps").asLong());
-            LoraAdapter lora = policy.lora();
-            for (int i = 0; i < lora.tensors().size(); i++) {
-                String n = lora.tensors().get(i).name();
-                lora.set(i, LoraAdapter.Field.VALUE, f.readFloats(n));
-                lora.set(i, LoraAdapter.Field.ADAM_M, f.readFloats("stackllama4j.adam_m." + n));
-                lora.set(i, LoraAdapter.Field.ADAM_V, f.readFloats("stackllama4j.adam_v." + n));
-            }
-            lora.setAdamwSteps(st.get("adamw_steps").asLong());
+            AdapterFile.restoreInto(f, policy.lora(), true);
+            policy.lora().setAdamwSteps(st.get("adamw_steps").asLong());
         }
         step = st.get("step").asInt();
         cursor = st.get("cursor").asLong();

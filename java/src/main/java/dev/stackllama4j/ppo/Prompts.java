@@ -3,11 +3,11 @@ package dev.stackllama4j.ppo;
 import dev.stackllama4j.data.JsonlLines;
 import dev.stackllama4j.data.Template;
 import dev.stackllama4j.tokenizer.Tokenizer;
+import dev.stackllama4j.train.EpochOrder;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.SplittableRandom;
 
 /**
  * RL prompts ({@code qid, question} rows, as {@code prepare} writes rl.jsonl), templated as
@@ -18,14 +18,12 @@ public final class Prompts {
     public record Prompt(String question, int[] tokens) {}
 
     private final List<Prompt> all;
-    private final long seed;
-    private int epoch = -1;
-    private int[] order;
+    private final EpochOrder order;
 
     public Prompts(List<Prompt> all, long seed) {
         if (all.isEmpty()) throw new IllegalArgumentException("no prompts");
         this.all = all;
-        this.seed = seed;
+        this.order = new EpochOrder(all.size(), seed * 1_000_003L);
     }
 
     /** Reads prompts, dropping those longer than {@code maxTokens} (returned count in {@code dropped[0]}). */
@@ -48,19 +46,6 @@ public final class Prompts {
     }
 
     public Prompt at(long cursor) {
-        int n = all.size();
-        int e = (int) (cursor / n);
-        if (e != epoch) {
-            order = new int[n];
-            for (int i = 0; i < n; i++) order[i] = i;
-            SplittableRandom r = new SplittableRandom(seed * 1_000_003L + e);
-            for (int i = n - 1; i > 0; i--) {
-                int j = r.nextInt(i + 1), t = order[i];
-                order[i] = order[j];
-                order[j] = t;
-            }
-            epoch = e;
-        }
-        return all.get(order[(int) (cursor % n)]);
+        return all.get(order.at(cursor));
     }
 }

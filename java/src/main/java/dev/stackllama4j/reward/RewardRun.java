@@ -7,6 +7,7 @@ import dev.stackllama4j.engine.LlamaModel;
 import dev.stackllama4j.engine.LoraAdapter;
 import dev.stackllama4j.train.AdapterFile;
 import dev.stackllama4j.train.Checkpoint;
+import dev.stackllama4j.train.EpochOrder;
 import dev.stackllama4j.train.LrSchedule;
 import dev.stackllama4j.train.MetricsLog;
 import dev.stackllama4j.train.Progress;
@@ -18,7 +19,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 
 /**
  * Pairwise reward-model training: LoRA on the trunk plus a fully trained scalar head, loss
@@ -83,7 +83,7 @@ public final class RewardRun {
                     throw new IllegalArgumentException("cannot resume: the checkpoint was made with other data or batch size");
                 log.printf("resuming from %s at step %d%n", ckpt, step);
             }
-            PairOrder order = new PairOrder(train.size(), c.seed());
+            EpochOrder order = new EpochOrder(train.size(), c.seed() * 31);
             AdamW opt = AdamW.of(c.lr(), c.weightDecay());
             double lastLoss = Double.NaN;
             Evaluation ev = null;
@@ -195,35 +195,6 @@ public final class RewardRun {
         s.put("batch_size", c.batchSize());
         try (GgufWriter w = RewardModelFile.writer(lora, head, c.maxLength(), true)) {
             Checkpoint.write(ckpt, w, s);
-        }
-    }
-
-    /** Epoch-wise shuffled pair order, a pure function of (seed, epoch), so a cursor resumes it. */
-    static final class PairOrder {
-        private final int n;
-        private final long seed;
-        private int epoch = -1;
-        private int[] perm;
-
-        PairOrder(int n, long seed) {
-            this.n = n;
-            this.seed = seed;
-        }
-
-        int at(long cursor) {
-            int e = (int) (cursor / n);
-            if (e != epoch) {
-                perm = new int[n];
-                for (int i = 0; i < n; i++) perm[i] = i;
-                SplittableRandom r = new SplittableRandom(seed * 31 + e);
-                for (int i = n - 1; i > 0; i--) {
-                    int j = r.nextInt(i + 1), t = perm[i];
-                    perm[i] = perm[j];
-                    perm[j] = t;
-                }
-                epoch = e;
-            }
-            return perm[(int) (cursor % n)];
         }
     }
 }

@@ -8,7 +8,6 @@ import dev.stackllama4j.engine.LoraAdapter;
 import dev.stackllama4j.engine.TensorType;
 import java.nio.file.Path;
 import java.util.EnumSet;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -89,34 +88,43 @@ public final class AdapterFile {
 
     public static LoraAdapter load(Path path, LlamaModel model, boolean withOptimizerState) {
         try (GgufFile f = GgufFile.open(path)) {
-            LoraConfig c = readConfig(f);
-            LoraAdapter lora = LoraAdapter.create(model, c);
+            LoraAdapter lora = LoraAdapter.create(model, readConfig(f));
             try {
-                Map<String, Integer> seen = new java.util.HashMap<>();
-                for (int i = 0; i < lora.tensors().size(); i++) {
-                    LoraAdapter.TensorInfo t = lora.tensors().get(i);
-                    if (!f.hasTensor(t.name()))
-                        throw new IllegalArgumentException(path + ": tensor " + t.name() + " is missing (the adapter does not fit this model)");
-                    GgufTensorInfo g = f.tensor(t.name());
-                    if (!java.util.Arrays.equals(g.dims(), t.dims()))
-                        throw new IllegalArgumentException(path + ": tensor " + t.name() + " has shape " + g.shape() + ", the model needs "
-                                + java.util.Arrays.toString(t.dims()));
-                    lora.set(i, LoraAdapter.Field.VALUE, f.readFloats(t.name()));
-                    if (withOptimizerState) {
-                        lora.set(i, LoraAdapter.Field.ADAM_M, f.readFloats("stackllama4j.adam_m." + t.name()));
-                        lora.set(i, LoraAdapter.Field.ADAM_V, f.readFloats("stackllama4j.adam_v." + t.name()));
-                    }
-                    seen.put(t.name(), i);
-                }
-                for (GgufTensorInfo g : f.tensors())
-                    if ((g.name().endsWith(".lora_a") || g.name().endsWith(".lora_b")) && !g.name().startsWith("stackllama4j.")
-                            && !seen.containsKey(g.name()))
-                        throw new IllegalArgumentException(path + ": tensor " + g.name() + " does not fit this model");
+                restoreInto(f, lora, withOptimizerState);
                 return lora;
             } catch (RuntimeException e) {
                 lora.close();
                 throw e;
             }
         }
+    }
+
+    /**
+     * Sets every tensor of {@code lora} (and, with {@code withOptimizerState}, its AdamW moments)
+     * from an open adapter or checkpoint file; names and shapes must match, and the file may hold no
+     * LoRA tensor the adapter lacks.
+     */
+    public static void restoreInto(GgufFile f, LoraAdapter lora, boolean withOptimizerState) {
+        Path path = f.path();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (int i = 0; i < lora.tensors().size(); i++) {
+            LoraAdapter.TensorInfo t = lora.tensors().get(i);
+            if (!f.hasTensor(t.name()))
+                throw new IllegalArgumentException(path + ": tensor " + t.name() + " is missing (the adapter does not fit this model)");
+            GgufTensorInfo g = f.tensor(t.name());
+            if (!java.util.Arrays.equals(g.dims(), t.dims()))
+                throw new IllegalArgumentException(path + ": tensor " + t.name() + " has shape " + g.shape() + ", the model needs "
+                        + java.util.Arrays.toString(t.dims()));
+            lora.set(i, LoraAdapter.Field.VALUE, f.readFloats(t.name()));
+            if (withOptimizerState) {
+                lora.set(i, LoraAdapter.Field.ADAM_M, f.readFloats("stackllama4j.adam_m." + t.name()));
+                lora.set(i, LoraAdapter.Field.ADAM_V, f.readFloats("stackllama4j.adam_v." + t.name()));
+            }
+            seen.add(t.name());
+        }
+        for (GgufTensorInfo g : f.tensors())
+            if ((g.name().endsWith(".lora_a") || g.name().endsWith(".lora_b")) && !g.name().startsWith("stackllama4j.")
+                    && !seen.contains(g.name()))
+                throw new IllegalArgumentException(path + ": tensor " + g.name() + " does not fit this model");
     }
 }

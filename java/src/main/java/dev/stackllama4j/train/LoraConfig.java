@@ -58,11 +58,6 @@ public record LoraConfig(int r, float alpha, float dropout, Set<Target> targets,
         return bits;
     }
 
-    public static Set<Target> fromBits(int bits) {
-        EnumSet<Target> out = EnumSet.noneOf(Target.class);
-        for (Target t : Target.values()) if ((bits & t.bit) != 0) out.add(t);
-        return out;
-    }
 
     public String targetList() {
         return targets.stream().sorted().map(t -> t.name().toLowerCase(Locale.ROOT)).collect(Collectors.joining(","));

@@ -2,6 +2,7 @@
 // CPU has, against a float64 product with the dequantized weights; and the
 // thread pool's contract.
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -278,6 +279,30 @@ TEST(threadpool_serves_concurrent_callers) {
     a.join();
     b.join();
     CHECK_EQ(wrong.load(), 0);
+    cpu::set_threads(before);
+}
+
+TEST(threadpool_wakes_spinning_and_sleeping_workers) {
+    // Workers spin briefly after a job (SL4J_SPIN_US, default 200 us) and then
+    // sleep: jobs back to back find them spinning, jobs spaced past the budget
+    // must wake them from the condition variable. Both must cover every index once.
+    const int before = cpu::threads();
+    cpu::set_threads(2);
+    std::vector<int> hits(257);
+    int wrong = 0;
+    auto job = [&] {
+        std::fill(hits.begin(), hits.end(), 0);
+        cpu::parallel_for((int64_t)hits.size(), 1, [&](int64_t b, int64_t e) {
+            for (int64_t i = b; i < e; ++i) ++hits[(size_t)i];
+        });
+        for (int h : hits) wrong += h != 1;
+    };
+    for (int rep = 0; rep < 5000; ++rep) job();
+    for (int rep = 0; rep < 20; ++rep) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        job();
+    }
+    CHECK_EQ(wrong, 0);
     cpu::set_threads(before);
 }
 

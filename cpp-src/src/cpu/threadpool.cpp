@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
@@ -24,9 +25,43 @@ int default_threads() {
     return hc == 0 ? 1 : (int)hc;
 }
 
-// Workers sleep on a condition variable between jobs; a job is published by
-// bumping `generation_`. Chunks are handed out through an atomic counter so a
-// worker delayed by another process does not hold up the others.
+// How long a worker (and a caller waiting for its workers) spins before it
+// sleeps. A decode step is ~100 jobs a few tens of microseconds apart; waking a
+// sleeping thread through the kernel costs about as much as a small job, so
+// waiting briefly in user space keeps the workers on hand between the ops of a
+// step, and they still sleep between steps the caller spaces out.
+// SL4J_SPIN_US overrides it (0: always sleep).
+std::chrono::microseconds spin_budget() {
+    static const std::chrono::microseconds us = [] {
+        const char* env = std::getenv("SL4J_SPIN_US");
+        const long v = env != nullptr ? std::strtol(env, nullptr, 10) : 200;
+        return std::chrono::microseconds(v < 0 ? 0 : v);
+    }();
+    return us;
+}
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+// Spin until done() or the budget is spent; true when done() was seen.
+template <class Pred>
+bool spin_until(Pred done) {
+    const auto budget = spin_budget();
+    if (budget.count() == 0) return done();
+    const auto until = std::chrono::steady_clock::now() + budget;
+    for (int i = 0;; ++i) {
+        if (done()) return true;
+        cpu_relax();
+        if ((i & 63) == 63 && std::chrono::steady_clock::now() >= until) return done();
+    }
+}
+
+// Workers wait for a job -- spinning briefly, then on a condition variable; a
+// job is published by bumping `generation_`. Chunks are handed out through an
+// atomic counter so a worker delayed by another process does not hold up the others.
 class Pool {
 public:
     ~Pool() { stop_workers(); }
@@ -69,14 +104,18 @@ public:
             n_ = n;
             n_chunks_ = n_chunks;
             next_.store(0);
-            busy_ = (int)workers_.size();
+            busy_.store((int)workers_.size());
             error_ = nullptr;
-            ++generation_;
+            generation_.fetch_add(1, std::memory_order_release);
         }
         cv_work_.notify_all();
         work();
-        std::unique_lock<std::mutex> g(mu_);
-        cv_done_.wait(g, [&] { return busy_ == 0; });
+        auto all_left = [&] { return busy_.load(std::memory_order_acquire) == 0; };
+        if (!spin_until(all_left)) {
+            std::unique_lock<std::mutex> g(mu_);
+            cv_done_.wait(g, all_left);
+        }
+        std::lock_guard<std::mutex> g(mu_);
         fn_ = nullptr;
         if (error_) std::rethrow_exception(error_);
     }
@@ -116,16 +155,21 @@ private:
     // any job of this pool's lifetime could be published.
     void worker_loop(uint64_t seen) {
         for (;;) {
-            {
+            auto woken = [&] {
+                return stop_.load(std::memory_order_acquire) ||
+                       generation_.load(std::memory_order_acquire) != seen;
+            };
+            if (!spin_until(woken)) {
                 std::unique_lock<std::mutex> g(mu_);
-                cv_work_.wait(g, [&] { return stop_ || generation_ != seen; });
-                if (stop_) return;
-                seen = generation_;
+                cv_work_.wait(g, woken);
             }
+            if (stop_.load(std::memory_order_acquire)) return;
+            seen = generation_.load(std::memory_order_acquire);
             work();
-            {
+            if (busy_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+                // under the lock, so a caller between its check and its wait cannot miss it
                 std::lock_guard<std::mutex> g(mu_);
-                if (--busy_ == 0) cv_done_.notify_one();
+                cv_done_.notify_one();
             }
         }
     }
@@ -140,8 +184,8 @@ private:
         uint64_t gen;
         {
             std::lock_guard<std::mutex> g(mu_);
-            stop_ = false;
-            gen = generation_;
+            stop_.store(false);
+            gen = generation_.load();
         }
         for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, gen] { worker_loop(gen); });
         started_ = true;
@@ -150,7 +194,7 @@ private:
     void stop_workers() {
         {
             std::lock_guard<std::mutex> g(mu_);
-            stop_ = true;
+            stop_.store(true);
         }
         cv_work_.notify_all();
         for (std::thread& t : workers_) t.join();
@@ -164,12 +208,12 @@ private:
     std::vector<std::thread> workers_;
     std::atomic<int> n_threads_{1};
     std::atomic<bool> started_{false};
-    bool stop_ = false;
-    uint64_t generation_ = 0;
+    std::atomic<bool> stop_{false};
+    std::atomic<uint64_t> generation_{0};
     const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
     int64_t n_ = 0, n_chunks_ = 0;
     std::atomic<int64_t> next_{0};
-    int busy_ = 0;
+    std::atomic<int> busy_{0};  // workers not yet done with the current job
     std::exception_ptr error_;
 };
 

@@ -3,14 +3,17 @@
 // difference of the float64 reference, and the analytic gradient is the float32 backward fed
 // dout = c. Tolerance: max |analytic - numeric| ≤ 1e-4 · max |numeric| (float32 backward vs an
 // exact float64 derivative; the differences seen are ~1e-6 relative).
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "core/hash.h"
 #include "core/types.h"
 #include "cpu/ops.h"
 #include "cpu/ops_backward.h"
+#include "cpu/ops_lora.h"
 #include "quant/quant.h"
 #include "testing.h"
 #include "train/lora.h"
@@ -331,4 +334,30 @@ TEST(grad_lora_linear_with_dropout) {
     check_grad("lora/A", a, [&](const Vec& v) { return ref(v, b, x); }, c, A.grad);
     check_grad("lora/B", b, [&](const Vec& v) { return ref(a, v, x); }, c, B.grad);
     check_grad("lora/x", x, [&](const Vec& v) { return ref(a, b, v); }, c, dx);
+}
+
+TEST(dropout_mask_is_the_documented_one) {
+    // Element i is kept when double(mix64(seed ^ mix64(i))) >= p·2^64 (ops_lora.h): the kernels
+    // compare integers against a precomputed threshold, which must select exactly the same
+    // elements, in the forward and in the backward, for small, large and extreme p.
+    const int64_t n = 200003;
+    std::vector<float> x((size_t)n), xd((size_t)n), dx((size_t)n);
+    for (int64_t i = 0; i < n; ++i) x[(size_t)i] = 1.f + float(i % 7);
+    for (float p : {1e-9f, 0.05f, 0.1f, 0.3f, 0.5f, 0.9f, 0.999999f}) {
+        for (uint64_t seed : {uint64_t(1), uint64_t(0xDEADBEEFCAFEull)}) {
+            cpu::dropout_forward(xd.data(), x.data(), p, seed, n);
+            std::fill(dx.begin(), dx.end(), 0.5f);
+            cpu::dropout_backward(dx.data(), x.data(), p, seed, n);
+            const float keep_scale = 1.f / (1.f - p);
+            int64_t wrong = 0, kept_count = 0;
+            for (int64_t i = 0; i < n; ++i) {
+                const bool keep = double(mix64(seed ^ mix64(uint64_t(i)))) >= double(p) * 18446744073709551616.0;
+                kept_count += keep;
+                wrong += xd[(size_t)i] != (keep ? x[(size_t)i] * keep_scale : 0.f);
+                wrong += dx[(size_t)i] != (keep ? 0.5f + x[(size_t)i] * keep_scale : 0.5f);
+            }
+            CHECK_EQ(wrong, (int64_t)0);
+            CHECK_NEAR(double(kept_count) / double(n), 1.0 - double(p), 5e-3);
+        }
+    }
 }

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/types.h"
+#include "cpu/kernels.h"
 #include "cpu/threadpool.h"
 #include "quant/quant.h"
 
@@ -89,6 +90,7 @@ void attention_forward(float* out, const float* q, const float* k_cache, const f
     const int64_t kv_dim = n_kv_heads * head_dim;
     const int64_t group = n_heads / n_kv_heads;
     const float scale = float(1.0 / std::sqrt(double(head_dim)));
+    const KernelTable& kt = kernels_for(simd());
     parallel_for(n_rows * n_heads, 1, [&](int64_t t0, int64_t t1) {
         thread_local std::vector<float> scores;
         for (int64_t t = t0; t < t1; ++t) {
@@ -100,10 +102,7 @@ void attention_forward(float* out, const float* q, const float* k_cache, const f
             scores.resize(static_cast<size_t>(hi - lo + 1));
             float mx = -std::numeric_limits<float>::infinity();
             for (int64_t p = lo; p <= hi; ++p) {
-                const float* kp = kbase + p * kv_dim;
-                float s = 0;
-                for (int64_t i = 0; i < head_dim; ++i) s += qh[i] * kp[i];
-                s *= scale;
+                const float s = kt.dot(qh, kbase + p * kv_dim, head_dim) * scale;
                 scores[p - lo] = s;
                 mx = s > mx ? s : mx;
             }
@@ -112,11 +111,7 @@ void attention_forward(float* out, const float* q, const float* k_cache, const f
             float* o = out + (r * n_heads + h) * head_dim;
             for (int64_t i = 0; i < head_dim; ++i) o[i] = 0;
             const float inv = 1.f / sum;
-            for (int64_t p = lo; p <= hi; ++p) {
-                const float a = scores[p - lo] * inv;
-                const float* vp = vbase + p * kv_dim;
-                for (int64_t i = 0; i < head_dim; ++i) o[i] += a * vp[i];
-            }
+            for (int64_t p = lo; p <= hi; ++p) kt.axpy(o, scores[p - lo] * inv, vbase + p * kv_dim, head_dim);
         }
     });
 }

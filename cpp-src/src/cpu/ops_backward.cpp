@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "cpu/matmul.h"
+#include "cpu/kernels.h"
 #include "cpu/threadpool.h"
 
 namespace sl4j::cpu {
@@ -74,6 +75,7 @@ void attention_backward(float* dq, float* dk_cache, float* dv_cache, const float
     const int64_t kv_dim = n_kv_heads * head_dim;
     const int64_t group = n_heads / n_kv_heads;
     const float scale = float(1.0 / std::sqrt(double(head_dim)));
+    const KernelTable& kt = kernels_for(simd());
     // One task per (sequence, kv head): dk/dv of that pair are written by this task only.
     parallel_for(n_seq * n_kv_heads, 1, [&](int64_t t0, int64_t t1) {
         std::vector<float> p, dp;
@@ -95,10 +97,7 @@ void attention_backward(float* dq, float* dk_cache, float* dv_cache, const float
                     // Recompute the softmax row exactly as the forward did.
                     float mx = -std::numeric_limits<float>::infinity();
                     for (int64_t j = lo; j <= hi; ++j) {
-                        const float* kp = kbase + j * kv_dim;
-                        float sc = 0;
-                        for (int64_t i = 0; i < head_dim; ++i) sc += qh[i] * kp[i];
-                        p[j - lo] = sc * scale;
+                        p[j - lo] = kt.dot(qh, kbase + j * kv_dim, head_dim) * scale;
                         mx = p[j - lo] > mx ? p[j - lo] : mx;
                     }
                     float sum = 0;
@@ -107,23 +106,16 @@ void attention_backward(float* dq, float* dk_cache, float* dv_cache, const float
                     // dp_j = g·v_j;  ds_j = p_j·(dp_j - Σ_i p_i·dp_i);  dv_j += p_j·g.
                     float pdp = 0;
                     for (int64_t j = lo; j <= hi; ++j) {
-                        const float* vp = vbase + j * kv_dim;
-                        float d = 0;
-                        for (int64_t i = 0; i < head_dim; ++i) d += g[i] * vp[i];
+                        const float d = kt.dot(g, vbase + j * kv_dim, head_dim);
                         dp[j - lo] = d;
                         pdp += p[j - lo] * d;
-                        float* dvp = dvbase + j * kv_dim;
-                        for (int64_t i = 0; i < head_dim; ++i) dvp[i] += p[j - lo] * g[i];
+                        kt.axpy(dvbase + j * kv_dim, p[j - lo], g, head_dim);
                     }
                     for (int64_t i = 0; i < head_dim; ++i) dqh[i] = 0;
                     for (int64_t j = lo; j <= hi; ++j) {
                         const float ds = p[j - lo] * (dp[j - lo] - pdp) * scale;
-                        const float* kp = kbase + j * kv_dim;
-                        float* dkp = dkbase + j * kv_dim;
-                        for (int64_t i = 0; i < head_dim; ++i) {
-                            dqh[i] += ds * kp[i];
-                            dkp[i] += ds * qh[i];
-                        }
+                        kt.axpy(dqh, ds, kbase + j * kv_dim, head_dim);
+                        kt.axpy(dkbase + j * kv_dim, ds, qh, head_dim);
                     }
                 }
             }
@@ -154,8 +146,8 @@ int64_t crossentropy_forward(float* losses, const float* logits, const int32_t* 
             const float* l = logits + r * n_vocab;
             float mx = l[0];
             for (int64_t i = 1; i < n_vocab; ++i) mx = l[i] > mx ? l[i] : mx;
-            double sum = 0;
-            for (int64_t i = 0; i < n_vocab; ++i) sum += std::exp(double(l[i] - mx));
+            double sum = 0;  // float exponentials (each within an ulp), summed in double
+            for (int64_t i = 0; i < n_vocab; ++i) sum += std::exp(l[i] - mx);
             losses[r] = float(std::log(sum) - double(l[targets[r]] - mx));
         }
     });
@@ -174,10 +166,10 @@ void crossentropy_backward(float* dlogits, const float* logits, const int32_t* t
             }
             float mx = l[0];
             for (int64_t i = 1; i < n_vocab; ++i) mx = l[i] > mx ? l[i] : mx;
-            double sum = 0;
-            for (int64_t i = 0; i < n_vocab; ++i) sum += std::exp(double(l[i] - mx));
+            double sum = 0;  // the same sum as the forward's, exponentials kept in d
+            for (int64_t i = 0; i < n_vocab; ++i) sum += d[i] = std::exp(l[i] - mx);
             const float inv = float(1.0 / sum), g = dlosses[r];
-            for (int64_t i = 0; i < n_vocab; ++i) d[i] = g * std::exp(l[i] - mx) * inv;
+            for (int64_t i = 0; i < n_vocab; ++i) d[i] = g * d[i] * inv;
             d[targets[r]] -= g;
         }
     });

@@ -56,22 +56,6 @@ std::vector<float> noise(int64_t n, uint32_t seed) {
     return v;
 }
 
-typedef float v8f __attribute__((vector_size(32)));
-
-// Sum of floats over [p, p + n) with independent vector accumulators.
-float sum_floats(const float* p, int64_t n) {
-    v8f s[4] = {};
-    for (int64_t i = 0; i + 32 <= n; i += 32)
-        for (int u = 0; u < 4; ++u) {
-            v8f v;
-            std::memcpy(&v, p + i + 8 * u, 32);
-            s[u] += v;
-        }
-    v8f t = (s[0] + s[1]) + (s[2] + s[3]);
-    float r = 0;
-    for (int j = 0; j < 8; ++j) r += t[j];
-    return r;
-}
 
 #if defined(__x86_64__)
 // 12 independent FMA chains in registers: `iters` x 12 x 16 FMAs.
@@ -148,18 +132,11 @@ int main(int argc, char** argv) {
 
     // baselines
     std::atomic<uint64_t> sink{0};
-    const int64_t nfloat = 64ll << 20;  // 256 MiB, far past the caches
-    std::vector<float> buf((size_t)nfloat, 1.0f);
-    const int64_t chunk = 1 << 16;
-    const double t_read = best_time(reps, [&] {
-        cpu::parallel_for(nfloat / chunk, 16, [&](int64_t b, int64_t e) {
-            const float s = sum_floats(buf.data() + b * chunk, (e - b) * chunk);
-            sink += (uint64_t)(s == 0.5f);
-        });
-    });
-    const double read_gbs = nfloat * 4.0 / t_read / 1e9;
+    const int64_t nbytes = 256ll << 20;  // far past the caches
+    double read_gbs = 0;
+    if (sl4j_measure_read_bandwidth(nbytes, reps, &read_gbs) != 0) return 1;
     const double peak = fma_peak(sink);
-    std::printf("baseline: parallel read %.1f GB/s (sum of floats over 256 MiB, %d threads); FMA peak %.1f GFLOP/s\n",
+    std::printf("baseline: parallel read %.1f GB/s (SIMD stream sum over 256 MiB with prefetch, %d threads); FMA peak %.1f GFLOP/s\n",
                 read_gbs, cpu::threads(), peak);
 
     const int32_t types[] = {SL4J_TYPE_F32, SL4J_TYPE_F16, SL4J_TYPE_BF16, SL4J_TYPE_Q8_0,

@@ -26,6 +26,8 @@ struct KernelTable {
     // meant for a few). Decodes each weight block once for all n rows.
     void (*gemv)(int32_t type, const void* w, int64_t rb, int64_t r0, int64_t r1, const float* x, int64_t n,
                  int64_t k, float* out, int64_t ldo);
+    // Sum of n floats read once at full streaming speed (the read-bandwidth floor).
+    float (*stream_sum)(const float* a, int64_t n);
 };
 
 const KernelTable& kernels_scalar();

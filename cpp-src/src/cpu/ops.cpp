@@ -54,21 +54,26 @@ void rope_cache_forward(float* cs, const int64_t* pos, int64_t n_rows, int64_t n
     }
 }
 
-void rope_forward(float* x, const float* cs, int64_t n_rows, int64_t n_heads, int64_t head_dim, int64_t n_rot) {
+void rope_rotate(float* x, const float* cs, int64_t n_rows, int64_t n_heads, int64_t head_dim, int64_t n_rot,
+                 float sin_sign) {
     parallel_for(n_rows, 16, [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r) {
             const float* c = cs + r * n_rot;
             for (int64_t h = 0; h < n_heads; ++h) {
                 float* v = x + (r * n_heads + h) * head_dim;
                 for (int64_t i = 0; i < n_rot; i += 2) {
-                    float cos_t = c[i], sin_t = c[i + 1];
-                    float a = v[i], b = v[i + 1];
+                    const float cos_t = c[i], sin_t = sin_sign * c[i + 1];
+                    const float a = v[i], b = v[i + 1];
                     v[i] = a * cos_t - b * sin_t;
                     v[i + 1] = a * sin_t + b * cos_t;
                 }
             }
         }
     });
+}
+
+void rope_forward(float* x, const float* cs, int64_t n_rows, int64_t n_heads, int64_t head_dim, int64_t n_rot) {
+    rope_rotate(x, cs, n_rows, n_heads, head_dim, n_rot, 1.f);
 }
 
 void swiglu_forward(float* out, const float* gate, const float* up, int64_t n) {

@@ -23,6 +23,11 @@ void rope_cache_forward(float* cs, const int64_t* pos, int64_t n_rows, int64_t n
 // (ggml's "normal" RoPE mode). x: n_rows × (n_heads·head_dim).
 void rope_forward(float* x, const float* cs, int64_t n_rows, int64_t n_heads, int64_t head_dim, int64_t n_rot);
 
+// The rotation behind rope_forward (sin_sign = 1) and rope_backward (sin_sign = -1: the
+// transpose of a rotation is the rotation by -θ).
+void rope_rotate(float* x, const float* cs, int64_t n_rows, int64_t n_heads, int64_t head_dim, int64_t n_rot,
+                 float sin_sign);
+
 // out = silu(gate) * up, elementwise over n values.
 void swiglu_forward(float* out, const float* gate, const float* up, int64_t n);
 

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "cpu/matmul.h"
 #include "cpu/kernels.h"
+#include "cpu/ops.h"
 #include "cpu/threadpool.h"
 
 namespace sl4j::cpu {
@@ -36,20 +37,7 @@ void rmsnorm_backward(float* dx, const float* dout, const float* x, const float*
 }
 
 void rope_backward(float* dx, const float* cs, int64_t n_rows, int64_t n_heads, int64_t head_dim, int64_t n_rot) {
-    parallel_for(n_rows, 16, [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; ++r) {
-            const float* c = cs + r * n_rot;
-            for (int64_t h = 0; h < n_heads; ++h) {
-                float* v = dx + (r * n_heads + h) * head_dim;
-                for (int64_t i = 0; i < n_rot; i += 2) {
-                    const float cos_t = c[i], sin_t = c[i + 1];
-                    const float a = v[i], b = v[i + 1];
-                    v[i] = a * cos_t + b * sin_t;
-                    v[i + 1] = -a * sin_t + b * cos_t;
-                }
-            }
-        }
-    });
+    rope_rotate(dx, cs, n_rows, n_heads, head_dim, n_rot, -1.f);
 }
 
 void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n) {
@@ -127,6 +115,23 @@ void linear_backward(float* dx, const float* dy, const void* w, int32_t wtype, i
     matmul_transposed(dx, w, wtype, dy, n, k, m);
 }
 
+namespace {
+// The max of a row of logits and Σ exp(l - max): float exponentials (each within an ulp)
+// summed in double; with `exps` the exponentials are kept there.
+double max_and_exp_sum(const float* l, int64_t n, float* max_out, float* exps) {
+    float mx = l[0];
+    for (int64_t i = 1; i < n; ++i) mx = l[i] > mx ? l[i] : mx;
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        const float e = std::exp(l[i] - mx);
+        if (exps != nullptr) exps[i] = e;
+        sum += e;
+    }
+    *max_out = mx;
+    return sum;
+}
+}  // namespace
+
 int64_t crossentropy_forward(float* losses, const float* logits, const int32_t* targets, int64_t n_rows,
                              int64_t n_vocab) {
     int64_t counted = 0;
@@ -144,10 +149,8 @@ int64_t crossentropy_forward(float* losses, const float* logits, const int32_t* 
         for (int64_t r = r0; r < r1; ++r) {
             if (targets[r] == kIgnoreIndex) continue;
             const float* l = logits + r * n_vocab;
-            float mx = l[0];
-            for (int64_t i = 1; i < n_vocab; ++i) mx = l[i] > mx ? l[i] : mx;
-            double sum = 0;  // float exponentials (each within an ulp), summed in double
-            for (int64_t i = 0; i < n_vocab; ++i) sum += std::exp(l[i] - mx);
+            float mx;
+            const double sum = max_and_exp_sum(l, n_vocab, &mx, nullptr);
             losses[r] = float(std::log(sum) - double(l[targets[r]] - mx));
         }
     });
@@ -164,10 +167,8 @@ void crossentropy_backward(float* dlogits, const float* logits, const int32_t* t
                 for (int64_t i = 0; i < n_vocab; ++i) d[i] = 0;
                 continue;
             }
-            float mx = l[0];
-            for (int64_t i = 1; i < n_vocab; ++i) mx = l[i] > mx ? l[i] : mx;
-            double sum = 0;  // the same sum as the forward's, exponentials kept in d
-            for (int64_t i = 0; i < n_vocab; ++i) sum += d[i] = std::exp(l[i] - mx);
+            float mx;
+            const double sum = max_and_exp_sum(l, n_vocab, &mx, d);  // the forward's sum; exponentials kept in d
             const float inv = float(1.0 / sum), g = dlosses[r];
             for (int64_t i = 0; i < n_vocab; ++i) d[i] = g * d[i] * inv;
             d[targets[r]] -= g;

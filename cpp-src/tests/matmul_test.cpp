@@ -181,6 +181,68 @@ TEST(matmul_threads_do_not_change_results) {
     cpu::set_threads(before);
 }
 
+TEST(matmul_parts_equal_one_matmul_each) {
+    // q, k, v (GQA: k and v narrower) and gate, up: in decode the parts are one
+    // job whose tasks may straddle two parts; each part must come out exactly as
+    // its own matmul, at every n of the decode path and past it.
+    const int before = cpu::threads();
+    for (int threads : {1, 2, 3}) {
+        cpu::set_threads(threads);
+        for (int32_t type : {SL4J_TYPE_F32, SL4J_TYPE_Q8_0, SL4J_TYPE_Q4_K}) {
+            const int64_t k = type == SL4J_TYPE_Q4_K ? 512 : 96;
+            const int64_t ms[] = {70, 17, 0, 33, 1};
+            for (int64_t n : {1, 3, 8, 9}) {
+                std::vector<std::vector<uint8_t>> w;
+                std::vector<std::vector<float>> want, got;
+                std::vector<cpu::MatmulPart> parts;
+                const auto x = random_x(n * k, 40 + n);
+                for (int p = 0; p < 5; ++p) {
+                    w.push_back(random_weights(type, ms[p], k, 50 + p));
+                    want.emplace_back((size_t)(n * ms[p]), 0.0f);
+                    got.emplace_back((size_t)(n * ms[p]), -777.0f);
+                    cpu::matmul(want[p].data(), w[p].data(), type, x.data(), n, k, ms[p]);
+                }
+                for (int p = 0; p < 5; ++p) parts.push_back({got[p].data(), w[p].data(), type, ms[p]});
+                cpu::matmul_parts(parts.data(), 5, x.data(), n, k);
+                for (int p = 0; p < 5; ++p) CHECK(std::memcmp(want[p].data(), got[p].data(), want[p].size() * 4) == 0);
+            }
+        }
+    }
+    cpu::set_threads(before);
+    std::vector<float> out(8), x(32);
+    const cpu::MatmulPart none[1] = {{out.data(), nullptr, SL4J_TYPE_F32, 1}};
+    EXPECT_THROWS(cpu::matmul_parts(none, 1, x.data(), 1, 32));  // NULL weights named, not dereferenced
+    EXPECT_THROWS(cpu::matmul_parts(none, 0, x.data(), 1, 32));
+}
+
+TEST(decode_rows_do_not_depend_on_the_batch) {
+    // A sequence must decode to the same bits alone and beside others (generation
+    // alone and in a batch give the same tokens): every row of an n-row decode
+    // product equals that row's 1-row product exactly, at every type and level.
+    for (cpu::Simd lv : levels()) {
+        cpu::set_simd_cap(lv);
+        for (int32_t type : kTypes) {
+            const int64_t bs = type_traits(type)->block_size;
+            const int64_t k = bs == 1 ? 100 : 2 * bs, m = 37;
+            const auto w = random_weights(type, m, k, 70);
+            const auto x = random_x(8 * k, 71);
+            for (int64_t n = 2; n <= 8; ++n) {
+                std::vector<float> all((size_t)(n * m)), one((size_t)m);
+                cpu::matmul(all.data(), w.data(), type, x.data(), n, k, m);
+                for (int64_t i = 0; i < n; ++i) {
+                    cpu::matmul(one.data(), w.data(), type, x.data() + i * k, 1, k, m);
+                    if (std::memcmp(one.data(), all.data() + i * m, (size_t)m * 4) != 0)
+                        sl4j_test::record_failure(__FILE__, __LINE__,
+                                                  format("%s [%s]: row %lld of %lld differs from its 1-row product",
+                                                         type_traits(type)->name, cpu::simd_name(lv), (long long)i,
+                                                         (long long)n));
+                }
+            }
+        }
+    }
+    cpu::set_simd_cap(cpu::Simd::kAvx512);
+}
+
 TEST(matmul_rejects_bad_arguments) {
     std::vector<float> out(64), x(64);
     std::vector<uint8_t> w(1024);

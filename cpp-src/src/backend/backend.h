@@ -15,6 +15,8 @@
 #include <memory>
 #include <string>
 
+#include "cpu/matmul.h"
+
 namespace sl4j {
 
 class Backend;
@@ -53,6 +55,11 @@ public:
     // out (n×m) = x (n×k) · wᵀ, w: m rows of k in type wtype.
     virtual void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n, int64_t k,
                         int64_t m) = 0;
+    // Several products that read the same x {k, n}: parts[i].out (n×m_i) = x · parts[i].wᵀ.
+    // A backend may run them as one job (the CPU does in decode); by default one matmul each.
+    virtual void matmul_parts(const cpu::MatmulPart* parts, int n_parts, const float* x, int64_t n, int64_t k) {
+        for (int i = 0; i < n_parts; ++i) matmul(parts[i].out, parts[i].w, parts[i].wtype, x, n, k, parts[i].m);
+    }
     // out (n×k) = dy (n×m) · w: the input gradient of a Linear layer (overwrites out).
     virtual void matmul_transposed(float* out, const void* w, int32_t wtype, const float* dy, int64_t n, int64_t k,
                                    int64_t m) = 0;

@@ -36,6 +36,7 @@ constexpr int64_t kColBlock = 256;
 // Rows of W decoded at once by matmul_transposed.
 constexpr int64_t kRowBlock = 256;
 constexpr int kMaxTile = 12 * 32;  // largest mr * nr of any level
+constexpr int kMaxParts = 8;       // matmul_parts: matrices sharing one input
 
 // Per-thread scratch that only ever grows: no allocation per call once warm.
 struct Scratch {
@@ -95,6 +96,28 @@ float* pack_rows(const float* a, int64_t lda, int64_t n, int64_t kc, int mr) {
     return dst;
 }
 
+// Memory-bound (n <= kDecodeN): stream the weights once, fused decode-and-dot
+// for all n rows. Tasks are groups of kRowGroup output rows (whole cache lines
+// of out, so no false sharing), at least ~32K weights each, numbered across the
+// parts in order; a task's range may span the end of one part and the start of
+// the next.
+void decode_parts(const KernelTable& kt, const MatmulPart* parts, const int64_t* rb, int n_parts, const float* x,
+                  int64_t n, int64_t k) {
+    int64_t first[kMaxParts + 1];  // first group of each part
+    first[0] = 0;
+    for (int p = 0; p < n_parts; ++p) first[p + 1] = first[p] + (parts[p].m + kRowGroup - 1) / kRowGroup;
+    const int64_t grain = std::max<int64_t>(1, 32768 / (k * kRowGroup));
+    parallel_for(first[n_parts], grain, [&](int64_t g0, int64_t g1) {
+        for (int p = 0; p < n_parts; ++p) {
+            const int64_t a = std::max(g0, first[p]), b = std::min(g1, first[p + 1]);
+            if (a >= b) continue;
+            const MatmulPart& q = parts[p];
+            kt.gemv(q.wtype, q.w, rb[p], (a - first[p]) * kRowGroup, std::min(q.m, (b - first[p]) * kRowGroup), x, n,
+                    k, q.out, q.m);
+        }
+    });
+}
+
 }  // namespace
 
 void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n, int64_t k, int64_t m) {
@@ -109,14 +132,8 @@ void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n,
     const bool f32 = wtype == SL4J_TYPE_F32;
 
     if (n <= kDecodeN) {
-        // Memory-bound: stream the weights once, fused decode-and-dot for all n
-        // rows. Tasks are groups of kRowGroup output rows (whole cache lines of
-        // out, so no false sharing), at least ~32K weights each.
-        const int64_t groups = (m + kRowGroup - 1) / kRowGroup;
-        const int64_t grain = std::max<int64_t>(1, 32768 / (k * kRowGroup));
-        parallel_for(groups, grain, [&](int64_t g0, int64_t g1) {
-            kt.gemv(wtype, w, rb, g0 * kRowGroup, std::min(m, g1 * kRowGroup), x, n, k, out, m);
-        });
+        const MatmulPart part{out, w, wtype, m};
+        decode_parts(kt, &part, &rb, 1, x, n, k);
         return;
     }
 
@@ -166,6 +183,19 @@ void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n,
                 std::memcpy(out + i * m + r0, acc + (i - i0) * NR, (size_t)rows * sizeof(float));
         }
     });
+}
+
+void matmul_parts(const MatmulPart* parts, int n_parts, const float* x, int64_t n, int64_t k) {
+    SL4J_CHECK_ARG(parts != nullptr && n_parts >= 1 && n_parts <= kMaxParts, "matmul_parts: %d parts (1..%d)", n_parts,
+                   kMaxParts);
+    if (n > kDecodeN || k == 0) {  // compute-bound: the GEMM keeps every thread busy on each part alone
+        for (int p = 0; p < n_parts; ++p) matmul(parts[p].out, parts[p].w, parts[p].wtype, x, n, k, parts[p].m);
+        return;
+    }
+    int64_t rb[kMaxParts];
+    for (int p = 0; p < n_parts; ++p) rb[p] = check_args("matmul_parts", parts[p].out, parts[p].w, parts[p].wtype, x, n, k, parts[p].m);
+    if (n == 0) return;
+    decode_parts(kernels_for(simd()), parts, rb, n_parts, x, n, k);
 }
 
 void matmul_transposed(float* out, const void* w, int32_t wtype, const float* dy, int64_t n, int64_t k,

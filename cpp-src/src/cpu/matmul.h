@@ -10,6 +10,19 @@ namespace sl4j::cpu {
 // w: m rows of k elements encoded as `wtype`, rows contiguous; x: n×k; out: n×m.
 void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n, int64_t k, int64_t m);
 
+// One of several weight matrices that read the same x (q, k and v; gate and up).
+struct MatmulPart {
+    float* out;       // n × m
+    const void* w;    // m rows of k elements in wtype
+    int32_t wtype;
+    int64_t m;
+};
+
+// out of each part = x · wᵀ. With few activation rows (decode) the rows of all
+// the parts are one job for the pool: one barrier where there would be
+// n_parts, and the stream over the weights does not stop between matrices.
+void matmul_parts(const MatmulPart* parts, int n_parts, const float* x, int64_t n, int64_t k);
+
 // out[i][j] = sum_r dy[i][r] * W[r][j]   (dy·W: the input gradient of a Linear layer)
 // w as above (m×k); dy: n×m; out: n×k. Overwrites out.
 void matmul_transposed(float* out, const void* w, int32_t wtype, const float* dy, int64_t n, int64_t k,

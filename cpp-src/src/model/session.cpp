@@ -139,14 +139,27 @@ void LlamaSession::set_lora(const LoraAdapter* lora, bool enabled) {
     lora_enabled_ = enabled;
 }
 
-void LlamaSession::proj(int64_t l, int target, float* out, const float* in, int64_t n) {
+// The projections of layer l named by targets[i] (all reading `in`) into outs[i]:
+// one grouped product of the base weights, then each target's LoRA term.
+void LlamaSession::proj(int64_t l, std::initializer_list<int> targets, float* const* outs, const float* in, int64_t n) {
     const LayerWeights& L = model_.weights().layers[l];
     const Weight* w[kLoraNumTargets] = {&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down};
-    linear(be_, out, *w[target], in, n);
-    if (lora_ && lora_enabled_ && lora_->has(l, target)) {
-        ensure(lora_u_, n * lora_->config().r);
-        lora_forward(be_, out, lora_u_.data(), in, lora_->a(l, target), lora_->b(l, target), lora_->scale(), 0.f, 0,
-                     n, lora_scratch_);
+    cpu::MatmulPart parts[kLoraNumTargets];
+    int n_parts = 0;
+    for (int t : targets) {
+        parts[n_parts] = {outs[n_parts], w[t]->data, w[t]->type, w[t]->out};
+        ++n_parts;
+    }
+    be_.matmul_parts(parts, n_parts, in, n, w[*targets.begin()]->in);
+    if (!lora_ || !lora_enabled_) return;
+    int i = 0;
+    for (int t : targets) {
+        if (lora_->has(l, t)) {
+            ensure(lora_u_, n * lora_->config().r);
+            lora_forward(be_, outs[i], lora_u_.data(), in, lora_->a(l, t), lora_->b(l, t), lora_->scale(), 0.f, 0, n,
+                         lora_scratch_);
+        }
+        ++i;
     }
 }
 
@@ -157,9 +170,8 @@ void LlamaSession::layer_forward(int64_t l, int64_t n) {
 
     // attention block
     be_.rmsnorm(a_.xb.data(), nullptr, a_.x.data(), L.attn_norm.data(), n, h.dim, float(h.rms_eps));
-    proj(l, kLoraQ, a_.q.data(), a_.xb.data(), n);
-    proj(l, kLoraK, a_.k.data(), a_.xb.data(), n);
-    proj(l, kLoraV, a_.v.data(), a_.xb.data(), n);
+    float* qkv[] = {a_.q.data(), a_.k.data(), a_.v.data()};
+    proj(l, {kLoraQ, kLoraK, kLoraV}, qkv, a_.xb.data(), n);
     be_.rope(a_.q.data(), a_.rope_cs.data(), n, h.n_heads, h.head_dim, h.n_rot);
     be_.rope(a_.k.data(), a_.rope_cs.data(), n, h.n_kv_heads, h.head_dim, h.n_rot);
     float* kc = cache_.k_layer(l);
@@ -171,15 +183,17 @@ void LlamaSession::layer_forward(int64_t l, int64_t n) {
     }
     be_.attention(a_.att.data(), a_.q.data(), kc, vc, a_.seq.data(), a_.pos.data(), a_.first.data(), n,
                   h.n_heads, h.n_kv_heads, h.head_dim, cache_.seq_stride());
-    proj(l, kLoraO, a_.xb2.data(), a_.att.data(), n);
+    float* o[] = {a_.xb2.data()};
+    proj(l, {kLoraO}, o, a_.att.data(), n);
     be_.residual(a_.x.data(), a_.xb2.data(), n * h.dim);
 
     // feed-forward block
     be_.rmsnorm(a_.xb.data(), nullptr, a_.x.data(), L.ffn_norm.data(), n, h.dim, float(h.rms_eps));
-    proj(l, kLoraGate, a_.hb.data(), a_.xb.data(), n);
-    proj(l, kLoraUp, a_.hb2.data(), a_.xb.data(), n);
+    float* gate_up[] = {a_.hb.data(), a_.hb2.data()};
+    proj(l, {kLoraGate, kLoraUp}, gate_up, a_.xb.data(), n);
     be_.swiglu(a_.hb.data(), a_.hb.data(), a_.hb2.data(), n * h.ffn);
-    proj(l, kLoraDown, a_.xb2.data(), a_.hb.data(), n);
+    float* down[] = {a_.xb2.data()};
+    proj(l, {kLoraDown}, down, a_.hb.data(), n);
     be_.residual(a_.x.data(), a_.xb2.data(), n * h.dim);
 }
 

@@ -2,6 +2,7 @@
 // and the forward pass over a batch of tokens drawn from any of them.
 #pragma once
 #include <cstdint>
+#include <initializer_list>
 #include <vector>
 
 #include "model/llama_model.h"
@@ -79,7 +80,7 @@ private:
     void assign_positions(const int32_t* seq_ids, const int64_t* doc_start, int64_t n);
     void layer_forward(int64_t l, int64_t n);
     void grow(int64_t n);
-    void proj(int64_t l, int target, float* out, const float* in, int64_t n);
+    void proj(int64_t l, std::initializer_list<int> targets, float* const* outs, const float* in, int64_t n);
 
     const LlamaModel& model_;
     Backend& be_;

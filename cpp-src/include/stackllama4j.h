@@ -101,6 +101,10 @@ int32_t sl4j_get_threads(void);
 /* Best-of-`repeats` read bandwidth (GB/s) of a buffer of n_bytes (use one far larger than the
  * caches) read by the CPU pool: the physical floor for decode speed. */
 int32_t sl4j_measure_read_bandwidth(int64_t n_bytes, int32_t repeats, double* out_gb_per_s);
+/* Best-of-`repeats` copy bandwidth (GB/s) of n_bytes copied between two buffers by the CPU pool
+ * (each thread memcpy's one contiguous share), counted as STREAM's Copy counts it: bytes read plus
+ * bytes written. */
+int32_t sl4j_measure_copy_bandwidth(int64_t n_bytes, int32_t repeats, double* out_gb_per_s);
 
 enum sl4j_device {
     SL4J_DEVICE_CPU = 0,

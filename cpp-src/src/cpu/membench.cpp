@@ -4,6 +4,7 @@
 #include <chrono>
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "api/guard.h"
@@ -32,7 +33,33 @@ double measure_read_bandwidth(int64_t n_bytes, int repeats) {
     return partial[0] < 0 ? 0 : best;  // never true; keeps the sums (and so the loads) alive
 }
 
+double measure_copy_bandwidth(int64_t n_bytes, int repeats) {
+    std::vector<char> src(static_cast<size_t>(n_bytes), 1), dst(static_cast<size_t>(n_bytes), 0);
+    const int64_t t = threads();
+    double best = 0;
+    for (int rep = 0; rep < repeats; ++rep) {
+        auto t0 = std::chrono::steady_clock::now();
+        parallel_for(t, 1, [&](int64_t i0, int64_t i1) {
+            for (int64_t i = i0; i < i1; ++i) {
+                const int64_t a = n_bytes * i / t, b = n_bytes * (i + 1) / t;
+                std::memcpy(dst.data() + a, src.data() + a, static_cast<size_t>(b - a));
+            }
+        });
+        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (secs > 0) best = std::max(best, 2.0 * double(n_bytes) / secs / 1e9);
+    }
+    return dst[static_cast<size_t>(n_bytes) - 1] == 1 ? best : 0;  // the copy happened
+}
+
 }  // namespace sl4j::cpu
+
+extern "C" int32_t sl4j_measure_copy_bandwidth(int64_t n_bytes, int32_t repeats, double* out_gb_per_s) {
+    return sl4j::guard([&] {
+        SL4J_CHECK_HANDLE(out_gb_per_s);
+        SL4J_CHECK_ARG(n_bytes >= (1 << 20) && repeats >= 1, "need at least 1 MiB and one repeat");
+        *out_gb_per_s = sl4j::cpu::measure_copy_bandwidth(n_bytes, repeats);
+    });
+}
 
 extern "C" int32_t sl4j_measure_read_bandwidth(int64_t n_bytes, int32_t repeats, double* out_gb_per_s) {
     return sl4j::guard([&] {

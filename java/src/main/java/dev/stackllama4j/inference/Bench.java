@@ -66,6 +66,8 @@ public final class Bench {
         r.put("decode_runs_tok_s", rounded(d.tokS()));
         r.put("read_bandwidth_runs_gb_s", rounded(d.floorGBps()));
         r.put("decode_vs_bound_runs", rounded(d.ratio()));
+        r.put("copy_bandwidth_gb_s", round(d.medianCopyGBps()));
+        r.put("decode_vs_copy_bound", round(d.medianCopyRatio(bytes)));
         if (c.trainBatch() > 0) {
             double flops = trainFlopsPerToken(model.info(), c.trainSeq(), LoraConfig.defaults());
             double gflops = matmulGflops(c.matmulSize(), Math.max(3, c.repeats()));
@@ -183,9 +185,10 @@ public final class Bench {
      * best-of decode taken at different moments compare two different machines. Each run reads
      * 512 MiB (best of 3) just before and just after its decode; its floor is the mean of the two
      * and its ratio is its tokens/s over that floor. The reported ratio and floor are medians
-     * over the runs; the spread of the floors shows how much the machine moved.
+     * over the runs; the spread of the floors shows how much the machine moved. Before each run a
+     * 256 MiB copy (STREAM's count: read plus written bytes) gives the copy floor beside it.
      */
-    record DecodeVsFloor(double[] tokS, double[] floorGBps, double[] ratio) {
+    record DecodeVsFloor(double[] tokS, double[] floorGBps, double[] ratio, double[] copyGBps) {
         double bestTokS() {
             return Arrays.stream(tokS).max().orElse(0);
         }
@@ -197,18 +200,30 @@ public final class Bench {
         double medianFloorGBps() {
             return median(floorGBps);
         }
+
+        double medianCopyGBps() {
+            return median(copyGBps);
+        }
+
+        /** Median over the runs of tokens/s over the copy floor measured just before the run. */
+        double medianCopyRatio(long bytesPerToken) {
+            double[] q = new double[tokS.length];
+            for (int i = 0; i < q.length; i++) q[i] = tokS[i] / (copyGBps[i] * 1e9 / bytesPerToken);
+            return median(q);
+        }
     }
 
     static DecodeVsFloor decodeVsFloor(LlamaModel model, int runs, int steps, int ctx, int vocab, long bytesPerToken) {
-        double[] tokS = new double[runs], floor = new double[runs], ratio = new double[runs];
+        double[] tokS = new double[runs], floor = new double[runs], ratio = new double[runs], copy = new double[runs];
         for (int i = 0; i < runs; i++) {
+            copy[i] = Bandwidth.measureCopyGBps(1L << 28, 3);
             double before = Bandwidth.measureGBps(1L << 29, 3);
             tokS[i] = decode(model, 1, steps, ctx, vocab);
             double after = Bandwidth.measureGBps(1L << 29, 3);
             floor[i] = (before + after) / 2;
             ratio[i] = tokS[i] / (floor[i] * 1e9 / bytesPerToken);
         }
-        return new DecodeVsFloor(tokS, floor, ratio);
+        return new DecodeVsFloor(tokS, floor, ratio, copy);
     }
 
     private static double median(double[] v) {

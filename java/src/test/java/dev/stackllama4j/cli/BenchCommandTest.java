@@ -22,10 +22,23 @@ class BenchCommandTest {
         assertEquals(0, r.code(), r.err());
         JsonNode j = new ObjectMapper().readTree(r.out());
         for (String k : new String[] {"prefill_tok_s", "decode_tok_s", "decode_batch8_tok_s", "train_tok_s", "decode_bound_tok_s",
-                "train_bound_tok_s", "matmul_f32_gflop_s", "read_bandwidth_gb_s", "train_flops_per_token"}) {
+                "train_bound_tok_s", "matmul_f32_gflop_s", "read_bandwidth_gb_s", "train_flops_per_token", "decode_vs_bound",
+                "copy_bandwidth_gb_s", "decode_vs_copy_bound"}) {
             assertTrue(j.has(k), "missing " + k + " in " + r.out());
             assertTrue(j.get(k).isNumber() && j.get(k).asDouble() > 0, k + " = " + j.get(k));
         }
+        // decode is paired with the read floor run by run: each ratio is that run's tok/s over its floor
+        JsonNode tok = j.get("decode_runs_tok_s"), floor = j.get("read_bandwidth_runs_gb_s"), ratio = j.get("decode_vs_bound_runs");
+        assertEquals(5, tok.size(), "at least five paired decode runs");
+        assertEquals(5, floor.size());
+        assertEquals(5, ratio.size());
+        double bytes = j.get("weight_bytes_per_token").asDouble(), best = 0;
+        for (int i = 0; i < 5; i++) {
+            double want = tok.get(i).asDouble() / (floor.get(i).asDouble() * 1e9 / bytes);
+            assertEquals(want, ratio.get(i).asDouble(), 1e-3 + 1e-3 * want, "run " + i);
+            best = Math.max(best, tok.get(i).asDouble());
+        }
+        assertEquals(best, j.get("decode_tok_s").asDouble(), 1e-9);
         assertEquals(2, j.get("train_batch").asInt());
         assertEquals(16, j.get("train_seq").asInt());
         assertEquals(Bench.trainFlopsPerToken(tiny(), 16, LoraConfig.defaults()), j.get("train_flops_per_token").asDouble(), 1.0);

@@ -285,6 +285,21 @@ def best_of(runs):
     return r
 
 
+def last_level_cache_bytes():
+    """Size of this machine's largest CPU cache (Linux sysfs), 32 MiB when unknown: a model whose
+    weights fit there decodes from cache, and memory bandwidth is no bound for it."""
+    best = 0
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    for d in os.listdir(base) if os.path.isdir(base) else []:
+        try:
+            with open(os.path.join(base, d, "size")) as f:
+                v = f.read().strip()
+            best = max(best, int(v[:-1]) * {"K": 1 << 10, "M": 1 << 20}.get(v[-1], 1) if v[-1] in "KM" else int(v))
+        except (OSError, ValueError):
+            pass
+    return best or 32 << 20
+
+
 def table(pairs):
     """The FLOP floor is the best F32 matmul rate any run (ours or torch's OpenBLAS) measured: a
     floor taken from a loaded moment would flatter us. The bandwidth floor cannot be taken that way:
@@ -326,6 +341,10 @@ def table(pairs):
             verdict = "" if target is None else ("met" if ratio >= target else "NOT met") + " (>= %gx)" % target
             print("| %s | %s | %.1f | %.1f | %.2f | %s | %s | %s |" % (name, label, ours[k], th[k], ratio, verdict,
                                                                        rng(ours, k), rng(th, k)))
+        if ours["weight_bytes_per_token"] < last_level_cache_bytes():
+            print("| %s | decode / bandwidth floor (%.3g MB per token) | | | | not applicable: the weights fit in the"
+                  " last-level cache | | |" % (name, ours["weight_bytes_per_token"] / 1e6))
+            continue
         ratios = [q for x in ours_runs for q in x["decode_vs_bound_runs"]]
         floor = statistics.median([f for x in ours_runs for f in x["read_bandwidth_runs_gb_s"]])
         ratio = statistics.median(ratios)

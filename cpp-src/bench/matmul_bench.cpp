@@ -4,7 +4,8 @@
 // on all threads). Decode (n = 1..8) is reported as GB/s of weight bytes and its
 // ratio to the read baseline and to the roofline min(read bandwidth, FMA peak
 // at that n) -- with F32 activations n rows cost 2n flops per weight, so past a
-// few rows decode is compute-bound. Prefill is GFLOP/s and its ratio to peak.
+// few rows decode is compute-bound; a last column runs n = 1 on weights that stay in
+// L2, the kernel's arithmetic ceiling. Prefill is GFLOP/s and its ratio to peak.
 // Every figure is the best of several repetitions: the machine is shared.
 // Built by CMake as matmul_bench; run: cmake-build/matmul_bench [--quick]
 #include <algorithm>
@@ -146,7 +147,7 @@ int main(int argc, char** argv) {
     std::printf("\ndecode (k=4096, ~128 MiB of weights): GB/s of weight bytes, x read baseline, x roofline\n");
     std::printf("%-5s", "type");
     for (int n : {1, 2, 4, 8}) std::printf(" |      n=%d: GB/s  xread  xroof", n);
-    std::printf("\n");
+    std::printf(" | n=1 from L2: GB/s\n");
     for (int32_t type : types) {
         const int64_t k = 4096, rb = type_row_bytes(type, k);
         const int64_t m = (128ll << 20) / rb;
@@ -161,6 +162,19 @@ int main(int argc, char** argv) {
             const double compute_gbs = peak / (2.0 * n) * ((double)rb / k);
             const double roof = peak > 0 ? std::min(read_gbs, compute_gbs) : read_gbs;
             std::printf(" | %15.1f  %5.2f  %5.2f", gbs, gbs / read_gbs, gbs / roof);
+        }
+        {
+            // The same product on 512 KiB of weights per thread, which stay in L2: the
+            // arithmetic ceiling of the fused kernel, with no memory traffic to wait on.
+            const int64_t mc = std::max<int64_t>(16, cpu::threads() * (512ll << 10) / rb);
+            const auto wc = make_weights(type, k, mc);
+            auto x = noise(k, 4);
+            std::vector<float> out((size_t)mc);
+            constexpr int kCalls = 50;
+            const double t = best_time(reps, [&] {
+                for (int c = 0; c < kCalls; ++c) cpu::matmul(out.data(), wc.data(), type, x.data(), 1, k, mc);
+            });
+            std::printf(" | %17.1f", kCalls * mc * rb / t / 1e9);
         }
         std::printf("\n");
         std::fflush(stdout);

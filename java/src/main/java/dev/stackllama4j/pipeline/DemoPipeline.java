@@ -149,8 +149,9 @@ public final class DemoPipeline {
     public void ppo(Path sftModel, Path rewardModel, Path data) throws IOException {
         Path dir = s.out().resolve("ppo");
         // Tuned on this setting (docs/pipeline.md): a faster-reacting KL controller (horizon 1000)
-        // and a lower rate than first tried, which let the policy hack the tiny reward model.
-        PpoConfig c = PpoConfig.defaults().toBuilder().learningRate(1.5e-4).batchSize(16).miniBatchSize(4).ppoEpochs(4)
+        // and lr 5e-5, the rate of four tried over seeds 3, 4, 5 under which every seed gained true
+        // correctness; at 1.5e-4 one seed in three hacked the tiny reward model.
+        PpoConfig c = PpoConfig.defaults().toBuilder().learningRate(5e-5).batchSize(16).miniBatchSize(4).ppoEpochs(4)
                 .initKlCoef(0.2).horizon(1000).minNewTokens(4).maxNewTokens(12).seed(s.seed()).build();
         LoraConfig lora = new LoraConfig(16, 32f, 0.0f, EnumSet.allOf(LoraConfig.Target.class), s.seed());
         try (PpoSession session = PpoSession.open(sftModel, lora, RewardFunction.learned(sftModel, rewardModel))) {

@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/types.h"
+#include "cpu/kernels.h"
 #include "cpu/matmul.h"
 #include "cpu/simd.h"
 #include "cpu/threadpool.h"
@@ -241,6 +242,43 @@ TEST(decode_rows_do_not_depend_on_the_batch) {
         }
     }
     cpu::set_simd_cap(cpu::Simd::kAvx512);
+}
+
+TEST(kernel_dots_and_axpy_rows_against_double) {
+    // The vector kernels attention runs on: dot and dot_rows (13 rows: groups of
+    // four and single rows) within float rounding of a float64 sum, and axpy_rows
+    // exactly `count` axpy calls (same order, same bits), over
+    // lengths that hit the 8-vector blocks, single vectors and the scalar tail.
+    for (cpu::Simd lv : levels()) {
+        const cpu::KernelTable& kt = cpu::kernels_for(lv);
+        for (int64_t n : {1, 7, 16, 64, 100, 128, 200}) {
+            const int64_t count = 13, stride = n + 5;
+            const auto a = random_x(n, 80 + n), rows = random_x(count * stride, 81 + n), w = random_x(count, 82);
+            double ref = 0, mag = 0;
+            for (int64_t j = 0; j < n; ++j) {
+                ref += (double)a[j] * rows[j];
+                mag += std::fabs((double)a[j] * rows[j]);
+            }
+            CHECK(std::fabs(kt.dot(a.data(), rows.data(), n) - ref) <= 1e-6 * mag + 1e-30);
+            std::vector<float> dots((size_t)count, -777.0f);
+            kt.dot_rows(dots.data(), a.data(), rows.data(), stride, count, n);
+            for (int64_t p = 0; p < count; ++p) {
+                double rp = 0, mp = 0;
+                for (int64_t j = 0; j < n; ++j) {
+                    rp += (double)a[j] * rows[p * stride + j];
+                    mp += std::fabs((double)a[j] * rows[p * stride + j]);
+                }
+                CHECK(std::fabs(dots[p] - rp) <= 1e-6 * mp + 1e-30);
+            }
+            std::vector<float> want(a), got(a);
+            for (int64_t p = 0; p < count; ++p) kt.axpy(want.data(), w[p], rows.data() + p * stride, n);
+            kt.axpy_rows(got.data(), w.data(), rows.data(), stride, count, n);
+            if (std::memcmp(want.data(), got.data(), (size_t)n * 4) != 0)
+                sl4j_test::record_failure(__FILE__, __LINE__,
+                                          format("axpy_rows [%s] n=%lld differs from %lld axpy calls", cpu::simd_name(lv),
+                                                 (long long)n, (long long)count));
+        }
+    }
 }
 
 TEST(matmul_rejects_bad_arguments) {

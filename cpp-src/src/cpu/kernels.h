@@ -15,12 +15,16 @@ struct KernelTable {
     void (*dequant)(int32_t type, const void* src, float* dst, int64_t n);
     // sum_p a[p] * b[p], in a fixed order for a given level and n.
     float (*dot)(const float* a, const float* b, int64_t n);
+    // out[p] = sum_j q[j] * rows[p*stride + j] for p < count (rows of n floats).
+    void (*dot_rows)(float* out, const float* q, const float* rows, int64_t stride, int64_t count, int64_t n);
     // c[i*nr + j] (+)= sum_{p<kc} a[p*mr + i] * b[p*ldb + j] for i < rows (1..mr), j < nr:
     // `a` holds mr rows packed p-major (see pack_rows in matmul.cpp); with `add`
     // the sums start from c's values (k-blocking), else from zero.
     void (*kern)(const float* a, int rows, const float* b, int64_t ldb, int64_t kc, float* c, bool add);
     // y[j] += s * x[j]
     void (*axpy)(float* y, float s, const float* x, int64_t n);
+    // y[j] += sum_{p<count} w[p] * rows[p*stride + j]: count axpy calls in one, same sums.
+    void (*axpy_rows)(float* y, const float* w, const float* rows, int64_t stride, int64_t count, int64_t n);
     // The decode step: out[i*ldo + r] = sum_j x[i*k + j] * W[r][j] for rows r in
     // [r0, r1) of w (row stride rb bytes) and activation rows i < n (any n, but
     // meant for a few). Decodes each weight block once for all n rows.

@@ -105,10 +105,10 @@ void attention_forward(float* out, const float* q, const float* k_cache, const f
             const float* kbase = k_cache + seq[r] * seq_stride + (h / group) * head_dim;
             const float* vbase = v_cache + seq[r] * seq_stride + (h / group) * head_dim;
             scores.resize(static_cast<size_t>(hi - lo + 1));
+            kt.dot_rows(scores.data(), qh, kbase + lo * kv_dim, kv_dim, hi - lo + 1, head_dim);
             float mx = -std::numeric_limits<float>::infinity();
-            for (int64_t p = lo; p <= hi; ++p) {
-                const float s = kt.dot(qh, kbase + p * kv_dim, head_dim) * scale;
-                scores[p - lo] = s;
+            for (float& s : scores) {
+                s *= scale;
                 mx = s > mx ? s : mx;
             }
             float sum = 0;
@@ -116,7 +116,8 @@ void attention_forward(float* out, const float* q, const float* k_cache, const f
             float* o = out + (r * n_heads + h) * head_dim;
             for (int64_t i = 0; i < head_dim; ++i) o[i] = 0;
             const float inv = 1.f / sum;
-            for (int64_t p = lo; p <= hi; ++p) kt.axpy(o, scores[p - lo] * inv, vbase + p * kv_dim, head_dim);
+            for (float& s : scores) s *= inv;
+            kt.axpy_rows(o, scores.data(), vbase + lo * kv_dim, kv_dim, hi - lo + 1, head_dim);
         }
     });
 }

@@ -193,7 +193,8 @@ void matmul_parts(const MatmulPart* parts, int n_parts, const float* x, int64_t 
         return;
     }
     int64_t rb[kMaxParts];
-    for (int p = 0; p < n_parts; ++p) rb[p] = check_args("matmul_parts", parts[p].out, parts[p].w, parts[p].wtype, x, n, k, parts[p].m);
+    for (int p = 0; p < n_parts; ++p)
+        rb[p] = check_args("matmul_parts", parts[p].out, parts[p].w, parts[p].wtype, x, n, k, parts[p].m);
     if (n == 0) return;
     decode_parts(kernels_for(simd()), parts, rb, n_parts, x, n, k);
 }

@@ -1,6 +1,6 @@
 // Memory read bandwidth of this machine, measured with the CPU pool and the SIMD
 // streaming kernel: the floor that decode speed is judged against (decode reads
-// every weight once per token).
+// every weight once per token). Also the copy bandwidth, for comparison.
 #include <chrono>
 #include <algorithm>
 #include <cstdlib>

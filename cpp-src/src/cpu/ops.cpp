@@ -89,6 +89,20 @@ void residual_forward(float* x, const float* y, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] += y[i];
 }
 
+void attention_probs(float* p, const float* q, const float* k, int64_t kv_dim, int64_t count, int64_t head_dim,
+                     float scale) {
+    kernels_for(simd()).dot_rows(p, q, k, kv_dim, count, head_dim);
+    float mx = -std::numeric_limits<float>::infinity();
+    for (int64_t j = 0; j < count; ++j) {
+        p[j] *= scale;
+        mx = p[j] > mx ? p[j] : mx;
+    }
+    float sum = 0;
+    for (int64_t j = 0; j < count; ++j) sum += p[j] = std::exp(p[j] - mx);
+    const float inv = 1.f / sum;
+    for (int64_t j = 0; j < count; ++j) p[j] *= inv;
+}
+
 void attention_forward(float* out, const float* q, const float* k_cache, const float* v_cache, const int32_t* seq,
                        const int64_t* pos, const int64_t* first_pos, int64_t n_rows, int64_t n_heads,
                        int64_t n_kv_heads, int64_t head_dim, int64_t seq_stride) {
@@ -105,18 +119,9 @@ void attention_forward(float* out, const float* q, const float* k_cache, const f
             const float* kbase = k_cache + seq[r] * seq_stride + (h / group) * head_dim;
             const float* vbase = v_cache + seq[r] * seq_stride + (h / group) * head_dim;
             scores.resize(static_cast<size_t>(hi - lo + 1));
-            kt.dot_rows(scores.data(), qh, kbase + lo * kv_dim, kv_dim, hi - lo + 1, head_dim);
-            float mx = -std::numeric_limits<float>::infinity();
-            for (float& s : scores) {
-                s *= scale;
-                mx = s > mx ? s : mx;
-            }
-            float sum = 0;
-            for (int64_t p = lo; p <= hi; ++p) sum += scores[p - lo] = std::exp(scores[p - lo] - mx);
+            attention_probs(scores.data(), qh, kbase + lo * kv_dim, kv_dim, hi - lo + 1, head_dim, scale);
             float* o = out + (r * n_heads + h) * head_dim;
             for (int64_t i = 0; i < head_dim; ++i) o[i] = 0;
-            const float inv = 1.f / sum;
-            for (float& s : scores) s *= inv;
             kt.axpy_rows(o, scores.data(), vbase + lo * kv_dim, kv_dim, hi - lo + 1, head_dim);
         }
     });

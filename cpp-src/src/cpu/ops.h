@@ -34,6 +34,12 @@ void swiglu_forward(float* out, const float* gate, const float* up, int64_t n);
 // x += y over n values.
 void residual_forward(float* x, const float* y, int64_t n);
 
+// Attention probabilities of one query against `count` cached keys (row stride kv_dim):
+// p[j] = softmax_j(q·k_j · scale). The forward and the backward's recompute both call it,
+// so the backward differentiates exactly the forward's numbers.
+void attention_probs(float* p, const float* q, const float* k, int64_t kv_dim, int64_t count, int64_t head_dim,
+                     float scale);
+
 // Causal attention of each row over its own sequence's cached keys/values.
 // q: n_rows × (n_heads·head_dim); k_cache/v_cache: base of one layer's cache, where the key of
 // (seq s, position p) starts at s·seq_stride + p·kv_dim; row r attends to positions

@@ -1,7 +1,6 @@
 #include "cpu/ops_backward.h"
 
 #include <cmath>
-#include <limits>
 #include <vector>
 
 #include "core/error.h"
@@ -83,14 +82,7 @@ void attention_backward(float* dq, float* dk_cache, float* dv_cache, const float
                     const float* g = dout + (r * n_heads + h) * head_dim;
                     float* dqh = dq + (r * n_heads + h) * head_dim;
                     // Recompute the softmax row exactly as the forward did.
-                    float mx = -std::numeric_limits<float>::infinity();
-                    for (int64_t j = lo; j <= hi; ++j) {
-                        p[j - lo] = kt.dot(qh, kbase + j * kv_dim, head_dim) * scale;
-                        mx = p[j - lo] > mx ? p[j - lo] : mx;
-                    }
-                    float sum = 0;
-                    for (int64_t j = lo; j <= hi; ++j) sum += p[j - lo] = std::exp(p[j - lo] - mx);
-                    for (int64_t j = lo; j <= hi; ++j) p[j - lo] /= sum;
+                    attention_probs(p.data(), qh, kbase + lo * kv_dim, kv_dim, hi - lo + 1, head_dim, scale);
                     // dp_j = g·v_j;  ds_j = p_j·(dp_j - Σ_i p_i·dp_i);  dv_j += p_j·g.
                     float pdp = 0;
                     for (int64_t j = lo; j <= hi; ++j) {

@@ -274,6 +274,24 @@ int32_t sl4j_gguf_writer_add_tensor_f32(sl4j_gguf_writer* w, const char* name, i
 /* Write the file atomically: a temporary file beside `path`, fsync, then rename. */
 int32_t sl4j_gguf_writer_write(sl4j_gguf_writer* w, const char* path);
 
+/* Tensors produced while sl4j_gguf_writer_write runs. The write streams: the header first, then
+ * each tensor's data in turn, produced and encoded a chunk of rows (32 MB of floats) at a time on
+ * the CPU pool (sl4j_set_threads), so the writer's memory stays at one chunk whatever the file's
+ * size. `type` must be one sl4j_type_can_quantize accepts and dims[0] a multiple of its block. */
+
+/* Values mean + std·N(0, 1) (std 0: the constant mean), deterministic for a seed: row j (dims[0]
+ * elements) draws from its own stream keyed by (seed, name, j), whatever the thread count. */
+int32_t sl4j_gguf_writer_add_tensor_normal(sl4j_gguf_writer* w, const char* name, int32_t type, int32_t n_dims,
+                                           const int64_t* dims, float mean, float std, uint64_t seed);
+/* Tensor i of an open file under `name`, re-encoded as `type` (decoded and encoded row by row, or
+ * its bytes copied when `type` is its own). The pages read are released as the write goes. The
+ * file must stay open until sl4j_gguf_writer_write returns. */
+int32_t sl4j_gguf_writer_add_tensor_from(sl4j_gguf_writer* w, const char* name, int32_t type,
+                                         const sl4j_gguf* src, int64_t i);
+/* Progress of a running sl4j_gguf_writer_write, callable from another thread: tensor bytes
+ * written so far and in all (both 0 before the write starts). */
+int32_t sl4j_gguf_writer_progress(const sl4j_gguf_writer* w, int64_t* done, int64_t* total);
+
 /* ------------------------------------------------------------------------------------------ */
 /* LLaMA models and decoding sessions                                                          */
 /* ------------------------------------------------------------------------------------------ */
@@ -405,6 +423,14 @@ int32_t sl4j_lora_grad_norm(const sl4j_lora* lora, double* out);
 /* torch.nn.utils.clip_grad_norm_: scale gradients by max_norm / (norm + 1e-6) when below 1;
  * *pre_clip_norm (may be NULL) receives the norm before clipping. */
 int32_t sl4j_lora_clip_grad_norm(sl4j_lora* lora, double max_norm, double* pre_clip_norm);
+
+/* Merging into a GGUF being written (streamed as sl4j_gguf_writer_add_tensor_normal describes):
+ * tensor i of src (a matrix, dims {in, out}) with a LoRA pair folded in: W + (alpha/r)·B·A with A
+ * the adapter's tensor a_index (r × in) and B tensor a_index + 1 (out × r), each element's sum over
+ * the rank in float64, encoded as `type`. The file and the adapter must outlive the write. */
+int32_t sl4j_gguf_writer_add_tensor_lora_merged(sl4j_gguf_writer* w, const char* name, int32_t type,
+                                                const sl4j_gguf* src, int64_t i, const sl4j_lora* lora,
+                                                int64_t a_index);
 
 struct sl4j_adamw_params {
     float lr;           /* learning rate of this step (the caller owns schedules). Default 1e-4. */

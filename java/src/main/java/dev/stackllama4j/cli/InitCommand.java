@@ -26,7 +26,7 @@ public final class InitCommand implements Command {
         o.addOption(Option.builder().longOpt("out").hasArg().argName("FILE.gguf").desc("output file (required)").get());
         ShapeOptions.add(o);
         o.addOption(Option.builder().longOpt("type").hasArg().argName("TYPE")
-                .desc("f32 | f16 | bf16 | q8_0 | q4_0 (default f32)").get());
+                .desc("f32 | f16 | bf16 | q8_0 | q4_0 | q4_k | q5_k | q6_k (default f32)").get());
         o.addOption(Option.builder().longOpt("seed").hasArg().argName("N").desc("random seed (default 1)").get());
         return o;
     }
@@ -42,7 +42,7 @@ public final class InitCommand implements Command {
             throw new UsageException(e.getMessage());
         }
         long seed = Flags.longValue(cmd, "seed", 1);
-        RandomModel.write(shape, type, seed, out);
+        RandomModel.write(shape, type, seed, out, WriteProgress.onTerminal(ctx.err(), "init"));
         ctx.out().printf("wrote %s: %,d parameters, %s, dim %d, %d layers, %d heads (%d kv), ffn %d, vocab %d%n", out,
                 shape.parameters(), type, shape.dim(), shape.layers(), shape.heads(), shape.kvHeads(), shape.ffn(),
                 shape.vocab());

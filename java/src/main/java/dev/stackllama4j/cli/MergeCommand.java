@@ -27,7 +27,7 @@ public final class MergeCommand implements Command {
         ModelFlags.add(o);
         Flags.arg(o, "adapter", "A.gguf", "LoRA adapter (required)");
         Flags.arg(o, "out", "F.gguf", "merged model (required)");
-        Flags.arg(o, "type", "T", "re-encode matrices as f32 | f16 | bf16 | q8_0 | q4_0 | q4_k | q6_k (default: keep each type)");
+        Flags.arg(o, "type", "T", "re-encode matrices as f32 | f16 | bf16 | q8_0 | q4_0 | q4_k | q5_k | q6_k (default: keep each type)");
         return o;
     }
 
@@ -45,7 +45,7 @@ public final class MergeCommand implements Command {
             if (!type.canQuantize()) throw new UsageException("cannot encode type " + type);
         }
         try (LlamaModel model = ModelFlags.load(cmd, ctx); LoraAdapter lora = AdapterFile.load(adapter, model)) {
-            Merge.merge(model, lora, type, out);
+            Merge.merge(model, lora, type, out, WriteProgress.onTerminal(ctx.err(), "merge"));
         }
         ctx.out().println("wrote " + out);
         return 0;

@@ -175,9 +175,18 @@ SL4J_QK_INLINE void k_codes(const float* x, int nmax, const uint8_t* ls, const u
     }
 }
 
+// Scales (packed into `scales`), super-scales and codes of one q4_K / q5_K super-block.
+SL4J_QK_INLINE void encode_k_block(const float* x, int nmax, float rmin, int nstep, uint8_t* scales, uint16_t* d,
+                                   uint16_t* dmin, uint8_t* L) {
+    uint8_t ls[8], lm[8];
+    fit_k_scales(x, nmax, rmin, nstep, ls, lm, d, dmin);
+    set_scales_mins_k4(scales, ls, lm);
+    k_codes(x, nmax, ls, lm, *d, *dmin, L);
+}
+
 }  // namespace
 
- // The encoders are compiled twice, for AVX2 and baseline x86-64, and picked when the library
+// The encoders are compiled twice, for AVX2 and baseline x86-64, and picked when the library
 // loads; neither build contracts multiply-adds, so both give the same bytes.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define SL4J_QUANT_CLONES __attribute__((target_clones("avx2", "default")))
@@ -187,10 +196,8 @@ SL4J_QK_INLINE void k_codes(const float* x, int nmax, const uint8_t* ls, const u
 
 SL4J_QUANT_CLONES void quantize_q4_K(const float* x, block_q4_K* y, int64_t nb) {
     for (int64_t b = 0; b < nb; ++b, x += QK_K) {
-        uint8_t L[QK_K], ls[8], lm[8];
-        fit_k_scales(x, 15, -1.0f, 20, ls, lm, &y[b].d, &y[b].dmin);
-        set_scales_mins_k4(y[b].scales, ls, lm);
-        k_codes(x, 15, ls, lm, y[b].d, y[b].dmin, L);
+        uint8_t L[QK_K];
+        encode_k_block(x, 15, -1.0f, 20, y[b].scales, &y[b].d, &y[b].dmin, L);
         for (int c = 0; c < 4; ++c)
             for (int l = 0; l < 32; ++l)
                 y[b].qs[32 * c + l] = (uint8_t)(L[64 * c + l] | (L[64 * c + 32 + l] << 4));
@@ -200,10 +207,8 @@ SL4J_QUANT_CLONES void quantize_q4_K(const float* x, block_q4_K* y, int64_t nb) 
 // As q4_K with 5-bit codes (ggml: make_qkx2_quants with nmax 31, rmin -0.5, 16 grids).
 SL4J_QUANT_CLONES void quantize_q5_K(const float* x, block_q5_K* y, int64_t nb) {
     for (int64_t b = 0; b < nb; ++b, x += QK_K) {
-        uint8_t L[QK_K], ls[8], lm[8];
-        fit_k_scales(x, 31, -0.5f, 15, ls, lm, &y[b].d, &y[b].dmin);
-        set_scales_mins_k4(y[b].scales, ls, lm);
-        k_codes(x, 31, ls, lm, y[b].d, y[b].dmin, L);
+        uint8_t L[QK_K];
+        encode_k_block(x, 31, -0.5f, 15, y[b].scales, &y[b].d, &y[b].dmin, L);
         for (int l = 0; l < 32; ++l) y[b].qh[l] = 0;
         for (int c = 0; c < 4; ++c)
             for (int l = 0; l < 32; ++l) {

@@ -35,12 +35,7 @@ public final class InitCommand implements Command {
     public int run(CommandLine cmd, CliContext ctx) {
         Path out = Path.of(Flags.required(cmd, "out"));
         ModelShape shape = ShapeOptions.parse(cmd);
-        TensorType type;
-        try {
-            type = TensorType.parse(cmd.getOptionValue("type", "f32"));
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
+        TensorType type = Flags.tensorType(cmd, "type", TensorType.F32);
         long seed = Flags.longValue(cmd, "seed", 1);
         RandomModel.write(shape, type, seed, out, WriteProgress.onTerminal(ctx.err(), "init"));
         ctx.out().printf("wrote %s: %,d parameters, %s, dim %d, %d layers, %d heads (%d kv), ffn %d, vocab %d%n", out,

@@ -35,15 +35,8 @@ public final class MergeCommand implements Command {
     public int run(CommandLine cmd, CliContext ctx) {
         Path out = Path.of(Flags.required(cmd, "out"));
         Path adapter = SftCommand.existing(Flags.required(cmd, "adapter"));
-        TensorType type = null;
-        if (cmd.hasOption("type")) {
-            try {
-                type = TensorType.parse(cmd.getOptionValue("type"));
-            } catch (IllegalArgumentException e) {
-                throw new UsageException(e.getMessage());
-            }
-            if (!type.canQuantize()) throw new UsageException("cannot encode type " + type);
-        }
+        TensorType type = Flags.tensorType(cmd, "type", null);
+        if (type != null && !type.canQuantize()) throw new UsageException("cannot encode type " + type);
         try (LlamaModel model = ModelFlags.load(cmd, ctx); LoraAdapter lora = AdapterFile.load(adapter, model)) {
             Merge.merge(model, lora, type, out, WriteProgress.onTerminal(ctx.err(), "merge"));
         }

@@ -32,12 +32,8 @@ public final class QuantizeCommand implements Command {
     public int run(CommandLine cmd, CliContext ctx) {
         Path in = Path.of(Flags.required(cmd, "model"));
         Path out = Path.of(Flags.required(cmd, "out"));
-        TensorType type;
-        try {
-            type = TensorType.parse(Flags.required(cmd, "type"));
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
+        Flags.required(cmd, "type");
+        TensorType type = Flags.tensorType(cmd, "type", null);
         if (!Quantize.TARGETS.contains(type))
             throw new UsageException("--type " + type + " is not a quantize target (q8_0, q4_0, q4_k, q5_k, q6_k, f16, bf16, f32)");
         if (!Files.isRegularFile(in)) throw new UsageException("--model " + in + ": no such file");

@@ -472,6 +472,15 @@ int32_t sl4j_trainer_eval_ce(sl4j_trainer* trainer, const int32_t* tokens, const
  * output norm. Keeps what sl4j_trainer_backward needs. */
 int32_t sl4j_trainer_forward(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targets,
                              const int64_t* doc_start, float* logprobs, float* hidden);
+/* The same outputs as sl4j_trainer_forward, computed as inference: layer by layer through one
+ * layer's buffers, nothing kept for a backward (none may follow), the logits reduced to the
+ * targets' log-probs one chunk of rows at a time. Results equal sl4j_trainer_forward's bit for
+ * bit; a trainer used only this way never allocates per-layer activations. For the no-grad
+ * passes of PPO (old and reference log-probs, values) and reward scoring. */
+int32_t sl4j_trainer_infer(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targets,
+                           const int64_t* doc_start, float* logprobs, float* hidden);
+/* Bytes the trainer's buffers hold now (activations, scratch, logits chunk, outputs). */
+int64_t sl4j_trainer_buffer_bytes(const sl4j_trainer* trainer);
 /* Backward of the last sl4j_trainer_forward (once per forward): d_logprobs (batch·seq_len, NULL =
  * none) and d_hidden (batch·seq_len·dim, NULL = none) are d loss / d those outputs; adapter
  * gradients += grad_scale · the resulting gradients. */

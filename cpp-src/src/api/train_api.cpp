@@ -274,7 +274,7 @@ static void ce(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targ
     SL4J_CHECK_HANDLE(tokens);
     SL4J_CHECK_HANDLE(targets);
     Trainer& tr = *trainer->impl;
-    tr.forward(tokens, targets, doc_start);
+    tr.forward(tokens, targets, doc_start, backward);  // evaluation keeps nothing
     int64_t counted = 0;
     const double l = tr.mean_loss(&counted);
     if (backward && counted > 0) {
@@ -295,18 +295,30 @@ int32_t sl4j_trainer_eval_ce(sl4j_trainer* trainer, const int32_t* tokens, const
     return guard([&] { ce(trainer, tokens, targets, doc_start, false, 1.f, loss, n_counted); });
 }
 
+static void forward_out(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targets,
+                        const int64_t* doc_start, float* logprobs, float* hidden, bool keep) {
+    SL4J_CHECK_HANDLE(trainer);
+    SL4J_CHECK_HANDLE(tokens);
+    SL4J_CHECK_ARG(logprobs == nullptr || targets != nullptr, "log-probs need targets");
+    Trainer& tr = *trainer->impl;
+    tr.forward(tokens, targets, doc_start, keep);
+    if (logprobs)
+        for (int64_t r = 0; r < tr.rows(); ++r) logprobs[r] = -tr.row_losses()[r];
+    if (hidden) std::copy_n(tr.hidden().data(), tr.rows() * trainer->dim, hidden);
+}
+
 int32_t sl4j_trainer_forward(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targets,
                              const int64_t* doc_start, float* logprobs, float* hidden) {
-    return guard([&] {
-        SL4J_CHECK_HANDLE(trainer);
-        SL4J_CHECK_HANDLE(tokens);
-        SL4J_CHECK_ARG(logprobs == nullptr || targets != nullptr, "log-probs need targets");
-        Trainer& tr = *trainer->impl;
-        tr.forward(tokens, targets, doc_start);
-        if (logprobs)
-            for (int64_t r = 0; r < tr.rows(); ++r) logprobs[r] = -tr.row_losses()[r];
-        if (hidden) std::copy_n(tr.hidden().data(), tr.rows() * trainer->dim, hidden);
-    });
+    return guard([&] { forward_out(trainer, tokens, targets, doc_start, logprobs, hidden, true); });
+}
+
+int32_t sl4j_trainer_infer(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targets,
+                           const int64_t* doc_start, float* logprobs, float* hidden) {
+    return guard([&] { forward_out(trainer, tokens, targets, doc_start, logprobs, hidden, false); });
+}
+
+int64_t sl4j_trainer_buffer_bytes(const sl4j_trainer* trainer) {
+    return trainer ? trainer->impl->buffer_bytes() : -1;
 }
 
 int32_t sl4j_trainer_backward(sl4j_trainer* trainer, const float* d_logprobs, const float* d_hidden,

@@ -310,9 +310,22 @@ int32_t sl4j_model_load(const char* path, const struct sl4j_model_params* params
 void sl4j_model_free(sl4j_model* model);
 int32_t sl4j_model_get_info(const sl4j_model* model, struct sl4j_model_info* out);
 
-/* A session holds a KV cache for n_seq sequences of up to n_ctx positions each. One thread at a
- * time per session; sessions of the same model may run on different threads. */
+struct sl4j_session_params {
+    int32_t n_seq;   /* sequences decoding side by side. Default 1.                            */
+    int32_t n_ctx;   /* positions per sequence. Default 2048.                                   */
+    int32_t kv_type; /* SL4J_TYPE_F16 (default: 2 bytes per cached key/value element, attention
+                        decodes them; logits within ~1e-3 of F32's) or SL4J_TYPE_F32 (exact).    */
+};
+struct sl4j_session_params sl4j_session_default_params(void);
+
+/* A session holds a KV cache for n_seq sequences of up to n_ctx positions each:
+ * 2 · n_layers · n_seq · n_ctx · kv_dim elements of kv_type. One thread at a time per session;
+ * sessions of the same model may run on different threads. */
+int32_t sl4j_session_init_params(sl4j_model* model, const struct sl4j_session_params* params, sl4j_session** out);
+/* sl4j_session_init_params with the default KV type (F16). */
 int32_t sl4j_session_init(sl4j_model* model, int32_t n_seq, int32_t n_ctx, sl4j_session** out);
+/* Bytes of the session's KV cache (-1 for NULL). */
+int64_t sl4j_session_kv_bytes(const sl4j_session* session);
 void sl4j_session_free(sl4j_session* session);
 /* Run the model over n_tokens tokens. Token i is appended to sequence seq_ids[i] (NULL: all 0) at
  * that sequence's next position, tokens of one sequence in order. Rows with outputs[i] != 0 (NULL:

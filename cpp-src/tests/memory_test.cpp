@@ -2,9 +2,11 @@
 // materialises rows × vocab logits; chunked results equal one-chunk results), and a no-grad
 // forward allocates one layer's buffers and its outputs only (the trainer's counting hook
 // buffer_bytes() sees every buffer it holds), with results equal to a keeping forward's.
+// An F16 KV cache stays within a stated tolerance of an F32 one over a 4096-position context.
 #include <unistd.h>
 
 #include <cstdio>
+#include <cmath>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -13,6 +15,7 @@
 #include "stackllama4j.h"
 #include "gguf/gguf.h"
 #include "model/llama_model.h"
+#include "model/session.h"
 #include "testing.h"
 #include "train/lora.h"
 #include "train/trainer.h"
@@ -198,5 +201,56 @@ TEST(no_grad_forward_allocates_no_activations) {
     CHECK(tr.buffer_bytes() >= at_init + (layers - 1) * layer + layers * N * dim * f);
     CHECK(tr.row_losses() == loss_infer);
     CHECK(tr.hidden() == hidden_infer);
+    std::remove(path.c_str());
+}
+
+// An F16 KV cache holds half the bytes of an F32 one and its logits stay within 2e-4 of the
+// largest |logit| of the F32 cache's over a 4096-position context (prefill in 512-token batches,
+// then single-token decode steps), and the greedy tokens agree.
+TEST(f16_kv_cache_logits_match_f32_over_4096_positions) {
+    const int64_t V = 512, ctx = 4096;
+    const std::string path = write_model(V, 64, 2, 4, 2, 96);
+    auto m = LlamaModel::load(path);
+    LlamaSession s16(*m, 1, ctx, SL4J_TYPE_F16), s32(*m, 1, ctx, SL4J_TYPE_F32);
+    CHECK_EQ(s16.kv_bytes() * 2, s32.kv_bytes());
+    CHECK_EQ(s32.kv_bytes(), int64_t(2 * 2 * ctx * m->hparams().kv_dim() * 4));
+    std::vector<int32_t> tokens(static_cast<size_t>(ctx));
+    for (int64_t i = 0; i < ctx; ++i) tokens[size_t(i)] = int32_t(mix64(uint64_t(i) + 11) % uint64_t(V));
+    double worst = 0, scale = 0;
+    int64_t agree = 0, compared = 0;
+    auto compare = [&]() {
+        const std::vector<float>&a = s16.logits(), &b = s32.logits();
+        CHECK_EQ(a.size(), b.size());
+        for (int64_t r = 0; r * V < int64_t(b.size()); ++r) {
+            int32_t ia = 0, ib = 0;
+            for (int64_t j = 0; j < V; ++j) {
+                worst = std::max(worst, std::fabs(double(a[r * V + j]) - b[r * V + j]));
+                scale = std::max(scale, std::fabs(double(b[r * V + j])));
+                if (a[r * V + j] > a[r * V + ia]) ia = int32_t(j);
+                if (b[r * V + j] > b[r * V + ib]) ib = int32_t(j);
+            }
+            agree += ia == ib;
+            ++compared;
+        }
+    };
+    const int64_t prefill = ctx - 8;
+    for (int64_t p = 0; p < prefill; p += 512) {
+        const int64_t n = std::min<int64_t>(512, prefill - p);
+        s16.decode(tokens.data() + p, nullptr, nullptr, nullptr, n, true);
+        s32.decode(tokens.data() + p, nullptr, nullptr, nullptr, n, true);
+        compare();
+    }
+    for (int64_t p = prefill; p < ctx; ++p) {
+        s16.decode(tokens.data() + p, nullptr, nullptr, nullptr, 1, true);
+        s32.decode(tokens.data() + p, nullptr, nullptr, nullptr, 1, true);
+        compare();
+    }
+    std::fprintf(stderr, "    F16 vs F32 KV cache: max |Δlogit| %.3g of max |logit| %.3g; greedy agrees %lld/%lld\n",
+                 worst, scale, (long long)agree, (long long)compared);
+    CHECK_EQ(s16.length(0), ctx);
+    CHECK(scale > 0);
+    CHECK(worst > 0);  // the F16 path really ran
+    CHECK(worst <= 2e-4 * scale);
+    CHECK(agree >= compared * 99 / 100);
     std::remove(path.c_str());
 }

@@ -3,6 +3,8 @@
 // forward allocates one layer's buffers and its outputs only (the trainer's counting hook
 // buffer_bytes() sees every buffer it holds), with results equal to a keeping forward's.
 // An F16 KV cache stays within a stated tolerance of an F32 one over a 4096-position context.
+// The memory plan (sl4j_memory_plan) is the same arithmetic: checked against the trainer's counted
+// buffers and against hand-computed 7B shapes.
 #include <unistd.h>
 
 #include <cstdio>
@@ -18,6 +20,7 @@
 #include "model/session.h"
 #include "testing.h"
 #include "train/lora.h"
+#include "train/memory_plan.h"
 #include "train/trainer.h"
 
 using namespace sl4j;
@@ -185,13 +188,16 @@ TEST(no_grad_forward_allocates_no_activations) {
     Trainer tr(*m, &lora, tc);
     tr.set_training(false);
     const int64_t f = sizeof(float), kv = h.kv_dim(), r = lora_config().r;
-    // one layer: xn1, att, x_mid, xn2, q (dim); k, v (kv); gate, up, hact (ffn); inv1, inv2; u (r) × 7
+    // one layer by hand: xn1, att, x_mid, xn2, q (dim); k, v (kv); gate, up, hact (ffn); inv1, inv2; u (r) × 7
     const int64_t layer = N * (5 * dim + 2 * kv + 3 * ffn + 2 + kLoraNumTargets * r) * f;
     // outputs and one-layer scratch: x, tmp, hidden (dim), inv_f, losses, rope (n_rot), logits chunk,
     // and the int rows (seq, targets: 4 bytes; pos, first: 8 bytes)
     const int64_t rest = N * (3 * dim + 2 + h.n_rot) * f + tr.logits_bytes() + N * (4 + 4 + 8 + 8);
     const int64_t at_init = tr.buffer_bytes();
     CHECK_EQ(at_init, layer + rest);
+    const TrainerBytes plan = trainer_bytes(h, B, T, false, r, lora_config().targets);
+    CHECK_EQ(plan.layer, layer);
+    CHECK_EQ(plan.no_grad(), at_init);
     Rows rows = random_rows(N, V, 3);
     tr.forward(rows.tokens.data(), rows.targets.data(), nullptr, false);
     CHECK_EQ(tr.buffer_bytes(), at_init);
@@ -199,6 +205,7 @@ TEST(no_grad_forward_allocates_no_activations) {
     EXPECT_THROWS(tr.backward(nullptr, hidden_infer.data(), 1.f));  // nothing kept: refused
     tr.forward(rows.tokens.data(), rows.targets.data(), nullptr, true);
     CHECK(tr.buffer_bytes() >= at_init + (layers - 1) * layer + layers * N * dim * f);
+    CHECK_EQ(tr.buffer_bytes(), plan.grad());
     CHECK(tr.row_losses() == loss_infer);
     CHECK(tr.hidden() == hidden_infer);
     std::remove(path.c_str());
@@ -253,4 +260,68 @@ TEST(f16_kv_cache_logits_match_f32_over_4096_positions) {
     CHECK(worst <= 2e-4 * scale);
     CHECK(agree >= compared * 99 / 100);
     std::remove(path.c_str());
+}
+
+// The memory plan of LLaMA-2-7B shapes against figures computed by hand.
+TEST(memory_plan_of_7b_shapes_matches_hand_arithmetic) {
+    sl4j_model_info info{};
+    info.n_vocab = 32000;
+    info.dim = 4096;
+    info.n_layers = 32;
+    info.n_heads = 32;
+    info.n_kv_heads = 32;
+    info.head_dim = 128;
+    info.ffn = 11008;
+    info.n_rot = 128;
+    // sft: 1 × 512, LoRA r16 on q and v, with checkpointing
+    sl4j_memory_plan_params p = sl4j_memory_plan_default_params();
+    p.mode = SL4J_PLAN_SFT;
+    p.weight_bytes = 3825065984;
+    p.batch = 1;
+    p.seq_len = 512;
+    p.checkpointing = 1;
+    sl4j_memory_plan_result m{};
+    CHECK_EQ(sl4j_memory_plan(&info, &p, &m), 0);
+    // LoRA: 32 layers × (q: 16·(4096+4096) + v: 16·(4096+4096)) = 8,388,608 floats
+    CHECK_EQ(m.lora, int64_t(8388608) * 4);
+    CHECK_EQ(m.gradients, int64_t(8388608) * 4);
+    CHECK_EQ(m.optimizer, int64_t(8388608) * 8);
+    // one layer, 512 rows: 4·512·(5·4096 + 2·4096 + 3·11008 + 2 + 2·16) = 126,423,040
+    const int64_t layer = 126423040;
+    // kept with checkpointing: 32 inputs + one recompute copy of 512 × 4096 floats
+    CHECK_EQ(m.activations_checkpointed, int64_t(33) * 512 * 4096 * 4);
+    CHECK_EQ(m.activations, m.activations_checkpointed);
+    // without: 32 inputs + 31 more layers
+    CHECK_EQ(m.activations_full, int64_t(32) * 512 * 4096 * 4 + 31 * layer);
+    // logits: 64 MiB / (32000 · 4) = 524 rows ≥ 512: all 512 rows
+    CHECK_EQ(m.logits_chunk, int64_t(512) * 32000 * 4);
+    // base: ints 24·512, rope 128, x/tmp/hidden, 2 → 4·512·(128 + 3·4096 + 2) + 12288 + layer; backward 4·512·(1 + 4·4096 + 2·4096 + 3·11008)
+    CHECK_EQ(m.scratch, int64_t(12288) + int64_t(4) * 512 * (128 + 3 * 4096 + 2) + layer +
+                            int64_t(4) * 512 * (1 + 4 * 4096 + 2 * 4096 + 3 * 11008));
+    CHECK_EQ(m.kv_cache, 0);
+    CHECK_EQ(m.total, m.weights + m.activations + m.lora + m.gradients + m.optimizer + m.logits_chunk + m.scratch);
+
+    // generate: 8 sequences of 4096 positions, F16 cache: 2 · 32 · 8 · 4096 · 4096 · 2 bytes = 16 GiB
+    sl4j_memory_plan_params g = sl4j_memory_plan_default_params();
+    g.weight_bytes = 3825065984;
+    g.kv_seqs = 8;
+    g.kv_ctx = 4096;
+    g.prefill_rows = 8 * 64;
+    CHECK_EQ(sl4j_memory_plan(&info, &g, &m), 0);
+    CHECK_EQ(m.kv_cache, int64_t(16) << 30);
+    g.kv_type = SL4J_TYPE_F32;
+    CHECK_EQ(sl4j_memory_plan(&info, &g, &m), 0);
+    CHECK_EQ(m.kv_cache, int64_t(32) << 30);
+    // 512 prefill rows: 4·(5·4096 + 2·4096 + 2·11008 + 128) + 20 each; 8 output rows of 2·4096 + 32000 floats
+    CHECK_EQ(m.scratch, int64_t(512) * (4 * (5 * 4096 + 2 * 4096 + 2 * 11008 + 128) + 20) + int64_t(8) * 4 * (2 * 4096 + 32000));
+    CHECK_EQ(m.lora + m.gradients + m.optimizer + m.activations, 0);
+
+    // Llama-3-8B head: vocab 128256 at 4 × 128 rows: 64 MiB / (128256 · 4) = 130 rows per chunk
+    info.n_vocab = 128256;
+    p.batch = 4;
+    p.seq_len = 128;
+    CHECK_EQ(sl4j_memory_plan(&info, &p, &m), 0);
+    CHECK_EQ(m.logits_chunk, int64_t(130) * 128256 * 4);
+    p.mode = 9;
+    CHECK(sl4j_memory_plan(&info, &p, &m) != 0);
 }

@@ -328,9 +328,22 @@ int32_t sl4j_model_load(const char* path, const struct sl4j_model_params* params
 void sl4j_model_free(sl4j_model* model);
 int32_t sl4j_model_get_info(const sl4j_model* model, struct sl4j_model_info* out);
 
-/* A session holds a KV cache for n_seq sequences of up to n_ctx positions each. One thread at a
- * time per session; sessions of the same model may run on different threads. */
+struct sl4j_session_params {
+    int32_t n_seq;   /* sequences decoding side by side. Default 1.                            */
+    int32_t n_ctx;   /* positions per sequence. Default 2048.                                   */
+    int32_t kv_type; /* SL4J_TYPE_F16 (default: 2 bytes per cached key/value element, attention
+                        decodes them; logits within ~1e-3 of F32's) or SL4J_TYPE_F32 (exact).    */
+};
+struct sl4j_session_params sl4j_session_default_params(void);
+
+/* A session holds a KV cache for n_seq sequences of up to n_ctx positions each:
+ * 2 · n_layers · n_seq · n_ctx · kv_dim elements of kv_type. One thread at a time per session;
+ * sessions of the same model may run on different threads. */
+int32_t sl4j_session_init_params(sl4j_model* model, const struct sl4j_session_params* params, sl4j_session** out);
+/* sl4j_session_init_params with the default KV type (F16). */
 int32_t sl4j_session_init(sl4j_model* model, int32_t n_seq, int32_t n_ctx, sl4j_session** out);
+/* Bytes of the session's KV cache (-1 for NULL). */
+int64_t sl4j_session_kv_bytes(const sl4j_session* session);
 void sl4j_session_free(sl4j_session* session);
 /* Run the model over n_tokens tokens. Token i is appended to sequence seq_ids[i] (NULL: all 0) at
  * that sequence's next position, tokens of one sequence in order. Rows with outputs[i] != 0 (NULL:
@@ -498,11 +511,75 @@ int32_t sl4j_trainer_eval_ce(sl4j_trainer* trainer, const int32_t* tokens, const
  * output norm. Keeps what sl4j_trainer_backward needs. */
 int32_t sl4j_trainer_forward(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targets,
                              const int64_t* doc_start, float* logprobs, float* hidden);
+/* The same outputs as sl4j_trainer_forward, computed as inference: layer by layer through one
+ * layer's buffers, nothing kept for a backward (none may follow), the logits reduced to the
+ * targets' log-probs one chunk of rows at a time. Results equal sl4j_trainer_forward's bit for
+ * bit; a trainer used only this way never allocates per-layer activations. For the no-grad
+ * passes of PPO (old and reference log-probs, values) and reward scoring. */
+int32_t sl4j_trainer_infer(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targets,
+                           const int64_t* doc_start, float* logprobs, float* hidden);
+/* Bytes the trainer's buffers hold now (activations, scratch, logits chunk, outputs). */
+int64_t sl4j_trainer_buffer_bytes(const sl4j_trainer* trainer);
 /* Backward of the last sl4j_trainer_forward (once per forward): d_logprobs (batch·seq_len, NULL =
  * none) and d_hidden (batch·seq_len·dim, NULL = none) are d loss / d those outputs; adapter
  * gradients += grad_scale · the resulting gradients. */
 int32_t sl4j_trainer_backward(sl4j_trainer* trainer, const float* d_logprobs, const float* d_hidden,
                               float grad_scale);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Memory plans: the peak bytes of a command, by part, before it allocates                     */
+/* ------------------------------------------------------------------------------------------ */
+enum sl4j_plan_mode {
+    SL4J_PLAN_GENERATE = 0, /* a decoding session (generate, bench, score with a session)         */
+    SL4J_PLAN_SFT = 1,      /* LoRA training with the native cross-entropy (sft)                  */
+    SL4J_PLAN_REWARD = 2,   /* LoRA + scalar head on sequence scores (train-reward)               */
+    SL4J_PLAN_PPO = 3       /* rollout session + no-grad passes + LoRA training (ppo)             */
+};
+
+struct sl4j_memory_plan_params {
+    int32_t mode;           /* enum sl4j_plan_mode. Default SL4J_PLAN_GENERATE.                      */
+    int64_t weight_bytes;   /* bytes of the model file: mmapped, resident once every layer has run. */
+    int64_t extra_bytes;    /* other resident bytes: a second model (PPO's reward trunk) and its
+                               adapter. Default 0.                                                   */
+    int64_t runtime_bytes;  /* the process before it loads anything (a JVM's heap and code).
+                               Default 0; the CLI passes its measured baseline.                     */
+    int32_t batch;          /* sequences per training call: sft batch, 2 x reward pairs, PPO mini-batch. */
+    int32_t seq_len;        /* tokens per training sequence (PPO and reward: the padded bucket).     */
+    int32_t checkpointing;  /* 1: keep only each layer's input (sl4j_trainer_params). Default 0.     */
+    int32_t lora_r;         /* LoRA rank. Default 16.                                                */
+    uint32_t lora_targets;  /* enum sl4j_lora_target bits. Default Q | V.                            */
+    int32_t infer_batch;    /* sequences of the no-grad passes (PPO: batch; reward: eval); 0 = none. */
+    int32_t infer_seq_len;  /* their padded length.                                                  */
+    int32_t kv_seqs;        /* sequences of a decoding session (0 = none).                          */
+    int32_t kv_ctx;         /* its positions per sequence.                                           */
+    int32_t kv_type;        /* SL4J_TYPE_F16 (default) or SL4J_TYPE_F32.                             */
+    int32_t prefill_rows;   /* rows of its largest decode call (all prompts at once).               */
+};
+struct sl4j_memory_plan_params sl4j_memory_plan_default_params(void);
+
+/* Bytes by part; total is their sum. Activations are what the training forward keeps for the
+ * backward with the chosen checkpointing, and the figures with and without it. Scratch: one
+ * layer's buffers of each trainer, the backward's scratch, the session's decode buffers and the
+ * caller's hidden-state copies. */
+struct sl4j_memory_plan_result {
+    int64_t weights;                  /* weight_bytes + extra_bytes                               */
+    int64_t kv_cache;                 /* the session's KV cache                                   */
+    int64_t activations;              /* kept for the backward (checkpointing as requested)       */
+    int64_t activations_full;         /* the same without checkpointing                           */
+    int64_t activations_checkpointed; /* the same with checkpointing                              */
+    int64_t lora;                     /* adapter values                                           */
+    int64_t gradients;                /* adapter gradients                                        */
+    int64_t optimizer;                /* AdamW moments (2 per value)                              */
+    int64_t logits_chunk;             /* the output head's chunk of logits (each trainer's)       */
+    int64_t scratch;                  /* see above                                                */
+    int64_t runtime;                  /* runtime_bytes                                            */
+    int64_t total;                    /* host bytes at the peak                                   */
+    int64_t device;                   /* device bytes at the peak: 0 on the CPU backend           */
+};
+
+/* Plan of a command on a model of this shape (sl4j_model_get_info, or hand-filled). */
+int32_t sl4j_memory_plan(const struct sl4j_model_info* info, const struct sl4j_memory_plan_params* params,
+                         struct sl4j_memory_plan_result* out);
 
 #ifdef __cplusplus
 }

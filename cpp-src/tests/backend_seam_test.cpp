@@ -27,7 +27,7 @@ const char* kModel = "java/src/test/resources/fixtures/models/gqa_f32.gguf";
 const char* const kOps[] = {
     "matmul",    "matmul_transposed", "embedding",          "rmsnorm",      "rmsnorm_backward",
     "rope_cache", "rope",             "rope_backward",      "swiglu",       "swiglu_backward",
-    "residual",  "residual_backward", "attention",          "attention_backward",
+    "residual",  "residual_backward", "attention",          "attention_f16",  "attention_backward",
     "crossentropy", "crossentropy_backward", "log_softmax_at", "dropout",  "dropout_backward",
     "add_scaled", "scale",            "outer_accumulate"};
 
@@ -101,6 +101,12 @@ public:
         ++calls["attention"];
         cpu_->attention(out, q, kc, vc, seq, pos, first, n, nh, nkv, hd, stride);
     }
+    void attention_f16(float* out, const float* q, const uint16_t* kc, const uint16_t* vc, const int32_t* seq,
+                       const int64_t* pos, const int64_t* first, int64_t n, int64_t nh, int64_t nkv, int64_t hd,
+                       int64_t stride) override {
+        ++calls["attention_f16"];
+        cpu_->attention_f16(out, q, kc, vc, seq, pos, first, n, nh, nkv, hd, stride);
+    }
     void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* kc,
                             const float* vc, const int32_t* seq, const int64_t* pos, const int64_t* first, int64_t n,
                             int64_t n_seq, int64_t nh, int64_t nkv, int64_t hd, int64_t stride) override {
@@ -167,15 +173,18 @@ void fill_b(LoraAdapter& lora) {
             for (int64_t i = 0; i < T.size(); ++i) T.w[i] = float(int64_t(mix64(uint64_t(i)) % 201) - 100) * 1e-3f;
 }
 
-// Runs `run` on a session of the counting backend and one of the model's own backend.
+// Runs `run` on a session of the counting backend and one of the model's own backend, with an
+// F16 KV cache and then an F32 one.
 template <typename Run>
 void two_sessions(const LlamaModel& model, CountingBackend& cb, Run run) {
-    LlamaSession counted(model, 2, 16, cb), plain(model, 2, 16);
-    run(counted, 0);
-    run(plain, 1);
-    CHECK(counted.has_logits() && plain.has_logits());
-    CHECK(counted.logits() == plain.logits());
-    CHECK(counted.hidden() == plain.hidden());
+    for (int32_t kv : {SL4J_TYPE_F16, SL4J_TYPE_F32}) {
+        LlamaSession counted(model, 2, 16, cb, kv), plain(model, 2, 16, kv);
+        run(counted, 0);
+        run(plain, 1);
+        CHECK(counted.has_logits() && plain.has_logits());
+        CHECK(counted.logits() == plain.logits());
+        CHECK(counted.hidden() == plain.hidden());
+    }
 }
 
 }  // namespace
@@ -200,7 +209,8 @@ TEST(every_op_of_a_decode_and_a_train_step_goes_through_the_backend) {
                            "add_scaled", "log_softmax_at"})
         CHECK(cb.calls[op] > 0);
     CHECK_EQ(cb.calls["attention"], model->hparams().n_layers);
-    CHECK_EQ(cb.calls["log_softmax_at"], 5);
+    CHECK_EQ(cb.calls["attention_f16"], model->hparams().n_layers);
+    CHECK_EQ(cb.calls["log_softmax_at"], 10);
 
     // A training step (dropout on) with both gradients pushed in, on the counting backend and on
     // the model's own: same losses and adapter gradients.

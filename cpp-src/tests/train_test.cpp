@@ -266,13 +266,13 @@ TEST(lora_disabled_and_attached_session_match_the_right_model) {
     for (bool on : {false, true}) {
         tr.set_adapter_enabled(on);
         tr.forward(tokens.data(), targets.data(), nullptr);
-        LlamaSession s(*model, 1, 16);
+        LlamaSession s(*model, 1, 16, SL4J_TYPE_F32);  // the trainer's keys and values are F32
         s.set_lora(&lora, on);
         s.decode(tokens.data(), nullptr, nullptr, nullptr, T, true);
         for (int64_t t = 0; t < T; ++t)
             CHECK_NEAR(-tr.row_losses()[t], cpu::log_softmax_at(s.logits().data() + t * V, V, targets[t]), 1e-4);
         if (!on) {  // and the plain session (no adapter) agrees too
-            LlamaSession base(*model, 1, 16);
+            LlamaSession base(*model, 1, 16, SL4J_TYPE_F32);
             base.decode(tokens.data(), nullptr, nullptr, nullptr, T, true);
             for (int64_t i = 0; i < T * V; ++i)
                 if (base.logits()[i] != s.logits()[i]) {

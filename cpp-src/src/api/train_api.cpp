@@ -8,6 +8,7 @@
 #include "api/handles.h"
 #include "cpu/ops_backward.h"
 #include "train/adamw.h"
+#include "train/memory_plan.h"
 
 using namespace sl4j;
 
@@ -274,7 +275,7 @@ static void ce(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targ
     SL4J_CHECK_HANDLE(tokens);
     SL4J_CHECK_HANDLE(targets);
     Trainer& tr = *trainer->impl;
-    tr.forward(tokens, targets, doc_start);
+    tr.forward(tokens, targets, doc_start, backward);  // evaluation keeps nothing
     int64_t counted = 0;
     const double l = tr.mean_loss(&counted);
     if (backward && counted > 0) {
@@ -295,18 +296,30 @@ int32_t sl4j_trainer_eval_ce(sl4j_trainer* trainer, const int32_t* tokens, const
     return guard([&] { ce(trainer, tokens, targets, doc_start, false, 1.f, loss, n_counted); });
 }
 
+static void forward_out(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targets,
+                        const int64_t* doc_start, float* logprobs, float* hidden, bool keep) {
+    SL4J_CHECK_HANDLE(trainer);
+    SL4J_CHECK_HANDLE(tokens);
+    SL4J_CHECK_ARG(logprobs == nullptr || targets != nullptr, "log-probs need targets");
+    Trainer& tr = *trainer->impl;
+    tr.forward(tokens, targets, doc_start, keep);
+    if (logprobs)
+        for (int64_t r = 0; r < tr.rows(); ++r) logprobs[r] = -tr.row_losses()[r];
+    if (hidden) std::copy_n(tr.hidden().data(), tr.rows() * trainer->dim, hidden);
+}
+
 int32_t sl4j_trainer_forward(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targets,
                              const int64_t* doc_start, float* logprobs, float* hidden) {
-    return guard([&] {
-        SL4J_CHECK_HANDLE(trainer);
-        SL4J_CHECK_HANDLE(tokens);
-        SL4J_CHECK_ARG(logprobs == nullptr || targets != nullptr, "log-probs need targets");
-        Trainer& tr = *trainer->impl;
-        tr.forward(tokens, targets, doc_start);
-        if (logprobs)
-            for (int64_t r = 0; r < tr.rows(); ++r) logprobs[r] = -tr.row_losses()[r];
-        if (hidden) std::copy_n(tr.hidden().data(), tr.rows() * trainer->dim, hidden);
-    });
+    return guard([&] { forward_out(trainer, tokens, targets, doc_start, logprobs, hidden, true); });
+}
+
+int32_t sl4j_trainer_infer(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targets,
+                           const int64_t* doc_start, float* logprobs, float* hidden) {
+    return guard([&] { forward_out(trainer, tokens, targets, doc_start, logprobs, hidden, false); });
+}
+
+int64_t sl4j_trainer_buffer_bytes(const sl4j_trainer* trainer) {
+    return trainer ? trainer->impl->buffer_bytes() : -1;
 }
 
 int32_t sl4j_trainer_backward(sl4j_trainer* trainer, const float* d_logprobs, const float* d_hidden,
@@ -320,6 +333,36 @@ int32_t sl4j_trainer_backward(sl4j_trainer* trainer, const float* d_logprobs, co
             for (int64_t r = 0; r < tr.rows(); ++r) d[r] = -d_logprobs[r];  // row loss = -logprob
         }
         tr.backward(d_logprobs ? d.data() : nullptr, d_hidden, grad_scale);
+    });
+}
+
+struct sl4j_memory_plan_params sl4j_memory_plan_default_params(void) {
+    sl4j_memory_plan_params p{};
+    p.mode = SL4J_PLAN_GENERATE;
+    p.lora_r = 16;
+    p.lora_targets = SL4J_LORA_Q | SL4J_LORA_V;
+    p.kv_type = SL4J_TYPE_F16;
+    return p;
+}
+
+int32_t sl4j_memory_plan(const struct sl4j_model_info* info, const struct sl4j_memory_plan_params* params,
+                         struct sl4j_memory_plan_result* out) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(info);
+        SL4J_CHECK_HANDLE(out);
+        SL4J_CHECK_ARG(info->n_vocab > 0 && info->dim > 0 && info->n_layers > 0 && info->n_kv_heads > 0 &&
+                           info->head_dim > 0 && info->ffn > 0 && info->n_rot >= 0,
+                       "memory plan: the model shape needs positive n_vocab, dim, n_layers, n_kv_heads, head_dim, ffn");
+        LlamaHparams h;
+        h.n_vocab = info->n_vocab;
+        h.dim = info->dim;
+        h.n_layers = info->n_layers;
+        h.n_heads = info->n_heads;
+        h.n_kv_heads = info->n_kv_heads;
+        h.head_dim = info->head_dim;
+        h.ffn = info->ffn;
+        h.n_rot = info->n_rot;
+        memory_plan(h, params ? *params : sl4j_memory_plan_default_params(), out);
     });
 }
 

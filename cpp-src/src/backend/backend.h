@@ -94,6 +94,11 @@ public:
     virtual void attention(float* out, const float* q, const float* k_cache, const float* v_cache,
                            const int32_t* seq, const int64_t* pos, const int64_t* first_pos, int64_t n_rows,
                            int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t seq_stride) = 0;
+    // The same over F16 caches (IEEE halves, same layout): the session's default KV cache. A backend
+    // without it fails with SL4J_ERR_UNSUPPORTED (sessions then need the F32 cache).
+    virtual void attention_f16(float* out, const float* q, const uint16_t* k_cache, const uint16_t* v_cache,
+                               const int32_t* seq, const int64_t* pos, const int64_t* first_pos, int64_t n_rows,
+                               int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t seq_stride);
     // dq (overwritten), dk_cache and dv_cache (added into) of attention.
     virtual void attention_backward(float* dq, float* dk_cache, float* dv_cache, const float* dout, const float* q,
                                     const float* k_cache, const float* v_cache, const int32_t* seq,

@@ -83,6 +83,12 @@ public:
         cpu::attention_forward(out, q, k_cache, v_cache, seq, pos, first_pos, n_rows, n_heads, n_kv_heads, head_dim,
                                seq_stride);
     }
+    void attention_f16(float* out, const float* q, const uint16_t* k_cache, const uint16_t* v_cache,
+                       const int32_t* seq, const int64_t* pos, const int64_t* first_pos, int64_t n_rows,
+                       int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t seq_stride) override {
+        cpu::attention_forward_f16(out, q, k_cache, v_cache, seq, pos, first_pos, n_rows, n_heads, n_kv_heads,
+                                   head_dim, seq_stride);
+    }
     void attention_backward(float* dq, float* dk_cache, float* dv_cache, const float* dout, const float* q,
                             const float* k_cache, const float* v_cache, const int32_t* seq, const int64_t* pos,
                             const int64_t* first_pos, int64_t n_rows, int64_t n_seq, int64_t n_heads,
@@ -119,6 +125,12 @@ private:
 };
 
 }  // namespace
+
+void Backend::attention_f16(float*, const float*, const uint16_t*, const uint16_t*, const int32_t*, const int64_t*,
+                            const int64_t*, int64_t, int64_t, int64_t, int64_t, int64_t) {
+    SL4J_FAIL(SL4J_ERR_UNSUPPORTED, "backend %s has no attention over an F16 KV cache: create the session with an "
+              "F32 cache (kv_type f32)", name().c_str());
+}
 
 std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
 

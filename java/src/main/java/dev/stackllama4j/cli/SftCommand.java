@@ -1,6 +1,8 @@
 package dev.stackllama4j.cli;
 
+import dev.stackllama4j.engine.KvType;
 import dev.stackllama4j.engine.LlamaModel;
+import dev.stackllama4j.engine.MemoryPlan;
 import dev.stackllama4j.tokenizer.Tokenizer;
 import dev.stackllama4j.train.LoraConfig;
 import dev.stackllama4j.train.LrSchedule;
@@ -57,6 +59,7 @@ public final class SftCommand implements Command {
         o.addOption(Option.builder().longOpt("resume").desc("continue from OUTPUT/checkpoint.gguf").get());
         o.addOption(Option.builder().longOpt("no-cross-doc-attention").desc("mask attention across packed documents").get());
         o.addOption(Option.builder().longOpt("activation-checkpointing").desc("recompute activations in backward (less memory)").get());
+        PlanFlags.add(o, false);
         return o;
     }
 
@@ -97,6 +100,9 @@ public final class SftCommand implements Command {
         Path init = cmd.hasOption("init-adapter") ? existing(cmd.getOptionValue("init-adapter")) : null;
         String field = cmd.getOptionValue("text-field");
         try (LlamaModel model = ModelFlags.load(cmd, ctx)) {
+            Integer exit = PlanFlags.check(cmd, ctx, "sft", plan(model, config), false, config.checkpointing()
+                    ? "use a smaller --batch-size or --seq-length" : "add --activation-checkpointing, or use a smaller --batch-size or --seq-length");
+            if (exit != null) return exit;
             Tokenizer tok = model.tokenizer();
             List<String> texts = SftData.shuffleBuffer(SftData.readTexts(trainFile, field), config.shuffleBuffer(), config.seed());
             List<Packing.Chunk> train = SftData.pack(texts, tok, config.seqLength());
@@ -111,6 +117,12 @@ public final class SftCommand implements Command {
                     s.adapter());
         }
         return 0;
+    }
+
+    static MemoryPlan.Result plan(LlamaModel model, SftConfig c) {
+        return MemoryPlan.compute(model.info(), new MemoryPlan.Params(MemoryPlan.Mode.SFT, PlanFlags.fileBytes(model.path()), 0,
+                MemoryPlan.processResident(), c.batchSize(), c.seqLength(), c.checkpointing(), c.lora().r(),
+                c.lora().targetBits(), 0, 0, 0, 0, KvType.F16, 0));
     }
 
     static Path existing(String p) {

@@ -60,11 +60,22 @@ public final class Trainer implements AutoCloseable {
      * -100) and, if not null, {@code hidden} (rows × dim, after the output norm).
      */
     public void forward(int[] tokens, int[] targets, long[] docStart, float[] logProbs, float[] hidden) {
-        check(tokens, targets, docStart);
-        if (logProbs.length != rows()) throw new IllegalArgumentException("logProbs needs " + rows() + " entries");
-        if (hidden != null && hidden.length != rows() * dim)
-            throw new IllegalArgumentException("hidden needs " + rows() * dim + " entries");
+        check(tokens, targets, docStart, logProbs, hidden);
         Native.check(sl4j.sl4j_trainer_forward(h(), tokens, targets, docStart, logProbs, hidden));
+    }
+
+    /**
+     * The outputs of {@link #forward} computed as inference (no backward may follow): layer by
+     * layer, nothing kept per layer, equal to {@link #forward}'s bit for bit. For no-grad passes.
+     */
+    public void infer(int[] tokens, int[] targets, long[] docStart, float[] logProbs, float[] hidden) {
+        check(tokens, targets, docStart, logProbs, hidden);
+        Native.check(sl4j.sl4j_trainer_infer(h(), tokens, targets, docStart, logProbs, hidden));
+    }
+
+    /** Bytes the native trainer's buffers hold now. */
+    public long bufferBytes() {
+        return sl4j.sl4j_trainer_buffer_bytes(h());
     }
 
     /** Backward of the last {@link #forward}: d loss / d logProbs and / or d loss / d hidden (nullable). */
@@ -101,6 +112,13 @@ public final class Trainer implements AutoCloseable {
 
     public int seqLen() {
         return seqLen;
+    }
+
+    private void check(int[] tokens, int[] targets, long[] docStart, float[] logProbs, float[] hidden) {
+        check(tokens, targets, docStart);
+        if (logProbs.length != rows()) throw new IllegalArgumentException("logProbs needs " + rows() + " entries");
+        if (hidden != null && hidden.length != rows() * dim)
+            throw new IllegalArgumentException("hidden needs " + rows() * dim + " entries");
     }
 
     private void check(int[] tokens, int[] targets, long[] docStart) {

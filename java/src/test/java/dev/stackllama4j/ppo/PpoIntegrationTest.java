@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.stackllama4j.engine.KvType;
 import dev.stackllama4j.data.Prepare;
 import dev.stackllama4j.data.SynthSite;
 import dev.stackllama4j.engine.LlamaModel;
@@ -113,6 +114,7 @@ class PpoIntegrationTest {
                 .minNewTokens(4).maxNewTokens(12).seed(3).build();
         Path out = tmp.resolve("ppo-rm");
         try (PpoSession s = PpoSession.open(sft, lora, RewardFunction.learned(sft, rm))) {
+            s.model().useKvType(KvType.F32);  // the trajectory this single-seed bound was set on (F32 rollouts)
             Prompts prompts = new Prompts(Prompts.read(data.resolve("rl.jsonl"), s.model().tokenizer(), 64, new int[1]), 3);
             List<Prompts.Prompt> held = Prompts.read(data.resolve("evaluation.jsonl"), s.model().tokenizer(), 64, new int[1]);
             held = held.subList(0, Math.min(128, held.size()));
@@ -120,6 +122,7 @@ class PpoIntegrationTest {
             new PpoRun(s.policy(), s.reward(), prompts, c, new PpoRun.Settings(20, 10, 1.0), out, QUIET).run(false);
         }
         try (PpoSession s = PpoSession.open(sft, lora, RewardFunction.learned(sft, rm))) {
+            s.model().useKvType(KvType.F32);  // the trajectory this single-seed bound was set on (F32 rollouts)
             Prompts prompts = new Prompts(Prompts.read(data.resolve("rl.jsonl"), s.model().tokenizer(), 64, new int[1]), 3);
             List<Prompts.Prompt> held = Prompts.read(data.resolve("evaluation.jsonl"), s.model().tokenizer(), 64, new int[1]);
             held = held.subList(0, Math.min(128, held.size()));

@@ -1,13 +1,15 @@
-// Training forward and backward of a LLaMA with a LoRA adapter over B packed sequences of T
-// tokens (no KV cache). The base stays frozen in its stored type: its products go through the
-// backend's matmul / matmul_transposed, so no full-precision copy of the model is made. Every op
-// dispatches through the backend.
-// Gradients land in the adapter's tensors (they add up until zeroed).
+// Training forward and backward of a LLaMA over B packed sequences of T tokens (no KV cache), with
+// either a LoRA adapter over the frozen base or every weight trainable (FullParams). With LoRA the
+// base stays in its stored type: its products go through the backend's matmul /
+// matmul_transposed, so no full-precision copy of the model is made. Every op dispatches through
+// the backend. Gradients land in the adapter's (or the full parameters') tensors and add up until
+// zeroed.
 #pragma once
 #include <cstdint>
 #include <vector>
 
 #include "model/llama_model.h"
+#include "train/full.h"
 #include "train/lora.h"
 
 namespace sl4j {
@@ -30,6 +32,9 @@ public:
     Trainer(const LlamaModel& model, LoraAdapter* lora, const TrainConfig& config);
     // Runs every op on `backend` (which must outlive the trainer and reach the model's memory).
     Trainer(const LlamaModel& model, LoraAdapter* lora, const TrainConfig& config, Backend& backend);
+    // Trains every weight: the network's weights are full's (which must outlive the trainer).
+    Trainer(const LlamaModel& model, FullParams* full, const TrainConfig& config);
+    Trainer(const LlamaModel& model, FullParams* full, const TrainConfig& config, Backend& backend);
 
     // Without the adapter the network is the base model (a PPO reference policy).
     void set_adapter_enabled(bool on) { adapter_on_ = on; }
@@ -50,12 +55,14 @@ public:
     const std::vector<float>& hidden() const { return hidden_; }       // (B·T, dim), after the norm
 
     // Backward of the last forward with d loss/d row_losses (B·T) and/or d loss/d hidden
-    // (B·T × dim), either NULL. Adapter gradients += grad_scale · gradient. Once per forward.
+    // (B·T × dim), either NULL. Trainable gradients += grad_scale · gradient. Once per forward.
     void backward(const float* d_row_losses, const float* d_hidden, float grad_scale);
 
     int64_t rows() const { return N_; }
 
 private:
+    Trainer(const LlamaModel& model, LoraAdapter* lora, FullParams* full, const TrainConfig& config,
+            Backend& backend);
     void layer_forward(int64_t l, LayerActs& A, float* x);
     void layer_backward(int64_t l, LayerActs& A, float* dx, const float* x_in, bool need_dx);
     void proj(int64_t l, int t, float* out, const float* in, LayerActs& A);
@@ -69,13 +76,15 @@ private:
     const LlamaModel& model_;
     Backend& be_;
     LoraAdapter* lora_;
+    FullParams* full_;
+    const LlamaWeights& w_; // the model's, or full_'s
     TrainConfig cfg_;
     int64_t N_;
     bool adapter_on_ = true, training_ = true, ready_ = false;
     uint64_t calls_ = 0;
     float grad_scale_ = 1.f;
 
-    std::vector<int32_t> seq_, targets_;
+    std::vector<int32_t> tokens_, seq_, targets_;
     std::vector<int64_t> pos_, first_;
     std::vector<float> rope_cs_, x_, tmp_x_, inv_f_, hidden_, logits_, losses_;
     std::vector<std::vector<float>> x_in_; // (n_layers) input of each layer

@@ -297,7 +297,7 @@ TEST(lora_overfits_stories260K) {
     lc.dropout = 0.f;
     lc.targets = (1u << kLoraNumTargets) - 1;
     LoraAdapter lora(model->hparams(), lc);
-    const int64_t T = 100, V = model->hparams().n_vocab;
+    const int64_t T = 100;
     // Text the model can produce (random ids include tokens it never learned, whose tiny
     // embeddings a frozen output norm cannot lift): the reference greedy story, read backwards,
     // so the model has not seen this sequence.

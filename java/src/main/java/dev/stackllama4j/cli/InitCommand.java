@@ -44,11 +44,8 @@ public final class InitCommand implements Command {
         }
         long seed = Flags.longValue(cmd, "seed", 1);
         double std = Flags.doubleValue(cmd, "init-std", RandomModel.DEFAULT_STD);
-        try {
-            RandomModel.write(shape, type, seed, std, out);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
+        if (!(std > 0 && std < 1)) throw new UsageException("--init-std must be in (0, 1), got " + std);
+        RandomModel.write(shape, type, seed, std, out);
         ctx.out().printf("wrote %s: %,d parameters, %s, dim %d, %d layers, %d heads (%d kv), ffn %d, vocab %d%n", out,
                 shape.parameters(), type, shape.dim(), shape.layers(), shape.heads(), shape.kvHeads(), shape.ffn(),
                 shape.vocab());

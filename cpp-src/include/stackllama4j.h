@@ -377,6 +377,13 @@ int32_t sl4j_session_truncate(sl4j_session* session, int32_t seq, int32_t len);
 /* row-major A (r rows of in) and B (out rows of r), so it can be written to such a file as   */
 /* F32 as is, with general.type = "adapter", general.architecture = "llama" (llama.cpp       */
 /* checks it against the model), adapter.type = "lora" and adapter.lora.alpha (f32).         */
+/*                                                                                            */
+/* Full-parameter training uses the same handle type: sl4j_lora_init_full makes every weight  */
+/* of the model trainable (decoded to F32): "token_embd.weight", per layer "blk.N.attn_norm.  */
+/* weight", attn_q/k/v/output, ffn_norm, ffn_gate/up/down, then "output_norm.weight" and,     */
+/* when untied, "output.weight"; matrices have ggml dims {in, out}, norms {dim, 1}. A tied    */
+/* output is the embedding table: one tensor receives both gradients. The model file is not   */
+/* changed; write the values out as a new GGUF.                                               */
 /* ------------------------------------------------------------------------------------------ */
 typedef struct sl4j_lora sl4j_lora;
 typedef struct sl4j_trainer sl4j_trainer;
@@ -405,7 +412,14 @@ struct sl4j_lora_params sl4j_lora_default_params(void);
 
 /* Create an adapter shaped for the model (A random, B zero, gradients and AdamW state zero). */
 int32_t sl4j_lora_init(const sl4j_model* model, const struct sl4j_lora_params* params, sl4j_lora** out);
+/* Every weight of the model as trainable F32 tensors (values decoded from the model, gradients
+ * and AdamW state zero). The tensor, gradient, clipping and AdamW functions below apply; a
+ * trainer made with it trains the whole network. */
+int32_t sl4j_lora_init_full(const sl4j_model* model, sl4j_lora** out);
+/* 1 when made by sl4j_lora_init_full, else 0 (also for NULL). */
+int32_t sl4j_lora_is_full(const sl4j_lora* lora);
 void sl4j_lora_free(sl4j_lora* lora);
+/* SL4J_ERR_INVALID_ARGUMENT for full parameters. */
 int32_t sl4j_lora_get_params(const sl4j_lora* lora, struct sl4j_lora_params* out);
 
 /* Trainable tensors, per layer then per target (q,k,v,o,gate,up,down order), A before B. */
@@ -476,7 +490,8 @@ struct sl4j_trainer_params {
 struct sl4j_trainer_params sl4j_trainer_default_params(void);
 
 /* A trainer runs batch × seq_len tokens through model + adapter (no KV cache). Its buffers are
- * sized once here. lora may be NULL (forward only: the base model). */
+ * sized once here. lora may be NULL (forward only: the base model), or full parameters of this
+ * model (sl4j_lora_init_full): then the network is their current values and every one trains. */
 int32_t sl4j_trainer_init(const sl4j_model* model, sl4j_lora* lora, const struct sl4j_trainer_params* params,
                           sl4j_trainer** out);
 void sl4j_trainer_free(sl4j_trainer* trainer);

@@ -484,13 +484,15 @@ int32_t sl4j_gguf_writer_add_tensor_lora_merged(sl4j_gguf_writer* w, const char*
     return sl4j::guard([&] {
         SL4J_CHECK_HANDLE(w);
         SL4J_CHECK_HANDLE(lora);
+        SL4J_CHECK_ARG(lora->lora != nullptr, "gguf writer: tensor '%s': the handle holds full parameters, not a LoRA adapter",
+                       name ? name : "(null)");
         const sl4j::GgufTensorInfo& t = tensor_at(src, i);
-        const auto& ts = lora->impl->tensors();
+        const auto& ts = lora->lora->tensors();
         SL4J_CHECK_ARG(a_index >= 0 && a_index + 1 < (int64_t)ts.size(),
                        "gguf writer: tensor '%s': adapter tensor pair %lld out of range [0, %zu)",
                        name ? name : "(null)", (long long)a_index, ts.size());
         std::vector<int64_t> d = stream_dims(name, type, (int32_t)t.dims.size(), t.dims.data());
-        const sl4j::LoraConfig& c = lora->impl->config();
+        const sl4j::LoraConfig& c = lora->lora->config();
         w->writer.add_tensor_rows(name, type, d,
                                   sl4j::lora_merged_rows(*src->file, i, ts[(size_t)a_index], ts[(size_t)a_index + 1],
                                                          (double)c.alpha / (double)c.r));

@@ -71,10 +71,27 @@ int32_t sl4j_lora_init(const sl4j_model* model, const struct sl4j_lora_params* p
         c.targets = p.targets;
         c.seed = p.seed;
         auto l = std::make_unique<sl4j_lora>();
-        l->impl = std::make_unique<LoraAdapter>(model->impl->hparams(), c);
+        auto impl = std::make_unique<LoraAdapter>(model->impl->hparams(), c);
+        l->lora = impl.get();
+        l->impl = std::move(impl);
         *out = l.release();
     });
 }
+
+int32_t sl4j_lora_init_full(const sl4j_model* model, sl4j_lora** out) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(model);
+        SL4J_CHECK_HANDLE(out);
+        *out = nullptr;
+        auto l = std::make_unique<sl4j_lora>();
+        auto impl = std::make_unique<FullParams>(*model->impl);
+        l->full = impl.get();
+        l->impl = std::move(impl);
+        *out = l.release();
+    });
+}
+
+int32_t sl4j_lora_is_full(const sl4j_lora* lora) { return lora != nullptr && lora->full != nullptr ? 1 : 0; }
 
 void sl4j_lora_free(sl4j_lora* lora) { delete lora; }
 
@@ -82,7 +99,8 @@ int32_t sl4j_lora_get_params(const sl4j_lora* lora, struct sl4j_lora_params* out
     return guard([&] {
         SL4J_CHECK_HANDLE(lora);
         SL4J_CHECK_HANDLE(out);
-        const LoraConfig& c = lora->impl->config();
+        SL4J_CHECK_ARG(lora->lora != nullptr, "these are full parameters, not a LoRA adapter: they have no LoRA settings");
+        const LoraConfig& c = lora->lora->config();
         out->r = int32_t(c.r);
         out->alpha = c.alpha;
         out->dropout = c.dropout;
@@ -210,7 +228,9 @@ int32_t sl4j_adamw_update_f32(float* param, const float* grad, float* m, float* 
 int32_t sl4j_session_set_lora(sl4j_session* session, const sl4j_lora* lora, int32_t enabled) {
     return guard([&] {
         SL4J_CHECK_HANDLE(session);
-        session->impl->set_lora(lora ? lora->impl.get() : nullptr, enabled != 0);
+        SL4J_CHECK_ARG(lora == nullptr || lora->lora != nullptr,
+                       "a session takes a LoRA adapter; full parameters are saved as a model and loaded");
+        session->impl->set_lora(lora ? lora->lora : nullptr, enabled != 0);
     });
 }
 
@@ -234,9 +254,11 @@ int32_t sl4j_trainer_init(const sl4j_model* model, sl4j_lora* lora, const struct
         c.seq_len = p.seq_len;
         c.checkpointing = p.checkpointing != 0;
         auto t = std::make_unique<sl4j_trainer>();
-        t->lora = lora ? lora->impl.get() : nullptr;
         t->dim = model->impl->hparams().dim;
-        t->impl = std::make_unique<Trainer>(*model->impl, t->lora, c);
+        if (lora != nullptr && lora->full != nullptr)
+            t->impl = std::make_unique<Trainer>(*model->impl, lora->full, c);
+        else
+            t->impl = std::make_unique<Trainer>(*model->impl, lora ? lora->lora : nullptr, c);
         *out = t.release();
     });
 }

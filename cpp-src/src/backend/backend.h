@@ -66,12 +66,18 @@ public:
     // out[r] = row tokens[r] of the embedding table, dequantized.
     virtual void embedding(float* out, const int32_t* tokens, const void* table, int32_t type, int64_t n_rows,
                            int64_t dim, int64_t n_vocab) = 0;
+    // dtable[tokens[r]] += alpha·dout[r]: scatter-add into an F32 table's gradient (n_vocab × dim).
+    virtual void embedding_backward(float* dtable, const float* dout, const int32_t* tokens, int64_t n_rows,
+                                    int64_t dim, float alpha) = 0;
     // out = x / rms(x) · w per row; inv_rms (optional) keeps 1/rms for the backward.
     virtual void rmsnorm(float* out, float* inv_rms, const float* x, const float* w, int64_t n_rows, int64_t dim,
                          float eps) = 0;
     // dx += the input gradient of rmsnorm given dout.
     virtual void rmsnorm_backward(float* dx, const float* dout, const float* x, const float* w,
                                   const float* inv_rms, int64_t n_rows, int64_t dim) = 0;
+    // dw += alpha·(the weight gradient of rmsnorm given dout).
+    virtual void rmsnorm_weight_backward(float* dw, const float* dout, const float* x, const float* inv_rms,
+                                         int64_t n_rows, int64_t dim, float alpha) = 0;
     // cs = cos/sin of RoPE per row position.
     virtual void rope_cache(float* cs, const int64_t* pos, int64_t n_rows, int64_t n_rot, double base,
                             double linear_factor, const float* freq_factors) = 0;

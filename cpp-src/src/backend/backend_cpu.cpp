@@ -49,6 +49,10 @@ public:
                    int64_t n_vocab) override {
         cpu::embedding_forward(out, tokens, table, type, n_rows, dim, n_vocab);
     }
+    void embedding_backward(float* dtable, const float* dout, const int32_t* tokens, int64_t n_rows, int64_t dim,
+                            float alpha) override {
+        cpu::embedding_backward(dtable, dout, tokens, n_rows, dim, alpha);
+    }
     void rmsnorm(float* out, float* inv_rms, const float* x, const float* w, int64_t n_rows, int64_t dim,
                  float eps) override {
         cpu::rmsnorm_forward(out, inv_rms, x, w, n_rows, dim, eps);
@@ -56,6 +60,10 @@ public:
     void rmsnorm_backward(float* dx, const float* dout, const float* x, const float* w, const float* inv_rms,
                           int64_t n_rows, int64_t dim) override {
         cpu::rmsnorm_backward(dx, dout, x, w, inv_rms, n_rows, dim);
+    }
+    void rmsnorm_weight_backward(float* dw, const float* dout, const float* x, const float* inv_rms, int64_t n_rows,
+                                 int64_t dim, float alpha) override {
+        cpu::rmsnorm_weight_backward(dw, dout, x, inv_rms, n_rows, dim, alpha);
     }
     void rope_cache(float* cs, const int64_t* pos, int64_t n_rows, int64_t n_rot, double base, double linear_factor,
                     const float* freq_factors) override {

@@ -126,6 +126,12 @@ public:
     void dropout_backward(float*, const float*, float, uint64_t, int64_t) override { not_yet("dropout_backward"); }
     void add_scaled(float*, const float*, float, int64_t) override { not_yet("add_scaled"); }
     void scale(float*, float, int64_t) override { not_yet("scale"); }
+    void embedding_backward(float*, const float*, const int32_t*, int64_t, int64_t, float) override {
+        not_yet("embedding_backward");
+    }
+    void rmsnorm_weight_backward(float*, const float*, const float*, const float*, int64_t, int64_t, float) override {
+        not_yet("rmsnorm_weight_backward");
+    }
     void outer_accumulate(float*, const float*, const float*, int64_t, int64_t, int64_t, float) override {
         not_yet("outer_accumulate");
     }

@@ -124,7 +124,7 @@ void LlamaSession::decode(const int32_t* tokens, const int32_t* seq_ids, const i
         if (outputs == nullptr || outputs[r])
             std::copy_n(a_.x.data() + r * h.dim, h.dim, a_.out_x.data() + (o++) * h.dim);
     hidden_.resize(static_cast<size_t>(n_outputs_ * h.dim));
-    be_.rmsnorm(hidden_.data(), nullptr, a_.out_x.data(), w.output_norm.data(), n_outputs_, h.dim,
+    be_.rmsnorm(hidden_.data(), nullptr, a_.out_x.data(), w.output_norm, n_outputs_, h.dim,
                          float(h.rms_eps));
     has_logits_ = want_logits;
     if (want_logits && n_outputs_ > 0) {
@@ -178,7 +178,7 @@ void LlamaSession::layer_forward(int64_t l, int64_t n) {
     const int64_t kv = h.kv_dim();
 
     // attention block
-    be_.rmsnorm(a_.xb.data(), nullptr, a_.x.data(), L.attn_norm.data(), n, h.dim, float(h.rms_eps));
+    be_.rmsnorm(a_.xb.data(), nullptr, a_.x.data(), L.attn_norm, n, h.dim, float(h.rms_eps));
     float* qkv[] = {a_.q.data(), a_.k.data(), a_.v.data()};
     proj(l, {kLoraQ, kLoraK, kLoraV}, qkv, a_.xb.data(), n);
     be_.rope(a_.q.data(), a_.rope_cs.data(), n, h.n_heads, h.head_dim, h.n_rot);
@@ -210,7 +210,7 @@ void LlamaSession::layer_forward(int64_t l, int64_t n) {
     be_.residual(a_.x.data(), a_.xb2.data(), n * h.dim);
 
     // feed-forward block
-    be_.rmsnorm(a_.xb.data(), nullptr, a_.x.data(), L.ffn_norm.data(), n, h.dim, float(h.rms_eps));
+    be_.rmsnorm(a_.xb.data(), nullptr, a_.x.data(), L.ffn_norm, n, h.dim, float(h.rms_eps));
     float* gate_up[] = {a_.hb.data(), a_.hb2.data()};
     proj(l, {kLoraGate, kLoraUp}, gate_up, a_.xb.data(), n);
     be_.swiglu(a_.hb.data(), a_.hb.data(), a_.hb2.data(), n * h.ffn);

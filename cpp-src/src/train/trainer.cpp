@@ -39,7 +39,18 @@ Trainer::Trainer(const LlamaModel& model, LoraAdapter* lora, const TrainConfig& 
     : Trainer(model, lora, config, model.backend()) {}
 
 Trainer::Trainer(const LlamaModel& model, LoraAdapter* lora, const TrainConfig& config, Backend& backend)
-    : model_(model), be_(backend), lora_(lora), cfg_(config), N_(config.batch * config.seq_len) {
+    : Trainer(model, lora, nullptr, config, backend) {}
+
+Trainer::Trainer(const LlamaModel& model, FullParams* full, const TrainConfig& config)
+    : Trainer(model, nullptr, full, config, model.backend()) {}
+
+Trainer::Trainer(const LlamaModel& model, FullParams* full, const TrainConfig& config, Backend& backend)
+    : Trainer(model, nullptr, full, config, backend) {}
+
+Trainer::Trainer(const LlamaModel& model, LoraAdapter* lora, FullParams* full, const TrainConfig& config,
+                 Backend& backend)
+    : model_(model), be_(backend), lora_(lora), full_(full), w_(full ? full->weights() : model.weights()),
+      cfg_(config), N_(config.batch * config.seq_len) {
     const LlamaHparams& h = model.hparams();
     SL4J_CHECK_ARG(cfg_.batch >= 1 && cfg_.seq_len >= 1 && N_ <= (int64_t(1) << 24),
                    "trainer needs batch >= 1 and seq_len >= 1 (got %lld × %lld)", (long long)cfg_.batch,
@@ -48,6 +59,7 @@ Trainer::Trainer(const LlamaModel& model, LoraAdapter* lora, const TrainConfig& 
                    "the adapter has %lld layers, the model %lld", (long long)lora->n_layers(), (long long)h.n_layers);
     const int64_t N = N_;
     head_rows_ = cfg_.head_rows > 0 ? std::min(cfg_.head_rows, N) : head_chunk_rows(N, h.n_vocab);
+    alloc(tokens_, N);
     alloc(seq_, N);
     alloc(pos_, N);
     alloc(first_, N);
@@ -108,7 +120,7 @@ uint64_t Trainer::mask_seed(int64_t l, int t) const {
 }
 
 void Trainer::proj(int64_t l, int t, float* out, const float* in, LayerActs& A) {
-    const Weight& W = weight_of(model_.weights().layers[l], t);
+    const Weight& W = weight_of(w_.layers[l], t);
     be_.matmul(out, W.data, W.type, in, N_, W.in, W.out);
     if (lora_on(l, t))
         lora_forward(be_, out, A.u[t].data(), in, lora_->a(l, t), lora_->b(l, t), lora_->scale(), dropout(),
@@ -117,12 +129,14 @@ void Trainer::proj(int64_t l, int t, float* out, const float* in, LayerActs& A) 
 
 void Trainer::proj_backward(int64_t l, int t, float* dx, bool accumulate, const float* dy, const float* in,
                             LayerActs& A) {
-    const Weight& W = weight_of(model_.weights().layers[l], t);
+    const Weight& W = weight_of(w_.layers[l], t);
     if (dx != nullptr) {
         float* out = accumulate ? tmp_.data() : dx;
         be_.matmul_transposed(out, W.data, W.type, dy, N_, W.in, W.out);
         if (accumulate) be_.residual_backward(dx, out, N_ * W.in);
     }
+    // y = in·Wᵀ: dW (out × in) += dyᵀ·in.
+    if (full_) be_.outer_accumulate(full_->grad_of(W.data), dy, in, N_, W.out, W.in, grad_scale_);
     if (lora_on(l, t))
         lora_backward(be_, dx, lora_->a(l, t), lora_->b(l, t), dy, in, A.u[t].data(), lora_->scale(), dropout(),
                       mask_seed(l, t), grad_scale_, N_, ls_);
@@ -130,10 +144,10 @@ void Trainer::proj_backward(int64_t l, int t, float* dx, bool accumulate, const 
 
 void Trainer::layer_forward(int64_t l, LayerActs& A, float* x) {
     const LlamaHparams& h = model_.hparams();
-    const LayerWeights& L = model_.weights().layers[l];
+    const LayerWeights& L = w_.layers[l];
     const int64_t N = N_;
     // attention block
-    be_.rmsnorm(A.xn1.data(), A.inv1.data(), x, L.attn_norm.data(), N, h.dim, float(h.rms_eps));
+    be_.rmsnorm(A.xn1.data(), A.inv1.data(), x, L.attn_norm, N, h.dim, float(h.rms_eps));
     proj(l, kLoraQ, A.q.data(), A.xn1.data(), A);
     proj(l, kLoraK, A.k.data(), A.xn1.data(), A);
     proj(l, kLoraV, A.v.data(), A.xn1.data(), A);
@@ -145,7 +159,7 @@ void Trainer::layer_forward(int64_t l, LayerActs& A, float* x) {
     be_.residual(x, tmp_.data(), N * h.dim);
     std::copy_n(x, N * h.dim, A.x_mid.data());
     // feed-forward block
-    be_.rmsnorm(A.xn2.data(), A.inv2.data(), x, L.ffn_norm.data(), N, h.dim, float(h.rms_eps));
+    be_.rmsnorm(A.xn2.data(), A.inv2.data(), x, L.ffn_norm, N, h.dim, float(h.rms_eps));
     proj(l, kLoraGate, A.gate.data(), A.xn2.data(), A);
     proj(l, kLoraUp, A.up.data(), A.xn2.data(), A);
     be_.swiglu(A.hact.data(), A.gate.data(), A.up.data(), N * h.ffn);
@@ -156,14 +170,17 @@ void Trainer::layer_forward(int64_t l, LayerActs& A, float* x) {
 // dx: gradient wrt the layer's output on entry, wrt its input on return (when need_dx).
 void Trainer::layer_backward(int64_t l, LayerActs& A, float* dx, const float* x_in, bool need_dx) {
     const LlamaHparams& h = model_.hparams();
-    const LayerWeights& L = model_.weights().layers[l];
+    const LayerWeights& L = w_.layers[l];
     const int64_t N = N_;
     // feed-forward block, in reverse
     proj_backward(l, kLoraDown, d_hact_.data(), false, dx, A.hact.data(), A);
     be_.swiglu_backward(d_gate_.data(), d_up_.data(), d_hact_.data(), A.gate.data(), A.up.data(), N * h.ffn);
     proj_backward(l, kLoraGate, dxn_.data(), false, d_gate_.data(), A.xn2.data(), A);
     proj_backward(l, kLoraUp, dxn_.data(), true, d_up_.data(), A.xn2.data(), A);
-    be_.rmsnorm_backward(dx, dxn_.data(), A.x_mid.data(), L.ffn_norm.data(), A.inv2.data(), N, h.dim);
+    be_.rmsnorm_backward(dx, dxn_.data(), A.x_mid.data(), L.ffn_norm, A.inv2.data(), N, h.dim);
+    if (full_)
+        be_.rmsnorm_weight_backward(full_->grad_of(L.ffn_norm), dxn_.data(), A.x_mid.data(), A.inv2.data(), N, h.dim,
+                                    grad_scale_);
     // attention block, in reverse
     proj_backward(l, kLoraO, d_att_.data(), false, dx, A.att.data(), A);
     std::fill(dk_.begin(), dk_.end(), 0.f);
@@ -173,19 +190,23 @@ void Trainer::layer_backward(int64_t l, LayerActs& A, float* dx, const float* x_
                            h.head_dim, cfg_.seq_len * h.kv_dim());
     be_.rope_backward(dq_.data(), rope_cs_.data(), N, h.n_heads, h.head_dim, h.n_rot);
     be_.rope_backward(dk_.data(), rope_cs_.data(), N, h.n_kv_heads, h.head_dim, h.n_rot);
-    // Layer 0's input is the frozen embedding: only the adapter gradients are needed there.
+    // Under LoRA, layer 0's input is the frozen embedding: only the adapter gradients are needed there.
     float* dxn = need_dx ? dxn_.data() : nullptr;
     proj_backward(l, kLoraQ, dxn, false, dq_.data(), A.xn1.data(), A);
     proj_backward(l, kLoraK, dxn, true, dk_.data(), A.xn1.data(), A);
     proj_backward(l, kLoraV, dxn, true, dv_.data(), A.xn1.data(), A);
-    if (need_dx) be_.rmsnorm_backward(dx, dxn_.data(), x_in, L.attn_norm.data(), A.inv1.data(), N, h.dim);
+    if (full_)
+        be_.rmsnorm_weight_backward(full_->grad_of(L.attn_norm), dxn_.data(), x_in, A.inv1.data(), N, h.dim,
+                                    grad_scale_);
+    if (need_dx) be_.rmsnorm_backward(dx, dxn_.data(), x_in, L.attn_norm, A.inv1.data(), N, h.dim);
 }
 
 void Trainer::forward(const int32_t* tokens, const int32_t* targets, const int64_t* doc_start, bool keep) {
     SL4J_CHECK_ARG(tokens != nullptr, "forward needs tokens");
     const LlamaHparams& h = model_.hparams();
-    const LlamaWeights& w = model_.weights();
+    const LlamaWeights& w = w_;
     const int64_t N = N_;
+    std::copy_n(tokens, N, tokens_.data());
     for (int64_t r = 0; r < N; ++r) {
         first_[r] = doc_start ? doc_start[r] : 0;
         SL4J_CHECK_ARG(first_[r] >= 0 && first_[r] <= pos_[r],
@@ -201,7 +222,7 @@ void Trainer::forward(const int32_t* tokens, const int32_t* targets, const int64
         if (keep) std::copy_n(x_.data(), N * h.dim, x_in_[l].data());
         layer_forward(l, keep ? acts(l) : acts_[0], x_.data());
     }
-    be_.rmsnorm(hidden_.data(), inv_f_.data(), x_.data(), w.output_norm.data(), N, h.dim, float(h.rms_eps));
+    be_.rmsnorm(hidden_.data(), inv_f_.data(), x_.data(), w.output_norm, N, h.dim, float(h.rms_eps));
     head_forward();
     ready_ = keep;
 }
@@ -226,7 +247,7 @@ void Trainer::head_chunk(int64_t c, int64_t* r0, int64_t* n) const {
 // losses = cross-entropy of (hidden · W_outᵀ) against the targets, one chunk of rows at a time.
 void Trainer::head_forward() {
     const LlamaHparams& h = model_.hparams();
-    const Weight& W = model_.weights().output;
+    const Weight& W = w_.output;
     for (int64_t c = 0; c < head_chunks(); ++c) {
         int64_t r0, n;
         head_chunk(c, &r0, &n);
@@ -245,7 +266,7 @@ void Trainer::head_forward() {
 // multiplied back through W_out.
 void Trainer::head_backward(const float* d_row_losses) {
     const LlamaHparams& h = model_.hparams();
-    const Weight& W = model_.weights().output;
+    const Weight& W = w_.output;
     for (int64_t c = 0; c < head_chunks(); ++c) {
         int64_t r0, n;
         head_chunk(c, &r0, &n);
@@ -256,8 +277,8 @@ void Trainer::head_backward(const float* d_row_losses) {
         be_.crossentropy_backward(logits_.data(), logits_.data(), targets_.data() + r0, d_row_losses + r0, n,
                                   h.n_vocab);
         be_.matmul_transposed(dhid, W.data, W.type, logits_.data(), n, h.dim, h.n_vocab);
-        // A trainable output projection takes its gradient here: dW_out (vocab × dim) +=
-        // grad_scale · d logitsᵀ · hidden rows (be_.outer_accumulate over this chunk).
+        // The output weight's gradient (the embedding table's when tied): dW_out += d logitsᵀ · hidden.
+        if (full_) be_.outer_accumulate(full_->grad_of(W.data), logits_.data(), hid, n, h.n_vocab, h.dim, grad_scale_);
     }
     logits_held_ = false;  // the chunk now holds d logits
 }
@@ -276,9 +297,10 @@ double Trainer::mean_loss(int64_t* counted) const {
 
 void Trainer::backward(const float* d_row_losses, const float* d_hidden, float grad_scale) {
     SL4J_CHECK_ARG(ready_, "backward needs a forward first (and runs once per forward)");
-    SL4J_CHECK_ARG(lora_ != nullptr && adapter_on_, "backward needs an enabled adapter: nothing else is trainable");
+    SL4J_CHECK_ARG(full_ != nullptr || (lora_ != nullptr && adapter_on_),
+                   "backward needs full parameters or an enabled adapter: nothing else is trainable");
     const LlamaHparams& h = model_.hparams();
-    const LlamaWeights& w = model_.weights();
+    const LlamaWeights& w = w_;
     const int64_t N = N_;
     ready_ = false;
     grad_scale_ = grad_scale;
@@ -287,14 +309,19 @@ void Trainer::backward(const float* d_row_losses, const float* d_hidden, float g
     if (d_row_losses) head_backward(d_row_losses);
     if (d_hidden) be_.residual_backward(dxn_.data(), d_hidden, N * h.dim);
     std::fill(dx_.begin(), dx_.end(), 0.f);
-    be_.rmsnorm_backward(dx_.data(), dxn_.data(), x_.data(), w.output_norm.data(), inv_f_.data(), N, h.dim);
+    be_.rmsnorm_backward(dx_.data(), dxn_.data(), x_.data(), w.output_norm, inv_f_.data(), N, h.dim);
+    if (full_)
+        be_.rmsnorm_weight_backward(full_->grad_of(w.output_norm), dxn_.data(), x_.data(), inv_f_.data(), N, h.dim,
+                                    grad_scale_);
     for (int64_t l = h.n_layers - 1; l >= 0; --l) {
         if (cfg_.checkpointing) {
             std::copy_n(x_in_[l].data(), N * h.dim, tmp_x_.data());
             layer_forward(l, acts(l), tmp_x_.data());
         }
-        layer_backward(l, acts(l), dx_.data(), x_in_[l].data(), l > 0);
+        layer_backward(l, acts(l), dx_.data(), x_in_[l].data(), l > 0 || full_ != nullptr);
     }
+    // dx_ is now d loss / d embedding rows.
+    if (full_) be_.embedding_backward(full_->grad_of(w.tok_embd.data), dx_.data(), tokens_.data(), N, h.dim, grad_scale_);
 }
 
 }  // namespace sl4j

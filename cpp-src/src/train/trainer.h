@@ -1,13 +1,15 @@
-// Training forward and backward of a LLaMA with a LoRA adapter over B packed sequences of T
-// tokens (no KV cache). The base stays frozen in its stored type: its products go through the
-// backend's matmul / matmul_transposed, so no full-precision copy of the model is made. Every op
-// dispatches through the backend.
-// Gradients land in the adapter's tensors (they add up until zeroed).
+// Training forward and backward of a LLaMA over B packed sequences of T tokens (no KV cache), with
+// either a LoRA adapter over the frozen base or every weight trainable (FullParams). With LoRA the
+// base stays in its stored type: its products go through the backend's matmul /
+// matmul_transposed, so no full-precision copy of the model is made. Every op dispatches through
+// the backend. Gradients land in the adapter's (or the full parameters') tensors and add up until
+// zeroed.
 #pragma once
 #include <cstdint>
 #include <vector>
 
 #include "model/llama_model.h"
+#include "train/full.h"
 #include "train/lora.h"
 
 namespace sl4j {
@@ -37,6 +39,9 @@ public:
     Trainer(const LlamaModel& model, LoraAdapter* lora, const TrainConfig& config);
     // Runs every op on `backend` (which must outlive the trainer and reach the model's memory).
     Trainer(const LlamaModel& model, LoraAdapter* lora, const TrainConfig& config, Backend& backend);
+    // Trains every weight: the network's weights are full's (which must outlive the trainer).
+    Trainer(const LlamaModel& model, FullParams* full, const TrainConfig& config);
+    Trainer(const LlamaModel& model, FullParams* full, const TrainConfig& config, Backend& backend);
 
     // Without the adapter the network is the base model (a PPO reference policy).
     void set_adapter_enabled(bool on) { adapter_on_ = on; }
@@ -61,7 +66,7 @@ public:
     const std::vector<float>& hidden() const { return hidden_; }       // (B·T, dim), after the norm
 
     // Backward of the last forward with d loss/d row_losses (B·T) and/or d loss/d hidden
-    // (B·T × dim), either NULL. Adapter gradients += grad_scale · gradient. Once per forward.
+    // (B·T × dim), either NULL. Trainable gradients += grad_scale · gradient. Once per forward.
     void backward(const float* d_row_losses, const float* d_hidden, float grad_scale);
 
     int64_t rows() const { return N_; }
@@ -72,6 +77,8 @@ public:
     int64_t head_rows() const { return head_rows_; }
 
 private:
+    Trainer(const LlamaModel& model, LoraAdapter* lora, FullParams* full, const TrainConfig& config,
+            Backend& backend);
     template <typename T>
     void alloc(std::vector<T>& v, int64_t n);
     void alloc_layer(LayerActs& A);
@@ -93,6 +100,8 @@ private:
     const LlamaModel& model_;
     Backend& be_;
     LoraAdapter* lora_;
+    FullParams* full_;
+    const LlamaWeights& w_; // the model's, or full_'s
     TrainConfig cfg_;
     int64_t N_, head_rows_;
     int64_t bytes_ = 0;
@@ -101,7 +110,7 @@ private:
     uint64_t calls_ = 0;
     float grad_scale_ = 1.f;
 
-    std::vector<int32_t> seq_, targets_;
+    std::vector<int32_t> tokens_, seq_, targets_;
     std::vector<int64_t> pos_, first_;
     std::vector<float> rope_cs_, x_, tmp_x_, inv_f_, hidden_, losses_;
     std::vector<float> logits_;            // (head_rows_, n_vocab): one chunk of the head

@@ -17,8 +17,11 @@ import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 
-/** {@code sft}: supervised fine-tuning of a LoRA adapter on packed texts. */
-public final class SftCommand implements Command {
+/**
+ * {@code sft}: supervised fine-tuning of a LoRA adapter on packed texts, or of every weight with
+ * {@code --full}. {@link PretrainCommand} is the same run, full-parameter, on plain texts.
+ */
+public class SftCommand implements Command {
     @Override
     public String name() {
         return "sft";
@@ -60,7 +63,14 @@ public final class SftCommand implements Command {
         o.addOption(Option.builder().longOpt("no-cross-doc-attention").desc("mask attention across packed documents").get());
         o.addOption(Option.builder().longOpt("activation-checkpointing").desc("recompute activations in backward (less memory)").get());
         PlanFlags.add(o, false);
+        if (!alwaysFull())
+            o.addOption(Option.builder().longOpt("full").desc("train every weight (small models) instead of a LoRA adapter; writes OUTPUT/model.gguf").get());
         return o;
+    }
+
+    /** true: every run trains all weights (pretrain). */
+    boolean alwaysFull() {
+        return false;
     }
 
     static LoraConfig lora(CommandLine cmd, int r, double alpha, double dropout, String targets, long seed) {
@@ -73,7 +83,11 @@ public final class SftCommand implements Command {
         }
     }
 
-    static SftConfig config(CommandLine cmd) {
+    SftConfig config(CommandLine cmd) {
+        return loraConfig(cmd).withFull(alwaysFull() || cmd.hasOption("full"));
+    }
+
+    static SftConfig loraConfig(CommandLine cmd) {
         SftConfig d = SftConfig.defaults();
         long seed = Flags.longValue(cmd, "seed", d.seed());
         try {
@@ -108,13 +122,13 @@ public final class SftCommand implements Command {
             List<Packing.Chunk> train = SftData.pack(texts, tok, config.seqLength());
             List<Packing.Chunk> eval = evalFile == null ? List.of() : SftData.pack(SftData.readTexts(evalFile, field), tok, config.seqLength());
             SftRun run = new SftRun(model, config, train, eval, out, ctx.err());
-            ctx.err().printf("sft: %d examples -> %d sequences of %d tokens; %d steps of %d x %d sequences; LoRA r%d (%s)%n",
+            ctx.err().printf("%s: %d examples -> %d sequences of %d tokens; %d steps of %d x %d sequences; %s%n", name(),
                     texts.size(), train.size(), config.seqLength(), run.totalSteps(), config.batchSize(), config.gradAccum(),
-                    config.lora().r(), config.lora().targetList());
+                    config.full() ? "every weight trains" : "LoRA r" + config.lora().r() + " (" + config.lora().targetList() + ")");
             SftRun.Summary s = run.run(init, cmd.hasOption("resume"));
-            ctx.out().printf("sft: %d/%d steps, last loss %.4f%s; adapter %s%n", s.stepsDone(), s.totalSteps(), s.lastLoss(),
+            ctx.out().printf("%s: %d/%d steps, last loss %.4f%s; %s %s%n", name(), s.stepsDone(), s.totalSteps(), s.lastLoss(),
                     Double.isNaN(s.evalLoss()) ? "" : String.format(", eval loss %.4f (perplexity %.2f)", s.evalLoss(), Math.exp(s.evalLoss())),
-                    s.adapter());
+                    config.full() ? "model" : "adapter", s.adapter());
         }
         return 0;
     }

@@ -27,17 +27,20 @@ public final class Trainer implements AutoCloseable {
         this.dim = dim;
     }
 
-    /** @param lora the adapter to train, or null for forward-only use of the base model */
-    public static Trainer create(LlamaModel model, LoraAdapter lora, int batch, int seqLen, boolean checkpointing) {
+    /**
+     * @param params what trains: a LoRA adapter, every weight ({@link FullWeights}), or null for
+     *     forward-only use of the base model
+     */
+    public static Trainer create(LlamaModel model, Trainable params, int batch, int seqLen, boolean checkpointing) {
         sl4j_trainer h = new sl4j_trainer();
         try (sl4j_trainer_params p = sl4j.sl4j_trainer_default_params()) {
             p.batch(batch).seq_len(seqLen).checkpointing(checkpointing ? 1 : 0);
-            Native.check(sl4j.sl4j_trainer_init(model.handle(), lora == null ? null : lora.handle(), p, h));
+            Native.check(sl4j.sl4j_trainer_init(model.handle(), params == null ? null : params.handle(), p, h));
         }
         return new Trainer(h, batch, seqLen, model.info().dim());
     }
 
-    /** Forward + mean CE + backward; adapter gradients += gradScale · d loss. */
+    /** Forward + mean CE + backward; trainable gradients += gradScale · d loss. */
     public Loss stepCrossEntropy(int[] tokens, int[] targets, long[] docStart, float gradScale) {
         check(tokens, targets, docStart);
         double[] loss = new double[1];

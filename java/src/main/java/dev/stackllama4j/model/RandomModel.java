@@ -16,12 +16,25 @@ import java.nio.file.Path;
 public final class RandomModel {
     private RandomModel() {}
 
+    /** GPT-2's initialisation scale, the default: weights N(0, 0.02²). */
+    public static final double DEFAULT_STD = 0.02;
+
     public static void write(ModelShape s, TensorType type, long seed, Path out) {
-        write(s, type, seed, out, null);
+        write(s, type, seed, DEFAULT_STD, out, null);
     }
 
-    /** As {@link #write(ModelShape, TensorType, long, Path)}, reporting bytes written to {@code progress}. */
-    public static void write(ModelShape s, TensorType type, long seed, Path out, GgufWriter.Progress progress) {
+    /**
+     * Writes a random model, reporting bytes written to {@code progress} (may be null).
+     *
+     * @param std standard deviation of the embeddings and of q, k, v, gate, up; attn_output and
+     *     ffn_down get std / sqrt(2·layers) (GPT-2's residual scaling). 0.02 suits wide models; a
+     *     narrow one trains much faster from a larger scale (about 0.8 / sqrt(dim)): at 0.02 a
+     *     64-wide model's attention logits and their gradients stay near zero, and it learns no
+     *     attention pattern in hundreds of steps.
+     */
+    public static void write(ModelShape s, TensorType type, long seed, double std, Path out,
+            GgufWriter.Progress progress) {
+        if (!(std > 0 && std < 1)) throw new IllegalArgumentException("init std must be in (0, 1), got " + std);
         if (!type.canQuantize())
             throw new IllegalArgumentException(
                     "init cannot write type " + type + " (use f32, f16, bf16, q8_0, q4_0, q4_k, q5_k or q6_k)");
@@ -30,7 +43,7 @@ public final class RandomModel {
             throw new IllegalArgumentException("type " + type + " needs dim and ffn to be multiples of " + block
                     + " (got dim " + s.dim() + ", ffn " + s.ffn() + ")");
         InitVocabulary vocab = InitVocabulary.of(s.vocab());
-        double std = 0.02, projStd = 0.02 / Math.sqrt(2.0 * s.layers());
+        double projStd = std / Math.sqrt(2.0 * s.layers());
         try (GgufWriter w = new GgufWriter()) {
             writeMetadata(w, s, type, vocab);
             w.addTensorNormal("token_embd.weight", type, dims(s.dim(), s.vocab()), 0f, (float) std, seed);

@@ -70,6 +70,7 @@ public final class Main {
             return 0;
         }
         try {
+            Flags.requireWellFormed(cl, cmd);
             return cmd.run(cl, new CliContext(out, err, verbose));
         } catch (UsageException e) {
             err.println("stackllama4j " + cmd.name() + ": " + e.getMessage());

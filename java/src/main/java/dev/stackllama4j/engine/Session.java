@@ -23,7 +23,11 @@ public final class Session implements AutoCloseable {
         this.context = context;
     }
 
+    /** Refuses a context past the model's ({@link LlamaModel#contextLength()}: the trained one unless raised explicitly). */
     static Session create(LlamaModel model, int sequences, int context) {
+        if (context > model.contextLength())
+            throw new EngineException.InvalidArgument(model.path() + ": " + context + " positions asked for, past the model's context of "
+                    + model.contextLength() + " tokens");
         sl4j_session h = new sl4j_session();
         Native.check(sl4j.sl4j_session_init(model.handle(), sequences, context, h));
         return new Session(model, h, sequences, context);

@@ -22,6 +22,7 @@ import dev.stackllama4j.train.LoraConfig;
 import dev.stackllama4j.train.LrSchedule;
 import dev.stackllama4j.train.Merge;
 import dev.stackllama4j.train.Packing;
+import dev.stackllama4j.train.RunFolder;
 import dev.stackllama4j.train.SftConfig;
 import dev.stackllama4j.train.SftData;
 import dev.stackllama4j.train.SftRun;
@@ -85,7 +86,7 @@ public final class DemoPipeline {
     public Path prepare(Path synthetic) throws IOException {
         Path data = s.out().resolve("data");
         List<Path> posts = synthetic != null ? List.of(synthetic) : s.posts();
-        Prepare.Stats st = Prepare.run(Prepare.Config.of(posts, data, s.seed()));
+        Prepare.Stats st = Prepare.run(Prepare.Config.of(posts, data, s.seed()), log);
         log.printf("prepare: %d questions, %d answers, %d pairs %s, %d RL prompts, %d rows skipped%n", st.questions, st.answers,
                 st.pairs(), st.pairsPerSplit, st.rlPrompts, st.skipped.total());
         return data;
@@ -115,10 +116,10 @@ public final class DemoPipeline {
         SftConfig c = new SftConfig(128, 8, 1, 3e-3, LrSchedule.Kind.COSINE, 10, 0.05, s.sftSteps(), 1.0, lora, s.seed(), 0, 0, 0,
                 true, false, 0);
         Path merged = s.out().resolve("sft-merged.gguf");
-        try (LlamaModel m = LlamaModel.load(base)) {
+        try (RunFolder folder = RunFolder.open(dir, RunFolder.Mode.OVERWRITE, log, SftRun.OUTPUTS); LlamaModel m = LlamaModel.load(base)) {
             List<Packing.Chunk> train = SftData.pack(SftData.readTexts(data.resolve("finetune.jsonl"), null), m.tokenizer(), 128);
             List<Packing.Chunk> eval = SftData.pack(SftData.readTexts(data.resolve("evaluation.jsonl"), null), m.tokenizer(), 128);
-            SftRun.Summary r = new SftRun(m, c, train, eval, dir, log).run(null, false);
+            SftRun.Summary r = new SftRun(m, c, train, eval, folder, log).run(null);
             report.put("sft_eval_loss", r.evalLoss());
             log.printf("sft: eval loss %.3f (perplexity %.1f)%n", r.evalLoss(), Math.exp(r.evalLoss()));
             try (LoraAdapter a = AdapterFile.load(r.adapter(), m)) {
@@ -133,10 +134,11 @@ public final class DemoPipeline {
         Path dir = s.out().resolve("reward");
         RewardConfig c = new RewardConfig(1e-3, 8, 1, 1, LrSchedule.Kind.LINEAR, 10, 0.001, 512, 1.0, 0, 0,
                 RewardConfig.defaultLora(s.seed()), s.seed(), s.rewardSteps());
-        try (LlamaModel m = LlamaModel.load(sftModel)) {
+        try (RunFolder folder = RunFolder.open(dir, RunFolder.Mode.OVERWRITE, log, RewardRun.OUTPUTS);
+                LlamaModel m = LlamaModel.load(sftModel)) {
             RewardData.Loaded train = RewardData.load(data.resolve("reward.jsonl"), m.tokenizer(), 512);
             RewardData.Loaded eval = RewardData.load(data.resolve("evaluation.jsonl"), m.tokenizer(), 512);
-            RewardRun.Summary r = new RewardRun(m, c, train.pairs(), eval.pairs(), dir, log).run(false);
+            RewardRun.Summary r = new RewardRun(m, c, train.pairs(), eval.pairs(), folder, log).run();
             report.put("reward_eval_accuracy", r.eval().accuracy());
             report.put("reward_eval_pairs", r.eval().pairs());
             log.printf("reward model: held-out pairwise accuracy %.3f on %d pairs (ties count as incorrect)%n", r.eval().accuracy(),
@@ -154,14 +156,16 @@ public final class DemoPipeline {
         PpoConfig c = PpoConfig.defaults().toBuilder().learningRate(5e-5).batchSize(16).miniBatchSize(4).ppoEpochs(4)
                 .initKlCoef(0.2).horizon(1000).minNewTokens(4).maxNewTokens(12).seed(s.seed()).build();
         LoraConfig lora = new LoraConfig(16, 32f, 0.0f, EnumSet.allOf(LoraConfig.Target.class), s.seed());
-        try (PpoSession session = PpoSession.open(sftModel, lora, RewardFunction.learned(sftModel, rewardModel))) {
+        try (RunFolder folder = RunFolder.open(dir, RunFolder.Mode.OVERWRITE, log, PpoRun.OUTPUTS);
+                PpoSession session = PpoSession.open(sftModel, lora, RewardFunction.learned(sftModel, rewardModel))) {
+            folder.input("reward-model", rewardModel);
             int max = session.maxPromptTokens(c);
             Prompts prompts = new Prompts(Prompts.read(data.resolve("rl.jsonl"), session.model().tokenizer(), max, new int[1]), s.seed());
             List<Prompts.Prompt> held = Prompts.read(data.resolve("evaluation.jsonl"), session.model().tokenizer(), max, new int[1]);
             held = held.subList(0, Math.min(128, held.size()));
-            PpoRun run = new PpoRun(session.policy(), session.reward(), prompts, c, new PpoRun.Settings(s.ppoSteps(), 0, 1.0), dir, log);
+            PpoRun run = new PpoRun(session.policy(), session.reward(), prompts, c, new PpoRun.Settings(s.ppoSteps(), 0, 1.0), folder, log);
             long t0 = System.nanoTime();
-            List<PpoRun.StepResult> steps = run.run(false);
+            List<PpoRun.StepResult> steps = run.run();
             double gen = 0, score = 0, opt = 0;
             for (PpoRun.StepResult r : steps) {
                 gen += (double) r.row().get("time/ppo/generate_s");

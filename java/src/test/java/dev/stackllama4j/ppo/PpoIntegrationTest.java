@@ -14,6 +14,7 @@ import dev.stackllama4j.pipeline.DemoPipeline;
 import dev.stackllama4j.rl.PpoConfig;
 import dev.stackllama4j.testing.SharedFiles;
 import dev.stackllama4j.train.LoraConfig;
+import dev.stackllama4j.train.RunFolder;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -70,8 +71,10 @@ class PpoIntegrationTest {
                 List<Prompts.Prompt> held = Prompts.read(data.resolve("evaluation.jsonl"), s.model().tokenizer(), 64, new int[1]);
                 held = held.subList(0, Math.min(128, held.size()));
                 Path out = tmp.resolve("ppo-checker-" + seed);
-                List<PpoRun.StepResult> steps = new PpoRun(s.policy(), s.reward(), prompts, c, new PpoRun.Settings(50, 0, 1.0), out, QUIET)
-                        .run(false);
+                List<PpoRun.StepResult> steps;
+                try (RunFolder f = RunFolder.open(out, RunFolder.Mode.FRESH, QUIET)) {
+                    steps = new PpoRun(s.policy(), s.reward(), prompts, c, new PpoRun.Settings(50, 0, 1.0), f, QUIET).run();
+                }
                 assertEquals(50, steps.size());
                 Map<String, Object> r = s.compare(held, c.maxNewTokens(), 102, QUIET, 0);
                 before = (double) r.get("correct_before");
@@ -117,15 +120,19 @@ class PpoIntegrationTest {
             List<Prompts.Prompt> held = Prompts.read(data.resolve("evaluation.jsonl"), s.model().tokenizer(), 64, new int[1]);
             held = held.subList(0, Math.min(128, held.size()));
             // a run stopped after 20 of 40 steps ...
-            new PpoRun(s.policy(), s.reward(), prompts, c, new PpoRun.Settings(20, 10, 1.0), out, QUIET).run(false);
+            try (RunFolder f = RunFolder.open(out, RunFolder.Mode.FRESH, QUIET)) {
+                new PpoRun(s.policy(), s.reward(), prompts, c, new PpoRun.Settings(20, 10, 1.0), f, QUIET).run();
+            }
         }
         try (PpoSession s = PpoSession.open(sft, lora, RewardFunction.learned(sft, rm))) {
             Prompts prompts = new Prompts(Prompts.read(data.resolve("rl.jsonl"), s.model().tokenizer(), 64, new int[1]), 3);
             List<Prompts.Prompt> held = Prompts.read(data.resolve("evaluation.jsonl"), s.model().tokenizer(), 64, new int[1]);
             held = held.subList(0, Math.min(128, held.size()));
             // ... is resumed to 40 from its checkpoint
-            List<PpoRun.StepResult> more = new PpoRun(s.policy(), s.reward(), prompts, c, new PpoRun.Settings(40, 10, 1.0), out, QUIET)
-                    .run(true);
+            List<PpoRun.StepResult> more;
+            try (RunFolder f = RunFolder.open(out, RunFolder.Mode.RESUME, QUIET)) {
+                more = new PpoRun(s.policy(), s.reward(), prompts, c, new PpoRun.Settings(40, 10, 1.0), f, QUIET).run();
+            }
             assertEquals(20, more.size());
             assertEquals(21, more.get(0).step());
             assertEquals(40, Files.readAllLines(out.resolve("metrics.jsonl")).size());

@@ -47,6 +47,13 @@ class SftRunTest {
         return new SftConfig(32, 2, 2, 3e-3, LrSchedule.Kind.COSINE, 2, 0.05, maxSteps, 1.0, lora, 0, 0, 0, 0, false, false, stopAfter);
     }
 
+    /** One sft run into {@code dir} with the folder opened in {@code mode}, as the command does it. */
+    static SftRun.Summary sft(LlamaModel m, SftConfig c, List<Packing.Chunk> chunks, Path dir, RunFolder.Mode mode) throws Exception {
+        try (RunFolder f = RunFolder.open(dir, mode, QUIET, SftRun.OUTPUTS)) {
+            return new SftRun(m, c, chunks, List.of(), f, QUIET).run(null);
+        }
+    }
+
     static List<Double> losses(Path metrics) throws Exception {
         List<Double> out = new ArrayList<>();
         ObjectMapper m = new ObjectMapper();
@@ -60,10 +67,10 @@ class SftRunTest {
         try (LlamaModel m = LlamaModel.load(model)) {
             List<Packing.Chunk> chunks = SftData.pack(texts(40), m.tokenizer(), 32);
             Path a = tmp.resolve("a"), b = tmp.resolve("b");
-            new SftRun(m, config(6, 0, 0.1), chunks, List.of(), a, QUIET).run(null, false);
-            SftRun.Summary first = new SftRun(m, config(6, 3, 0.1), chunks, List.of(), b, QUIET).run(null, false);
+            sft(m, config(6, 0, 0.1), chunks, a, RunFolder.Mode.FRESH);
+            SftRun.Summary first = sft(m, config(6, 3, 0.1), chunks, b, RunFolder.Mode.FRESH);
             assertEquals(3, first.stepsDone());
-            SftRun.Summary second = new SftRun(m, config(6, 0, 0.1), chunks, List.of(), b, QUIET).run(null, true);
+            SftRun.Summary second = sft(m, config(6, 0, 0.1), chunks, b, RunFolder.Mode.RESUME);
             assertEquals(6, second.stepsDone());
             List<Double> la = losses(a.resolve("metrics.jsonl")), lb = losses(b.resolve("metrics.jsonl"));
             assertEquals(6, la.size());
@@ -74,9 +81,8 @@ class SftRunTest {
             // a resume with different settings is refused with the reason
             SftConfig other = new SftConfig(32, 1, 2, 3e-3, LrSchedule.Kind.COSINE, 2, 0.05, 6, 1.0, config(6, 0, 0.1).lora(), 0, 0, 0,
                     0, false, false, 0);
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> new SftRun(m, other, chunks, List.of(), b, QUIET).run(null, true));
-            assertTrue(e.getMessage().contains("batch_size"), e.getMessage());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> sft(m, other, chunks, b, RunFolder.Mode.RESUME));
+            assertTrue(e.getMessage().contains("batch-size: 2 → 1"), e.getMessage());
         }
     }
 
@@ -85,7 +91,7 @@ class SftRunTest {
         Path model = smallModel(TensorType.F32);
         try (LlamaModel m = LlamaModel.load(model)) {
             List<Packing.Chunk> chunks = SftData.pack(texts(30), m.tokenizer(), 32);
-            SftRun.Summary s = new SftRun(m, config(4, 0, 0.0), chunks, List.of(), tmp.resolve("o"), QUIET).run(null, false);
+            SftRun.Summary s = sft(m, config(4, 0, 0.0), chunks, tmp.resolve("o"), RunFolder.Mode.FRESH);
             try (GgufFile f = GgufFile.open(s.adapter())) {
                 assertEquals("adapter", f.getString("general.type"));
                 assertEquals("lora", f.getString("adapter.type"));
@@ -136,7 +142,7 @@ class SftRunTest {
             List<Packing.Chunk> chunks = SftData.pack(List.of(text, text, text), m.tokenizer(), 96);
             LoraConfig lora = new LoraConfig(16, 32f, 0f, EnumSet.allOf(LoraConfig.Target.class), 1);
             SftConfig c = new SftConfig(96, 2, 1, 1e-2, LrSchedule.Kind.CONSTANT, 0, 0.0, 200, 1.0, lora, 0, 0, 0, 0, true, false, 0);
-            SftRun.Summary s = new SftRun(m, c, chunks, List.of(), tmp.resolve("overfit"), QUIET).run(null, false);
+            SftRun.Summary s = sft(m, c, chunks, tmp.resolve("overfit"), RunFolder.Mode.FRESH);
             List<Double> l = losses(tmp.resolve("overfit/metrics.jsonl"));
             assertTrue(l.get(0) > 1.0, "starting loss " + l.get(0));
             assertTrue(s.lastLoss() < 0.05, "loss after 200 steps: " + s.lastLoss());

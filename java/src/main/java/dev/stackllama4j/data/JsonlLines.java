@@ -29,8 +29,8 @@ import java.util.zip.GZIPInputStream;
 public final class JsonlLines {
     private JsonlLines() {}
 
-    /** Longest line accepted (64 MiB): far above any real post, far below the heap. */
-    public static final int MAX_LINE_BYTES = 64 << 20;
+    /** Longest line accepted (16 MiB): far above any real post, far below the heap. */
+    public static final int MAX_LINE_BYTES = 16 << 20;
     /** Deepest nesting accepted; rows of every supported schema are 1-3 levels deep. */
     public static final int MAX_DEPTH = 64;
 

@@ -6,7 +6,6 @@ import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -20,7 +19,7 @@ import java.util.stream.Stream;
 /**
  * Exclusive use of an output folder by one process: {@code .stackllama4j.lock} holds an OS file
  * lock (released by the OS when the process dies, however it dies) and the holder's pid and host,
- * for the message a second run gets. The file is deleted when the run ends; one left with a holder
+ * for the message a second run gets. The file is emptied when the run ends; one left with a holder
  * but no OS lock is a dead process's: it is taken over with a notice. Once locked, the folder is tidied: an unfinished
  * {@link AtomicFileSet} commit is completed and leftovers of interrupted writes ({@code *.tmp},
  * {@code *.tmp.XXXXXX}, {@code .prepare-sort-*}) are deleted.
@@ -28,12 +27,15 @@ import java.util.stream.Stream;
 public final class FolderLock implements AutoCloseable {
     public static final String LOCK = ".stackllama4j.lock";
 
-    private final Path file;
+    /** Folders locked by this process (real paths). */
+    private static final java.util.Set<Path> HELD = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    private final Path key;
     private final FileChannel channel;
     private final FileLock lock;
 
-    private FolderLock(Path file, FileChannel channel, FileLock lock) {
-        this.file = file;
+    private FolderLock(Path key, FileChannel channel, FileLock lock) {
+        this.key = key;
         this.channel = channel;
         this.lock = lock;
     }
@@ -46,53 +48,35 @@ public final class FolderLock implements AutoCloseable {
             throw new IOException(dir + ": cannot create the output folder: " + reason(e), e);
         }
         Path file = dir.resolve(LOCK);
-        for (int attempt = 0; ; attempt++) {
-            FolderLock l = tryAcquire(dir, file, log);
-            if (l != null) return l;
-            // the file was deleted by its previous holder between our open and our lock: try again
-            if (attempt == 10) throw new IOException(file + ": the lock file keeps changing under us; is another run starting?");
-        }
-    }
-
-    private static FolderLock tryAcquire(Path dir, Path file, PrintStream log) throws IOException {
-        FileChannel ch;
-        try {
-            ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        } catch (IOException e) {
-            throw new IOException(file + ": cannot open the lock file: " + reason(e), e);
-        }
+        Path key = dir.toRealPath();
+        // A second channel on a file this process has locked must never be opened: closing it would
+        // drop the process's POSIX lock. So holders in this process are known by name.
+        String mine = "pid " + ProcessHandle.current().pid() + " on " + host();
+        if (!HELD.add(key))
+            throw new IllegalStateException(dir + " is in use by another run (" + mine + ", this process); wait for it to end or use another folder");
+        FileChannel ch = null;
         FileLock l = null;
         try {
             try {
-                l = ch.tryLock();
-            } catch (OverlappingFileLockException e) {
-                l = null; // this process holds it
+                ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            } catch (IOException e) {
+                throw new IOException(file + ": cannot open the lock file: " + reason(e), e);
             }
+            l = ch.tryLock();
             if (l == null)
                 throw new IllegalStateException(dir + " is in use by another run (" + holder(ch) + "); wait for it to end or use another folder");
             String previous = holder(ch);
-            String me = "pid " + ProcessHandle.current().pid() + " on " + host() + " (" + Long.toHexString(System.nanoTime()) + ")";
             ch.truncate(0);
-            ch.write(ByteBuffer.wrap((me + "\n").getBytes(StandardCharsets.UTF_8)), 0);
+            ch.write(ByteBuffer.wrap((mine + "\n").getBytes(StandardCharsets.UTF_8)), 0);
             ch.force(true);
-            String onDisk;
-            try {
-                onDisk = Files.readString(file, StandardCharsets.UTF_8).trim();
-            } catch (java.nio.file.NoSuchFileException e) {
-                onDisk = "";
-            }
-            if (!onDisk.equals(me)) {
-                l.release();
-                ch.close();
-                return null;
-            }
             if (!previous.isEmpty()) log.println("notice: " + dir + ": taking over the stale lock of " + previous + " (that process is gone)");
             if (AtomicFileSet.recover(dir)) log.println("notice: " + dir + ": completed an interrupted publish of output files");
             removeLeftovers(dir, log);
-            return new FolderLock(file, ch, l);
+            return new FolderLock(key, ch, l);
         } catch (IOException | RuntimeException e) {
             if (l != null && l.isValid()) l.release();
-            ch.close();
+            if (ch != null) ch.close();
+            HELD.remove(key);
             throw e;
         }
     }
@@ -147,17 +131,23 @@ public final class FolderLock implements AutoCloseable {
     }
 
     /**
-     * Deletes the lock file, then releases the lock. A run that opened the file just before the
-     * deletion gets the lock of a deleted file; it notices (the file on disk is not the one it
-     * wrote) and starts over.
+     * Empties the lock file and releases the lock. The file stays: deleting it would let a run that
+     * opened it just before lock a file no longer in the folder while a third run locks a new one.
      */
     @Override
     public void close() throws IOException {
         try {
-            Files.deleteIfExists(file);
+            if (channel.isOpen()) {
+                channel.truncate(0);
+                channel.force(true);
+            }
         } finally {
-            if (lock.isValid()) lock.release();
-            channel.close();
+            try {
+                if (lock.isValid()) lock.release();
+                channel.close();
+            } finally {
+                HELD.remove(key);
+            }
         }
     }
 }

@@ -15,6 +15,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.apache.commons.cli.DefaultParser;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -63,7 +64,8 @@ class CommandsTest {
         String e = err.toString(StandardCharsets.UTF_8);
         assertTrue(e.contains(f + ": line 4"), e);
         try (var s = Files.list(o)) {
-            assertFalse(s.findAny().isPresent());
+            assertEquals(List.of(o.resolve(dev.stackllama4j.io.FolderLock.LOCK)), s.toList(), "nothing but the released lock file");
         }
+        assertEquals(0, Files.size(o.resolve(dev.stackllama4j.io.FolderLock.LOCK)));
     }
 }

@@ -149,6 +149,10 @@ public final class Prepare {
                 ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
                 statsWriter.write(om.writeValueAsString(st.toJson(c)));
                 statsWriter.write("\n");
+                if (st.pairs() == 0 && st.rlPrompts == 0)
+                    throw new DataFormatException(st.toJson(c).get("inputs") + ": no preference pairs and no prompts could be made from "
+                            + st.rows + " XML rows and " + st.jsonlRows + " JSONL rows (" + st.questions + " questions, " + st.answers
+                            + " answers; skipped rows by reason: " + st.skipped.asMap() + ")");
                 files.commit();
             }
         } catch (UncheckedIOException e) {

@@ -224,4 +224,15 @@ class CliTest {
         assertEquals(1, r.code());
         assertTrue(r.err().contains(file + ": cannot create the output folder: a file of that name is in the way"), r.err());
     }
+
+    /** File errors name the file and the reason, not the path alone. */
+    @Test
+    void fileErrorsSayWhy() throws Exception {
+        Path plain = tmp.resolve("plain");
+        Files.writeString(plain, "x");
+        Run r = run("synth-site", "--out", plain.resolve("Posts.xml").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains(plain + ": a file of that name is in the way (not a directory?)")
+                || r.err().contains(plain.resolve("Posts.xml") + ": not a directory"), r.err());
+    }
 }

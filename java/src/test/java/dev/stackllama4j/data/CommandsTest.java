@@ -68,4 +68,17 @@ class CommandsTest {
         }
         assertEquals(0, Files.size(o.resolve(dev.stackllama4j.io.FolderLock.LOCK)));
     }
+
+    /** A dump whose rows lack PostTypeId or Score yields nothing: an error with the reasons, not exit 0 with empty files. */
+    @Test
+    void aDumpThatYieldsNothingIsAnErrorWithTheReasons() throws Exception {
+        Path f = tmp.resolve("Posts.xml");
+        Files.writeString(f, PrepareTest.HEAD + "  <row Id=\"1\" Title=\"T\" Body=\"b\" />\n  <row Id=\"2\" ParentId=\"1\" Body=\"a\" />\n</posts>\n");
+        Path o = tmp.resolve("o");
+        assertEquals(1, run(new PrepareCommand(), "--posts", f.toString(), "--out", o.toString()));
+        String e = err.toString(StandardCharsets.UTF_8);
+        assertTrue(e.contains("no preference pairs and no prompts could be made from 2 XML rows") && e.contains("missing_post_type=2")
+                && e.contains("nothing written"), e);
+        assertFalse(Files.exists(o.resolve("stats.json")));
+    }
 }

@@ -132,4 +132,23 @@ class EngineErrorsTest {
             }
         }
     }
+
+    /** No session, hence no generate, logits or score, runs past the model's context unless it is raised explicitly. */
+    @Test
+    void sessionsPastTheContextAreRefused() {
+        Path p = tmp.resolve("ctx64.gguf");
+        dev.stackllama4j.model.RandomModel.write(new dev.stackllama4j.model.ModelShape(64, 1, 4, 2, 128, 400, 64, 10000, 1e-5, false),
+                TensorType.F32, 3, p);
+        try (LlamaModel m = LlamaModel.load(p)) {
+            m.newSession(2, 64).close();
+            EngineException e = assertThrows(EngineException.InvalidArgument.class, () -> m.newSession(1, 65));
+            assertTrue(e.getMessage().contains("65 positions asked for, past the model's context of 64 tokens"), e.getMessage());
+            int[] long65 = new int[65];
+            java.util.Arrays.fill(long65, 5);
+            assertThrows(EngineException.InvalidArgument.class, () -> m.logits(long65));
+        }
+        try (LlamaModel m = LlamaModel.load(p, new LlamaModel.Options(0, Device.AUTO, 128))) {
+            m.newSession(1, 128).close();
+        }
+    }
 }

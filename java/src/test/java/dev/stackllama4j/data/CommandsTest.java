@@ -81,4 +81,31 @@ class CommandsTest {
                 && e.contains("nothing written"), e);
         assertFalse(Files.exists(o.resolve("stats.json")));
     }
+
+    /** A non-UTF-8 dump fails with its line and no stray parser output; a byte-order mark is accepted. */
+    @Test
+    void aNonUtf8DumpFailsCleanlyAndABomIsAccepted() throws Exception {
+        Path f = tmp.resolve("latin1.xml");
+        Files.write(f, (PrepareTest.HEAD + PrepareTest.q(1, 0, "T\u00e9st") + "</posts>\n").getBytes(StandardCharsets.ISO_8859_1));
+        java.io.PrintStream saved = System.err;
+        ByteArrayOutputStream stray = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(stray, true, StandardCharsets.UTF_8));
+        try {
+            assertEquals(1, run(new PrepareCommand(), "--posts", f.toString(), "--out", tmp.resolve("o1").toString()));
+        } finally {
+            System.setErr(saved);
+        }
+        String e = err.toString(StandardCharsets.UTF_8);
+        assertTrue(e.contains(f + ": line 3: not valid UTF-8"), e);
+        assertEquals("", stray.toString(StandardCharsets.UTF_8), "nothing printed behind the command's back");
+        Path bom = tmp.resolve("bom.xml");
+        String site = PrepareTest.HEAD + PrepareTest.q(1, 0, "T") + PrepareTest.a(2, 1, 1) + PrepareTest.a(3, 1, 4) + "</posts>\n";
+        byte[] body = site.getBytes(StandardCharsets.UTF_8), withBom = new byte[body.length + 3];
+        withBom[0] = (byte) 0xEF;
+        withBom[1] = (byte) 0xBB;
+        withBom[2] = (byte) 0xBF;
+        System.arraycopy(body, 0, withBom, 3, body.length);
+        Files.write(bom, withBom);
+        assertEquals(0, run(new PrepareCommand(), "--posts", bom.toString(), "--out", tmp.resolve("o2").toString()), err.toString());
+    }
 }

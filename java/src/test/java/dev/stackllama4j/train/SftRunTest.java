@@ -162,6 +162,17 @@ class SftRunTest {
                 c.lora(), seed, c.shuffleBuffer(), c.evalEvery(), c.saveEvery(), c.crossDocAttention(), c.checkpointing(), stopAfter);
     }
 
+    interface OnModel {
+        void run(LlamaModel m, List<Packing.Chunk> chunks) throws Exception;
+    }
+
+    /** {@code body} on the small F32 model (file {@code m-f32.gguf}) with {@code n} texts packed into 32-token chunks. */
+    void onSmallModel(int n, OnModel body) throws Exception {
+        try (LlamaModel m = LlamaModel.load(smallModel(TensorType.F32))) {
+            body.run(m, SftData.pack(texts(n), m.tokenizer(), 32));
+        }
+    }
+
     /** Runs 2 of 6 steps into {@code dir} (a run stopped with a checkpoint) and returns its settings. */
     static SftConfig stoppedAfterTwoOfSix(LlamaModel m, List<Packing.Chunk> chunks, Path dir) throws Exception {
         SftConfig c = config(6, 2, 0.0);
@@ -172,9 +183,7 @@ class SftRunTest {
     /** --resume with a different LoRA rank, seed, learning rate or (cosine) max-steps is refused, listing old → new. */
     @Test
     void resumeRefusesChangedSettingsListingEachAndAcceptsTheWhitelist() throws Exception {
-        Path model = smallModel(TensorType.F32);
-        try (LlamaModel m = LlamaModel.load(model)) {
-            List<Packing.Chunk> chunks = SftData.pack(texts(40), m.tokenizer(), 32);
+        onSmallModel(40, (m, chunks) -> {
             Path b = tmp.resolve("b");
             SftConfig base = stoppedAfterTwoOfSix(m, chunks, b);
             LoraConfig l = base.lora();
@@ -194,7 +203,7 @@ class SftRunTest {
             RandomModel.write(new ModelShape(64, 2, 4, 2, 160, 400, 256, 10000, 1e-5, false), TensorType.Q8_0, 5, other);
             try (LlamaModel o = LlamaModel.load(other)) {
                 IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> sft(o, base, chunks, b, RunFolder.Mode.RESUME));
-                assertTrue(e.getMessage().contains("input.model: " + model.toAbsolutePath()), e.getMessage());
+                assertTrue(e.getMessage().contains("input.model: " + tmp.resolve("m-" + TensorType.F32 + ".gguf").toAbsolutePath()), e.getMessage());
             }
             // save-every and stop-after may change: the run continues to its end
             SftRun.Summary done = sft(m, with(base, 0, base.lr(), 6, base.schedule(), base.warmupSteps(), 0), chunks, b, RunFolder.Mode.RESUME);
@@ -206,15 +215,13 @@ class SftRunTest {
             sft(m, with(constant, 0, base.lr(), 6, LrSchedule.Kind.CONSTANT, 0, 0), chunks, c4, RunFolder.Mode.RESUME);
             sft(m, with(constant, 0, base.lr(), 6, LrSchedule.Kind.CONSTANT, 0, 0), chunks, c6, RunFolder.Mode.FRESH);
             assertEquals(losses(c6.resolve("metrics.jsonl")), losses(c4.resolve("metrics.jsonl")));
-        }
+        });
     }
 
     /** A folder holding a finished run is not replaced without --overwrite; its files stay as they were. */
     @Test
     void aFinishedRunIsNotReplacedWithoutOverwrite() throws Exception {
-        Path model = smallModel(TensorType.F32);
-        try (LlamaModel m = LlamaModel.load(model)) {
-            List<Packing.Chunk> chunks = SftData.pack(texts(30), m.tokenizer(), 32);
+        onSmallModel(30, (m, chunks) -> {
             Path o = tmp.resolve("o");
             sft(m, config(3, 0, 0.0), chunks, o, RunFolder.Mode.FRESH);
             byte[] adapter = Files.readAllBytes(o.resolve("adapter.gguf")), metrics = Files.readAllBytes(o.resolve("metrics.jsonl"));
@@ -227,15 +234,13 @@ class SftRunTest {
             SftRun.Summary s = sft(m, config(2, 0, 0.0), chunks, o, RunFolder.Mode.OVERWRITE);
             assertEquals(2, s.stepsDone());
             assertEquals(2, losses(o.resolve("metrics.jsonl")).size());
-        }
+        });
     }
 
     /** The full resolved configuration is printed and stored as config.json, and in the checkpoint. */
     @Test
     void settingsArePrintedAndStoredInTheRunFolder() throws Exception {
-        Path model = smallModel(TensorType.F32);
-        try (LlamaModel m = LlamaModel.load(model)) {
-            List<Packing.Chunk> chunks = SftData.pack(texts(30), m.tokenizer(), 32);
+        onSmallModel(30, (m, chunks) -> {
             Path o = tmp.resolve("o");
             ByteArrayOutputStream log = new ByteArrayOutputStream();
             try (RunFolder f = RunFolder.open(o, RunFolder.Mode.FRESH, new PrintStream(log, true), SftRun.OUTPUTS)) {
@@ -252,15 +257,13 @@ class SftRunTest {
             assertTrue(log.toString().contains("\"lora.r\" : 4"), log.toString());
             var state = Checkpoint.State.read(o.resolve("checkpoint.gguf"));
             assertEquals("4", state.settings(RunFolder.STATE_SETTINGS).get("lora.r"));
-        }
+        });
     }
 
     /** A damaged checkpoint state is refused naming the field: an empty state, a step past the run's end. */
     @Test
     void checkpointStateIsValidatedFully() throws Exception {
-        Path model = smallModel(TensorType.F32);
-        try (LlamaModel m = LlamaModel.load(model)) {
-            List<Packing.Chunk> chunks = SftData.pack(texts(40), m.tokenizer(), 32);
+        onSmallModel(40, (m, chunks) -> {
             Path b = tmp.resolve("b");
             SftConfig c = stoppedAfterTwoOfSix(m, chunks, b);
             Path ckpt = b.resolve("checkpoint.gguf");
@@ -286,7 +289,7 @@ class SftRunTest {
                 assertTrue(e.getMessage().contains("checkpoint state has no 'cursor'"), e.getMessage());
             }
             assertArrayEquals(adapter, Files.readAllBytes(b.resolve("adapter.gguf")), "an adapter was written from a refused checkpoint");
-        }
+        });
     }
 
     /** The stored settings back as the JSON types they were written with. */
@@ -324,8 +327,7 @@ class SftRunTest {
     /** A loss that stops being a number stops the run before the update, without an adapter, keeping the last checkpoint. */
     @Test
     void aDivergedRunWritesNoAdapterAndKeepsTheLastCheckpoint() throws Exception {
-        try (LlamaModel m = LlamaModel.load(smallModel(TensorType.F32))) {
-            List<Packing.Chunk> chunks = SftData.pack(texts(40), m.tokenizer(), 32);
+        onSmallModel(40, (m, chunks) -> {
             SftConfig c = new SftConfig(32, 2, 2, 1e30, LrSchedule.Kind.CONSTANT, 0, 0.0, 6, 1.0, config(6, 0, 0).lora(), 0, 0, 0, 1, false,
                     false, 0);
             Path o = tmp.resolve("o");
@@ -338,6 +340,6 @@ class SftRunTest {
                     for (var t : f.tensors()) for (float x : f.readFloats(t.name())) assertTrue(Float.isFinite(x), t.name());
                 }
             }
-        }
+        });
     }
 }

@@ -327,6 +327,10 @@ struct sl4j_model_info {
 int32_t sl4j_model_load(const char* path, const struct sl4j_model_params* params, sl4j_model** out);
 void sl4j_model_free(sl4j_model* model);
 int32_t sl4j_model_get_info(const sl4j_model* model, struct sl4j_model_info* out);
+/* Scan every tensor of the model's file, decoded, for a NaN or an infinity: SL4J_OK when all
+ * values are finite, else SL4J_ERR_FORMAT with a message naming the file, the first offending
+ * tensor, the element and the value. Reads the whole file once (a few seconds for 7B). */
+int32_t sl4j_model_check_finite(const sl4j_model* model);
 
 struct sl4j_session_params {
     int32_t n_seq;   /* sequences decoding side by side. Default 1.                            */

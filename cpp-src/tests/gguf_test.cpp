@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "gguf/gguf.h"
+#include "model/finite_check.h"
 #include "stackllama4j.h"
 #include "testing.h"
 
@@ -694,10 +695,10 @@ TEST(gguf_c_api_writer) {
 namespace {
 std::string shared_file(const std::string& rel) {
     std::string dir = sl4j_test::shared_dir();
-    if (dir.empty()) sl4j_test::skip("../shared is absent (set SL4J_SHARED_DIR); real GGUF files not tested");
+    if (dir.empty()) sl4j_test::missing_shared("../shared is absent (set SL4J_SHARED_DIR); real GGUF files not tested");
     std::string path = dir + "/" + rel;
     struct stat st;
-    if (stat(path.c_str(), &st) != 0) sl4j_test::skip(path + " is absent");
+    if (stat(path.c_str(), &st) != 0) sl4j_test::missing_shared(path + " is absent");
     return path;
 }
 
@@ -843,4 +844,55 @@ TEST(gguf_stories260k_bit_flips) {
     std::printf("  bit flips: %d, %d opened, %d rejected with sl4j::Error, peak RSS growth %ld KiB\n", n_flips,
                 opened, errors, max_rss_kb() - rss0);
     unlink(path.c_str());
+}
+
+// A NaN or infinity anywhere in a model's tensors is found, named and located, whatever the type
+// (in a q8_0 block it hides in the fp16 scale and spreads to the whole block when decoded).
+TEST(find_nonfinite_names_the_tensor_and_element) {
+    std::vector<float> f32 = {1.f, -2.f, 3.f, 0.f};
+    std::vector<uint16_t> f16 = {0x3C00, 0x4000, 0xBC00, 0x7C00, 0x0000, 0x3800};  // 1, 2, -1, +inf, 0, 0.5
+    std::vector<uint8_t> q8(2 * 34, 1);
+    auto set_scale = [&](int block, uint16_t h) { std::memcpy(&q8[block * 34], &h, 2); };
+    set_scale(0, 0x3C00);
+    set_scale(1, 0x3C00);
+    auto write = [&](const std::string& name, bool bad_f16, uint16_t q8_second_scale) {
+        set_scale(1, q8_second_scale);
+        std::vector<uint16_t> h = f16;
+        if (!bad_f16) h[3] = 0x3C00;
+        GgufWriter w;
+        w.add_tensor("a.f32", SL4J_TYPE_F32, {4}, f32.data(), f32.size() * 4);
+        w.add_tensor("b.f16", SL4J_TYPE_F16, {6}, h.data(), h.size() * 2);
+        w.add_tensor("c.q8_0", SL4J_TYPE_Q8_0, {64}, q8.data(), q8.size());
+        std::string path = tmp_path(name);
+        w.write(path);
+        return path;
+    };
+    int64_t element = -7;
+    float value = 0.f;
+    std::string good = write("finite.gguf", false, 0x3C00);
+    CHECK_EQ(find_nonfinite(*GgufFile::open(good), &element, &value), (int64_t)-1);
+    std::string inf = write("inf_f16.gguf", true, 0x3C00);
+    CHECK_EQ(find_nonfinite(*GgufFile::open(inf), &element, &value), (int64_t)1);
+    CHECK_EQ(element, (int64_t)3);
+    CHECK(std::isinf(value) && value > 0);
+    std::string nan = write("nan_q8.gguf", false, 0x7E00);
+    CHECK_EQ(find_nonfinite(*GgufFile::open(nan), &element, &value), (int64_t)2);
+    CHECK_EQ(element, (int64_t)32);
+    CHECK(std::isnan(value));
+    unlink(good.c_str());
+    unlink(inf.c_str());
+    unlink(nan.c_str());
+}
+
+// In CI (CI=true) a test that needs ../shared fails instead of skipping; elsewhere it skips.
+TEST(missing_shared_fails_only_in_ci) {
+    const char* old = std::getenv("CI");
+    std::string saved = old ? old : "";
+    setenv("CI", "true", 1);
+    CHECK(sl4j_test::in_ci());
+    setenv("CI", "false", 1);
+    CHECK(!sl4j_test::in_ci());
+    unsetenv("CI");
+    CHECK(!sl4j_test::in_ci());
+    if (old) setenv("CI", saved.c_str(), 1);
 }

@@ -14,7 +14,7 @@ namespace {
 
 std::string stories_path() {
     std::string dir = sl4j_test::shared_dir();
-    if (dir.empty()) sl4j_test::skip("../shared is absent: stories260K model not available");
+    if (dir.empty()) sl4j_test::missing_shared("../shared is absent: stories260K model not available");
     return dir + "/models/stories260K/stories260K.gguf";
 }
 

@@ -26,6 +26,11 @@ struct Registrar {
 std::string shared_dir();
 // Mark the running case as skipped with a reason.
 void skip(const std::string& why);
+// True when the environment says this is CI (CI=true): there a missing ../shared is a failure.
+bool in_ci();
+// A real file from ../shared is missing: skip with the reason, or fail in CI, so that CI never
+// goes green by skipping.
+void missing_shared(const std::string& why);
 
 }  // namespace sl4j_test
 

@@ -289,7 +289,7 @@ TEST(lora_disabled_and_attached_session_match_the_right_model) {
 
 TEST(lora_overfits_stories260K) {
     std::string dir = sl4j_test::shared_dir();
-    if (dir.empty()) sl4j_test::skip("../shared is absent: stories260K model not available");
+    if (dir.empty()) sl4j_test::missing_shared("../shared is absent: stories260K model not available");
     auto model = LlamaModel::load(dir + "/models/stories260K/stories260K.gguf");
     LoraConfig lc;
     lc.r = 16;

@@ -1,9 +1,11 @@
 // C API: models and decoding sessions.
 #include <algorithm>
+#include <cmath>
 #include <memory>
 
 #include "api/guard.h"
 #include "api/handles.h"
+#include "model/finite_check.h"
 
 using namespace sl4j;
 
@@ -49,6 +51,19 @@ int32_t sl4j_model_get_info(const sl4j_model* model, struct sl4j_model_info* out
         out->rms_eps = h.rms_eps;
         out->tied_output = model->impl->weights().tied_output ? 1 : 0;
         out->weight_type = model->impl->weights().layers[0].wq.type;
+    });
+}
+
+int32_t sl4j_model_check_finite(const sl4j_model* model) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(model);
+        int64_t element = 0;
+        float value = 0.f;
+        int64_t i = find_nonfinite(model->impl->file(), &element, &value);
+        if (i >= 0)
+            SL4J_FAIL(SL4J_ERR_FORMAT, "%s: tensor %s holds a non-finite value (%s) at element %lld: the model is damaged",
+                      model->impl->file().path().c_str(), model->impl->file().tensors()[static_cast<size_t>(i)].name.c_str(),
+                      std::isnan(value) ? "nan" : value > 0 ? "inf" : "-inf", (long long)element);
     });
 }
 

@@ -20,6 +20,11 @@ public interface Command {
         return "";
     }
 
+    /** Options that may be given more than once (each occurrence adds a value); any other repeated is an error. */
+    default java.util.Set<String> repeatable() {
+        return java.util.Set.of();
+    }
+
     /** The command's own options ({@code --help} and {@code --verbose} are added by the launcher). */
     Options options();
 

@@ -2,6 +2,7 @@ package dev.stackllama4j.cli;
 
 import dev.stackllama4j.data.SynthSite;
 import dev.stackllama4j.engine.Backend;
+import dev.stackllama4j.io.FolderLock;
 import dev.stackllama4j.pipeline.DemoPipeline;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,6 +25,11 @@ public final class DemoCommand implements Command {
     @Override
     public String summary() {
         return "run the whole pipeline (site -> prepare -> pretrain -> SFT -> reward model -> PPO) on a CPU in minutes";
+    }
+
+    @Override
+    public java.util.Set<String> repeatable() {
+        return java.util.Set.of("posts");
     }
 
     @Override
@@ -69,6 +75,12 @@ public final class DemoCommand implements Command {
         try (Backend b = Backend.open(dev.stackllama4j.engine.Device.AUTO)) {
             if (!b.notice().isEmpty()) ctx.out().println("notice: " + b.notice());
         }
+        try (FolderLock lock = FolderLock.acquire(dir, ctx.err())) {
+            return run(ctx, settings, dir);
+        }
+    }
+
+    private static int run(CliContext ctx, DemoPipeline.Settings settings, Path dir) throws Exception {
         DemoPipeline p = new DemoPipeline(settings, ctx.out());
         long t0 = System.nanoTime();
         java.util.Map<String, Object> report = p.runAll(title -> stage(ctx, title));

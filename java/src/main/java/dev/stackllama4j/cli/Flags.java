@@ -9,6 +9,24 @@ import org.apache.commons.cli.Options;
 public final class Flags {
     private Flags() {}
 
+    /**
+     * Refuses a flag given twice (unless the command declares it {@link Command#repeatable()}) and
+     * positional words beyond those the command takes: either would otherwise be silently ignored.
+     */
+    public static void requireWellFormed(CommandLine cmd, Command c) {
+        java.util.Map<String, Integer> seen = new java.util.HashMap<>();
+        for (Option o : cmd.getOptions()) {
+            String name = o.getLongOpt() != null ? o.getLongOpt() : o.getOpt();
+            if (seen.merge(name, 1, Integer::sum) == 2 && !c.repeatable().contains(name))
+                throw new UsageException("--" + name + " is given more than once");
+        }
+        int allowed = c.positionals().isBlank() ? 0 : c.positionals().trim().split("\\s+").length;
+        java.util.List<String> rest = cmd.getArgList();
+        if (rest.size() > allowed)
+            throw new UsageException("unexpected argument '" + rest.get(allowed) + "'"
+                    + (allowed == 0 ? " (this command takes only --options)" : " (it takes " + c.positionals() + ")"));
+    }
+
     /** Declares {@code --name ARG} with its help text. */
     public static void arg(Options o, String name, String argName, String desc) {
         o.addOption(Option.builder().longOpt(name).hasArg().argName(argName).desc(desc).get());

@@ -35,6 +35,7 @@ public final class GenerateCommand implements Command {
         o.addOption(Option.builder().longOpt("top-p").hasArg().argName("P").desc("1.0 = off (default 0.95)").get());
         o.addOption(Option.builder().longOpt("seed").hasArg().argName("N").desc("random seed (default 0)").get());
         o.addOption(Option.builder().longOpt("ignore-eos").desc("keep generating past EOS").get());
+        o.addOption(Option.builder().longOpt("truncate").desc("stop at the end of the model's context instead of refusing a --max-tokens past it").get());
         o.addOption(Option.builder().longOpt("adapter").hasArg().argName("A.gguf").desc("LoRA adapter to apply").get());
         PlanFlags.add(o, true);
         return o;
@@ -55,6 +56,18 @@ public final class GenerateCommand implements Command {
                 LoraAdapter lora = ModelFlags.adapter(cmd, model)) {
             Tokenizer tok = model.tokenizer();
             int[] ids = tok.encode(prompt, tok.vocabulary().addBos(), false);
+            int room = model.contextLength() - ids.length;
+            if (room < 1)
+                throw new IllegalArgumentException("the prompt has " + ids.length + " tokens, which fills the model's context of "
+                        + model.contextLength() + " (" + model.path() + ")");
+            if (p.maxNewTokens() > room) {
+                if (!cmd.hasOption("truncate"))
+                    throw new IllegalArgumentException("the prompt (" + ids.length + " tokens) and --max-tokens " + p.maxNewTokens()
+                            + " exceed the model's context of " + model.contextLength() + "; lower --max-tokens or give --truncate");
+                ctx.err().printf("notice: --truncate: at most %d new tokens (the model's context %d minus the prompt's %d)%n", room,
+                        model.contextLength(), ids.length);
+                p = new SamplingParams(p.temperature(), p.topK(), p.topP(), p.seed(), room, Math.min(p.minNewTokens(), room), p.stopAtEos());
+            }
             model.useKvType(PlanFlags.kvType(cmd));
             MemoryPlan.Result plan = MemoryPlan.compute(model.info(), MemoryPlan.Params.generate(PlanFlags.fileBytes(model.path()),
                     MemoryPlan.processResident(), 1, ids.length + p.maxNewTokens(), model.kvType(), ids.length));

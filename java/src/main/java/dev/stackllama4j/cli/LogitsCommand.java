@@ -42,6 +42,9 @@ public final class LogitsCommand implements Command {
                     : model.tokenizer().encode(cmd.getOptionValue("prompt"),
                             !cmd.hasOption("no-bos") && model.tokenizer().vocabulary().addBos(), false);
             if (ids.length == 0) throw new UsageException("nothing to evaluate: the prompt is empty and --no-bos was given");
+            if (ids.length > model.contextLength())
+                throw new IllegalArgumentException("the input has " + ids.length + " tokens, past the model's context of "
+                        + model.contextLength() + " (" + model.path() + ")");
             float[][] logits = model.logits(ids);
             Npy.write(out, logits);
             ctx.err().printf("wrote %s: float32 [%d, %d]%n", out, logits.length, logits[0].length);

@@ -70,6 +70,7 @@ public final class Main {
             return 0;
         }
         try {
+            Flags.requireWellFormed(cl, cmd);
             return cmd.run(cl, new CliContext(out, err, verbose));
         } catch (UsageException e) {
             err.println("stackllama4j " + cmd.name() + ": " + e.getMessage());
@@ -83,7 +84,12 @@ public final class Main {
         }
     }
 
-    private static String describe(Throwable e) {
+    /** The message of a failure; file-system errors (whose Java message is often the path alone) get their reason. */
+    static String describe(Throwable e) {
+        if (e instanceof java.io.UncheckedIOException u) e = u.getCause();
+        if (e instanceof java.nio.file.FileSystemException fs)
+            return fs.getFile() + (fs.getOtherFile() != null ? " → " + fs.getOtherFile() : "") + ": "
+                    + dev.stackllama4j.io.FolderLock.reason(fs);
         String m = e.getMessage();
         return m == null || m.isBlank() ? e.getClass().getSimpleName() : m;
     }

@@ -35,6 +35,10 @@ public final class MergeCommand implements Command {
     public int run(CommandLine cmd, CliContext ctx) {
         Path out = Path.of(Flags.required(cmd, "out"));
         Path adapter = SftCommand.existing(Flags.required(cmd, "adapter"));
+        Path base = Path.of(Flags.required(cmd, "model"));
+        if (sameFile(out, base) || sameFile(out, adapter))
+            throw new UsageException("--out " + out + " is the " + (sameFile(out, base) ? "--model" : "--adapter")
+                    + " file: the merge reads it while writing; choose another output");
         TensorType type = Flags.tensorType(cmd, "type", null);
         if (type != null && !type.canQuantize()) throw new UsageException("cannot encode type " + type);
         try (LlamaModel model = ModelFlags.load(cmd, ctx); LoraAdapter lora = AdapterFile.load(adapter, model)) {
@@ -42,5 +46,14 @@ public final class MergeCommand implements Command {
         }
         ctx.out().println("wrote " + out);
         return 0;
+    }
+
+    private static boolean sameFile(Path a, Path b) {
+        try {
+            if (java.nio.file.Files.exists(a) && java.nio.file.Files.exists(b)) return java.nio.file.Files.isSameFile(a, b);
+        } catch (java.io.IOException e) {
+            // fall through to the path comparison
+        }
+        return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
     }
 }

@@ -11,6 +11,7 @@ import dev.stackllama4j.ppo.RewardFunction;
 import dev.stackllama4j.rl.KlEstimator;
 import dev.stackllama4j.rl.PpoConfig;
 import dev.stackllama4j.train.LoraConfig;
+import dev.stackllama4j.train.RunFolder;
 import java.nio.file.Path;
 import java.util.List;
 import org.apache.commons.cli.CommandLine;
@@ -70,8 +71,9 @@ public final class PpoCommand implements Command {
         Flags.arg(o, "lora-dropout", "X", "(default 0.05)");
         Flags.arg(o, "lora-targets", "LIST", "(default q,v)");
         Flags.arg(o, "seed", "N", "(default 0)");
-        o.addOption(Option.builder().longOpt("resume").desc("continue from OUTPUT/checkpoint.gguf").get());
         o.addOption(Option.builder().longOpt("activation-checkpointing").desc("recompute activations in backward (less memory)").get());
+        Flags.arg(o, "max-kl", "X", "stop the run when objective/kl exceeds X (default: no limit)");
+        RunFlags.add(o);
         PlanFlags.add(o, true);
         return o;
     }
@@ -114,42 +116,52 @@ public final class PpoCommand implements Command {
         LoraConfig lora = SftCommand.lora(cmd, 16, 32, 0.05, "q,v", c.seed());
         PpoRun.Settings settings;
         try {
-            settings = new PpoRun.Settings(Flags.intValue(cmd, "steps", 100), Flags.intValue(cmd, "save-every", 0), 1.0);
+            settings = new PpoRun.Settings(Flags.intValue(cmd, "steps", 100), Flags.intValue(cmd, "save-every", 0), 1.0,
+                    Flags.doubleValue(cmd, "max-kl", 0));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
         KvType kv = PlanFlags.kvType(cmd);
+        Path rewardAdapter = oracle ? null : SftCommand.existing(cmd.getOptionValue("reward-adapter"));
         // The reward model's own trunk (--reward-model); by default it shares the policy's mapping.
         Path rewardTrunk = cmd.hasOption("reward-model") && !oracle ? SftCommand.existing(cmd.getOptionValue("reward-model")) : null;
         try (LlamaModel base = ModelFlags.load(cmd, ctx)) {
             int longest = 1;
-            for (Prompts.Prompt p : Prompts.read(promptFile, base.tokenizer(), PpoSession.maxPromptTokens(base, c), new int[1]))
+            for (Prompts.Prompt p : Prompts.read(promptFile, base.tokenizer(), PpoSession.maxPromptTokens(base, c), new int[1], ""))
                 longest = Math.max(longest, p.tokens().length);
             Integer exit = PlanFlags.check(cmd, ctx, "ppo", plan(base, c, lora, kv, longest, !oracle, rewardTrunk, cmd.hasOption("activation-checkpointing")), false,
                     cmd.hasOption("activation-checkpointing") ? "use a smaller --mini-batch-size, --batch-size or --max-new-tokens"
                     : "add --activation-checkpointing, or use a smaller --mini-batch-size, --batch-size or --max-new-tokens");
             if (exit != null) return exit;
         }
-        Path trunk = sft == null ? model : PpoSession.mergeSft(model, sft, out);
-        Path rewardAdapter = oracle ? null : SftCommand.existing(cmd.getOptionValue("reward-adapter"));
-        boolean sharedTrunk = !oracle && !cmd.hasOption("reward-model");
-        try (PpoSession session = oracle ? PpoSession.open(trunk, lora, RewardFunction.checker())
-                : sharedTrunk ? PpoSession.openSharedTrunk(trunk, lora, rewardAdapter)
-                : PpoSession.open(trunk, lora, RewardFunction.learned(rewardTrunk, rewardAdapter))) {
-            session.model().useKvType(kv);
-            session.policy().pool().setCheckpointing(cmd.hasOption("activation-checkpointing"));
-            int[] dropped = {0};
-            Prompts prompts = new Prompts(Prompts.read(promptFile, session.model().tokenizer(), session.maxPromptTokens(c), dropped), c.seed());
-            if (dropped[0] > 0) ctx.err().printf("ppo: %d prompts dropped (longer than the context allows)%n", dropped[0]);
-            List<Prompts.Prompt> held = cmd.hasOption("eval-file")
-                    ? Prompts.read(SftCommand.existing(cmd.getOptionValue("eval-file")), session.model().tokenizer(), session.maxPromptTokens(c), new int[1])
-                    : List.of();
-            held = held.subList(0, Math.min(held.size(), Flags.intValue(cmd, "eval-size", 64)));
-            PpoRun run = new PpoRun(session.policy(), session.reward(), prompts, c, settings, out, ctx.err());
-            run.run(cmd.hasOption("resume"));
-            ctx.out().printf("ppo: %d steps; adapter %s, metrics %s, plot %s%n", run.stepsDone(), out.resolve("adapter.gguf"),
-                    out.resolve("metrics.jsonl"), out.resolve("ppo.png"));
-            if (!held.isEmpty()) session.compare(held, c.maxNewTokens(), c.seed() + 99, ctx.out(), 3);
+        RunFolder.Mode mode = RunFlags.mode(cmd);
+        try (RunFolder folder = RunFolder.open(out, mode, ctx.err(), PpoRun.OUTPUTS)) {
+            folder.input("model", model).input("sft-adapter", sft).input("prompts", promptFile).setting("oracle-reward", oracle)
+                    .input("reward-adapter", rewardAdapter).input("reward-model", rewardTrunk);
+            Path trunk = sft == null ? model : PpoSession.mergeSft(model, sft, out);
+            boolean sharedTrunk = !oracle && rewardTrunk == null;
+            try (PpoSession session = oracle ? PpoSession.open(trunk, lora, RewardFunction.checker())
+                    : sharedTrunk ? PpoSession.openSharedTrunk(trunk, lora, rewardAdapter)
+                    : PpoSession.open(trunk, lora, RewardFunction.learned(rewardTrunk, rewardAdapter))) {
+                session.model().useKvType(kv);
+                session.policy().pool().setCheckpointing(cmd.hasOption("activation-checkpointing"));
+                int[] dropped = {0};
+                int limit = session.maxPromptTokens(c);
+                String why = session.promptLimitReason(c);
+                Prompts prompts = new Prompts(Prompts.read(promptFile, session.model().tokenizer(), limit, dropped, why), c.seed());
+                if (dropped[0] > 0)
+                    ctx.err().printf("ppo: %d of %d prompts dropped: longer than %d tokens (%s)%n", dropped[0], dropped[0] + prompts.size(),
+                            limit, why);
+                List<Prompts.Prompt> held = cmd.hasOption("eval-file")
+                        ? Prompts.read(SftCommand.existing(cmd.getOptionValue("eval-file")), session.model().tokenizer(), limit, new int[1], why)
+                        : List.of();
+                held = held.subList(0, Math.min(held.size(), Flags.intValue(cmd, "eval-size", 64)));
+                PpoRun run = new PpoRun(session.policy(), session.reward(), prompts, c, settings, folder, ctx.err());
+                run.run();
+                ctx.out().printf("ppo: %d steps; adapter %s, metrics %s, plot %s%n", run.stepsDone(), out.resolve("adapter.gguf"),
+                        out.resolve("metrics.jsonl"), out.resolve("ppo.png"));
+                if (!held.isEmpty()) session.compare(held, c.maxNewTokens(), c.seed() + 99, ctx.out(), 3);
+            }
         }
         return 0;
     }

@@ -26,6 +26,11 @@ public final class PrepareCommand implements Command {
     }
 
     @Override
+    public java.util.Set<String> repeatable() {
+        return java.util.Set.of("posts", "paired-jsonl", "hh-jsonl");
+    }
+
+    @Override
     public Options options() {
         Options o = new Options();
         o.addOption(Option.builder().longOpt("posts").hasArg().argName("Posts.xml")
@@ -93,7 +98,7 @@ public final class PrepareCommand implements Command {
         long t0 = System.nanoTime();
         Prepare.Stats st;
         try {
-            st = Prepare.run(c);
+            st = Prepare.run(c, ctx.err());
         } catch (DataFormatException e) {
             ctx.err().println("prepare: " + e.getMessage() + "; nothing written");
             return 1;

@@ -46,15 +46,22 @@ public final class ScoreCommand implements Command {
             if (single) {
                 String text = Template.format(cmd.getOptionValue("question"), cmd.getOptionValue("answer"));
                 int[] ids = model.tokenizer().encode(text, model.tokenizer().vocabulary().addBos(), false);
+                if (ids.length > model.contextLength())
+                    throw new IllegalArgumentException("the question and answer make " + ids.length + " tokens, past the model's context of "
+                            + model.contextLength() + " (" + model.path() + ")");
                 ctx.out().printf("%.6f%n", scorer.score(List.of(ids), false)[0]);
                 return 0;
             }
-            RewardData.Loaded pairs = RewardData.load(SftCommand.existing(cmd.getOptionValue("file")), model.tokenizer(), r.maxLength());
+            int limit = Math.min(r.maxLength(), model.contextLength());
+            RewardData.Loaded pairs = RewardData.load(SftCommand.existing(cmd.getOptionValue("file")), model.tokenizer(), limit);
             int batch = Flags.intValue(cmd, "batch-size", 8);
             RewardRun.Evaluation ev = RewardRun.evaluate(scorer, pairs.pairs(), batch);
-            if (ev == null) throw new IllegalArgumentException("no pairs to score");
-            ctx.out().printf("accuracy %.4f on %d pairs (ties count as incorrect; %d dropped as longer than %d tokens), loss %.4f%n",
-                    ev.accuracy(), ev.pairs(), pairs.dropped(), r.maxLength(), ev.loss());
+            String why = limit < r.maxLength() ? "the model's context" : "the reward model's training length";
+            if (ev == null)
+                throw new IllegalArgumentException("no pairs to score: " + (pairs.dropped() == 0 ? "the file has none"
+                        : "all " + pairs.dropped() + " have a side longer than " + limit + " tokens (" + why + ")"));
+            ctx.out().printf("accuracy %.4f on %d pairs (ties count as incorrect; %d dropped as longer than %d tokens, %s), loss %.4f%n",
+                    ev.accuracy(), ev.pairs(), pairs.dropped(), limit, why, ev.loss());
         }
         return 0;
     }

@@ -7,6 +7,7 @@ import dev.stackllama4j.tokenizer.Tokenizer;
 import dev.stackllama4j.train.LoraConfig;
 import dev.stackllama4j.train.LrSchedule;
 import dev.stackllama4j.train.Packing;
+import dev.stackllama4j.train.RunFolder;
 import dev.stackllama4j.train.SftConfig;
 import dev.stackllama4j.train.SftData;
 import dev.stackllama4j.train.SftRun;
@@ -59,7 +60,7 @@ public class SftCommand implements Command {
         Flags.arg(o, "eval-every", "N", "steps between evaluations (default: at the end)");
         Flags.arg(o, "save-every", "N", "steps between checkpoints (default: at the end)");
         Flags.arg(o, "stop-after", "N", "stop after N steps of this invocation, with a checkpoint (continue with --resume)");
-        o.addOption(Option.builder().longOpt("resume").desc("continue from OUTPUT/checkpoint.gguf").get());
+        RunFlags.add(o);
         o.addOption(Option.builder().longOpt("no-cross-doc-attention").desc("mask attention across packed documents").get());
         o.addOption(Option.builder().longOpt("activation-checkpointing").desc("recompute activations in backward (less memory)").get());
         PlanFlags.add(o, false);
@@ -113,22 +114,26 @@ public class SftCommand implements Command {
         Path out = Path.of(Flags.required(cmd, "output"));
         Path init = cmd.hasOption("init-adapter") ? existing(cmd.getOptionValue("init-adapter")) : null;
         String field = cmd.getOptionValue("text-field");
+        RunFolder.Mode mode = RunFlags.mode(cmd);
         try (LlamaModel model = ModelFlags.load(cmd, ctx)) {
             Integer exit = PlanFlags.check(cmd, ctx, "sft", plan(model, config), false, config.checkpointing()
                     ? "use a smaller --batch-size or --seq-length" : "add --activation-checkpointing, or use a smaller --batch-size or --seq-length");
             if (exit != null) return exit;
-            Tokenizer tok = model.tokenizer();
-            List<String> texts = SftData.shuffleBuffer(SftData.readTexts(trainFile, field), config.shuffleBuffer(), config.seed());
-            List<Packing.Chunk> train = SftData.pack(texts, tok, config.seqLength());
-            List<Packing.Chunk> eval = evalFile == null ? List.of() : SftData.pack(SftData.readTexts(evalFile, field), tok, config.seqLength());
-            SftRun run = new SftRun(model, config, train, eval, out, ctx.err());
-            ctx.err().printf("%s: %d examples -> %d sequences of %d tokens; %d steps of %d x %d sequences; %s%n", name(),
-                    texts.size(), train.size(), config.seqLength(), run.totalSteps(), config.batchSize(), config.gradAccum(),
-                    config.full() ? "every weight trains" : "LoRA r" + config.lora().r() + " (" + config.lora().targetList() + ")");
-            SftRun.Summary s = run.run(init, cmd.hasOption("resume"));
-            ctx.out().printf("%s: %d/%d steps, last loss %.4f%s; %s %s%n", name(), s.stepsDone(), s.totalSteps(), s.lastLoss(),
-                    Double.isNaN(s.evalLoss()) ? "" : String.format(", eval loss %.4f (perplexity %.2f)", s.evalLoss(), Math.exp(s.evalLoss())),
-                    config.full() ? "model" : "adapter", s.adapter());
+            try (RunFolder folder = RunFolder.open(out, mode, ctx.err(), SftRun.OUTPUTS)) {
+                folder.input("train-file", trainFile).input("eval-file", evalFile).setting("text-field", field);
+                Tokenizer tok = model.tokenizer();
+                List<String> texts = SftData.shuffleBuffer(SftData.readTexts(trainFile, field), config.shuffleBuffer(), config.seed());
+                List<Packing.Chunk> train = SftData.pack(texts, tok, config.seqLength());
+                List<Packing.Chunk> eval = evalFile == null ? List.of() : SftData.pack(SftData.readTexts(evalFile, field), tok, config.seqLength());
+                SftRun run = new SftRun(model, config, train, eval, folder, ctx.err());
+                ctx.err().printf("%s: %d examples -> %d sequences of %d tokens; %d steps of %d x %d sequences; %s%n", name(),
+                        texts.size(), train.size(), config.seqLength(), run.totalSteps(), config.batchSize(), config.gradAccum(),
+                        config.full() ? "every weight trains" : "LoRA r" + config.lora().r() + " (" + config.lora().targetList() + ")");
+                SftRun.Summary s = run.run(init);
+                ctx.out().printf("%s: %d/%d steps, last loss %.4f%s; %s %s%n", name(), s.stepsDone(), s.totalSteps(), s.lastLoss(),
+                        Double.isNaN(s.evalLoss()) ? "" : String.format(", eval loss %.4f (perplexity %.2f)", s.evalLoss(), Math.exp(s.evalLoss())),
+                        config.full() ? "model" : "adapter", s.adapter());
+            }
         }
         return 0;
     }
@@ -141,7 +146,9 @@ public class SftCommand implements Command {
 
     static Path existing(String p) {
         Path path = Path.of(p);
+        if (Files.isDirectory(path)) throw new UsageException(path + ": is a directory, expected a file");
         if (!Files.isRegularFile(path)) throw new UsageException("no such file: " + path);
+        if (!Files.isReadable(path)) throw new UsageException(path + ": permission denied");
         return path;
     }
 }

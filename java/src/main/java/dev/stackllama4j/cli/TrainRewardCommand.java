@@ -8,10 +8,10 @@ import dev.stackllama4j.reward.RewardConfig;
 import dev.stackllama4j.reward.RewardData;
 import dev.stackllama4j.reward.RewardRun;
 import dev.stackllama4j.train.LrSchedule;
+import dev.stackllama4j.train.RunFolder;
 import java.nio.file.Path;
 import java.util.List;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 
 /** {@code train-reward}: a pairwise reward model (LoRA trunk + scalar head). */
@@ -50,7 +50,7 @@ public final class TrainRewardCommand implements Command {
         Flags.arg(o, "lora-dropout", "X", "LoRA dropout (default 0.1)");
         Flags.arg(o, "lora-targets", "LIST", "q,k,v,o,gate,up,down subset (default q,v)");
         Flags.arg(o, "seed", "N", "pair order and initialisation (default 0)");
-        o.addOption(Option.builder().longOpt("resume").desc("continue from OUTPUT/checkpoint.gguf").get());
+        RunFlags.add(o);
         PlanFlags.add(o, false);
         return o;
     }
@@ -74,20 +74,29 @@ public final class TrainRewardCommand implements Command {
         Path trainFile = SftCommand.existing(Flags.required(cmd, "train-file"));
         Path evalFile = cmd.hasOption("eval-file") ? SftCommand.existing(cmd.getOptionValue("eval-file")) : null;
         Path out = Path.of(Flags.required(cmd, "output"));
+        RunFolder.Mode mode = RunFlags.mode(cmd);
         try (LlamaModel model = ModelFlags.load(cmd, ctx)) {
-            RewardData.Loaded train = RewardData.load(trainFile, model.tokenizer(), c.maxLength());
+            int limit = (int) Math.min(c.maxLength(), model.info().trainContext());
+            String why = limit < c.maxLength() ? "the model's context" : "--max-length";
+            RewardData.Loaded train = RewardData.load(trainFile, model.tokenizer(), limit);
             RewardData.Loaded eval = evalFile == null ? new RewardData.Loaded(java.util.List.of(), 0)
-                    : RewardData.load(evalFile, model.tokenizer(), c.maxLength());
+                    : RewardData.load(evalFile, model.tokenizer(), limit);
             Integer exit = PlanFlags.check(cmd, ctx, "train-reward", plan(model, c, train.pairs(), eval.pairs()), false,
                     "use a smaller --batch-size or --max-length");
             if (exit != null) return exit;
-            ctx.err().printf("train-reward: %d training pairs (%d dropped: longer than %d tokens), %d eval pairs (%d dropped)%n",
-                    train.pairs().size(), train.dropped(), c.maxLength(), eval.pairs().size(), eval.dropped());
-            RewardRun run = new RewardRun(model, c, train.pairs(), eval.pairs(), out, ctx.err());
-            RewardRun.Summary s = run.run(cmd.hasOption("resume"));
-            ctx.out().printf("train-reward: %d/%d steps, last loss %.4f%s; reward model %s%n", s.stepsDone(), s.totalSteps(),
-                    s.lastLoss(), s.eval() == null ? "" : String.format(", eval accuracy %.3f on %d pairs (ties count as incorrect), eval loss %.4f",
-                            s.eval().accuracy(), s.eval().pairs(), s.eval().loss()), s.rewardModel());
+            ctx.err().printf("train-reward: %d training pairs (%d dropped: a side longer than %d tokens, %s), %d eval pairs (%d dropped)%n",
+                    train.pairs().size(), train.dropped(), limit, why, eval.pairs().size(), eval.dropped());
+            if (train.pairs().isEmpty())
+                throw new IllegalArgumentException(trainFile + ": no usable pairs: all " + train.dropped() + " have a side longer than "
+                        + limit + " tokens (" + why + ")");
+            try (RunFolder folder = RunFolder.open(out, mode, ctx.err(), RewardRun.OUTPUTS)) {
+                folder.input("train-file", trainFile).input("eval-file", evalFile);
+                RewardRun run = new RewardRun(model, c, train.pairs(), eval.pairs(), folder, ctx.err());
+                RewardRun.Summary s = run.run();
+                ctx.out().printf("train-reward: %d/%d steps, last loss %.4f%s; reward model %s%n", s.stepsDone(), s.totalSteps(),
+                        s.lastLoss(), s.eval() == null ? "" : String.format(", eval accuracy %.3f on %d pairs (ties count as incorrect), eval loss %.4f",
+                                s.eval().accuracy(), s.eval().pairs(), s.eval().loss()), s.rewardModel());
+            }
         }
         return 0;
     }

@@ -50,7 +50,7 @@ public final class PostsReader {
         long rows = 0;
         XMLStreamReader r = null;
         try {
-            r = factory().createXMLStreamReader(in);
+            r = factory().createXMLStreamReader(utf8(in));
             int depth = 0;
             while (r.hasNext()) {
                 int ev = r.next();
@@ -73,6 +73,8 @@ public final class PostsReader {
             return rows;
         } catch (XMLStreamException e) {
             long line = e.getLocation() != null ? e.getLocation().getLineNumber() : -1;
+            if (e.getNestedException() instanceof java.nio.charset.CharacterCodingException)
+                throw new DataFormatException(name + ": line " + line + ": not valid UTF-8 (a Stack Exchange dump is UTF-8)", e);
             throw new DataFormatException(name + ": line " + line + ": malformed or truncated XML ("
                     + firstLine(e.getMessage()) + ")", e);
         } finally {
@@ -84,6 +86,24 @@ public final class PostsReader {
                 }
             }
         }
+    }
+
+    /**
+     * The dump decoded as strict UTF-8 (a byte-order mark skipped) before the XML parser sees it:
+     * an invalid byte becomes our error with its line, where the JDK's own decoder would also
+     * print a stray "[Fatal Error]" line to stderr.
+     */
+    private static java.io.Reader utf8(InputStream in) {
+        java.io.PushbackInputStream pb = new java.io.PushbackInputStream(in, 3);
+        try {
+            byte[] head = pb.readNBytes(3);
+            boolean bom = head.length == 3 && (head[0] & 0xff) == 0xEF && (head[1] & 0xff) == 0xBB && (head[2] & 0xff) == 0xBF;
+            if (!bom) pb.unread(head);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return new java.io.InputStreamReader(pb, java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT).onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT));
     }
 
     private static String firstLine(String msg) {

@@ -1,6 +1,7 @@
 package dev.stackllama4j.data;
 
 import dev.stackllama4j.io.AtomicFileSet;
+import dev.stackllama4j.io.FolderLock;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -110,9 +111,19 @@ public final class Prepare {
     }
 
     public static Stats run(Config c) throws IOException {
+        return run(c, System.err);
+    }
+
+    /** Runs with {@code c.out()} locked ({@link FolderLock}); notices go to {@code log}. */
+    public static Stats run(Config c, java.io.PrintStream log) throws IOException {
+        try (FolderLock lock = FolderLock.acquire(c.out().toAbsolutePath(), log)) {
+            return runLocked(c);
+        }
+    }
+
+    private static Stats runLocked(Config c) throws IOException {
         Stats st = new Stats();
         Path out = c.out().toAbsolutePath();
-        Files.createDirectories(out);
         Path tmpRoot = c.tmpDir() != null ? c.tmpDir() : out;
         Files.createDirectories(tmpRoot);
         Path sortDir = Files.createTempDirectory(tmpRoot, ".prepare-sort-");
@@ -138,6 +149,10 @@ public final class Prepare {
                 ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
                 statsWriter.write(om.writeValueAsString(st.toJson(c)));
                 statsWriter.write("\n");
+                if (st.pairs() == 0 && st.rlPrompts == 0)
+                    throw new DataFormatException(st.toJson(c).get("inputs") + ": no preference pairs and no prompts could be made from "
+                            + st.rows + " XML rows and " + st.jsonlRows + " JSONL rows (" + st.questions + " questions, " + st.answers
+                            + " answers; skipped rows by reason: " + st.skipped.asMap() + ")");
                 files.commit();
             }
         } catch (UncheckedIOException e) {

@@ -64,6 +64,12 @@ public final class LlamaModel implements AutoCloseable {
             p.device(options.device().id);
             Native.check(sl4j.sl4j_model_load(cpath, p, h));
         }
+        try {
+            Native.check(sl4j.sl4j_model_check_finite(h));
+        } catch (EngineException e) {
+            sl4j.sl4j_model_free(h);
+            throw e;
+        }
         return new LlamaModel(path, h, options);
     }
 

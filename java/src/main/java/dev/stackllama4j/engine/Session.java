@@ -24,7 +24,11 @@ public final class Session implements AutoCloseable {
         this.context = context;
     }
 
+    /** Refuses a context past the model's ({@link LlamaModel#contextLength()}: the trained one unless raised explicitly). */
     static Session create(LlamaModel model, int sequences, int context, KvType kv) {
+        if (context > model.contextLength())
+            throw new EngineException.InvalidArgument(model.path() + ": " + context + " positions asked for, past the model's context of "
+                    + model.contextLength() + " tokens");
         sl4j_session h = new sl4j_session();
         try (sl4j_session_params p = sl4j.sl4j_session_default_params()) {
             p.n_seq(sequences).n_ctx(context).kv_type(kv.type.id);

@@ -18,7 +18,7 @@ public final class AtomicFiles {
         void writeTo(OutputStream out) throws IOException;
     }
 
-    /** Writes to a temporary file beside {@code path}, forces it to disk, then renames it over. */
+    /** Writes to a temporary file beside {@code path}, forces it to disk, renames it over and forces the folder. */
     public static void write(Path path, Body body) throws IOException {
         Path abs = path.toAbsolutePath();
         Path dir = abs.getParent();
@@ -33,6 +33,7 @@ public final class AtomicFiles {
                 ch.force(true);
             }
             Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            AtomicFileSet.forceDirectory(dir);
         } finally {
             Files.deleteIfExists(tmp);
         }

@@ -29,6 +29,7 @@ import dev.stackllama4j.train.LoraConfig;
 import dev.stackllama4j.train.LrSchedule;
 import dev.stackllama4j.train.Merge;
 import dev.stackllama4j.train.Packing;
+import dev.stackllama4j.train.RunFolder;
 import dev.stackllama4j.train.SftConfig;
 import dev.stackllama4j.train.SftData;
 import dev.stackllama4j.train.SftRun;
@@ -158,7 +159,7 @@ public final class DemoPipeline {
     public Path prepare(Path synthetic) throws IOException {
         Path data = s.out().resolve("data");
         List<Path> posts = synthetic != null ? List.of(synthetic) : s.posts();
-        Prepare.Stats st = Prepare.run(Prepare.Config.of(posts, data, s.seed()));
+        Prepare.Stats st = Prepare.run(Prepare.Config.of(posts, data, s.seed()), log);
         log.printf("prepare: %d questions, %d answers, %d pairs %s, %d RL prompts, %d rows skipped%n", st.questions, st.answers,
                 st.pairs(), st.pairsPerSplit, st.rlPrompts, st.skipped.total());
         report.put("pairs", st.pairsPerSplit);
@@ -184,9 +185,10 @@ public final class DemoPipeline {
         texts = SftData.shuffleBuffer(texts, 1024, s.seed());
         SftConfig c = new SftConfig(128, 8, 1, 3e-3, LrSchedule.Kind.COSINE, 20, 0.01, s.pretrainSteps(), 1.0, LoraConfig.defaults(),
                 s.seed(), 0, 0, 0, true, false, 0, true);
-        try (LlamaModel m = LlamaModel.load(init)) {
+        try (RunFolder folder = RunFolder.open(s.out().resolve("pretrain"), RunFolder.Mode.OVERWRITE, log, SftRun.OUTPUTS);
+                LlamaModel m = LlamaModel.load(init)) {
             List<Packing.Chunk> train = SftData.pack(texts, m.tokenizer(), 128);
-            SftRun.Summary r = new SftRun(m, c, train, List.of(), s.out().resolve("pretrain"), log).run(null, false);
+            SftRun.Summary r = new SftRun(m, c, train, List.of(), folder, log).run(null);
             long params = BASE_SHAPE.parameters();
             report.put("base_model", String.format("pretrained here: LLaMA dim %d, %d layers, vocab %d (%,d parameters), %d steps on %d texts",
                     BASE_SHAPE.dim(), BASE_SHAPE.layers(), BASE_SHAPE.vocab(), params, r.stepsDone(), texts.size()));
@@ -223,12 +225,12 @@ public final class DemoPipeline {
         LoraConfig lora = new LoraConfig(16, 32f, 0.0f, EnumSet.allOf(LoraConfig.Target.class), s.seed());
         SftConfig c = new SftConfig(128, 8, 1, pretrained ? 1e-3 : 3e-3, LrSchedule.Kind.COSINE, 10, 0.05, s.sftSteps(), 1.0, lora,
                 s.seed(), 0, 0, 0, true, false, 0, pretrained);
-        try (LlamaModel m = LlamaModel.load(base)) {
+        try (RunFolder folder = RunFolder.open(dir, RunFolder.Mode.OVERWRITE, log, SftRun.OUTPUTS); LlamaModel m = LlamaModel.load(base)) {
             List<String> texts = c.full() ? SftData.shuffleBuffer(siteTexts(data, "finetune.jsonl"), 1024, s.seed())
                     : SftData.readTexts(data.resolve("finetune.jsonl"), null);
             List<Packing.Chunk> train = SftData.pack(texts, m.tokenizer(), 128);
             List<Packing.Chunk> eval = SftData.pack(SftData.readTexts(data.resolve("evaluation.jsonl"), null), m.tokenizer(), 128);
-            SftRun.Summary r = new SftRun(m, c, train, eval, dir, log).run(null, false);
+            SftRun.Summary r = new SftRun(m, c, train, eval, folder, log).run(null);
             report.put("sft_eval_loss", r.evalLoss());
             log.printf("sft: eval loss %.3f (perplexity %.1f)%n", r.evalLoss(), Math.exp(r.evalLoss()));
             if (c.full()) return r.adapter();
@@ -246,10 +248,11 @@ public final class DemoPipeline {
         LoraConfig lora = new LoraConfig(16, 32f, 0.0f, EnumSet.allOf(LoraConfig.Target.class), s.seed());
         RewardConfig c = new RewardConfig(1e-3, 8, 1, 1, LrSchedule.Kind.LINEAR, 10, 0.001, 512, 1.0, 0, 0, lora, s.seed(),
                 s.rewardSteps());
-        try (LlamaModel m = LlamaModel.load(sftModel)) {
+        try (RunFolder folder = RunFolder.open(dir, RunFolder.Mode.OVERWRITE, log, RewardRun.OUTPUTS);
+                LlamaModel m = LlamaModel.load(sftModel)) {
             RewardData.Loaded train = RewardData.load(data.resolve("reward.jsonl"), m.tokenizer(), 512);
             RewardData.Loaded eval = RewardData.load(data.resolve("evaluation.jsonl"), m.tokenizer(), 512);
-            RewardRun.Summary r = new RewardRun(m, c, train.pairs(), eval.pairs(), dir, log).run(false);
+            RewardRun.Summary r = new RewardRun(m, c, train.pairs(), eval.pairs(), folder, log).run();
             report.put("reward_eval_accuracy", r.eval().accuracy());
             report.put("reward_eval_pairs", r.eval().pairs());
             log.printf("reward model: held-out pairwise accuracy %.3f on %d pairs (ties count as incorrect)%n", r.eval().accuracy(),
@@ -272,7 +275,9 @@ public final class DemoPipeline {
         Path dir = s.out().resolve("ppo");
         PpoConfig c = ppoConfig();
         LoraConfig lora = new LoraConfig(16, 32f, 0.0f, EnumSet.allOf(LoraConfig.Target.class), s.seed());
-        try (PpoSession session = PpoSession.open(sftModel, lora, RewardFunction.learned(sftModel, rewardModel))) {
+        try (RunFolder folder = RunFolder.open(dir, RunFolder.Mode.OVERWRITE, log, PpoRun.OUTPUTS);
+                PpoSession session = PpoSession.open(sftModel, lora, RewardFunction.learned(sftModel, rewardModel))) {
+            folder.input("reward-model", rewardModel);
             int max = session.maxPromptTokens(c);
             Prompts prompts = new Prompts(Prompts.read(data.resolve("rl.jsonl"), session.model().tokenizer(), max, new int[1]), s.seed());
             List<Prompts.Prompt> held = Prompts.read(data.resolve("evaluation.jsonl"), session.model().tokenizer(), max, new int[1]);
@@ -280,7 +285,7 @@ public final class DemoPipeline {
             long evalSeed = s.seed() + 99;
             List<double[]> curve = new ArrayList<>();
             List<Prompts.Prompt> heldOut = held;
-            PpoRun run = new PpoRun(session.policy(), session.reward(), prompts, c, new PpoRun.Settings(s.ppoSteps(), 0, 1.0), dir, log);
+            PpoRun run = new PpoRun(session.policy(), session.reward(), prompts, c, new PpoRun.Settings(s.ppoSteps(), 0, 1.0), folder, log);
             if (s.evalEvery() > 0) {
                 curve.add(point(0, PpoEvaluation.run(session.policy(), session.reward(), heldOut, false, c.maxNewTokens(), evalSeed)));
                 run.afterEachStep(step -> {
@@ -289,7 +294,7 @@ public final class DemoPipeline {
                 });
             }
             long t0 = System.nanoTime();
-            List<PpoRun.StepResult> steps = run.run(false);
+            List<PpoRun.StepResult> steps = run.run();
             double gen = 0, score = 0, opt = 0;
             for (PpoRun.StepResult r : steps) {
                 gen += (double) r.row().get("time/ppo/generate_s");

@@ -1,6 +1,5 @@
 package dev.stackllama4j.ppo;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.stackllama4j.data.SynthSite;
 import dev.stackllama4j.engine.AdamW;
 import dev.stackllama4j.engine.GgufFile;
@@ -23,34 +22,52 @@ import dev.stackllama4j.rl.Rewards;
 import dev.stackllama4j.rl.Scores;
 import dev.stackllama4j.train.AdapterFile;
 import dev.stackllama4j.train.Checkpoint;
+import dev.stackllama4j.train.DivergedException;
 import dev.stackllama4j.train.MetricsLog;
 import dev.stackllama4j.train.Progress;
+import dev.stackllama4j.train.RunFolder;
+import dev.stackllama4j.train.RunSettings;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 
 /**
  * The PPO loop of StackLLaMA: sample responses from the policy, score them, take PPO epochs over
  * minibatches against a KL-penalised reward, adapt β. One {@link #step} is one batch; the output
  * folder gets {@code adapter.gguf} (the PPO LoRA, llama.cpp form), {@code checkpoint.gguf},
- * {@code metrics.jsonl} (TRL's stat names) and {@code ppo.png} (reward, KL and β over steps).
+ * {@code metrics.jsonl} (TRL's stat names), {@code ppo.png} (reward, KL and β over steps) and
+ * {@code config.json}. The first non-finite reward, log-prob, value, loss or KL stops the run
+ * (a {@link DivergedException} naming the step and the quantity) before anything is written from
+ * that state; the last good checkpoint stays.
  */
 public final class PpoRun {
     public static final String VALUE_HEAD = "stackllama4j.value_head.weight";
 
+    /** The run's own result files, besides those every {@link RunFolder} knows. */
+    public static final String[] OUTPUTS = {"adapter.gguf", "ppo.png", PpoSession.MERGED_SFT};
+
+    /** Settings that may differ on --resume: PPO's steps do not depend on how many follow. */
+    public static final Set<String> CHANGEABLE_ON_RESUME = Set.of("steps", "save-every", "max-kl");
+
     /**
      * @param steps PPO steps (batches) to run. @param saveEvery steps between checkpoints (0: end).
      * @param temperature sampling temperature (1.0 samples the policy's own distribution).
+     * @param maxKl stop the run when objective/kl exceeds this (0: no limit; {@code --max-kl}).
      */
-    public record Settings(int steps, int saveEvery, double temperature) {
+    public record Settings(int steps, int saveEvery, double temperature, double maxKl) {
         public Settings {
             if (steps < 1 || saveEvery < 0 || !(temperature > 0)) throw new IllegalArgumentException("steps >= 1, save-every >= 0, temperature > 0");
+            if (!(maxKl >= 0) || !Double.isFinite(maxKl)) throw new IllegalArgumentException("--max-kl must be >= 0 (0 = off), got " + maxKl);
+        }
+
+        public Settings(int steps, int saveEvery, double temperature) {
+            this(steps, saveEvery, temperature, 0);
         }
     }
 
@@ -62,7 +79,7 @@ public final class PpoRun {
     private final Prompts prompts;
     private final PpoConfig c;
     private final Settings s;
-    private final Path out;
+    private final RunFolder out;
     private final PrintStream log;
     private final Scores scores;
     private KlController kl;
@@ -77,7 +94,7 @@ public final class PpoRun {
         this.afterEachStep = hook;
     }
 
-    public PpoRun(Policy policy, RewardFunction reward, Prompts prompts, PpoConfig config, Settings settings, Path out, PrintStream log) {
+    public PpoRun(Policy policy, RewardFunction reward, Prompts prompts, PpoConfig config, Settings settings, RunFolder out, PrintStream log) {
         this.policy = policy;
         this.reward = reward;
         this.prompts = prompts;
@@ -90,25 +107,30 @@ public final class PpoRun {
     }
 
     /** Runs (or resumes) to {@code settings.steps()}; returns the rows of the steps run now. */
-    public List<StepResult> run(boolean resume) throws IOException {
-        Files.createDirectories(out);
-        Path ckpt = out.resolve("checkpoint.gguf");
-        if (resume && Files.exists(ckpt)) restore(ckpt);
-        else if (resume) log.println("notice: --resume given but " + ckpt + " does not exist: starting fresh");
+    public List<StepResult> run() throws IOException {
+        Path ckpt = out.checkpoint();
+        out.input("trunk", policy.model().path()).setting("data.prompts", prompts.size());
+        Map<String, Object> settings = RunSettings.with(RunSettings.of(c, s), "lora", policy.lora().config());
+        Checkpoint.State state = out.begin("ppo", settings, CHANGEABLE_ON_RESUME);
+        if (state != null) restore(state);
         List<StepResult> results = new ArrayList<>();
         Progress progress = new Progress(log, "ppo", step, s.steps(), 5);
-        try (MetricsLog metrics = new MetricsLog(out.resolve("metrics.jsonl"), step)) {
+        try (MetricsLog metrics = new MetricsLog(out.file(RunFolder.METRICS), step)) {
             while (step < s.steps()) {
                 Map<String, Object> row = step();
                 metrics.write(row);
                 results.add(new StepResult(step, row));
+                double klNow = (double) row.get("objective/kl");
                 progress.update(step, String.format("reward %.3f | kl %.3f | β %.4f", (double) row.get("env/reward_mean"),
-                        (double) row.get("objective/kl"), (double) row.get("objective/kl_coef")));
+                        klNow, (double) row.get("objective/kl_coef")));
+                if (s.maxKl() > 0 && klNow > s.maxKl())
+                    throw new DivergedException("step " + step + ": objective/kl " + String.format("%.4g", klNow) + " exceeds --max-kl "
+                            + s.maxKl() + "; stopped without writing an adapter" + DivergedException.lastGood(ckpt));
                 if ((s.saveEvery() > 0 && step % s.saveEvery() == 0) || step == s.steps()) save(ckpt);
                 afterEachStep.accept(step);
             }
         }
-        AdapterFile.save(out.resolve("adapter.gguf"), policy.lora());
+        AdapterFile.save(out.file("adapter.gguf"), policy.lora());
         return results;
     }
 
@@ -122,13 +144,19 @@ public final class PpoRun {
         long generated = rollout(batch, queries, responses, questions, answers);
         long t1 = System.nanoTime();
 
+        int now = step + 1;
+        Path ckpt = out.checkpoint();
         double[] raw = Scores.subtractBaseline(reward.score(queries, responses, questions, answers), c.rewardBaseline());
+        DivergedException.requireFinite(now, "reward", raw, ckpt);
         double[] sc = scores.process(raw);
         long t2 = System.nanoTime();
 
         Policy.Pass old = policy.evaluate(queries, responses, true, false);
         double[][] oldLp = old.logprobs(), oldV = old.values();
         double[][] refLp = policy.evaluate(queries, responses, false, false).logprobs();
+        requireFinite(now, "policy log-prob", oldLp);
+        requireFinite(now, "value", oldV);
+        requireFinite(now, "reference log-prob", refLp);
         double beta = kl.value();
         Rewards.Result rw = c.klPenalty() == KlEstimator.FULL
                 ? Rewards.fromKl(sc, policy.fullKl(queries, responses), beta)
@@ -138,6 +166,7 @@ public final class PpoRun {
         long t3 = System.nanoTime();
 
         PpoStats stats = PpoStats.of(raw, sc, rw, oldLp, beta, losses);
+        DivergedException.requireFinite(now, "objective/kl", stats.get("objective/kl"), ckpt);
         kl.update(stats.get("objective/kl"), c.batchSize());
         step++;
         Map<String, Object> row = new LinkedHashMap<>();
@@ -194,9 +223,13 @@ public final class PpoRun {
                     r.add(responses.get(i));
                 }
                 Policy.Pass now = policy.evaluate(q, r, true, true);
+                requireFinite(step + 1, "policy log-prob (training pass)", now.logprobs());
+                requireFinite(step + 1, "value (training pass)", now.values());
                 PpoLoss.Batch b = new PpoLoss.Batch(Ragged.select(oldLp, idx), now.logprobs(), Ragged.select(oldV, idx), now.values(),
                         Ragged.select(adv.advantages(), idx), Ragged.select(adv.returns(), idx), null);
                 PpoLoss.Result res = PpoLoss.compute(b, c);
+                DivergedException.requireFinite(step + 1, "ppo/loss/total (epoch " + (e + 1) + ", mini-batch " + (m + 1) + ")",
+                        res.loss(), out.checkpoint());
                 results.add(res);
                 policy.backward(res.dLogprobs(), res.dVpreds(), 1.0 / c.gradAccum());
                 if ((m + 1) % c.gradAccum() == 0) {
@@ -213,7 +246,16 @@ public final class PpoRun {
         return results;
     }
 
+    private void requireFinite(int at, String quantity, double[][] rows) {
+        for (int i = 0; i < rows.length; i++)
+            for (int t = 0; t < rows[i].length; t++)
+                if (!Double.isFinite(rows[i][t])) throw DivergedException.at(at, quantity + " (sample " + i + ", token " + t + ")",
+                        rows[i][t], out.checkpoint());
+    }
+
     private void save(Path ckpt) throws IOException {
+        DivergedException.requireFinite(step, policy.lora(), ckpt);
+        DivergedException.requireFinite(step, "value head weight", policy.valueHead().weight, ckpt);
         Map<String, Object> st = new LinkedHashMap<>();
         st.put("step", step);
         st.put("cursor", cursor);
@@ -224,6 +266,7 @@ public final class PpoRun {
         Scores.RunningMoments rm = scores.running();
         st.put("score_moments", List.of(rm.mean(), rm.var(), rm.count()));
         st.put("curve", curve);
+        st.put(RunFolder.STATE_SETTINGS, out.settings());
         RewardHead h = policy.valueHead();
         try (GgufWriter w = AdapterFile.writer(policy.lora(), true)) {
             long[] dims = {h.weight.length};
@@ -235,24 +278,31 @@ public final class PpoRun {
         writePlot();
     }
 
-    private void restore(Path ckpt) throws IOException {
-        JsonNode st = Checkpoint.readState(ckpt);
+    private void restore(Checkpoint.State st) throws IOException {
+        Path ckpt = st.path();
+        int at = (int) st.integer("step", 0, s.steps());
+        long headSteps = st.integer("value_head_steps", 0, Long.MAX_VALUE), adamw = st.integer("adamw_steps", 0, Long.MAX_VALUE);
+        long at0 = st.integer("cursor", 0, Long.MAX_VALUE), forwards = st.integer("forward_count", 0, Long.MAX_VALUE);
+        double beta = st.number("kl_coef");
+        double[] m = st.numbers("score_moments", 3);
+        double[][] points = st.rows("curve", 4);
         try (GgufFile f = GgufFile.open(ckpt)) {
             RewardHead h = policy.valueHead();
-            System.arraycopy(f.readFloats(VALUE_HEAD), 0, h.weight, 0, h.weight.length);
-            h.restore(f.readFloats("stackllama4j.adam_m." + VALUE_HEAD), f.readFloats("stackllama4j.adam_v." + VALUE_HEAD),
-                    st.get("value_head_steps").asLong());
+            float[] w = f.readFloats(VALUE_HEAD);
+            if (w.length != h.weight.length)
+                throw new IllegalArgumentException(ckpt + ": " + VALUE_HEAD + " has " + w.length + " values, the model's width is " + h.weight.length);
+            System.arraycopy(w, 0, h.weight, 0, h.weight.length);
+            h.restore(f.readFloats("stackllama4j.adam_m." + VALUE_HEAD), f.readFloats("stackllama4j.adam_v." + VALUE_HEAD), headSteps);
             AdapterFile.restoreInto(f, policy.lora(), true);
-            policy.lora().setAdamwSteps(st.get("adamw_steps").asLong());
+            policy.lora().setAdamwSteps(adamw);
         }
-        step = st.get("step").asInt();
-        cursor = st.get("cursor").asLong();
-        kl = KlController.of(c, st.get("kl_coef").asDouble());
-        policy.pool().setForwardCount(st.get("forward_count").asLong());
-        JsonNode m = st.get("score_moments");
-        scores.running().restore(m.get(0).asDouble(), m.get(1).asDouble(), m.get(2).asDouble());
+        step = at;
+        cursor = at0;
+        kl = KlController.of(c, beta);
+        policy.pool().setForwardCount(forwards);
+        scores.running().restore(m[0], m[1], m[2]);
         curve.clear();
-        for (JsonNode p : st.get("curve")) curve.add(new double[] {p.get(0).asDouble(), p.get(1).asDouble(), p.get(2).asDouble(), p.get(3).asDouble()});
+        curve.addAll(List.of(points));
         log.printf("resuming from %s at step %d (β %.4f)%n", ckpt, step, kl.value());
     }
 
@@ -265,7 +315,7 @@ public final class PpoRun {
             k[i] = curve.get(i)[2];
             b[i] = curve.get(i)[3];
         }
-        PlotPng.writeRun(out.resolve("ppo.png"), x, r, k, b);
+        PlotPng.writeRun(out.file("ppo.png"), x, r, k, b);
     }
 
     public int stepsDone() {

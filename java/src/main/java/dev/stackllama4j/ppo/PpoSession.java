@@ -34,9 +34,12 @@ public final class PpoSession implements AutoCloseable {
     }
 
     /** The policy trunk: {@code model} with {@code sftAdapter} merged in, written to {@code workDir/sft-merged.gguf}. */
+    /** The SFT-merged trunk's file name in the run folder. */
+    public static final String MERGED_SFT = "sft-merged.gguf";
+
     public static Path mergeSft(Path model, Path sftAdapter, Path workDir) throws IOException {
         Files.createDirectories(workDir);
-        Path trunk = workDir.resolve("sft-merged.gguf");
+        Path trunk = workDir.resolve(MERGED_SFT);
         try (LlamaModel base = LlamaModel.load(model); LoraAdapter sft = AdapterFile.load(sftAdapter, base)) {
             Merge.merge(base, sft, null, trunk);
         }
@@ -122,7 +125,17 @@ public final class PpoSession implements AutoCloseable {
     }
 
     public static int maxPromptTokens(LlamaModel m, PpoConfig c) {
-        return (int) Math.max(8, Math.min(4096, m.contextLength()) - c.maxNewTokens());
+        int room = Math.min(4096, m.contextLength()) - c.maxNewTokens();
+        if (room < 1)
+            throw new IllegalArgumentException("--max-new-tokens " + c.maxNewTokens() + " leaves no room for a prompt in the model's context of "
+                    + m.contextLength() + " tokens");
+        return room;
+    }
+
+    /** Where {@link #maxPromptTokens}'s limit comes from, for messages. */
+    public String promptLimitReason(PpoConfig c) {
+        return (model.contextLength() > 4096 ? "4096 (the rollout cap)" : "the model's context " + model.contextLength())
+                + " minus --max-new-tokens " + c.maxNewTokens();
     }
 
     public LlamaModel model() {

@@ -1,5 +1,6 @@
 package dev.stackllama4j.ppo;
 
+import dev.stackllama4j.data.DataFormatException;
 import dev.stackllama4j.data.JsonlLines;
 import dev.stackllama4j.data.Template;
 import dev.stackllama4j.tokenizer.Tokenizer;
@@ -26,19 +27,32 @@ public final class Prompts {
         this.order = new EpochOrder(all.size(), seed * 1_000_003L);
     }
 
-    /** Reads prompts, dropping those longer than {@code maxTokens} (returned count in {@code dropped[0]}). */
-    public static List<Prompt> read(Path file, Tokenizer tok, int maxTokens, int[] dropped) throws IOException {
+    /**
+     * Reads prompts, dropping those longer than {@code maxTokens} (returned count in
+     * {@code dropped[0]}); {@code why} says where the limit comes from, for the error when none is left.
+     */
+    public static List<Prompt> read(Path file, Tokenizer tok, int maxTokens, int[] dropped, String why) throws IOException {
         List<Prompt> out = new ArrayList<>();
-        JsonlLines.read(file, (row, line) -> {
-            if (!row.hasNonNull("question"))
-                throw new IllegalArgumentException(file + ":" + line + ": field 'question' is missing");
-            String q = row.get("question").asText();
+        int[] longest = {0};
+        long rows = JsonlLines.read(file, (row, line) -> {
+            String q = JsonlLines.text(file, line, row, "question");
             int[] ids = tok.encode(Template.prompt(q), tok.vocabulary().addBos(), false);
-            if (ids.length > maxTokens) dropped[0]++;
-            else out.add(new Prompt(q, ids));
+            if (ids.length > maxTokens) {
+                dropped[0]++;
+                longest[0] = Math.max(longest[0], ids.length);
+            } else {
+                out.add(new Prompt(q, ids));
+            }
         });
-        if (out.isEmpty()) throw new IllegalArgumentException(file + ": no usable prompts");
+        if (rows == 0) throw new DataFormatException(file + ": no prompts (the file has no rows)");
+        if (out.isEmpty())
+            throw new DataFormatException(file + ": no usable prompts: all " + rows + " are longer than " + maxTokens + " tokens ("
+                    + why + "; the longest has " + longest[0] + ")");
         return out;
+    }
+
+    public static List<Prompt> read(Path file, Tokenizer tok, int maxTokens, int[] dropped) throws IOException {
+        return read(file, tok, maxTokens, dropped, "the limit");
     }
 
     public int size() {

@@ -1,32 +1,45 @@
 package dev.stackllama4j.reward;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.stackllama4j.engine.AdamW;
 import dev.stackllama4j.engine.GgufWriter;
 import dev.stackllama4j.engine.LlamaModel;
 import dev.stackllama4j.engine.LoraAdapter;
 import dev.stackllama4j.train.AdapterFile;
 import dev.stackllama4j.train.Checkpoint;
+import dev.stackllama4j.train.DivergedException;
 import dev.stackllama4j.train.EpochOrder;
 import dev.stackllama4j.train.LrSchedule;
 import dev.stackllama4j.train.MetricsLog;
 import dev.stackllama4j.train.Progress;
+import dev.stackllama4j.train.RunFolder;
+import dev.stackllama4j.train.RunSettings;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Pairwise reward-model training: LoRA on the trunk plus a fully trained scalar head, loss
  * {@code -mean(logsigmoid(r_j - r_k))} computed here and pushed back through the engine. Output
  * folder: {@code reward.gguf} (adapter + head), {@code adapter.gguf} (trunk LoRA, llama.cpp form),
- * {@code checkpoint.gguf}, {@code metrics.jsonl}.
+ * {@code checkpoint.gguf}, {@code metrics.jsonl}, {@code config.json}.
  */
 public final class RewardRun {
+    /** The run's own result files, besides those every {@link RunFolder} knows. */
+    public static final String[] OUTPUTS = {"reward.gguf", "adapter.gguf"};
+
+    /** Settings that may differ on --resume (see {@code SftRun.changeableOnResume}). */
+    public static Set<String> changeableOnResume(RewardConfig c) {
+        Set<String> s = new HashSet<>(Set.of("save-every"));
+        if (c.schedule() == LrSchedule.Kind.CONSTANT && c.warmupSteps() == 0) s.addAll(Set.of("max-steps", "epochs"));
+        return s;
+    }
+
     /** Accuracy counts ties as incorrect. */
     public record Evaluation(double loss, double accuracy, int pairs) {}
 
@@ -35,12 +48,18 @@ public final class RewardRun {
     private final LlamaModel model;
     private final RewardConfig c;
     private final List<RewardData.TokenPair> train, eval;
-    private final Path out;
+    private final RunFolder out;
     private final PrintStream log;
     private final int pad;
 
     public RewardRun(LlamaModel model, RewardConfig config, List<RewardData.TokenPair> train, List<RewardData.TokenPair> eval,
-                     Path out, PrintStream log) {
+                     RunFolder out, PrintStream log) {
+        long ctx = model.info().trainContext();
+        for (List<RewardData.TokenPair> l : List.of(train, eval))
+            for (RewardData.TokenPair p : l)
+                if (Math.max(p.chosen().length, p.rejected().length) > ctx)
+                    throw new IllegalArgumentException("pair " + p.qid() + " has a side of " + Math.max(p.chosen().length, p.rejected().length)
+                            + " tokens, past the model's context of " + ctx + " (" + model.path() + "); load pairs with a lower length limit");
         if (train.size() < config.batchSize())
             throw new IllegalArgumentException(train.size() + " training pairs, fewer than one batch of " + config.batchSize());
         this.model = model;
@@ -57,13 +76,13 @@ public final class RewardRun {
         return c.maxSteps() > 0 ? c.maxSteps() : perEpoch * c.epochs();
     }
 
-    public Summary run(boolean resume) throws IOException {
-        Files.createDirectories(out);
-        Path ckpt = out.resolve("checkpoint.gguf");
+    public Summary run() throws IOException {
+        Path ckpt = out.checkpoint();
         int total = totalSteps();
         LrSchedule schedule = new LrSchedule(c.schedule(), c.lr(), c.warmupSteps(), total);
-        boolean resuming = resume && Files.exists(ckpt);
-        if (resume && !resuming) log.println("notice: --resume given but " + ckpt + " does not exist: starting fresh");
+        out.input("model", model.path()).setting("data.train-pairs", train.size()).setting("data.eval-pairs", eval.size());
+        Checkpoint.State s = out.begin("train-reward", RunSettings.of(c), changeableOnResume(c));
+        boolean resuming = s != null;
         RewardModelFile.Loaded loaded = resuming ? RewardModelFile.load(ckpt, model, true)
                 : new RewardModelFile.Loaded(LoraAdapter.create(model, c.lora()), RewardHead.init((int) model.info().dim(), c.seed()),
                         c.maxLength());
@@ -73,14 +92,11 @@ public final class RewardRun {
             int step = 0;
             long cursor = 0;
             if (resuming) {
-                JsonNode s = Checkpoint.readState(ckpt);
-                step = s.get("step").asInt();
-                cursor = s.get("cursor").asLong();
-                scorer.setForwardCount(s.get("forward_count").asLong());
-                lora.setAdamwSteps(s.get("adamw_steps").asLong());
-                head.restore(head.moment1(), head.moment2(), s.get("head_steps").asLong());
-                if (s.get("train_pairs").asInt() != train.size() || s.get("batch_size").asInt() != c.batchSize())
-                    throw new IllegalArgumentException("cannot resume: the checkpoint was made with other data or batch size");
+                step = (int) s.integer("step", 0, total);
+                cursor = s.integer("cursor", 0, Long.MAX_VALUE);
+                scorer.setForwardCount(s.integer("forward_count", 0, Long.MAX_VALUE));
+                lora.setAdamwSteps(s.integer("adamw_steps", step, step));
+                head.restore(head.moment1(), head.moment2(), s.integer("head_steps", step, step));
                 log.printf("resuming from %s at step %d%n", ckpt, step);
             }
             EpochOrder order = new EpochOrder(train.size(), c.seed() * 31);
@@ -88,7 +104,7 @@ public final class RewardRun {
             double lastLoss = Double.NaN;
             Evaluation ev = null;
             Progress progress = new Progress(log, "reward", step, total, 10);
-            try (MetricsLog metrics = new MetricsLog(out.resolve("metrics.jsonl"), step)) {
+            try (MetricsLog metrics = new MetricsLog(out.file(RunFolder.METRICS), step)) {
                 while (step < total) {
                     lora.zeroGrad();
                     head.zeroGrad();
@@ -100,13 +116,14 @@ public final class RewardRun {
                         loss += r[0] / c.gradAccum();
                         acc += r[1] / c.gradAccum();
                     }
+                    DivergedException.requireFinite(step + 1, "reward loss", loss, ckpt);
                     double norm = clipJoint(lora, head, c.maxGradNorm());
+                    DivergedException.requireFinite(step + 1, "gradient norm", norm, ckpt);
                     AdamW o = opt.withLr(schedule.at(step));
                     lora.adamwStep(o);
                     head.step(o);
                     step++;
                     lastLoss = loss;
-                    if (!Double.isFinite(loss)) throw new IllegalStateException("reward loss became " + loss + " at step " + step);
                     Map<String, Object> row = new LinkedHashMap<>();
                     row.put("step", step);
                     row.put("loss", loss);
@@ -123,13 +140,16 @@ public final class RewardRun {
                     metrics.write(row);
                     progress.update(step, String.format("loss %.4f | acc %.2f%s", loss, acc,
                             ev != null && row.containsKey("eval_accuracy") ? String.format(" | eval acc %.3f", ev.accuracy()) : ""));
-                    if ((c.saveEvery() > 0 && step % c.saveEvery() == 0) || step == total)
+                    if ((c.saveEvery() > 0 && step % c.saveEvery() == 0) || step == total) {
+                        DivergedException.requireFinite(step, lora, ckpt);
+                        DivergedException.requireFinite(step, "reward head weight", head.weight, ckpt);
                         saveCheckpoint(ckpt, lora, head, step, cursor, scorer.forwardCount());
+                    }
                 }
             }
-            Path rm = out.resolve("reward.gguf");
+            Path rm = out.file("reward.gguf");
             RewardModelFile.save(rm, lora, head, c.maxLength());
-            AdapterFile.save(out.resolve("adapter.gguf"), lora);
+            AdapterFile.save(out.file("adapter.gguf"), lora);
             return new Summary(step, total, lastLoss, ev, rm);
         }
     }
@@ -191,8 +211,7 @@ public final class RewardRun {
         s.put("forward_count", forwards);
         s.put("adamw_steps", lora.adamwSteps());
         s.put("head_steps", head.steps());
-        s.put("train_pairs", train.size());
-        s.put("batch_size", c.batchSize());
+        s.put(RunFolder.STATE_SETTINGS, out.settings());
         try (GgufWriter w = RewardModelFile.writer(lora, head, c.maxLength(), true)) {
             Checkpoint.write(ckpt, w, s);
         }

@@ -1,6 +1,7 @@
 package dev.stackllama4j.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.stackllama4j.data.DataFormatException;
 import dev.stackllama4j.data.JsonlLines;
 import dev.stackllama4j.data.Template;
 import dev.stackllama4j.tokenizer.Tokenizer;
@@ -23,21 +24,16 @@ public final class SftData {
     public static List<String> readTexts(Path file, String textField) throws IOException {
         List<String> texts = new ArrayList<>();
         JsonlLines.read(file, (row, line) -> texts.add(text(file, row, line, textField)));
-        if (texts.isEmpty()) throw new IllegalArgumentException(file + ": no examples");
+        if (texts.isEmpty()) throw new DataFormatException(file + ": no examples (the file has no rows)");
         return texts;
     }
 
     static String text(Path file, JsonNode row, long line, String textField) {
-        if (textField != null) {
-            JsonNode v = row.get(textField);
-            if (v == null || !v.isTextual())
-                throw new IllegalArgumentException(file + ":" + line + ": field '" + textField + "' is missing or not a string");
-            return v.asText();
-        }
-        if (row.hasNonNull("question") && row.hasNonNull("response_j"))
-            return Template.format(row.get("question").asText(), row.get("response_j").asText());
-        if (row.hasNonNull("text")) return row.get("text").asText();
-        throw new IllegalArgumentException(file + ":" + line
+        if (textField != null) return JsonlLines.text(file, line, row, textField);
+        if (row.has("question") || row.has("response_j"))
+            return Template.format(JsonlLines.text(file, line, row, "question"), JsonlLines.text(file, line, row, "response_j"));
+        if (row.has("text")) return JsonlLines.text(file, line, row, "text");
+        throw new DataFormatException(file + ": line " + line
                 + ": expected a pair row (question, response_j) or a 'text' field; name another with --text-field");
     }
 

@@ -1,6 +1,5 @@
 package dev.stackllama4j.train;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.stackllama4j.engine.AdamW;
 import dev.stackllama4j.engine.FullWeights;
 import dev.stackllama4j.engine.LlamaModel;
@@ -9,24 +8,33 @@ import dev.stackllama4j.engine.Trainable;
 import dev.stackllama4j.engine.Trainer;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * One SFT run: packed chunks in, LoRA (or, with {@link SftConfig#full}, full-parameter) steps out,
  * with metrics, evaluation, checkpoints and resume. Files in the output folder: {@code adapter.gguf}
  * (llama.cpp LoRA) or {@code model.gguf} (the whole model, F32, for full-parameter runs),
- * {@code checkpoint.gguf}, {@code metrics.jsonl}.
+ * {@code checkpoint.gguf}, {@code metrics.jsonl}, {@code config.json}. A non-finite loss or gradient
+ * norm stops the run with a {@link DivergedException} before anything is written from that state.
  */
 public final class SftRun {
-    /** Raised when the loss stops being a number; the message says where the last checkpoint is. */
-    public static final class DivergedException extends RuntimeException {
-        DivergedException(String m) {
-            super(m);
-        }
+    /** The run's own result files, besides those every {@link RunFolder} knows. */
+    public static final String[] OUTPUTS = {"adapter.gguf", "model.gguf"};
+
+    /**
+     * Settings that may differ on {@code --resume}: they change neither the steps already taken nor
+     * the ones to come. {@code max-steps} joins them when the schedule is constant (otherwise it
+     * re-plans the learning rate).
+     */
+    public static Set<String> changeableOnResume(SftConfig c) {
+        Set<String> s = new HashSet<>(Set.of("save-every", "stop-after"));
+        if (c.schedule() == LrSchedule.Kind.CONSTANT && c.warmupSteps() == 0) s.add("max-steps");
+        return s;
     }
 
     /** What a finished (or stopped) run reports; {@code adapter} is model.gguf for a full-parameter run. */
@@ -35,10 +43,13 @@ public final class SftRun {
     private final LlamaModel model;
     private final SftConfig c;
     private final List<Packing.Chunk> train, eval;
-    private final Path out;
+    private final RunFolder out;
     private final PrintStream log;
 
-    public SftRun(LlamaModel model, SftConfig config, List<Packing.Chunk> train, List<Packing.Chunk> eval, Path out, PrintStream log) {
+    public SftRun(LlamaModel model, SftConfig config, List<Packing.Chunk> train, List<Packing.Chunk> eval, RunFolder out, PrintStream log) {
+        if (config.seqLength() > model.info().trainContext())
+            throw new IllegalArgumentException("--seq-length " + config.seqLength() + " exceeds the model's context of "
+                    + model.info().trainContext() + " tokens (" + model.path() + "); lower --seq-length");
         if (train.size() < config.batchSize())
             throw new IllegalArgumentException("the training data packs into " + train.size() + " sequences of " + config.seqLength()
                     + " tokens, fewer than one batch of " + config.batchSize() + ": lower --seq-length or --batch-size");
@@ -56,37 +67,39 @@ public final class SftRun {
     }
 
     /** @param initAdapter adapter to start from (null: fresh); ignored when resuming */
-    public Summary run(Path initAdapter, boolean resume) throws IOException {
-        Files.createDirectories(out);
-        Path ckpt = out.resolve("checkpoint.gguf");
+    public Summary run(Path initAdapter) throws IOException {
+        Path ckpt = out.checkpoint();
         int total = totalSteps();
         LrSchedule schedule = new LrSchedule(c.schedule(), c.lr(), c.warmupSteps(), total);
-        JsonNode[] state = new JsonNode[1];
-        boolean resuming = resume && Files.exists(ckpt);
-        if (resume && !resuming) log.println("notice: --resume given but " + ckpt + " does not exist: starting fresh");
-        if (resuming) checkCompatible(Checkpoint.readState(ckpt)); // before loading: a LoRA run cannot load a full checkpoint
         if (c.full() && initAdapter != null) throw new IllegalArgumentException("a full-parameter run takes no initial adapter");
-        try (Trainable lora = c.full() ? (resuming ? Checkpoint.loadFull(ckpt, model, state) : FullWeights.create(model))
-                : resuming ? Checkpoint.load(ckpt, model, state)
+        out.input("model", model.path()).input("init-adapter", initAdapter)
+                .setting("data.train-sequences", train.size()).setting("data.eval-sequences", eval.size());
+        Checkpoint.State state = out.begin("sft", RunSettings.of(c), changeableOnResume(c));
+        int step = 0;
+        long cursor = 0, forwards = 0, adamw = 0;
+        if (state != null) {
+            step = (int) state.integer("step", 0, total);
+            cursor = state.integer("cursor", 0, Long.MAX_VALUE);
+            forwards = state.integer("forward_count", 0, Long.MAX_VALUE);
+            adamw = state.integer("adamw_steps", step, step);
+        }
+        try (Trainable lora = c.full() ? (state != null ? Checkpoint.loadFull(ckpt, model, adamw) : FullWeights.create(model))
+                : state != null ? Checkpoint.load(ckpt, model, adamw)
                 : initAdapter != null ? AdapterFile.load(initAdapter, model) : LoraAdapter.create(model, c.lora());
                 Trainer tr = Trainer.create(model, lora, c.batchSize(), c.seqLength(), c.checkpointing())) {
-            int step = 0;
-            long cursor = 0;
-            if (resuming) {
-                step = state[0].get("step").asInt();
-                cursor = state[0].get("cursor").asLong();
-                tr.setForwardCount(state[0].get("forward_count").asLong());
+            if (state != null) {
+                tr.setForwardCount(forwards);
                 log.printf("resuming from %s at step %d%n", ckpt, step);
             }
             Batches batches = new Batches(train, c.batchSize(), cursor);
             double lastLoss = Double.NaN, evalLoss = Double.NaN;
             int stopAt = c.stopAfter() > 0 ? Math.min(total, step + c.stopAfter()) : total;
             Progress progress = new Progress(log, c.full() ? "full" : "sft", step, total, 10);
-            try (MetricsLog metrics = new MetricsLog(out.resolve("metrics.jsonl"), step)) {
+            try (MetricsLog metrics = new MetricsLog(out.file(RunFolder.METRICS), step)) {
                 AdamW opt = AdamW.of(c.lr(), c.weightDecay());
                 while (step < stopAt) {
                     long t0 = System.nanoTime();
-                    StepResult r = step(tr, lora, batches, opt.withLr(schedule.at(step)));
+                    StepResult r = step(tr, lora, batches, opt.withLr(schedule.at(step)), step + 1, ckpt);
                     step++;
                     lastLoss = r.loss;
                     double tokS = r.tokens / ((System.nanoTime() - t0) / 1e9);
@@ -96,24 +109,24 @@ public final class SftRun {
                     row.put("lr", schedule.at(step - 1));
                     row.put("grad_norm", r.gradNorm);
                     row.put("tokens_per_s", Math.round(tokS));
-                    if (!Double.isFinite(r.loss) || !Double.isFinite(r.gradNorm))
-                        throw new DivergedException(String.format("loss became %s at step %d (lr %.3g); the last checkpoint is %s",
-                                r.loss, step, schedule.at(step - 1), Files.exists(ckpt) ? ckpt : "none"));
                     boolean last = step == stopAt;
                     if ((c.evalEvery() > 0 && step % c.evalEvery() == 0) || (last && step == total)) {
                         evalLoss = evaluate(tr);
                         if (!Double.isNaN(evalLoss)) {
+                            DivergedException.requireFinite(step, "eval loss", evalLoss, ckpt);
                             row.put("eval_loss", evalLoss);
                             row.put("eval_perplexity", Math.exp(evalLoss));
                         }
                     }
                     metrics.write(row);
                     progress.update(step, String.format("loss %.4f | %,.0f tok/s", r.loss, tokS));
-                    if ((c.saveEvery() > 0 && step % c.saveEvery() == 0) || last)
+                    if ((c.saveEvery() > 0 && step % c.saveEvery() == 0) || last) {
+                        DivergedException.requireFinite(step, lora, ckpt);
                         Checkpoint.save(ckpt, lora, state(step, batches.cursor(), tr, lora));
+                    }
                 }
             }
-            Path adapter = out.resolve(c.full() ? "model.gguf" : "adapter.gguf");
+            Path adapter = out.file(c.full() ? "model.gguf" : "adapter.gguf");
             if (lora instanceof FullWeights full) Merge.saveFull(model, full, adapter);
             else AdapterFile.save(adapter, (LoraAdapter) lora);
             return new Summary(step, total, lastLoss, evalLoss, adapter);
@@ -122,7 +135,8 @@ public final class SftRun {
 
     private record StepResult(double loss, double gradNorm, long tokens) {}
 
-    private StepResult step(Trainer tr, Trainable lora, Batches batches, AdamW opt) {
+    /** One optimizer step; stops before the update when the loss or gradient norm is not finite. */
+    private StepResult step(Trainer tr, Trainable lora, Batches batches, AdamW opt, int stepNo, Path ckpt) {
         lora.zeroGrad();
         double loss = 0;
         long tokens = 0;
@@ -133,7 +147,9 @@ public final class SftRun {
             loss += l.mean() / c.gradAccum();
             tokens += b.tokens().length;
         }
+        DivergedException.requireFinite(stepNo, "loss", loss, ckpt);
         double norm = lora.clipGradNorm(c.maxGradNorm());
+        DivergedException.requireFinite(stepNo, "gradient norm", norm, ckpt);
         lora.adamwStep(opt);
         return new StepResult(loss, norm, tokens);
     }
@@ -164,21 +180,7 @@ public final class SftRun {
         s.put("cursor", cursor);
         s.put("forward_count", tr.forwardCount());
         s.put("adamw_steps", lora.adamwSteps());
-        s.put("seq_length", c.seqLength());
-        s.put("batch_size", c.batchSize());
-        s.put("grad_accum", c.gradAccum());
-        s.put("train_sequences", train.size());
-        s.put("full", c.full());
+        s.put(RunFolder.STATE_SETTINGS, out.settings());
         return s;
-    }
-
-    private void checkCompatible(JsonNode s) {
-        String[][] keys = {{"seq_length", String.valueOf(c.seqLength())}, {"batch_size", String.valueOf(c.batchSize())},
-                {"grad_accum", String.valueOf(c.gradAccum())}, {"train_sequences", String.valueOf(train.size())},
-                {"full", String.valueOf(c.full())}};
-        for (String[] k : keys)
-            if (!s.path(k[0]).asText("false").equals(k[1]))
-                throw new IllegalArgumentException("cannot resume: the checkpoint has " + k[0] + " " + s.path(k[0]).asText("false")
-                        + ", this run " + k[1] + " (resume with the same data and settings)");
     }
 }

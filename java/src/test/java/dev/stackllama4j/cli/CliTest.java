@@ -144,4 +144,95 @@ class CliTest {
         String sample = doc.substring(doc.indexOf("Once upon a time"));
         assertEquals(sample.substring(0, 200), r.out().substring(0, 200));
     }
+
+    Path tinyModel() {
+        Path f = tmp.resolve("tiny.gguf");
+        if (!Files.exists(f)) {
+            Run r = run("init", "--out", f.toString(), "--dim", "64", "--layers", "1", "--heads", "4", "--kv-heads", "2", "--ffn", "128",
+                    "--vocab", "400", "--ctx", "64");
+            assertEquals(0, r.code(), r.err());
+        }
+        return f;
+    }
+
+    @Test
+    void duplicateFlagsAndStrayWordsAreUsageErrors() throws Exception {
+        Run r = run("init", "--out", tmp.resolve("x.gguf").toString(), "--dim", "64", "--dim", "128");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--dim is given more than once"), r.err());
+        r = run("init", "stray", "--out", tmp.resolve("x.gguf").toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("unexpected argument 'stray'"), r.err());
+        r = run("inspect", tmp.resolve("a.gguf").toString(), tmp.resolve("b.gguf").toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("unexpected argument '" + tmp.resolve("b.gguf") + "'"), r.err());
+        assertFalse(Files.exists(tmp.resolve("x.gguf")));
+        // flags a command declares repeatable stay repeatable
+        Path site = tmp.resolve("site/Posts.xml");
+        assertEquals(0, run("synth-site", "--out", site.toString(), "--questions", "20").code());
+        Run p = run("prepare", "--posts", site.toString(), "--posts", site.toString(), "--out", tmp.resolve("data").toString());
+        assertEquals(0, p.code(), p.err());
+    }
+
+    @Test
+    void mergeRefusesToWriteOverItsInputs() throws Exception {
+        Path m = tinyModel();
+        Path a = tmp.resolve("a.gguf");
+        Files.writeString(a, "not read");
+        byte[] before = Files.readAllBytes(m);
+        Run r = run("merge", "--model", m.toString(), "--adapter", a.toString(), "--out", m.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("is the --model file"), r.err());
+        assertArrayEquals(before, Files.readAllBytes(m));
+    }
+
+    @Test
+    void generateAndLogitsRefuseToRunPastTheContext() throws Exception {
+        Path m = tinyModel();
+        Run r = run("generate", "--model", m.toString(), "--max-tokens", "100", "--temperature", "0");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("--max-tokens 100 exceed the model's context of 64"), r.err());
+        r = run("generate", "--model", m.toString(), "--max-tokens", "100", "--temperature", "0", "--ignore-eos", "--truncate");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("at most 63 new tokens"), r.err());
+        assertTrue(r.err().contains("[63 tokens"), r.err());
+        StringBuilder ids = new StringBuilder("1");
+        for (int i = 0; i < 70; i++) ids.append(",5");
+        r = run("logits", "--model", m.toString(), "--tokens", ids.toString(), "--out", tmp.resolve("l.npy").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("the input has 71 tokens, past the model's context of 64"), r.err());
+        assertFalse(Files.exists(tmp.resolve("l.npy")));
+    }
+
+    @Test
+    void aTrainingCommandOnAFolderInUseFailsAtOnceNamingTheHolder() throws Exception {
+        Path m = tinyModel();
+        Path train = tmp.resolve("t.jsonl");
+        Files.writeString(train, "{\"text\": \"hello world\"}\n");
+        Path out = tmp.resolve("run");
+        try (dev.stackllama4j.io.FolderLock held = dev.stackllama4j.io.FolderLock.acquire(out, System.err)) {
+            Run r = run("sft", "--model", m.toString(), "--train-file", train.toString(), "--output", out.toString());
+            assertEquals(1, r.code());
+            assertTrue(r.err().contains(out + " is in use by another run (pid " + ProcessHandle.current().pid()), r.err());
+        }
+        Run r = run("sft", "--model", m.toString(), "--train-file", train.toString(), "--output", out.toString(), "--resume", "--overwrite");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--resume and --overwrite exclude each other"), r.err());
+        Path file = tmp.resolve("plain-file");
+        Files.writeString(file, "x");
+        r = run("sft", "--model", m.toString(), "--train-file", train.toString(), "--output", file.toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains(file + ": cannot create the output folder: a file of that name is in the way"), r.err());
+    }
+
+    /** File errors name the file and the reason, not the path alone. */
+    @Test
+    void fileErrorsSayWhy() throws Exception {
+        Path plain = tmp.resolve("plain");
+        Files.writeString(plain, "x");
+        Run r = run("synth-site", "--out", plain.resolve("Posts.xml").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains(plain + ": a file of that name is in the way (not a directory?)")
+                || r.err().contains(plain.resolve("Posts.xml") + ": not a directory"), r.err());
+    }
 }

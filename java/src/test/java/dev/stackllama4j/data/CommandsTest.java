@@ -15,6 +15,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.apache.commons.cli.DefaultParser;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -63,7 +64,48 @@ class CommandsTest {
         String e = err.toString(StandardCharsets.UTF_8);
         assertTrue(e.contains(f + ": line 4"), e);
         try (var s = Files.list(o)) {
-            assertFalse(s.findAny().isPresent());
+            assertEquals(List.of(o.resolve(dev.stackllama4j.io.FolderLock.LOCK)), s.toList(), "nothing but the released lock file");
         }
+        assertEquals(0, Files.size(o.resolve(dev.stackllama4j.io.FolderLock.LOCK)));
+    }
+
+    /** A dump whose rows lack PostTypeId or Score yields nothing: an error with the reasons, not exit 0 with empty files. */
+    @Test
+    void aDumpThatYieldsNothingIsAnErrorWithTheReasons() throws Exception {
+        Path f = tmp.resolve("Posts.xml");
+        Files.writeString(f, PrepareTest.HEAD + "  <row Id=\"1\" Title=\"T\" Body=\"b\" />\n  <row Id=\"2\" ParentId=\"1\" Body=\"a\" />\n</posts>\n");
+        Path o = tmp.resolve("o");
+        assertEquals(1, run(new PrepareCommand(), "--posts", f.toString(), "--out", o.toString()));
+        String e = err.toString(StandardCharsets.UTF_8);
+        assertTrue(e.contains("no preference pairs and no prompts could be made from 2 XML rows") && e.contains("missing_post_type=2")
+                && e.contains("nothing written"), e);
+        assertFalse(Files.exists(o.resolve("stats.json")));
+    }
+
+    /** A non-UTF-8 dump fails with its line and no stray parser output; a byte-order mark is accepted. */
+    @Test
+    void aNonUtf8DumpFailsCleanlyAndABomIsAccepted() throws Exception {
+        Path f = tmp.resolve("latin1.xml");
+        Files.write(f, (PrepareTest.HEAD + PrepareTest.q(1, 0, "T\u00e9st") + "</posts>\n").getBytes(StandardCharsets.ISO_8859_1));
+        java.io.PrintStream saved = System.err;
+        ByteArrayOutputStream stray = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(stray, true, StandardCharsets.UTF_8));
+        try {
+            assertEquals(1, run(new PrepareCommand(), "--posts", f.toString(), "--out", tmp.resolve("o1").toString()));
+        } finally {
+            System.setErr(saved);
+        }
+        String e = err.toString(StandardCharsets.UTF_8);
+        assertTrue(e.contains(f + ": line 3: not valid UTF-8"), e);
+        assertEquals("", stray.toString(StandardCharsets.UTF_8), "nothing printed behind the command's back");
+        Path bom = tmp.resolve("bom.xml");
+        String site = PrepareTest.HEAD + PrepareTest.q(1, 0, "T") + PrepareTest.a(2, 1, 1) + PrepareTest.a(3, 1, 4) + "</posts>\n";
+        byte[] body = site.getBytes(StandardCharsets.UTF_8), withBom = new byte[body.length + 3];
+        withBom[0] = (byte) 0xEF;
+        withBom[1] = (byte) 0xBB;
+        withBom[2] = (byte) 0xBF;
+        System.arraycopy(body, 0, withBom, 3, body.length);
+        Files.write(bom, withBom);
+        assertEquals(0, run(new PrepareCommand(), "--posts", bom.toString(), "--out", tmp.resolve("o2").toString()), err.toString());
     }
 }

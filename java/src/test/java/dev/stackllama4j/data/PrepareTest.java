@@ -1,5 +1,6 @@
 package dev.stackllama4j.data;
 
+import dev.stackllama4j.io.FolderLock;
 import dev.stackllama4j.testing.SharedFiles;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -91,11 +92,13 @@ class PrepareTest {
         exactCounts("coffee", 225, 327, 40, 72, 129);
     }
 
+    /** The folder's files, without the (empty, released) lock file every output folder keeps. */
     private static Map<String, byte[]> contents(Path dir) throws IOException {
         Map<String, byte[]> m = new HashMap<>();
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : (Iterable<Path>) s::iterator) m.put(p.getFileName().toString(), Files.readAllBytes(p));
         }
+        assertEquals(0, m.remove(FolderLock.LOCK).length, "the lock file is released (empty)");
         return m;
     }
 
@@ -222,9 +225,7 @@ class PrepareTest {
         DataFormatException e = assertThrows(DataFormatException.class, () -> prepare(f, out, 0, 1 << 20));
         assertTrue(e.getMessage().contains(f.toString()), e.getMessage());
         assertTrue(e.getMessage().contains("line 6"), e.getMessage());
-        try (Stream<Path> s = Files.list(out)) {
-            assertEquals(List.of(), s.toList(), "no partial output, no temp files");
-        }
+        assertEquals(Map.of(), contents(out), "no partial output, no temp files");
     }
 
     @Test

@@ -103,4 +103,52 @@ class EngineErrorsTest {
             }
         }
     }
+
+    /** A model with a NaN or an infinity in a weight is refused at load, naming the tensor (generate and score never see it). */
+    @Test
+    void nonFiniteWeightsAreRefusedAtLoadNamingTheTensor() throws IOException {
+        for (String kind : new String[] {"nan", "inf"}) {
+            for (TensorType type : new TensorType[] {TensorType.F32, TensorType.Q8_0}) {
+                Path p = tmp.resolve(kind + "-" + type + ".gguf");
+                dev.stackllama4j.model.RandomModel.write(new dev.stackllama4j.model.ModelShape(64, 2, 4, 2, 160, 400, 256, 10000, 1e-5, false),
+                        type, 3, p);
+                long at;
+                try (GgufFile f = GgufFile.open(p)) {
+                    at = f.dataOffset() + f.tensor("blk.1.attn_v.weight").offset();
+                }
+                try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(p, java.nio.file.StandardOpenOption.WRITE)) {
+                    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                    // an f32 value, or a q8_0 block's fp16 scale (the first two bytes of the block)
+                    if (type == TensorType.F32) b.putFloat(kind.equals("nan") ? Float.NaN : Float.POSITIVE_INFINITY);
+                    else b.putShort((short) (kind.equals("nan") ? 0x7E00 : 0x7C00)).putShort((short) 0);
+                    b.flip();
+                    ch.write(type == TensorType.F32 ? b : b.limit(2), at);
+                }
+                EngineException e = assertThrows(EngineException.Format.class, () -> LlamaModel.load(p));
+                // in a q8_0 block the value decoded is scale × quant: ±inf, or NaN where the quant is 0
+                String value = type == TensorType.F32 ? kind : kind.equals("nan") ? "nan" : "";
+                assertTrue(e.getMessage().contains(p + ": tensor blk.1.attn_v.weight holds a non-finite value (" + value)
+                        && e.getMessage().contains(") at element 0"), e.getMessage());
+            }
+        }
+    }
+
+    /** No session, hence no generate, logits or score, runs past the model's context unless it is raised explicitly. */
+    @Test
+    void sessionsPastTheContextAreRefused() {
+        Path p = tmp.resolve("ctx64.gguf");
+        dev.stackllama4j.model.RandomModel.write(new dev.stackllama4j.model.ModelShape(64, 1, 4, 2, 128, 400, 64, 10000, 1e-5, false),
+                TensorType.F32, 3, p);
+        try (LlamaModel m = LlamaModel.load(p)) {
+            m.newSession(2, 64).close();
+            EngineException e = assertThrows(EngineException.InvalidArgument.class, () -> m.newSession(1, 65));
+            assertTrue(e.getMessage().contains("65 positions asked for, past the model's context of 64 tokens"), e.getMessage());
+            int[] long65 = new int[65];
+            java.util.Arrays.fill(long65, 5);
+            assertThrows(EngineException.InvalidArgument.class, () -> m.logits(long65));
+        }
+        try (LlamaModel m = LlamaModel.load(p, new LlamaModel.Options(0, Device.AUTO, 128))) {
+            m.newSession(1, 128).close();
+        }
+    }
 }

@@ -44,7 +44,7 @@ class GeneratorTest {
     void stopsAtEosAndHonoursMinTokens(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) {
         // init's small weights give near-uniform logits, so sampling reaches EOS within a few hundred tokens.
         java.nio.file.Path f = tmp.resolve("m.gguf");
-        dev.stackllama4j.model.RandomModel.write(new dev.stackllama4j.model.ModelShape(64, 1, 4, 4, 128, 400, 512, 10000, 1e-5, false),
+        dev.stackllama4j.model.RandomModel.write(new dev.stackllama4j.model.ModelShape(64, 1, 4, 4, 128, 400, 4096, 10000, 1e-5, false),
                 dev.stackllama4j.engine.TensorType.F32, 3, f);
         try (LlamaModel m = LlamaModel.load(f)) {
             int eos = m.tokenizer().vocabulary().eos();

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stackllama4j.pipeline.DemoPipeline;
 import dev.stackllama4j.rl.PpoConfig;
 import dev.stackllama4j.train.LoraConfig;
+import dev.stackllama4j.train.RunFolder;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -121,8 +122,10 @@ class PpoIntegrationTest {
                 Prompts prompts = new Prompts(Prompts.read(data.resolve("rl.jsonl"), s.model().tokenizer(), 64, new int[1]), 3);
                 // part 0: 12 steps straight; part 1: 6 steps, then part 2 resumes to 12 in a new session
                 Path out = part == 0 ? straight : stopped;
-                List<PpoRun.StepResult> steps = new PpoRun(s.policy(), s.reward(), prompts, c, new PpoRun.Settings(part == 1 ? 6 : 12, 3, 1.0),
-                        out, QUIET).run(part == 2);
+                List<PpoRun.StepResult> steps;
+                try (RunFolder f = RunFolder.open(out, part == 2 ? RunFolder.Mode.RESUME : RunFolder.Mode.FRESH, QUIET, PpoRun.OUTPUTS)) {
+                    steps = new PpoRun(s.policy(), s.reward(), prompts, c, new PpoRun.Settings(part == 1 ? 6 : 12, 3, 1.0), f, QUIET).run();
+                }
                 assertEquals(part == 0 ? 12 : 6, steps.size());
             }
         }

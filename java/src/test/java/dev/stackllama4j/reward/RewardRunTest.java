@@ -10,6 +10,7 @@ import dev.stackllama4j.model.ModelShape;
 import dev.stackllama4j.model.RandomModel;
 import dev.stackllama4j.train.LoraConfig;
 import dev.stackllama4j.train.LrSchedule;
+import dev.stackllama4j.train.RunFolder;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -53,9 +54,13 @@ class RewardRunTest {
             List<RewardData.TokenPair> train = plantedPairs(m, 256, 1), held = plantedPairs(m, 200, 2);
             LoraConfig lora = new LoraConfig(8, 32f, 0.1f, EnumSet.of(LoraConfig.Target.Q, LoraConfig.Target.V), 0);
             RewardConfig c = new RewardConfig(3e-3, 8, 1, 4, LrSchedule.Kind.LINEAR, 5, 0.001, 512, 1.0, 0, 0, lora, 0, 0);
-            RewardRun run = new RewardRun(m, c, train, held, tmp.resolve("out"), new PrintStream(new ByteArrayOutputStream()));
-            assertEquals(128, run.totalSteps());
-            RewardRun.Summary s = run.run(false);
+            PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+            RewardRun.Summary s;
+            try (RunFolder out = RunFolder.open(tmp.resolve("out"), RunFolder.Mode.FRESH, quiet)) {
+                RewardRun run = new RewardRun(m, c, train, held, out, quiet);
+                assertEquals(128, run.totalSteps());
+                s = run.run();
+            }
             assertTrue(s.eval().accuracy() >= 0.95, "held-out accuracy " + s.eval().accuracy());
             // the saved reward model scores the same as the trained one
             try (RewardModelFile.Loaded r = RewardModelFile.load(s.rewardModel(), m, false);

@@ -1,13 +1,16 @@
 package dev.stackllama4j.testing;
 
+import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 
 /**
- * Test files: the real third-party files in {@code ../shared} beside the project root (tests skip
- * with a message when it is absent, as in a user's fresh clone) and the project's own fixtures.
+ * Test files: the real third-party files in {@code ../shared} beside the project root and the
+ * project's own fixtures. A test whose file is absent skips with a message, as in a user's fresh
+ * clone, except in CI ({@code CI=true}), where it fails: CI must not go green by skipping.
  */
 public final class SharedFiles {
     private SharedFiles() {}
@@ -21,11 +24,18 @@ public final class SharedFiles {
         return p;
     }
 
-    /** A file under ../shared, or a skipped test naming what is missing. */
+    /** A file under ../shared, or a skipped test naming what is missing (a failure in CI). */
     public static Path require(String relative) {
-        Path f = projectRoot().resolveSibling("shared").resolve(relative);
-        assumeTrue(Files.isRegularFile(f),
-                "skipped: " + f + " is absent (real third-party files live in ../shared, see its README)");
+        return require(projectRoot().resolveSibling("shared"), relative, System.getenv());
+    }
+
+    /** As {@link #require(String)} with the shared folder and the environment given. */
+    static Path require(Path shared, String relative, Map<String, String> env) {
+        Path f = shared.resolve(relative);
+        if (Files.isRegularFile(f)) return f;
+        String why = f + " is absent (real third-party files live in ../shared, see its README)";
+        if ("true".equals(env.get("CI"))) fail("CI=true: " + why + "; CI must have them, a skip would hide this test");
+        assumeTrue(false, "skipped: " + why);
         return f;
     }
 

@@ -15,7 +15,7 @@ java -jar "$jar" init --out "$out/f32.gguf" --dim 256 --layers 2 --heads 4 --kv-
   --type f32 --seed 3 >/dev/null
 for t in f32 f16 bf16 q8_0 q4_0 q4_k q5_k q6_k; do
   [ "$t" = f32 ] || java -jar "$jar" quantize --model "$out/f32.gguf" --out "$out/$t.gguf" --type "$t" >/dev/null
-  java -jar "$jar" logits --model "$out/$t.gguf" --tokens "$tokens" --out "$out/$t.npy" >/dev/null
+  java -jar "$jar" logits --model "$out/$t.gguf" --tokens "$tokens" --out "$out/$t.npy" >/dev/null 2>&1
   (cd "$nlc" && node "$root/scripts/llamacpp-next-token.mjs" "$out/$t.gguf" "$tokens") > "$out/$t.json"
 done
 python3 - "$out" <<'PY'

@@ -432,7 +432,8 @@ TEST(type_table_api) {
     CHECK_EQ(sl4j_type_is_supported(SL4J_TYPE_Q5_K), 1);
     CHECK_EQ(sl4j_type_is_supported(SL4J_TYPE_Q4_1), 0);
     CHECK_EQ(sl4j_type_can_quantize(SL4J_TYPE_Q4_0), 1);
-    CHECK_EQ(sl4j_type_can_quantize(SL4J_TYPE_Q5_K), 0);
+    CHECK_EQ(sl4j_type_can_quantize(SL4J_TYPE_Q5_K), 1);
+    CHECK_EQ(sl4j_type_can_quantize(SL4J_TYPE_Q3_K), 0);
 }
 
 TEST(quant_api_errors_name_type_and_sizes) {

@@ -204,9 +204,9 @@ TEST(lora_merge_rows_matches_float64_reference) {
         for (int64_t i = 0; i < in; ++i) {
             long double ref = 0;
             for (int64_t k = 0; k < r; ++k) ref += (long double)b[o * r + k] * a[k * in + i];
-            const double want = (double)w[o * in + i] + (double)(scale * ref);
-            // one float rounding of the sum plus one of the addition
-            CHECK_NEAR(got[(o - 4) * in + i], want, 2 * std::fabs(want) * 6e-8 + 1e-12);
+            const double delta = (double)(scale * ref), want = (double)w[o * in + i] + delta;
+            // one float rounding of the delta (relative to it) and one of the sum (relative to the result)
+            CHECK_NEAR(got[(o - 4) * in + i], want, (std::fabs(delta) + std::fabs(want)) * 0x1p-24 * 1.01 + 1e-12);
         }
 }
 

@@ -122,6 +122,22 @@ double ce_step(Trainer& tr, const Batch& b) {
     return loss;
 }
 
+// The trainer's gradient of entry i of T against a central difference of the mean loss (step
+// 1e-2: the forward is float32); tolerance 2e-2 relative plus abs_tol.
+void check_entry_by_central_difference(Trainer& tr, const Batch& b, ParamTensor& T, int64_t i, double abs_tol) {
+    const float w0 = T.w[i], h = 1e-2f;
+    T.w[i] = w0 + h;
+    double lp = loss_of(tr, b);
+    T.w[i] = w0 - h;
+    double lm = loss_of(tr, b);
+    T.w[i] = w0;
+    const double num = (lp - lm) / (2.0 * double(h));
+    if (!(std::fabs(num - T.grad[i]) <= 2e-2 * std::fabs(num) + abs_tol))
+        std::fprintf(stderr, "    %s[%lld]: analytic %.6g numeric %.6g\n", T.name.c_str(), (long long)i, double(T.grad[i]),
+                     num);
+    CHECK(std::fabs(num - T.grad[i]) <= 2e-2 * std::fabs(num) + abs_tol);
+}
+
 }  // namespace
 
 TEST(lora_grads_and_adamw_match_torch_autograd) {
@@ -174,17 +190,7 @@ TEST(lora_whole_model_finite_differences) {
     for (size_t ti : {size_t(0), size_t(1), size_t(5), size_t(12), size_t(13), lora.tensors().size() - 1}) {
         LoraTensor& T = lora.tensors()[ti];
         for (int64_t i : {int64_t(0), T.size() / 2 + 1, T.size() - 1}) {
-            const float w0 = T.w[i], h = 1e-2f;
-            T.w[i] = w0 + h;
-            double lp = loss_of(tr, b);
-            T.w[i] = w0 - h;
-            double lm = loss_of(tr, b);
-            T.w[i] = w0;
-            const double num = (lp - lm) / (2.0 * double(h));
-            if (!(std::fabs(num - T.grad[i]) <= 2e-2 * std::fabs(num) + 2e-3))
-                std::fprintf(stderr, "    %s[%lld]: analytic %.6g numeric %.6g\n", T.name.c_str(), (long long)i,
-                             double(T.grad[i]), num);
-            CHECK(std::fabs(num - T.grad[i]) <= 2e-2 * std::fabs(num) + 2e-3);
+            check_entry_by_central_difference(tr, b, T, i, 2e-3);
             ++checked;
         }
     }
@@ -359,17 +365,7 @@ void full_finite_differences(const char* model_path, int64_t* checked_out) {
         // Embedding rows of tokens in the batch (input and, when tied, output gradient).
         if (T.name == "token_embd.weight") at = {b.tokens[0] * dim, b.tokens[3] * dim + dim / 2, T.size() - 1};
         for (int64_t i : at) {
-            const float w0 = T.w[i], h = 1e-2f;
-            T.w[i] = w0 + h;
-            double lp = loss_of(tr, b);
-            T.w[i] = w0 - h;
-            double lm = loss_of(tr, b);
-            T.w[i] = w0;
-            const double num = (lp - lm) / (2.0 * double(h));
-            if (!(std::fabs(num - T.grad[i]) <= 2e-2 * std::fabs(num) + 2e-4))
-                std::fprintf(stderr, "    %s[%lld]: analytic %.6g numeric %.6g\n", T.name.c_str(), (long long)i,
-                             double(T.grad[i]), num);
-            CHECK(std::fabs(num - T.grad[i]) <= 2e-2 * std::fabs(num) + 2e-4);
+            check_entry_by_central_difference(tr, b, T, i, 2e-4);
             ++checked;
         }
         double g = 0;

@@ -191,8 +191,8 @@ TEST(no_grad_forward_allocates_no_activations) {
     // one layer by hand: xn1, att, x_mid, xn2, q (dim); k, v (kv); gate, up, hact (ffn); inv1, inv2; u (r) × 7
     const int64_t layer = N * (5 * dim + 2 * kv + 3 * ffn + 2 + kLoraNumTargets * r) * f;
     // outputs and one-layer scratch: x, tmp, hidden (dim), inv_f, losses, rope (n_rot), logits chunk,
-    // and the int rows (seq, targets: 4 bytes; pos, first: 8 bytes)
-    const int64_t rest = N * (3 * dim + 2 + h.n_rot) * f + tr.logits_bytes() + N * (4 + 4 + 8 + 8);
+    // and the int rows (tokens, seq, targets: 4 bytes; pos, first: 8 bytes)
+    const int64_t rest = N * (3 * dim + 2 + h.n_rot) * f + tr.logits_bytes() + N * (4 + 4 + 4 + 8 + 8);
     const int64_t at_init = tr.buffer_bytes();
     CHECK_EQ(at_init, layer + rest);
     const TrainerBytes plan = trainer_bytes(h, B, T, false, r, lora_config().targets);

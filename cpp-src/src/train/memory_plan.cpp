@@ -24,8 +24,8 @@ TrainerBytes trainer_bytes(const LlamaHparams& h, int64_t batch, int64_t seq_len
     TrainerBytes b;
     // LayerActs: xn1, att, x_mid, xn2, q (dim); k, v (kv); gate, up, hact (ffn); inv1, inv2; u (r) per target
     b.layer = N * F * (5 * h.dim + 2 * kv + 3 * h.ffn + 2 + lora_targets_count(lora_targets) * lora_r);
-    // seq, targets (int32), pos, first (int64); rope (n_rot); x, tmp, hidden (dim); inv_f, losses
-    b.base = N * (4 + 4 + 8 + 8) + N * F * (h.n_rot + 3 * h.dim + 2) + b.layer;
+    // tokens, seq, targets (int32), pos, first (int64); rope (n_rot); x, tmp, hidden (dim); inv_f, losses
+    b.base = N * (4 + 4 + 4 + 8 + 8) + N * F * (h.n_rot + 3 * h.dim + 2) + b.layer;
     b.logits = head_chunk_rows(N, h.n_vocab) * h.n_vocab * F;
     // x_in (L × dim), the other layers' activations or the checkpoint's recompute copy (dim)
     b.kept = L * N * h.dim * F + (checkpointing ? N * h.dim * F : (L - 1) * b.layer);

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "core/kernel_math.h"
 #include "cpu/matmul.h"
 
 namespace sl4j {
@@ -118,6 +119,13 @@ public:
     // out (P×Q) += alpha·aᵀ·b (a: n×P, b: n×Q): the weight gradient of a Linear layer.
     virtual void outer_accumulate(float* out, const float* a, const float* b, int64_t n, int64_t P, int64_t Q,
                                   float alpha) = 0;
+
+    // ---- optimizer ops (train/adamw.h); the defaults run on host memory, a device backend overrides ----
+
+    // One AdamW update of n parameters with the step's scalars (core/kernel_math.h: adamw_elem).
+    virtual void adamw(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& step);
+    // Σ x² over n values, accumulated in double (gradient-norm clipping scales with `scale`).
+    virtual double sum_squares(const float* x, int64_t n);
 };
 
 // Target of a row that does not count in the loss (PyTorch's ignore_index).
@@ -127,6 +135,14 @@ std::unique_ptr<Backend> make_cpu_backend();
 // Throws SL4J_ERR_UNSUPPORTED when CUDA was not compiled in, SL4J_ERR_BACKEND when the device
 // cannot be used.
 std::unique_ptr<Backend> make_cuda_backend(int device_index);
+
+// Settings of the CUDA backend.
+struct CudaBackendOptions {
+    // Products with more than 8 activation rows (prefill, training) in F32 FMA instead of BF16
+    // tensor cores with F32 accumulation: reference accuracy at a fraction of the speed.
+    bool f32_gemm = false;
+};
+std::unique_ptr<Backend> make_cuda_backend(int device_index, const CudaBackendOptions& options);
 // Usable CUDA devices; 0 without CUDA, driver or GPU. Never throws.
 int cuda_device_count();
 

@@ -375,6 +375,15 @@ TEST(cuda_crossentropy_logprobs_outer_adamw_and_norm_match_cpu) {
     double ss = 0;
     for (float x : p) ss += double(x) * x;
     CHECK_NEAR(g.sum_squares(dp.f(), np), ss, 1e-6 * ss);
+
+    // copy_rows: three rows into a cache at scattered offsets, the rest untouched.
+    const auto src = noise(3 * 40, 71);
+    auto cache = noise(1000, 72);
+    const std::vector<int64_t> offs = {400, 0, 880};
+    Dev dsrc(g, src), dcache(g, cache), doffs(g, offs);
+    host().copy_rows(cache.data(), offs.data(), src.data(), 3, 40);
+    g.copy_rows(dcache.f(), doffs.as<int64_t>(), dsrc.f(), 3, 40);
+    CHECK(dcache.get<float>(cache.size()) == cache);
 }
 
 namespace {

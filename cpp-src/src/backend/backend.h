@@ -120,7 +120,10 @@ public:
     virtual void outer_accumulate(float* out, const float* a, const float* b, int64_t n, int64_t P, int64_t Q,
                                   float alpha) = 0;
 
-    // ---- optimizer ops (train/adamw.h); the defaults run on host memory, a device backend overrides ----
+    // ---- ops with defaults that run on host memory; a device backend overrides them ----
+
+    // dst[offsets[r] + j] = src[r·row_len + j]: rows written into a KV cache at their positions.
+    virtual void copy_rows(float* dst, const int64_t* offsets, const float* src, int64_t n_rows, int64_t row_len);
 
     // One AdamW update of n parameters with the step's scalars (core/kernel_math.h: adamw_elem).
     virtual void adamw(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& step);

@@ -122,6 +122,10 @@ private:
 
 std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
 
+void Backend::copy_rows(float* dst, const int64_t* offsets, const float* src, int64_t n_rows, int64_t row_len) {
+    for (int64_t r = 0; r < n_rows; ++r) std::memcpy(dst + offsets[r], src + r * row_len, size_t(row_len) * 4);
+}
+
 void Backend::adamw(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& step) {
     for (int64_t i = 0; i < n; ++i) adamw_elem(p + i, g[i], m + i, v + i, step);
 }

@@ -151,6 +151,9 @@ public:
                           float alpha) override {
         cuda::outer_accumulate(out, a, b, n, P, Q, alpha);
     }
+    void copy_rows(float* dst, const int64_t* offsets, const float* src, int64_t n_rows, int64_t row_len) override {
+        cuda::copy_rows(dst, offsets, src, n_rows, row_len);
+    }
     void adamw(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& step) override {
         cuda::adamw(p, g, m, v, n, step);
     }

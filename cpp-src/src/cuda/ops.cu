@@ -74,6 +74,12 @@ __global__ void add_scaled_kernel(float* y, const float* x, float alpha, int64_t
     if (i < n) y[i] += alpha == 1.f ? x[i] : alpha * x[i];
 }
 
+__global__ void copy_rows_kernel(float* dst, const int64_t* offsets, const float* src, int64_t n_rows,
+                                 int64_t row_len) {
+    const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i < n_rows * row_len) dst[offsets[i / row_len] + i % row_len] = src[i];
+}
+
 __global__ void scale_kernel(float* x, float alpha, int64_t n) {
     const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) x[i] *= alpha;
@@ -211,6 +217,9 @@ void swiglu_backward(float* dgate, float* dup, const float* dout, const float* g
     SL4J_ELEMENTWISE(n, swiglu_backward_kernel, dgate, dup, dout, gate, up, n);
 }
 void add_scaled(float* y, const float* x, float alpha, int64_t n) { SL4J_ELEMENTWISE(n, add_scaled_kernel, y, x, alpha, n); }
+void copy_rows(float* dst, const int64_t* offsets, const float* src, int64_t n_rows, int64_t row_len) {
+    SL4J_ELEMENTWISE(n_rows * row_len, copy_rows_kernel, dst, offsets, src, n_rows, row_len);
+}
 void scale(float* x, float alpha, int64_t n) { SL4J_ELEMENTWISE(n, scale_kernel, x, alpha, n); }
 void dropout_forward(float* xd, const float* x, float p, uint64_t seed, int64_t n) {
     SL4J_ELEMENTWISE(n, dropout_kernel, xd, x, 1.f / (1.f - p), dropout_keep_threshold(p), seed, n);

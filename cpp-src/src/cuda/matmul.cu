@@ -70,13 +70,10 @@ __global__ void gemv_kernel(float* out, const uint8_t* w, int64_t row_bytes, con
 #pragma unroll
         for (int i = 0; i < kGemvMaxRows; ++i) {
             if (i >= n) break;
-            const float4* xi = reinterpret_cast<const float4*>(x + i * k + g * kGroup);
+            const float* xi = x + i * k + g * kGroup;  // any alignment: x may be a row inside a buffer
             float s = 0.f;
 #pragma unroll
-            for (int l = 0; l < kGroup / 4; ++l) {
-                const float4 v = xi[l];
-                s += y[4 * l] * v.x + y[4 * l + 1] * v.y + y[4 * l + 2] * v.z + y[4 * l + 3] * v.w;
-            }
+            for (int l = 0; l < kGroup; ++l) s += y[l] * xi[l];
             acc[i] += s;
         }
     }

@@ -134,6 +134,19 @@ std::vector<float> dequant_matrix(int32_t type, const std::vector<uint8_t>& w, i
     return out;
 }
 
+// Σ|x_j·w_j| per output of x·wᵀ (x: n×k) or, transposed, of dy·w (dy: n×m); w: m×k dequantised.
+std::vector<double> abs_product(const std::vector<float>& x, const std::vector<float>& w, int64_t n, int64_t k,
+                                int64_t m, bool transposed) {
+    std::vector<double> mag(static_cast<size_t>(n * (transposed ? k : m)), 0.0);
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t r = 0; r < m; ++r)
+            for (int64_t j = 0; j < k; ++j) {
+                const double p = std::fabs(double(transposed ? x[size_t(i * m + r)] : x[size_t(i * k + j)]) * w[size_t(r * k + j)]);
+                mag[size_t(transposed ? i * k + j : i * m + r)] += p;
+            }
+    return mag;
+}
+
 }  // namespace
 
 TEST(cuda_matmul_every_type_gemv_and_gemm_match_cpu) {
@@ -152,11 +165,7 @@ TEST(cuda_matmul_every_type_gemv_and_gemm_match_cpu) {
                     host().matmul(want.data(), w.data(), type, x.data(), n, k, m);
                     Dev dx(g, x), dout(g, n * m * 4);
                     g.matmul(dout.f(), dw.p, type, dx.f(), n, k, m);
-                    std::vector<double> mag(static_cast<size_t>(n * m), 0.0);
-                    for (int64_t i = 0; i < n; ++i)
-                        for (int64_t r = 0; r < m; ++r)
-                            for (int64_t j = 0; j < k; ++j)
-                                mag[size_t(i * m + r)] += std::fabs(double(x[size_t(i * k + j)]) * wf[size_t(r * k + j)]);
+                    const auto mag = abs_product(x, wf, n, k, m, false);
                     const bool tensor_cores = !f32 && n > 8;
                     const std::string what = "matmul type " + std::to_string(type) + " n " + std::to_string(n) +
                                              " k " + std::to_string(k) + (f32 ? " f32" : " bf16");
@@ -170,11 +179,7 @@ TEST(cuda_matmul_every_type_gemv_and_gemm_match_cpu) {
                     host().matmul_transposed(want.data(), w.data(), type, dy.data(), n, k, m);
                     Dev ddy(g, dy), dout(g, n * k * 4);
                     g.matmul_transposed(dout.f(), dw.p, type, ddy.f(), n, k, m);
-                    std::vector<double> mag(static_cast<size_t>(n * k), 0.0);
-                    for (int64_t i = 0; i < n; ++i)
-                        for (int64_t r = 0; r < m; ++r)
-                            for (int64_t j = 0; j < k; ++j)
-                                mag[size_t(i * k + j)] += std::fabs(double(dy[size_t(i * m + r)]) * wf[size_t(r * k + j)]);
+                    const auto mag = abs_product(dy, wf, n, k, m, true);
                     const std::string what = "matmul_transposed type " + std::to_string(type) + " n " + std::to_string(n);
                     check_product(what.c_str(), dout.get<float>(size_t(n * k)), want, mag, f32 ? 1e-5 : 1.0 / 128 + 1e-5);
                 }

@@ -144,16 +144,12 @@ __global__ void crossentropy_backward_kernel(float* dlogits, const float* logits
     }
 }
 
+// log softmax(l)[target] = -(cross-entropy of the row at target), from the same reductions.
 __global__ void log_softmax_at_kernel(float* out, const float* l, int64_t n, int32_t target) {
-    __shared__ float fscratch[kWarp];
-    __shared__ double dscratch[kWarp];
-    float mx = -INFINITY;
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) mx = fmaxf(mx, l[i]);
-    mx = block_max(mx, fscratch);
-    double sum = 0;
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) sum += exp(double(l[i] - mx));
-    sum = block_sum(sum, dscratch);
-    if (threadIdx.x == 0) out[0] = float(double(l[target] - mx) - log(sum));
+    float mx;
+    double sum;
+    row_max_and_exp_sum(l, n, &mx, &sum);
+    if (threadIdx.x == 0) out[0] = -crossentropy_loss(sum, mx, l[target]);
 }
 
 __global__ void adamw_kernel(float* p, const float* g, float* m, float* v, int64_t n, AdamWStep s) {

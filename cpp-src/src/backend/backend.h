@@ -4,11 +4,18 @@
 // the tensors' backend, so a new device adds kernels, not a new engine.
 //
 // The ops below are the whole vocabulary of the LLaMA session and the trainer: model/ and
-// train/ call nothing else that computes. Their pointers name backend memory. Today only the
-// CPU backend runs them, so the engine's activations, KV cache and LoRA tensors are still
-// std::vector and its weights are the mmapped GGUF (host memory is the CPU backend's memory);
-// moving activations and weights into backend allocations is the CUDA issue's step, together
-// with the CUDA kernels of these ops.
+// train/ call nothing else that computes. Their pointers name backend memory. The session and
+// trainer still keep activations, KV cache and LoRA tensors in std::vector and read weights from
+// the mmapped GGUF (host memory is the CPU backend's memory), so today they run on the CPU
+// backend; the CUDA backend (cuda/) runs every op on device pointers.
+//
+// What a caller may assume of any backend:
+//  - ops run in call order; they may return before the work is done (CUDA queues kernels), and
+//    download() waits for everything queued before it;
+//  - only these ops look at values on the host: embedding (token ids, range-checked),
+//    crossentropy (targets, range-checked, rows counted), log_softmax_at and sum_squares (their
+//    scalar result). Nothing else moves data between host and device;
+//  - a bad token id or target throws sl4j::Error naming it; nothing aborts.
 #pragma once
 #include <cstddef>
 #include <cstdint>

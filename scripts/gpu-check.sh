@@ -20,8 +20,11 @@ bin="$root/gpu-bin"
 
 build() {
   local dir="$root/build/gpu-check"
+  # libstdc++ and libgcc linked in (cudart is already static): the executables need only glibc
+  # 2.34+ and the NVIDIA driver on the machine they are carried to.
   cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DSL4J_CUDA=ON \
-    -DSL4J_CUDA_ARCHS="${SL4J_CUDA_ARCHS:-90}" >/dev/null || return 1
+    -DSL4J_CUDA_ARCHS="${SL4J_CUDA_ARCHS:-90}" \
+    -DCMAKE_EXE_LINKER_FLAGS="-static-libstdc++ -static-libgcc" >/dev/null || return 1
   cmake --build "$dir" --parallel "${SL4J_JOBS:-2}" --target engine_tests gpu_bench || return 1
   mkdir -p "$bin"
   cp "$dir/engine_tests" "$dir/gpu_bench" "$bin/" && strip "$bin/engine_tests" "$bin/gpu_bench"

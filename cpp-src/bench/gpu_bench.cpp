@@ -9,6 +9,8 @@
 // themselves still run their activations in host memory; this measures the kernels they will run.
 //
 // Usage: gpu_bench [--quick] [--json FILE]. Exits 3 with "no GPU" when no CUDA device is usable.
+// --cpu-stand-in runs the same sequence on the CPU backend at a tiny GQA shape: a check of the
+// benchmark's own buffer sizes on a machine without a GPU (its figures mean nothing).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -104,17 +106,18 @@ struct Adapter {
 }  // namespace
 
 int main(int argc, char** argv) {
-    bool quick = false;
+    bool quick = false, stand_in = false;
     std::string json_path;
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--quick") == 0) quick = true;
+        else if (std::strcmp(argv[i], "--cpu-stand-in") == 0) stand_in = quick = true;
         else if (std::strcmp(argv[i], "--json") == 0 && i + 1 < argc) json_path = argv[++i];
         else {
-            std::fprintf(stderr, "usage: gpu_bench [--quick] [--json FILE]\n");
+            std::fprintf(stderr, "usage: gpu_bench [--quick] [--cpu-stand-in] [--json FILE]\n");
             return 2;
         }
     }
-    if (cuda_device_count() == 0) {
+    if (!stand_in && cuda_device_count() == 0) {
         std::fprintf(stderr, "gpu_bench: no GPU: no usable CUDA device (this build %s CUDA)\n",
 #if defined(SL4J_WITH_CUDA)
                      "has"
@@ -125,7 +128,7 @@ int main(int argc, char** argv) {
         return 3;
     }
     try {
-        std::unique_ptr<Backend> owned = make_cuda_backend(0);
+        std::unique_ptr<Backend> owned = stand_in ? make_cpu_backend() : make_cuda_backend(0);
         Backend& be = *owned;
         const int64_t base_mem = device_bytes_in_use();
         int64_t peak_mem = base_mem;
@@ -135,7 +138,7 @@ int main(int argc, char** argv) {
         std::printf("%s\n", be.name().c_str());
 
         // Peer 1: read bandwidth.
-        const int64_t bw_floats = (quick ? 256ll : 2048ll) << 18;  // 256 MiB or 2 GiB... of floats ×4 bytes
+        const int64_t bw_floats = stand_in ? (1ll << 20) : (quick ? 256ll : 2048ll) << 18;  // floats: 256 MiB or 2 GiB
         double read_gbs;
         {
             Buf big(be, bw_floats * 4);
@@ -147,7 +150,7 @@ int main(int argc, char** argv) {
         std::printf("HBM read: %.0f GB/s (sum_squares over %.2f GiB)\n", read_gbs, double(bw_floats) * 4 / 1073741824.0);
 
         // Peer 2: the engine's BF16 tensor-core GEMM.
-        const int64_t G = quick ? 2048 : 4096;
+        const int64_t G = stand_in ? 128 : quick ? 2048 : 4096;
         double gemm_tflops;
         {
             auto w = upload_weight(be, SL4J_TYPE_BF16, G, G, 5);
@@ -162,6 +165,7 @@ int main(int argc, char** argv) {
         // The 7B-shaped Q4_K model.
         Shape S;
         if (quick) S.layers = 4;
+        if (stand_in) S = Shape{256, 2, 4, 2, 512, 1000, 600, 8};
         const int32_t wt = SL4J_TYPE_Q4_K;
         const int64_t D = S.dim, KV = S.kv_dim(), F = S.ffn, HD = S.head_dim();
         const double t_gen = now();
@@ -386,10 +390,15 @@ int main(int argc, char** argv) {
                          "  \"bf16_gemm_tflops\": %.2f,\n  \"prefill_512_tok_s\": %.1f,\n  \"decode_b1_tok_s\": %.2f,\n"
                          "  \"decode_b1_hbm_floor_tok_s\": %.2f,\n  \"decode_b8_tok_s\": %.2f,\n"
                          "  \"lora_train_tok_s\": %.1f,\n  \"lora_train_tflops\": %.2f,\n"
-                         "  \"train_flops_per_token\": %.0f,\n  \"bench_peak_device_bytes\": %lld\n}\n",
+                         "  \"train_flops_per_token\": %.0f,\n  \"bench_peak_device_bytes\": %lld,\n"
+                         "  \"decode_b1_fraction_of_floor\": %.3f,\n  \"decode_b1_target\": 0.70,\n"
+                         "  \"train_fraction_of_gemm\": %.3f,\n  \"train_target\": 0.35,\n"
+                         "  \"sft_ppo_peak_device_bytes\": null,\n  \"note\": \"SFT/PPO peak memory needs the "
+                         "device-memory planner; bench_peak_device_bytes is this benchmark's own footprint\"\n}\n",
                          be.name().c_str(), quick ? "true" : "false", (long long)S.layers, (long long)weight_bytes,
                          read_gbs, gemm_tflops, 512 / t_prefill, 1 / t_dec1, floor_tps, 8 / t_dec8, train_tps,
-                         train_tflops, flops, (long long)(peak_mem - base_mem));
+                         train_tflops, flops, (long long)(peak_mem - base_mem), (1 / t_dec1) / floor_tps,
+                         train_tflops / gemm_tflops);
             std::fclose(out);
         }
     } catch (const std::exception& e) {

@@ -41,6 +41,7 @@ if ! ls /dev/nvidia[0-9]* >/dev/null 2>&1 && ! nvidia-smi -L >/dev/null 2>&1; th
   echo "gpu-check: no GPU: no NVIDIA device or driver on this machine (nothing was run)" >&2
   exit 3
 fi
+chmod +x "$bin"/engine_tests "$bin"/gpu_bench 2>/dev/null  # in case the copy lost the mode bits
 if [ ! -x "$bin/engine_tests" ] || [ ! -x "$bin/gpu_bench" ]; then
   if command -v nvcc >/dev/null 2>&1 && command -v cmake >/dev/null 2>&1; then
     echo "gpu-check: gpu-bin/ is absent; building it here with nvcc" >&2

@@ -46,12 +46,12 @@ SL4J_HD inline void rope_rotate_pair(float* a, float* b, float cos_t, float sin_
 
 // ---- SwiGLU ----
 
-SL4J_HD inline float sigmoidf_(float g) { return 1.f / (1.f + expf(-g)); }
+SL4J_HD inline float sigmoid(float g) { return 1.f / (1.f + expf(-g)); }
 // silu(gate)·up.
 SL4J_HD inline float swiglu_elem(float g, float u) { return g / (1.f + expf(-g)) * u; }
 // Gradients of silu(g)·u given the output gradient d.
 SL4J_HD inline void swiglu_backward_elem(float d, float g, float u, float* dg, float* du) {
-    const float sig = sigmoidf_(g);
+    const float sig = sigmoid(g);
     const float silu = g * sig;
     *du = d * silu;
     *dg = d * u * sig * (1.f + g * (1.f - sig));

@@ -53,7 +53,7 @@ __device__ inline float block_max(float v, float* scratch) {
     return warp_max(t);
 }
 
-// Calls f(std::integral_constant<int, TYPE>) for a supported weight type; throws otherwise.
+// Calls f(TypeTag<TYPE>{}) for a supported weight type (TYPE a compile-time constant); throws otherwise.
 template <int T>
 struct TypeTag {
     static constexpr int value = T;

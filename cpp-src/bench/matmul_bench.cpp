@@ -26,6 +26,9 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+// GCC 12 reports -Wuninitialized inside avx512fintrin.h's _mm512_reduce_add_ps, which starts from
+// _mm512_undefined_pd() (uninitialised by design, then fully overwritten); silenced for this file.
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
 using namespace sl4j;

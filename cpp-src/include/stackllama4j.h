@@ -274,6 +274,24 @@ int32_t sl4j_gguf_writer_add_tensor_f32(sl4j_gguf_writer* w, const char* name, i
 /* Write the file atomically: a temporary file beside `path`, fsync, then rename. */
 int32_t sl4j_gguf_writer_write(sl4j_gguf_writer* w, const char* path);
 
+/* Tensors produced while sl4j_gguf_writer_write runs. The write streams: the header first, then
+ * each tensor's data in turn, produced and encoded a chunk of rows (32 MB of floats) at a time on
+ * the CPU pool (sl4j_set_threads), so the writer's memory stays at one chunk whatever the file's
+ * size. `type` must be one sl4j_type_can_quantize accepts and dims[0] a multiple of its block. */
+
+/* Values mean + std·N(0, 1) (std 0: the constant mean), deterministic for a seed: row j (dims[0]
+ * elements) draws from its own stream keyed by (seed, name, j), whatever the thread count. */
+int32_t sl4j_gguf_writer_add_tensor_normal(sl4j_gguf_writer* w, const char* name, int32_t type, int32_t n_dims,
+                                           const int64_t* dims, float mean, float std, uint64_t seed);
+/* Tensor i of an open file under `name`, re-encoded as `type` (decoded and encoded row by row, or
+ * its bytes copied when `type` is its own). The pages read are released as the write goes. The
+ * file must stay open until sl4j_gguf_writer_write returns. */
+int32_t sl4j_gguf_writer_add_tensor_from(sl4j_gguf_writer* w, const char* name, int32_t type,
+                                         const sl4j_gguf* src, int64_t i);
+/* Progress of a running sl4j_gguf_writer_write, callable from another thread: tensor bytes
+ * written so far and in all (both 0 before the write starts). */
+int32_t sl4j_gguf_writer_progress(const sl4j_gguf_writer* w, int64_t* done, int64_t* total);
+
 /* ------------------------------------------------------------------------------------------ */
 /* LLaMA models and decoding sessions                                                          */
 /* ------------------------------------------------------------------------------------------ */
@@ -310,9 +328,22 @@ int32_t sl4j_model_load(const char* path, const struct sl4j_model_params* params
 void sl4j_model_free(sl4j_model* model);
 int32_t sl4j_model_get_info(const sl4j_model* model, struct sl4j_model_info* out);
 
-/* A session holds a KV cache for n_seq sequences of up to n_ctx positions each. One thread at a
- * time per session; sessions of the same model may run on different threads. */
+struct sl4j_session_params {
+    int32_t n_seq;   /* sequences decoding side by side. Default 1.                            */
+    int32_t n_ctx;   /* positions per sequence. Default 2048.                                   */
+    int32_t kv_type; /* SL4J_TYPE_F16 (default: 2 bytes per cached key/value element, attention
+                        decodes them; logits within ~1e-3 of F32's) or SL4J_TYPE_F32 (exact).    */
+};
+struct sl4j_session_params sl4j_session_default_params(void);
+
+/* A session holds a KV cache for n_seq sequences of up to n_ctx positions each:
+ * 2 · n_layers · n_seq · n_ctx · kv_dim elements of kv_type. One thread at a time per session;
+ * sessions of the same model may run on different threads. */
+int32_t sl4j_session_init_params(sl4j_model* model, const struct sl4j_session_params* params, sl4j_session** out);
+/* sl4j_session_init_params with the default KV type (F16). */
 int32_t sl4j_session_init(sl4j_model* model, int32_t n_seq, int32_t n_ctx, sl4j_session** out);
+/* Bytes of the session's KV cache (-1 for NULL). */
+int64_t sl4j_session_kv_bytes(const sl4j_session* session);
 void sl4j_session_free(sl4j_session* session);
 /* Run the model over n_tokens tokens. Token i is appended to sequence seq_ids[i] (NULL: all 0) at
  * that sequence's next position, tokens of one sequence in order. Rows with outputs[i] != 0 (NULL:
@@ -346,6 +377,13 @@ int32_t sl4j_session_truncate(sl4j_session* session, int32_t seq, int32_t len);
 /* row-major A (r rows of in) and B (out rows of r), so it can be written to such a file as   */
 /* F32 as is, with general.type = "adapter", general.architecture = "llama" (llama.cpp       */
 /* checks it against the model), adapter.type = "lora" and adapter.lora.alpha (f32).         */
+/*                                                                                            */
+/* Full-parameter training uses the same handle type: sl4j_lora_init_full makes every weight  */
+/* of the model trainable (decoded to F32): "token_embd.weight", per layer "blk.N.attn_norm.  */
+/* weight", attn_q/k/v/output, ffn_norm, ffn_gate/up/down, then "output_norm.weight" and,     */
+/* when untied, "output.weight"; matrices have ggml dims {in, out}, norms {dim, 1}. A tied    */
+/* output is the embedding table: one tensor receives both gradients. The model file is not   */
+/* changed; write the values out as a new GGUF.                                               */
 /* ------------------------------------------------------------------------------------------ */
 typedef struct sl4j_lora sl4j_lora;
 typedef struct sl4j_trainer sl4j_trainer;
@@ -374,7 +412,14 @@ struct sl4j_lora_params sl4j_lora_default_params(void);
 
 /* Create an adapter shaped for the model (A random, B zero, gradients and AdamW state zero). */
 int32_t sl4j_lora_init(const sl4j_model* model, const struct sl4j_lora_params* params, sl4j_lora** out);
+/* Every weight of the model as trainable F32 tensors (values decoded from the model, gradients
+ * and AdamW state zero). The tensor, gradient, clipping and AdamW functions below apply; a
+ * trainer made with it trains the whole network. */
+int32_t sl4j_lora_init_full(const sl4j_model* model, sl4j_lora** out);
+/* 1 when made by sl4j_lora_init_full, else 0 (also for NULL). */
+int32_t sl4j_lora_is_full(const sl4j_lora* lora);
 void sl4j_lora_free(sl4j_lora* lora);
+/* SL4J_ERR_INVALID_ARGUMENT for full parameters. */
 int32_t sl4j_lora_get_params(const sl4j_lora* lora, struct sl4j_lora_params* out);
 
 /* Trainable tensors, per layer then per target (q,k,v,o,gate,up,down order), A before B. */
@@ -405,6 +450,14 @@ int32_t sl4j_lora_grad_norm(const sl4j_lora* lora, double* out);
 /* torch.nn.utils.clip_grad_norm_: scale gradients by max_norm / (norm + 1e-6) when below 1;
  * *pre_clip_norm (may be NULL) receives the norm before clipping. */
 int32_t sl4j_lora_clip_grad_norm(sl4j_lora* lora, double max_norm, double* pre_clip_norm);
+
+/* Merging into a GGUF being written (streamed as sl4j_gguf_writer_add_tensor_normal describes):
+ * tensor i of src (a matrix, dims {in, out}) with a LoRA pair folded in: W + (alpha/r)·B·A with A
+ * the adapter's tensor a_index (r × in) and B tensor a_index + 1 (out × r), each element's sum over
+ * the rank in float64, encoded as `type`. The file and the adapter must outlive the write. */
+int32_t sl4j_gguf_writer_add_tensor_lora_merged(sl4j_gguf_writer* w, const char* name, int32_t type,
+                                                const sl4j_gguf* src, int64_t i, const sl4j_lora* lora,
+                                                int64_t a_index);
 
 struct sl4j_adamw_params {
     float lr;           /* learning rate of this step (the caller owns schedules). Default 1e-4. */
@@ -437,7 +490,8 @@ struct sl4j_trainer_params {
 struct sl4j_trainer_params sl4j_trainer_default_params(void);
 
 /* A trainer runs batch × seq_len tokens through model + adapter (no KV cache). Its buffers are
- * sized once here. lora may be NULL (forward only: the base model). */
+ * sized once here. lora may be NULL (forward only: the base model), or full parameters of this
+ * model (sl4j_lora_init_full): then the network is their current values and every one trains. */
 int32_t sl4j_trainer_init(const sl4j_model* model, sl4j_lora* lora, const struct sl4j_trainer_params* params,
                           sl4j_trainer** out);
 void sl4j_trainer_free(sl4j_trainer* trainer);
@@ -472,11 +526,75 @@ int32_t sl4j_trainer_eval_ce(sl4j_trainer* trainer, const int32_t* tokens, const
  * output norm. Keeps what sl4j_trainer_backward needs. */
 int32_t sl4j_trainer_forward(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targets,
                              const int64_t* doc_start, float* logprobs, float* hidden);
+/* The same outputs as sl4j_trainer_forward, computed as inference: layer by layer through one
+ * layer's buffers, nothing kept for a backward (none may follow), the logits reduced to the
+ * targets' log-probs one chunk of rows at a time. Results equal sl4j_trainer_forward's bit for
+ * bit; a trainer used only this way never allocates per-layer activations. For the no-grad
+ * passes of PPO (old and reference log-probs, values) and reward scoring. */
+int32_t sl4j_trainer_infer(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targets,
+                           const int64_t* doc_start, float* logprobs, float* hidden);
+/* Bytes the trainer's buffers hold now (activations, scratch, logits chunk, outputs). */
+int64_t sl4j_trainer_buffer_bytes(const sl4j_trainer* trainer);
 /* Backward of the last sl4j_trainer_forward (once per forward): d_logprobs (batch·seq_len, NULL =
  * none) and d_hidden (batch·seq_len·dim, NULL = none) are d loss / d those outputs; adapter
  * gradients += grad_scale · the resulting gradients. */
 int32_t sl4j_trainer_backward(sl4j_trainer* trainer, const float* d_logprobs, const float* d_hidden,
                               float grad_scale);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Memory plans: the peak bytes of a command, by part, before it allocates                     */
+/* ------------------------------------------------------------------------------------------ */
+enum sl4j_plan_mode {
+    SL4J_PLAN_GENERATE = 0, /* a decoding session (generate, bench, score with a session)         */
+    SL4J_PLAN_SFT = 1,      /* LoRA training with the native cross-entropy (sft)                  */
+    SL4J_PLAN_REWARD = 2,   /* LoRA + scalar head on sequence scores (train-reward)               */
+    SL4J_PLAN_PPO = 3       /* rollout session + no-grad passes + LoRA training (ppo)             */
+};
+
+struct sl4j_memory_plan_params {
+    int32_t mode;           /* enum sl4j_plan_mode. Default SL4J_PLAN_GENERATE.                      */
+    int64_t weight_bytes;   /* bytes of the model file: mmapped, resident once every layer has run. */
+    int64_t extra_bytes;    /* other resident bytes: a second model (PPO's reward trunk) and its
+                               adapter. Default 0.                                                   */
+    int64_t runtime_bytes;  /* the process before it loads anything (a JVM's heap and code).
+                               Default 0; the CLI passes its measured baseline.                     */
+    int32_t batch;          /* sequences per training call: sft batch, 2 x reward pairs, PPO mini-batch. */
+    int32_t seq_len;        /* tokens per training sequence (PPO and reward: the padded bucket).     */
+    int32_t checkpointing;  /* 1: keep only each layer's input (sl4j_trainer_params). Default 0.     */
+    int32_t lora_r;         /* LoRA rank. Default 16.                                                */
+    uint32_t lora_targets;  /* enum sl4j_lora_target bits. Default Q | V.                            */
+    int32_t infer_batch;    /* sequences of the no-grad passes (PPO: batch; reward: eval); 0 = none. */
+    int32_t infer_seq_len;  /* their padded length.                                                  */
+    int32_t kv_seqs;        /* sequences of a decoding session (0 = none).                          */
+    int32_t kv_ctx;         /* its positions per sequence.                                           */
+    int32_t kv_type;        /* SL4J_TYPE_F16 (default) or SL4J_TYPE_F32.                             */
+    int32_t prefill_rows;   /* rows of its largest decode call (all prompts at once).               */
+};
+struct sl4j_memory_plan_params sl4j_memory_plan_default_params(void);
+
+/* Bytes by part; total is their sum. Activations are what the training forward keeps for the
+ * backward with the chosen checkpointing, and the figures with and without it. Scratch: one
+ * layer's buffers of each trainer, the backward's scratch, the session's decode buffers and the
+ * caller's hidden-state copies. */
+struct sl4j_memory_plan_result {
+    int64_t weights;                  /* weight_bytes + extra_bytes                               */
+    int64_t kv_cache;                 /* the session's KV cache                                   */
+    int64_t activations;              /* kept for the backward (checkpointing as requested)       */
+    int64_t activations_full;         /* the same without checkpointing                           */
+    int64_t activations_checkpointed; /* the same with checkpointing                              */
+    int64_t lora;                     /* adapter values                                           */
+    int64_t gradients;                /* adapter gradients                                        */
+    int64_t optimizer;                /* AdamW moments (2 per value)                              */
+    int64_t logits_chunk;             /* the output head's chunk of logits (each trainer's)       */
+    int64_t scratch;                  /* see above                                                */
+    int64_t runtime;                  /* runtime_bytes                                            */
+    int64_t total;                    /* host bytes at the peak                                   */
+    int64_t device;                   /* device bytes at the peak: 0 on the CPU backend           */
+};
+
+/* Plan of a command on a model of this shape (sl4j_model_get_info, or hand-filled). */
+int32_t sl4j_memory_plan(const struct sl4j_model_info* info, const struct sl4j_memory_plan_params* params,
+                         struct sl4j_memory_plan_result* out);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,7 @@
 #include "model/session.h"
 #include "testing.h"
 #include "train/lora.h"
+#include "train/adamw.h"
 #include "train/trainer.h"
 
 using namespace sl4j;
@@ -27,9 +28,9 @@ const char* kModel = "java/src/test/resources/fixtures/models/gqa_f32.gguf";
 const char* const kOps[] = {
     "matmul",    "matmul_transposed", "embedding",          "rmsnorm",      "rmsnorm_backward",
     "rope_cache", "rope",             "rope_backward",      "swiglu",       "swiglu_backward",
-    "residual",  "residual_backward", "attention",          "attention_backward",
+    "residual",  "residual_backward", "attention",          "attention_f16",  "attention_backward",
     "crossentropy", "crossentropy_backward", "log_softmax_at", "dropout",  "dropout_backward",
-    "add_scaled", "scale",            "outer_accumulate"};
+    "add_scaled", "scale",            "outer_accumulate",   "embedding_backward", "rmsnorm_weight_backward"};
 
 class CountingBackend final : public Backend {
 public:
@@ -101,6 +102,12 @@ public:
         ++calls["attention"];
         cpu_->attention(out, q, kc, vc, seq, pos, first, n, nh, nkv, hd, stride);
     }
+    void attention_f16(float* out, const float* q, const uint16_t* kc, const uint16_t* vc, const int32_t* seq,
+                       const int64_t* pos, const int64_t* first, int64_t n, int64_t nh, int64_t nkv, int64_t hd,
+                       int64_t stride) override {
+        ++calls["attention_f16"];
+        cpu_->attention_f16(out, q, kc, vc, seq, pos, first, n, nh, nkv, hd, stride);
+    }
     void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* kc,
                             const float* vc, const int32_t* seq, const int64_t* pos, const int64_t* first, int64_t n,
                             int64_t n_seq, int64_t nh, int64_t nkv, int64_t hd, int64_t stride) override {
@@ -141,6 +148,16 @@ public:
         ++calls["outer_accumulate"];
         cpu_->outer_accumulate(out, a, b, n, P, Q, alpha);
     }
+    void embedding_backward(float* dtable, const float* dout, const int32_t* tokens, int64_t n_rows, int64_t dim,
+                            float alpha) override {
+        ++calls["embedding_backward"];
+        cpu_->embedding_backward(dtable, dout, tokens, n_rows, dim, alpha);
+    }
+    void rmsnorm_weight_backward(float* dw, const float* dout, const float* x, const float* inv_rms, int64_t n_rows,
+                                 int64_t dim, float alpha) override {
+        ++calls["rmsnorm_weight_backward"];
+        cpu_->rmsnorm_weight_backward(dw, dout, x, inv_rms, n_rows, dim, alpha);
+    }
 
 private:
     std::unique_ptr<Backend> cpu_ = make_cpu_backend();
@@ -167,15 +184,18 @@ void fill_b(LoraAdapter& lora) {
             for (int64_t i = 0; i < T.size(); ++i) T.w[i] = float(int64_t(mix64(uint64_t(i)) % 201) - 100) * 1e-3f;
 }
 
-// Runs `run` on a session of the counting backend and one of the model's own backend.
+// Runs `run` on a session of the counting backend and one of the model's own backend, with an
+// F16 KV cache and then an F32 one.
 template <typename Run>
 void two_sessions(const LlamaModel& model, CountingBackend& cb, Run run) {
-    LlamaSession counted(model, 2, 16, cb), plain(model, 2, 16);
-    run(counted, 0);
-    run(plain, 1);
-    CHECK(counted.has_logits() && plain.has_logits());
-    CHECK(counted.logits() == plain.logits());
-    CHECK(counted.hidden() == plain.hidden());
+    for (int32_t kv : {SL4J_TYPE_F16, SL4J_TYPE_F32}) {
+        LlamaSession counted(model, 2, 16, cb, kv), plain(model, 2, 16, kv);
+        run(counted, 0);
+        run(plain, 1);
+        CHECK(counted.has_logits() && plain.has_logits());
+        CHECK(counted.logits() == plain.logits());
+        CHECK(counted.hidden() == plain.hidden());
+    }
 }
 
 }  // namespace
@@ -200,7 +220,8 @@ TEST(every_op_of_a_decode_and_a_train_step_goes_through_the_backend) {
                            "add_scaled", "log_softmax_at"})
         CHECK(cb.calls[op] > 0);
     CHECK_EQ(cb.calls["attention"], model->hparams().n_layers);
-    CHECK_EQ(cb.calls["log_softmax_at"], 5);
+    CHECK_EQ(cb.calls["attention_f16"], model->hparams().n_layers);
+    CHECK_EQ(cb.calls["log_softmax_at"], 10);
 
     // A training step (dropout on) with both gradients pushed in, on the counting backend and on
     // the model's own: same losses and adapter gradients.
@@ -227,6 +248,19 @@ TEST(every_op_of_a_decode_and_a_train_step_goes_through_the_backend) {
     for (const auto& v : grads[0])
         for (float x : v) g += double(x) * x;
     CHECK(g > 0);
+
+    // A full-parameter training step: the same through both backends.
+    FullParams full(*model);
+    std::vector<std::vector<float>> full_grads[2];
+    for (int which = 0; which < 2; ++which) {
+        zero_grad(full);
+        std::unique_ptr<Trainer> tr = which == 0 ? std::make_unique<Trainer>(*model, &full, tc, cb)
+                                                 : std::make_unique<Trainer>(*model, &full, tc);
+        tr->forward(tt, targets, nullptr);
+        tr->backward(d_losses.data(), d_hidden.data(), 1.f);
+        for (const ParamTensor& T : full.tensors()) full_grads[which].push_back(T.grad);
+    }
+    CHECK(full_grads[0] == full_grads[1]);
 
     for (const char* op : kOps) {
         if (cb.calls[op] == 0) std::fprintf(stderr, "    op %s was never dispatched through the backend\n", op);

@@ -147,6 +147,21 @@ TEST(grad_rmsnorm) {
     check_grad("rmsnorm", x, [&](const Vec& xx) { return ref_rmsnorm(xx, w, rows, dim, eps); }, c, dx);
 }
 
+TEST(grad_rmsnorm_weight) {
+    Rng g(11);
+    const int64_t rows = 5, dim = 16;
+    const double eps = 1e-5;
+    Vec x = g.vec(rows * dim), w = g.vec(dim), c = g.vec(rows * dim);
+    auto xf = f32(x), wf = f32(w), cf = f32(c);
+    std::vector<float> out(rows * dim), inv(rows), dw(dim, 0.f), dw_scaled(dim, 2.f);
+    cpu::rmsnorm_forward(out.data(), inv.data(), xf.data(), wf.data(), rows, dim, float(eps));
+    cpu::rmsnorm_weight_backward(dw.data(), cf.data(), xf.data(), inv.data(), rows, dim, 1.f);
+    check_grad("rmsnorm weight", w, [&](const Vec& ww) { return ref_rmsnorm(x, ww, rows, dim, eps); }, c, dw);
+    // Accumulates, scaled by alpha.
+    cpu::rmsnorm_weight_backward(dw_scaled.data(), cf.data(), xf.data(), inv.data(), rows, dim, 0.25f);
+    for (int64_t i = 0; i < dim; ++i) CHECK_NEAR(dw_scaled[i], 2.f + 0.25f * dw[i], 1e-6);
+}
+
 TEST(grad_rmsnorm_accumulates) {
     std::vector<float> x = {1, 2, 3, 4}, w = {1, 1, 1, 1}, out(4), inv(1), dout = {0, 0, 0, 0};
     std::vector<float> dx = {5, 6, 7, 8};
@@ -276,7 +291,11 @@ TEST(grad_embedding_table) {
     Vec table = g.vec(V * dim), c = g.vec(n * dim);
     auto cf = f32(c);
     std::vector<float> dt(V * dim, 0.f);
-    cpu::embedding_backward(dt.data(), cf.data(), tokens.data(), n, dim);
+    // Row 1 is named twice: the scatter-add must sum both. alpha = 0.5 on a table holding 1.
+    std::vector<float> dt_half(V * dim, 1.f);
+    cpu::embedding_backward(dt.data(), cf.data(), tokens.data(), n, dim, 1.f);
+    cpu::embedding_backward(dt_half.data(), cf.data(), tokens.data(), n, dim, 0.5f);
+    for (int64_t i = 0; i < V * dim; ++i) CHECK_NEAR(dt_half[i], 1.f + 0.5f * dt[i], 1e-6);
     check_grad("embedding", table,
                [&](const Vec& t) {
                    Vec y(n * dim);

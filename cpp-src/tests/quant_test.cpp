@@ -332,13 +332,15 @@ void kquant_errors(int32_t type, const std::vector<float>& x, const std::vector<
 }
 }  // namespace
 
-TEST(round_trip_q4_K) {
-    auto x = test_signal(256 * 8, 4);
-    auto y = round_trip(SL4J_TYPE_Q4_K, x);
-    // per 32-element sub-block, codes 0..15 span [min, max]: away from the
-    // range ends the error is at most half a step (range/15)/2; the 6-bit
-    // scale and min quantization can push the ends by up to a few percent of
-    // the super-block's largest range, so bound by range/15 + 2% of the block max range
+namespace {
+// q4_K / q5_K: per 32-element sub-block, codes 0..nmax span [min, max]: away from the range ends
+// the error is at most half a step (range/nmax)/2; the 6-bit scale and min quantization can push
+// the ends by up to a few percent of the super-block's largest range, so the bound is
+// range/nmax + 2% of the block's largest range, plus what rounding the super-scale d (about
+// block range / nmax / 63) to half precision costs at the top code: nmax·63·half an ulp of d,
+// which matters when d is a subnormal half (ulp 2^-24).
+void check_kquant_min(int32_t type, int nmax, const std::vector<float>& x, double max_rel_rms) {
+    auto y = round_trip(type, x);
     for (size_t b = 0; b < x.size() / 256; ++b) {
         double block_range = 0;
         for (int s = 0; s < 8; ++s) {
@@ -349,13 +351,33 @@ TEST(round_trip_q4_K) {
         for (int s = 0; s < 8; ++s) {
             float lo = 0, hi = 0;
             for (int l = 0; l < 32; ++l) lo = std::fmin(lo, x[256 * b + 32 * s + l]), hi = std::fmax(hi, x[256 * b + 32 * s + l]);
-            const double bound = (hi - lo) / 15.0 + 0.02 * block_range + 1e-30;
+            const double d = block_range / nmax / 63;
+            const double d_ulp = d < std::ldexp(1.0, -14) ? std::ldexp(1.0, -24) : std::ldexp(d, -10);
+            const double bound = (hi - lo) / nmax + 0.02 * block_range + nmax * 63 * d_ulp / 2 + 1e-30;
             for (int l = 0; l < 32; ++l) CHECK_NEAR(y[256 * b + 32 * s + l], x[256 * b + 32 * s + l], bound);
         }
     }
     double rel;
-    kquant_errors(SL4J_TYPE_Q4_K, x, y, &rel);
-    CHECK(rel < 0.05);
+    kquant_errors(type, x, y, &rel);
+    CHECK(rel < max_rel_rms);
+}
+}  // namespace
+
+TEST(round_trip_q4_K) { check_kquant_min(SL4J_TYPE_Q4_K, 15, test_signal(256 * 8, 4), 0.05); }
+
+// Five bits: half q4_K's step, so about half its error on smooth data.
+TEST(round_trip_q5_K) {
+    auto x = test_signal(256 * 8, 4);
+    check_kquant_min(SL4J_TYPE_Q5_K, 31, x, 0.03);
+    // Gaussian weights: q5_K's RMS error is below q4_K's by more than a third
+    Rng rng(9);
+    std::vector<float> g(256 * 64);
+    for (float& v : g) v = 0.02f * (rng.uniform() + rng.uniform() + rng.uniform());
+    auto y4 = round_trip(SL4J_TYPE_Q4_K, g), y5 = round_trip(SL4J_TYPE_Q5_K, g);
+    double r4, r5;
+    kquant_errors(SL4J_TYPE_Q4_K, g, y4, &r4);
+    kquant_errors(SL4J_TYPE_Q5_K, g, y5, &r5);
+    CHECK(r5 < 0.6 * r4);
 }
 
 TEST(round_trip_q6_K) {
@@ -393,7 +415,7 @@ TEST(round_trip_q6_K) {
 
 TEST(quantize_is_deterministic_and_zero_safe) {
     std::vector<float> z(256, 0.0f);
-    for (int32_t t : {SL4J_TYPE_Q8_0, SL4J_TYPE_Q4_0, SL4J_TYPE_Q4_K, SL4J_TYPE_Q6_K}) {
+    for (int32_t t : {SL4J_TYPE_Q8_0, SL4J_TYPE_Q4_0, SL4J_TYPE_Q4_K, SL4J_TYPE_Q5_K, SL4J_TYPE_Q6_K}) {
         auto y = round_trip(t, z);
         for (float v : y) CHECK_EQ(v, 0.0f);
     }
@@ -429,6 +451,6 @@ TEST(quant_api_errors_name_type_and_sizes) {
     CHECK(std::string(sl4j_last_error()).find("77") != std::string::npos);
     CHECK_EQ(sl4j_dequantize(SL4J_TYPE_F16, nullptr, 8, x.data(), 4), (int32_t)SL4J_ERR_INVALID_ARGUMENT);
     CHECK_EQ(sl4j_quantize(SL4J_TYPE_F32, x.data(), 0, nullptr, 0), 0);
-    EXPECT_THROWS(quantize_row(SL4J_TYPE_Q5_K, x.data(), buf.data(), 256));
+    EXPECT_THROWS(quantize_row(SL4J_TYPE_Q3_K, x.data(), buf.data(), 256));
     EXPECT_THROWS(dequantize_row(SL4J_TYPE_Q4_K, buf.data(), x.data(), 100));
 }

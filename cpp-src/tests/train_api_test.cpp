@@ -109,7 +109,10 @@ TEST(train_api_end_to_end) {
     sl4j_trainer_set_training(tr, 0);
     CHECK_EQ(sl4j_trainer_forward(tr, tokens.data(), targets.data(), nullptr, logprobs.data(), nullptr), 0);
     sl4j_session* s = nullptr;
-    CHECK_EQ(sl4j_session_init(model, 1, 16, &s), 0);
+    sl4j_session_params sp = sl4j_session_default_params();
+    sp.n_ctx = 16;
+    sp.kv_type = SL4J_TYPE_F32;  // the trainer keeps keys and values in F32: an exact comparison
+    CHECK_EQ(sl4j_session_init_params(model, &sp, &s), 0);
     CHECK_EQ(sl4j_session_set_lora(s, lora, 1), 0);
     CHECK_EQ(sl4j_session_decode(s, tokens.data(), nullptr, nullptr, nullptr, 5, 1), 0);
     std::vector<float> lp_s(5);

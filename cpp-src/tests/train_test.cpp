@@ -266,13 +266,13 @@ TEST(lora_disabled_and_attached_session_match_the_right_model) {
     for (bool on : {false, true}) {
         tr.set_adapter_enabled(on);
         tr.forward(tokens.data(), targets.data(), nullptr);
-        LlamaSession s(*model, 1, 16);
+        LlamaSession s(*model, 1, 16, SL4J_TYPE_F32);  // the trainer's keys and values are F32
         s.set_lora(&lora, on);
         s.decode(tokens.data(), nullptr, nullptr, nullptr, T, true);
         for (int64_t t = 0; t < T; ++t)
             CHECK_NEAR(-tr.row_losses()[t], cpu::log_softmax_at(s.logits().data() + t * V, V, targets[t]), 1e-4);
         if (!on) {  // and the plain session (no adapter) agrees too
-            LlamaSession base(*model, 1, 16);
+            LlamaSession base(*model, 1, 16, SL4J_TYPE_F32);
             base.decode(tokens.data(), nullptr, nullptr, nullptr, T, true);
             for (int64_t i = 0; i < T * V; ++i)
                 if (base.logits()[i] != s.logits()[i]) {
@@ -297,7 +297,7 @@ TEST(lora_overfits_stories260K) {
     lc.dropout = 0.f;
     lc.targets = (1u << kLoraNumTargets) - 1;
     LoraAdapter lora(model->hparams(), lc);
-    const int64_t T = 100, V = model->hparams().n_vocab;
+    const int64_t T = 100;
     // Text the model can produce (random ids include tokens it never learned, whose tiny
     // embeddings a frozen output norm cannot lift): the reference greedy story, read backwards,
     // so the model has not seen this sequence.
@@ -332,4 +332,118 @@ TEST(lora_overfits_stories260K) {
     std::fprintf(stderr, "    overfit: loss %.4f -> %.4f after %lld steps\n", first, loss, (long long)lora.adam_steps);
     CHECK(first > 2.0);  // an unseen sequence: high loss before training
     CHECK(loss < 0.02);
+}
+
+namespace {
+
+// Central differences of the mean CE loss over a few entries of every full-parameter tensor
+// against the trainer's gradient. The forward is float32: step 1e-2, tolerance 2e-2 relative.
+void full_finite_differences(const char* model_path, int64_t* checked_out) {
+    auto f = read_records(kFixture);
+    if (!std::ifstream(model_path)) sl4j_test::skip(std::string("fixture ") + model_path + " is absent");
+    auto model = LlamaModel::load(model_path);
+    FullParams full(*model);
+    Batch b = fixture_batch(f);
+    TrainConfig tc;
+    tc.batch = b.B;
+    tc.seq_len = b.T;
+    Trainer tr(*model, &full, tc);
+    // Same loss as the base model before any step.
+    Trainer base(*model, static_cast<LoraAdapter*>(nullptr), tc);
+    CHECK_NEAR(loss_of(tr, b), loss_of(base, b), 1e-6);
+    ce_step(tr, b);
+    const int64_t dim = model->hparams().dim;
+    int64_t checked = 0;
+    for (ParamTensor& T : full.tensors()) {
+        std::vector<int64_t> at = {0, T.size() / 2 + 1, T.size() - 1};
+        // Embedding rows of tokens in the batch (input and, when tied, output gradient).
+        if (T.name == "token_embd.weight") at = {b.tokens[0] * dim, b.tokens[3] * dim + dim / 2, T.size() - 1};
+        for (int64_t i : at) {
+            const float w0 = T.w[i], h = 1e-2f;
+            T.w[i] = w0 + h;
+            double lp = loss_of(tr, b);
+            T.w[i] = w0 - h;
+            double lm = loss_of(tr, b);
+            T.w[i] = w0;
+            const double num = (lp - lm) / (2.0 * double(h));
+            if (!(std::fabs(num - T.grad[i]) <= 2e-2 * std::fabs(num) + 2e-4))
+                std::fprintf(stderr, "    %s[%lld]: analytic %.6g numeric %.6g\n", T.name.c_str(), (long long)i,
+                             double(T.grad[i]), num);
+            CHECK(std::fabs(num - T.grad[i]) <= 2e-2 * std::fabs(num) + 2e-4);
+            ++checked;
+        }
+        double g = 0;
+        for (float x : T.grad) g += double(x) * x;
+        if (!(g > 0)) std::fprintf(stderr, "    %s: zero gradient\n", T.name.c_str());
+        CHECK(g > 0);
+    }
+    *checked_out = checked;
+}
+
+}  // namespace
+
+TEST(full_params_whole_model_finite_differences_tied) {
+    auto model = LlamaModel::load(kModel);
+    CHECK(model->weights().tied_output);
+    int64_t checked = 0;
+    full_finite_differences(kModel, &checked);
+    CHECK_EQ(checked, 3 * (1 + 9 * model->hparams().n_layers + 1));
+}
+
+TEST(full_params_whole_model_finite_differences_untied_f16) {
+    const char* path = "java/src/test/resources/fixtures/models/untied_f16.gguf";
+    auto model = LlamaModel::load(path);
+    CHECK(!model->weights().tied_output);
+    int64_t checked = 0;
+    full_finite_differences(path, &checked);
+    CHECK_EQ(checked, 3 * (1 + 9 * model->hparams().n_layers + 2));
+}
+
+TEST(full_params_checkpointing_and_grad_scale) {
+    // Checkpointing gives the same gradients; grad_scale 0.5 gives half of them.
+    auto f = read_records(kFixture);
+    auto model = LlamaModel::load(kModel);
+    Batch b = fixture_batch(f);
+    std::vector<std::vector<float>> g[3];
+    for (int run = 0; run < 3; ++run) {
+        FullParams full(*model);
+        TrainConfig tc;
+        tc.batch = b.B;
+        tc.seq_len = b.T;
+        tc.checkpointing = run == 1;
+        Trainer tr(*model, &full, tc);
+        tr.forward(b.tokens.data(), b.targets.data(), b.doc_start.data());
+        int64_t counted = 0;
+        tr.mean_loss(&counted);
+        std::vector<float> d(size_t(tr.rows()), 1.f / float(counted));
+        tr.backward(d.data(), nullptr, run == 2 ? 0.5f : 1.f);
+        for (const ParamTensor& T : full.tensors()) g[run].push_back(T.grad);
+    }
+    CHECK(g[0] == g[1]);
+    for (size_t t = 0; t < g[0].size(); ++t)
+        for (size_t i = 0; i < g[0][t].size(); ++i) CHECK_NEAR(g[2][t][i], 0.5f * g[0][t][i], 1e-6 * (1 + std::fabs(g[0][t][i])));
+}
+
+TEST(full_params_training_lowers_the_loss) {
+    auto f = read_records(kFixture);
+    auto model = LlamaModel::load(kModel);
+    FullParams full(*model);
+    Batch b = fixture_batch(f);
+    TrainConfig tc;
+    tc.batch = b.B;
+    tc.seq_len = b.T;
+    Trainer tr(*model, &full, tc);
+    AdamWParams p;
+    p.lr = 3e-3f;
+    double first = 0, last = 0;
+    for (int step = 0; step < 30; ++step) {
+        zero_grad(full);
+        last = ce_step(tr, b);
+        if (step == 0) first = last;
+        clip_grad_norm(full, 1.0);
+        adamw_step(full, p);
+    }
+    CHECK_EQ(full.adam_steps, 30);
+    std::fprintf(stderr, "    full-parameter overfit: loss %.4f -> %.4f\n", first, last);
+    CHECK(last < 0.5 * first);
 }

@@ -5,9 +5,12 @@
 #include <memory>
 
 #include "api/guard.h"
+#include "api/handles.h"
 #include "core/types.h"
 #include "gguf/gguf.h"
+#include "gguf/gguf_rows.h"
 #include "quant/quant.h"
+#include "train/merge.h"
 
 struct sl4j_gguf {
     std::unique_ptr<sl4j::GgufFile> file;
@@ -57,6 +60,17 @@ const sl4j::GgufKv& array_elem(const sl4j_gguf* g, int64_t i, int64_t j, const c
     SL4J_CHECK_ARG(j >= 0 && j < kv.value.arr_len(), "%s: key '%s': element %lld out of range [0, %lld)",
                    g->file->path().c_str(), kv.key.c_str(), (long long)j, (long long)kv.value.arr_len());
     return kv;
+}
+
+// A streamed tensor's name, type and dims, checked as every add_tensor_* call checks them.
+std::vector<int64_t> stream_dims(const char* name, int32_t type, int32_t n_dims, const int64_t* dims) {
+    SL4J_CHECK_ARG(name != nullptr && name[0] != '\0', "gguf writer: tensor name is NULL or empty");
+    SL4J_CHECK_ARG(n_dims >= 1 && n_dims <= 4 && dims != nullptr,
+                   "gguf writer: tensor '%s': n_dims %d, expected 1 to 4 with dims given", name, n_dims);
+    if (!sl4j::can_quantize(type))
+        SL4J_FAIL(SL4J_ERR_UNSUPPORTED, "gguf writer: tensor '%s': no encoder for type %s (id %d)", name,
+                  sl4j::type_traits(type) ? sl4j::type_traits(type)->name : "unknown", type);
+    return std::vector<int64_t>(dims, dims + n_dims);
 }
 
 void put(sl4j_gguf_writer* w, const char* key, GgufValue v) {
@@ -437,6 +451,60 @@ int32_t sl4j_gguf_writer_add_tensor_f32(sl4j_gguf_writer* w, const char* name, i
         sl4j::quantize_row(type, data, bytes.data(), n);
         w->writer.add_tensor(name, type, std::vector<int64_t>(dims, dims + n_dims), bytes.data(),
                              (uint64_t)n_bytes);
+    });
+}
+
+int32_t sl4j_gguf_writer_add_tensor_normal(sl4j_gguf_writer* w, const char* name, int32_t type, int32_t n_dims,
+                                           const int64_t* dims, float mean, float std, uint64_t seed) {
+    return sl4j::guard([&] {
+        SL4J_CHECK_HANDLE(w);
+        std::vector<int64_t> d = stream_dims(name, type, n_dims, dims);
+        w->writer.add_tensor_rows(name, type, d, sl4j::normal_rows(name, d[0] > 0 ? d[0] : 1, mean, std, seed));
+    });
+}
+
+int32_t sl4j_gguf_writer_add_tensor_from(sl4j_gguf_writer* w, const char* name, int32_t type, const sl4j_gguf* src,
+                                         int64_t i) {
+    return sl4j::guard([&] {
+        SL4J_CHECK_HANDLE(w);
+        const sl4j::GgufTensorInfo& t = tensor_at(src, i);
+        SL4J_CHECK_ARG(name != nullptr && name[0] != '\0', "gguf writer: tensor name is NULL or empty");
+        if (type == t.type) {
+            w->writer.add_tensor_mapped(name, type, t.dims, src->file.get(), src->file->tensor_data(i), t.n_bytes);
+            return;
+        }
+        std::vector<int64_t> d = stream_dims(name, type, (int32_t)t.dims.size(), t.dims.data());
+        w->writer.add_tensor_rows(name, type, d, sl4j::file_rows(*src->file, i));
+    });
+}
+
+int32_t sl4j_gguf_writer_add_tensor_lora_merged(sl4j_gguf_writer* w, const char* name, int32_t type,
+                                                const sl4j_gguf* src, int64_t i, const sl4j_lora* lora,
+                                                int64_t a_index) {
+    return sl4j::guard([&] {
+        SL4J_CHECK_HANDLE(w);
+        SL4J_CHECK_HANDLE(lora);
+        SL4J_CHECK_ARG(lora->lora != nullptr, "gguf writer: tensor '%s': the handle holds full parameters, not a LoRA adapter",
+                       name ? name : "(null)");
+        const sl4j::GgufTensorInfo& t = tensor_at(src, i);
+        const auto& ts = lora->lora->tensors();
+        SL4J_CHECK_ARG(a_index >= 0 && a_index + 1 < (int64_t)ts.size(),
+                       "gguf writer: tensor '%s': adapter tensor pair %lld out of range [0, %zu)",
+                       name ? name : "(null)", (long long)a_index, ts.size());
+        std::vector<int64_t> d = stream_dims(name, type, (int32_t)t.dims.size(), t.dims.data());
+        const sl4j::LoraConfig& c = lora->lora->config();
+        w->writer.add_tensor_rows(name, type, d,
+                                  sl4j::lora_merged_rows(*src->file, i, ts[(size_t)a_index], ts[(size_t)a_index + 1],
+                                                         (double)c.alpha / (double)c.r));
+    });
+}
+
+int32_t sl4j_gguf_writer_progress(const sl4j_gguf_writer* w, int64_t* done, int64_t* total) {
+    return sl4j::guard([&] {
+        SL4J_CHECK_HANDLE(w);
+        SL4J_CHECK_ARG(done != nullptr && total != nullptr, "gguf writer progress: done or total is NULL");
+        *done = w->writer.bytes_done();
+        *total = w->writer.bytes_total();
     });
 }
 

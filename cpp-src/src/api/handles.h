@@ -4,6 +4,7 @@
 
 #include "model/llama_model.h"
 #include "model/session.h"
+#include "train/full.h"
 #include "train/lora.h"
 #include "train/trainer.h"
 
@@ -13,11 +14,13 @@ struct sl4j_model {
 struct sl4j_session {
     std::unique_ptr<sl4j::LlamaSession> impl;
 };
+// Trainable tensors: a LoRA adapter (lora set) or every weight of a model (full set).
 struct sl4j_lora {
-    std::unique_ptr<sl4j::LoraAdapter> impl;
+    std::unique_ptr<sl4j::ParamSet> impl;
+    sl4j::LoraAdapter* lora = nullptr;
+    sl4j::FullParams* full = nullptr;
 };
 struct sl4j_trainer {
     std::unique_ptr<sl4j::Trainer> impl;
-    sl4j::LoraAdapter* lora = nullptr;
     int64_t dim = 0;
 };

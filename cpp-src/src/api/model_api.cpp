@@ -52,16 +52,34 @@ int32_t sl4j_model_get_info(const sl4j_model* model, struct sl4j_model_info* out
     });
 }
 
-int32_t sl4j_session_init(sl4j_model* model, int32_t n_seq, int32_t n_ctx, sl4j_session** out) {
+struct sl4j_session_params sl4j_session_default_params(void) {
+    sl4j_session_params p;
+    p.n_seq = 1;
+    p.n_ctx = 2048;
+    p.kv_type = SL4J_TYPE_F16;
+    return p;
+}
+
+int32_t sl4j_session_init_params(sl4j_model* model, const struct sl4j_session_params* params, sl4j_session** out) {
     return guard([&] {
         SL4J_CHECK_HANDLE(model);
         SL4J_CHECK_HANDLE(out);
         *out = nullptr;
+        const sl4j_session_params p = params ? *params : sl4j_session_default_params();
         auto s = std::make_unique<sl4j_session>();
-        s->impl = std::make_unique<LlamaSession>(*model->impl, n_seq, n_ctx);
+        s->impl = std::make_unique<LlamaSession>(*model->impl, p.n_seq, p.n_ctx, p.kv_type);
         *out = s.release();
     });
 }
+
+int32_t sl4j_session_init(sl4j_model* model, int32_t n_seq, int32_t n_ctx, sl4j_session** out) {
+    sl4j_session_params p = sl4j_session_default_params();
+    p.n_seq = n_seq;
+    p.n_ctx = n_ctx;
+    return sl4j_session_init_params(model, &p, out);
+}
+
+int64_t sl4j_session_kv_bytes(const sl4j_session* session) { return session ? session->impl->kv_bytes() : -1; }
 
 void sl4j_session_free(sl4j_session* session) { delete session; }
 

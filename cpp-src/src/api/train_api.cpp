@@ -8,6 +8,7 @@
 #include "api/handles.h"
 #include "cpu/ops_backward.h"
 #include "train/adamw.h"
+#include "train/memory_plan.h"
 
 using namespace sl4j;
 
@@ -70,10 +71,27 @@ int32_t sl4j_lora_init(const sl4j_model* model, const struct sl4j_lora_params* p
         c.targets = p.targets;
         c.seed = p.seed;
         auto l = std::make_unique<sl4j_lora>();
-        l->impl = std::make_unique<LoraAdapter>(model->impl->hparams(), c);
+        auto impl = std::make_unique<LoraAdapter>(model->impl->hparams(), c);
+        l->lora = impl.get();
+        l->impl = std::move(impl);
         *out = l.release();
     });
 }
+
+int32_t sl4j_lora_init_full(const sl4j_model* model, sl4j_lora** out) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(model);
+        SL4J_CHECK_HANDLE(out);
+        *out = nullptr;
+        auto l = std::make_unique<sl4j_lora>();
+        auto impl = std::make_unique<FullParams>(*model->impl);
+        l->full = impl.get();
+        l->impl = std::move(impl);
+        *out = l.release();
+    });
+}
+
+int32_t sl4j_lora_is_full(const sl4j_lora* lora) { return lora != nullptr && lora->full != nullptr ? 1 : 0; }
 
 void sl4j_lora_free(sl4j_lora* lora) { delete lora; }
 
@@ -81,7 +99,8 @@ int32_t sl4j_lora_get_params(const sl4j_lora* lora, struct sl4j_lora_params* out
     return guard([&] {
         SL4J_CHECK_HANDLE(lora);
         SL4J_CHECK_HANDLE(out);
-        const LoraConfig& c = lora->impl->config();
+        SL4J_CHECK_ARG(lora->lora != nullptr, "these are full parameters, not a LoRA adapter: they have no LoRA settings");
+        const LoraConfig& c = lora->lora->config();
         out->r = int32_t(c.r);
         out->alpha = c.alpha;
         out->dropout = c.dropout;
@@ -209,7 +228,9 @@ int32_t sl4j_adamw_update_f32(float* param, const float* grad, float* m, float* 
 int32_t sl4j_session_set_lora(sl4j_session* session, const sl4j_lora* lora, int32_t enabled) {
     return guard([&] {
         SL4J_CHECK_HANDLE(session);
-        session->impl->set_lora(lora ? lora->impl.get() : nullptr, enabled != 0);
+        SL4J_CHECK_ARG(lora == nullptr || lora->lora != nullptr,
+                       "a session takes a LoRA adapter; full parameters are saved as a model and loaded");
+        session->impl->set_lora(lora ? lora->lora : nullptr, enabled != 0);
     });
 }
 
@@ -233,9 +254,11 @@ int32_t sl4j_trainer_init(const sl4j_model* model, sl4j_lora* lora, const struct
         c.seq_len = p.seq_len;
         c.checkpointing = p.checkpointing != 0;
         auto t = std::make_unique<sl4j_trainer>();
-        t->lora = lora ? lora->impl.get() : nullptr;
         t->dim = model->impl->hparams().dim;
-        t->impl = std::make_unique<Trainer>(*model->impl, t->lora, c);
+        if (lora != nullptr && lora->full != nullptr)
+            t->impl = std::make_unique<Trainer>(*model->impl, lora->full, c);
+        else
+            t->impl = std::make_unique<Trainer>(*model->impl, lora ? lora->lora : nullptr, c);
         *out = t.release();
     });
 }
@@ -274,7 +297,7 @@ static void ce(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targ
     SL4J_CHECK_HANDLE(tokens);
     SL4J_CHECK_HANDLE(targets);
     Trainer& tr = *trainer->impl;
-    tr.forward(tokens, targets, doc_start);
+    tr.forward(tokens, targets, doc_start, backward);  // evaluation keeps nothing
     int64_t counted = 0;
     const double l = tr.mean_loss(&counted);
     if (backward && counted > 0) {
@@ -295,18 +318,30 @@ int32_t sl4j_trainer_eval_ce(sl4j_trainer* trainer, const int32_t* tokens, const
     return guard([&] { ce(trainer, tokens, targets, doc_start, false, 1.f, loss, n_counted); });
 }
 
+static void forward_out(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targets,
+                        const int64_t* doc_start, float* logprobs, float* hidden, bool keep) {
+    SL4J_CHECK_HANDLE(trainer);
+    SL4J_CHECK_HANDLE(tokens);
+    SL4J_CHECK_ARG(logprobs == nullptr || targets != nullptr, "log-probs need targets");
+    Trainer& tr = *trainer->impl;
+    tr.forward(tokens, targets, doc_start, keep);
+    if (logprobs)
+        for (int64_t r = 0; r < tr.rows(); ++r) logprobs[r] = -tr.row_losses()[r];
+    if (hidden) std::copy_n(tr.hidden().data(), tr.rows() * trainer->dim, hidden);
+}
+
 int32_t sl4j_trainer_forward(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targets,
                              const int64_t* doc_start, float* logprobs, float* hidden) {
-    return guard([&] {
-        SL4J_CHECK_HANDLE(trainer);
-        SL4J_CHECK_HANDLE(tokens);
-        SL4J_CHECK_ARG(logprobs == nullptr || targets != nullptr, "log-probs need targets");
-        Trainer& tr = *trainer->impl;
-        tr.forward(tokens, targets, doc_start);
-        if (logprobs)
-            for (int64_t r = 0; r < tr.rows(); ++r) logprobs[r] = -tr.row_losses()[r];
-        if (hidden) std::copy_n(tr.hidden().data(), tr.rows() * trainer->dim, hidden);
-    });
+    return guard([&] { forward_out(trainer, tokens, targets, doc_start, logprobs, hidden, true); });
+}
+
+int32_t sl4j_trainer_infer(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targets,
+                           const int64_t* doc_start, float* logprobs, float* hidden) {
+    return guard([&] { forward_out(trainer, tokens, targets, doc_start, logprobs, hidden, false); });
+}
+
+int64_t sl4j_trainer_buffer_bytes(const sl4j_trainer* trainer) {
+    return trainer ? trainer->impl->buffer_bytes() : -1;
 }
 
 int32_t sl4j_trainer_backward(sl4j_trainer* trainer, const float* d_logprobs, const float* d_hidden,
@@ -320,6 +355,36 @@ int32_t sl4j_trainer_backward(sl4j_trainer* trainer, const float* d_logprobs, co
             for (int64_t r = 0; r < tr.rows(); ++r) d[r] = -d_logprobs[r];  // row loss = -logprob
         }
         tr.backward(d_logprobs ? d.data() : nullptr, d_hidden, grad_scale);
+    });
+}
+
+struct sl4j_memory_plan_params sl4j_memory_plan_default_params(void) {
+    sl4j_memory_plan_params p{};
+    p.mode = SL4J_PLAN_GENERATE;
+    p.lora_r = 16;
+    p.lora_targets = SL4J_LORA_Q | SL4J_LORA_V;
+    p.kv_type = SL4J_TYPE_F16;
+    return p;
+}
+
+int32_t sl4j_memory_plan(const struct sl4j_model_info* info, const struct sl4j_memory_plan_params* params,
+                         struct sl4j_memory_plan_result* out) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(info);
+        SL4J_CHECK_HANDLE(out);
+        SL4J_CHECK_ARG(info->n_vocab > 0 && info->dim > 0 && info->n_layers > 0 && info->n_kv_heads > 0 &&
+                           info->head_dim > 0 && info->ffn > 0 && info->n_rot >= 0,
+                       "memory plan: the model shape needs positive n_vocab, dim, n_layers, n_kv_heads, head_dim, ffn");
+        LlamaHparams h;
+        h.n_vocab = info->n_vocab;
+        h.dim = info->dim;
+        h.n_layers = info->n_layers;
+        h.n_heads = info->n_heads;
+        h.n_kv_heads = info->n_kv_heads;
+        h.head_dim = info->head_dim;
+        h.ffn = info->ffn;
+        h.n_rot = info->n_rot;
+        memory_plan(h, params ? *params : sl4j_memory_plan_default_params(), out);
     });
 }
 

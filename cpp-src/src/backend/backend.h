@@ -74,12 +74,18 @@ public:
     // out[r] = row tokens[r] of the embedding table, dequantized.
     virtual void embedding(float* out, const int32_t* tokens, const void* table, int32_t type, int64_t n_rows,
                            int64_t dim, int64_t n_vocab) = 0;
+    // dtable[tokens[r]] += alpha·dout[r]: scatter-add into an F32 table's gradient (n_vocab × dim).
+    virtual void embedding_backward(float* dtable, const float* dout, const int32_t* tokens, int64_t n_rows,
+                                    int64_t dim, float alpha) = 0;
     // out = x / rms(x) · w per row; inv_rms (optional) keeps 1/rms for the backward.
     virtual void rmsnorm(float* out, float* inv_rms, const float* x, const float* w, int64_t n_rows, int64_t dim,
                          float eps) = 0;
     // dx += the input gradient of rmsnorm given dout.
     virtual void rmsnorm_backward(float* dx, const float* dout, const float* x, const float* w,
                                   const float* inv_rms, int64_t n_rows, int64_t dim) = 0;
+    // dw += alpha·(the weight gradient of rmsnorm given dout).
+    virtual void rmsnorm_weight_backward(float* dw, const float* dout, const float* x, const float* inv_rms,
+                                         int64_t n_rows, int64_t dim, float alpha) = 0;
     // cs = cos/sin of RoPE per row position.
     virtual void rope_cache(float* cs, const int64_t* pos, int64_t n_rows, int64_t n_rot, double base,
                             double linear_factor, const float* freq_factors) = 0;
@@ -102,6 +108,11 @@ public:
     virtual void attention(float* out, const float* q, const float* k_cache, const float* v_cache,
                            const int32_t* seq, const int64_t* pos, const int64_t* first_pos, int64_t n_rows,
                            int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t seq_stride) = 0;
+    // The same over F16 caches (IEEE halves, same layout): the session's default KV cache. A backend
+    // without it fails with SL4J_ERR_UNSUPPORTED (sessions then need the F32 cache).
+    virtual void attention_f16(float* out, const float* q, const uint16_t* k_cache, const uint16_t* v_cache,
+                               const int32_t* seq, const int64_t* pos, const int64_t* first_pos, int64_t n_rows,
+                               int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t seq_stride);
     // dq (overwritten), dk_cache and dv_cache (added into) of attention.
     virtual void attention_backward(float* dq, float* dk_cache, float* dv_cache, const float* dout, const float* q,
                                     const float* k_cache, const float* v_cache, const int32_t* seq,

@@ -49,6 +49,10 @@ public:
                    int64_t n_vocab) override {
         cpu::embedding_forward(out, tokens, table, type, n_rows, dim, n_vocab);
     }
+    void embedding_backward(float* dtable, const float* dout, const int32_t* tokens, int64_t n_rows, int64_t dim,
+                            float alpha) override {
+        cpu::embedding_backward(dtable, dout, tokens, n_rows, dim, alpha);
+    }
     void rmsnorm(float* out, float* inv_rms, const float* x, const float* w, int64_t n_rows, int64_t dim,
                  float eps) override {
         cpu::rmsnorm_forward(out, inv_rms, x, w, n_rows, dim, eps);
@@ -56,6 +60,10 @@ public:
     void rmsnorm_backward(float* dx, const float* dout, const float* x, const float* w, const float* inv_rms,
                           int64_t n_rows, int64_t dim) override {
         cpu::rmsnorm_backward(dx, dout, x, w, inv_rms, n_rows, dim);
+    }
+    void rmsnorm_weight_backward(float* dw, const float* dout, const float* x, const float* inv_rms, int64_t n_rows,
+                                 int64_t dim, float alpha) override {
+        cpu::rmsnorm_weight_backward(dw, dout, x, inv_rms, n_rows, dim, alpha);
     }
     void rope_cache(float* cs, const int64_t* pos, int64_t n_rows, int64_t n_rot, double base, double linear_factor,
                     const float* freq_factors) override {
@@ -82,6 +90,12 @@ public:
                    int64_t head_dim, int64_t seq_stride) override {
         cpu::attention_forward(out, q, k_cache, v_cache, seq, pos, first_pos, n_rows, n_heads, n_kv_heads, head_dim,
                                seq_stride);
+    }
+    void attention_f16(float* out, const float* q, const uint16_t* k_cache, const uint16_t* v_cache,
+                       const int32_t* seq, const int64_t* pos, const int64_t* first_pos, int64_t n_rows,
+                       int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t seq_stride) override {
+        cpu::attention_forward_f16(out, q, k_cache, v_cache, seq, pos, first_pos, n_rows, n_heads, n_kv_heads,
+                                   head_dim, seq_stride);
     }
     void attention_backward(float* dq, float* dk_cache, float* dv_cache, const float* dout, const float* q,
                             const float* k_cache, const float* v_cache, const int32_t* seq, const int64_t* pos,
@@ -119,6 +133,12 @@ private:
 };
 
 }  // namespace
+
+void Backend::attention_f16(float*, const float*, const uint16_t*, const uint16_t*, const int32_t*, const int64_t*,
+                            const int64_t*, int64_t, int64_t, int64_t, int64_t, int64_t) {
+    SL4J_FAIL(SL4J_ERR_UNSUPPORTED, "backend %s has no attention over an F16 KV cache: create the session with an "
+              "F32 cache (kv_type f32)", name().c_str());
+}
 
 std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
 

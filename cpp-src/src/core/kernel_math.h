@@ -27,6 +27,14 @@ SL4J_HD inline float rmsnorm_backward_elem(float g, float w, float x, double inv
     return float(double(g) * w * inv_rms - coef * x);
 }
 
+// Weight gradient, one row's term of element i: g·x·s (summed over rows in double).
+SL4J_HD inline double rmsnorm_weight_grad_term(float g, float x, float inv_rms) { return double(g) * x * inv_rms; }
+
+// ---- Embedding ----
+
+// Backward, one element of a scatter-add: a table gradient d gains alpha·g of a row naming it.
+SL4J_HD inline float embedding_grad_elem(float d, float g, float alpha) { return d + alpha * g; }
+
 // ---- RoPE ----
 
 // θ of pair i (< n_rot/2) at position pos: (pos / linear_factor) · base^(-2i/n_rot) / freq_factor,

@@ -11,6 +11,11 @@
 #if defined(__x86_64__) || defined(__i386__)
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")
 #include <immintrin.h>
+// GCC 12 reports -Wmaybe-uninitialized inside avx512fintrin.h: the masked intrinsics start from
+// _mm512_undefined_*() (uninitialised by design, every lane is then written or masked off), which
+// its analysis takes for a read of an uninitialised value once inlined here. Nothing of ours is
+// uninitialised; the warning is silenced for this file only.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
 #include "cpu/kernels.h"

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "core/error.h"
@@ -93,28 +94,64 @@ void attention_probs(float* p, const float* q, const float* k, int64_t kv_dim, i
     for (int64_t j = 0; j < count; ++j) p[j] *= inv;
 }
 
-void attention_forward(float* out, const float* q, const float* k_cache, const float* v_cache, const int32_t* seq,
-                       const int64_t* pos, const int64_t* first_pos, int64_t n_rows, int64_t n_heads,
-                       int64_t n_kv_heads, int64_t head_dim, int64_t seq_stride) {
+namespace {
+
+// Keys and values of F32 caches are read in place; those of F16 caches are decoded per
+// (row, head) task into the task's scratch (count rows of head_dim), then the same kernels run.
+template <typename T>
+void attention_any(float* out, const float* q, const T* k_cache, const T* v_cache, const int32_t* seq,
+                   const int64_t* pos, const int64_t* first_pos, int64_t n_rows, int64_t n_heads, int64_t n_kv_heads,
+                   int64_t head_dim, int64_t seq_stride) {
     const int64_t kv_dim = n_kv_heads * head_dim;
     const int64_t group = n_heads / n_kv_heads;
     const float scale = float(1.0 / std::sqrt(double(head_dim)));
     const KernelTable& kt = kernels_for(simd());
     parallel_for(n_rows * n_heads, 1, [&](int64_t t0, int64_t t1) {
-        thread_local std::vector<float> scores;
+        thread_local std::vector<float> scores, kdec, vdec;
         for (int64_t t = t0; t < t1; ++t) {
             const int64_t r = t / n_heads, h = t % n_heads;
-            const int64_t lo = first_pos ? first_pos[r] : 0, hi = pos[r];
+            const int64_t lo = first_pos ? first_pos[r] : 0, hi = pos[r], count = hi - lo + 1;
             const float* qh = q + (r * n_heads + h) * head_dim;
-            const float* kbase = k_cache + seq[r] * seq_stride + (h / group) * head_dim;
-            const float* vbase = v_cache + seq[r] * seq_stride + (h / group) * head_dim;
-            scores.resize(static_cast<size_t>(hi - lo + 1));
-            attention_probs(scores.data(), qh, kbase + lo * kv_dim, kv_dim, hi - lo + 1, head_dim, scale);
+            const T* kbase = k_cache + seq[r] * seq_stride + (h / group) * head_dim + lo * kv_dim;
+            const T* vbase = v_cache + seq[r] * seq_stride + (h / group) * head_dim + lo * kv_dim;
+            const float *k, *v;
+            int64_t stride;
+            if constexpr (std::is_same_v<T, float>) {
+                k = kbase;
+                v = vbase;
+                stride = kv_dim;
+            } else {
+                kdec.resize(static_cast<size_t>(count * head_dim));
+                vdec.resize(static_cast<size_t>(count * head_dim));
+                for (int64_t j = 0; j < count; ++j) {
+                    kt.dequant(SL4J_TYPE_F16, kbase + j * kv_dim, kdec.data() + j * head_dim, head_dim);
+                    kt.dequant(SL4J_TYPE_F16, vbase + j * kv_dim, vdec.data() + j * head_dim, head_dim);
+                }
+                k = kdec.data();
+                v = vdec.data();
+                stride = head_dim;
+            }
+            scores.resize(static_cast<size_t>(count));
+            attention_probs(scores.data(), qh, k, stride, count, head_dim, scale);
             float* o = out + (r * n_heads + h) * head_dim;
             for (int64_t i = 0; i < head_dim; ++i) o[i] = 0;
-            kt.axpy_rows(o, scores.data(), vbase + lo * kv_dim, kv_dim, hi - lo + 1, head_dim);
+            kt.axpy_rows(o, scores.data(), v, stride, count, head_dim);
         }
     });
+}
+
+}  // namespace
+
+void attention_forward(float* out, const float* q, const float* k_cache, const float* v_cache, const int32_t* seq,
+                       const int64_t* pos, const int64_t* first_pos, int64_t n_rows, int64_t n_heads,
+                       int64_t n_kv_heads, int64_t head_dim, int64_t seq_stride) {
+    attention_any(out, q, k_cache, v_cache, seq, pos, first_pos, n_rows, n_heads, n_kv_heads, head_dim, seq_stride);
+}
+
+void attention_forward_f16(float* out, const float* q, const uint16_t* k_cache, const uint16_t* v_cache,
+                           const int32_t* seq, const int64_t* pos, const int64_t* first_pos, int64_t n_rows,
+                           int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t seq_stride) {
+    attention_any(out, q, k_cache, v_cache, seq, pos, first_pos, n_rows, n_heads, n_kv_heads, head_dim, seq_stride);
 }
 
 float log_softmax_at(const float* logits, int64_t n, int32_t target) {

@@ -49,6 +49,12 @@ void attention_forward(float* out, const float* q, const float* k_cache, const f
                        const int64_t* pos, const int64_t* first_pos, int64_t n_rows, int64_t n_heads,
                        int64_t n_kv_heads, int64_t head_dim, int64_t seq_stride);
 
+// attention_forward over F16 caches (IEEE halves, the same layout and strides in elements): the
+// keys and values are decoded to F32 and the same arithmetic follows.
+void attention_forward_f16(float* out, const float* q, const uint16_t* k_cache, const uint16_t* v_cache,
+                           const int32_t* seq, const int64_t* pos, const int64_t* first_pos, int64_t n_rows,
+                           int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t seq_stride);
+
 // Log-softmax of one row of logits, evaluated at `target`.
 float log_softmax_at(const float* logits, int64_t n, int32_t target);
 

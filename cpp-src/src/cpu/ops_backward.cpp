@@ -12,11 +12,24 @@
 
 namespace sl4j::cpu {
 
-void embedding_backward(float* dtable, const float* dout, const int32_t* tokens, int64_t n_rows, int64_t dim) {
+void embedding_backward(float* dtable, const float* dout, const int32_t* tokens, int64_t n_rows, int64_t dim,
+                        float alpha) {
+    // Sequential over rows: two rows of the same token write the same table row.
     for (int64_t r = 0; r < n_rows; ++r) {
         float* d = dtable + int64_t(tokens[r]) * dim;
-        for (int64_t i = 0; i < dim; ++i) d[i] += dout[r * dim + i];
+        for (int64_t i = 0; i < dim; ++i) d[i] = embedding_grad_elem(d[i], dout[r * dim + i], alpha);
     }
+}
+
+void rmsnorm_weight_backward(float* dw, const float* dout, const float* x, const float* inv_rms, int64_t n_rows,
+                             int64_t dim, float alpha) {
+    parallel_for(dim, 16, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+            double s = 0;
+            for (int64_t r = 0; r < n_rows; ++r) s += rmsnorm_weight_grad_term(dout[r * dim + i], x[r * dim + i], inv_rms[r]);
+            dw[i] += float(alpha * s);
+        }
+    });
 }
 
 void rmsnorm_backward(float* dx, const float* dout, const float* x, const float* w, const float* inv_rms,

@@ -1,20 +1,27 @@
 // Backward passes of the ops in ops.h, llm.c style: each *_backward pairs with its *_forward,
 // arguments (input gradients, output gradients, saved inputs/activations, weights, sizes).
 // Gradients that flow into a residual stream ADD into their destination (stated per op), so the
-// layer loop reads as the forward run in reverse. Weights of the base model are frozen: no op
-// produces a weight gradient except embedding_backward (for tests and trainable tables).
+// layer loop reads as the forward run in reverse. Weight gradients (full-parameter training) are
+// ADDED into, scaled by alpha: embedding_backward, rmsnorm_weight_backward, and
+// outer_accumulate (ops_lora.h) for the matrices.
 #pragma once
 #include <cstdint>
 
 namespace sl4j::cpu {
 
-// dtable[tokens[r]] += dout[r]: the gradient of an F32 embedding table (n_vocab × dim).
-// A frozen table needs nothing: token ids have no gradient.
-void embedding_backward(float* dtable, const float* dout, const int32_t* tokens, int64_t n_rows, int64_t dim);
+// dtable[tokens[r]] += alpha·dout[r]: the gradient of an F32 embedding table (n_vocab × dim), a
+// scatter-add (rows naming the same token add up). A frozen table needs nothing.
+void embedding_backward(float* dtable, const float* dout, const int32_t* tokens, int64_t n_rows, int64_t dim,
+                        float alpha);
 
 // dx += d(rmsnorm(x)·w)/dx · dout. inv_rms: the forward's saved 1/rms per row.
 void rmsnorm_backward(float* dx, const float* dout, const float* x, const float* w, const float* inv_rms,
                       int64_t n_rows, int64_t dim);
+
+// dw[i] += alpha·Σ_r dout[r][i]·x[r][i]·inv_rms[r]: the gradient of rmsnorm's weight (summed in
+// float64 per element).
+void rmsnorm_weight_backward(float* dw, const float* dout, const float* x, const float* inv_rms, int64_t n_rows,
+                             int64_t dim, float alpha);
 
 // RoPE is a rotation, so its gradient is the inverse rotation of dx, in place.
 void rope_backward(float* dx, const float* cs, int64_t n_rows, int64_t n_heads, int64_t head_dim, int64_t n_rot);

@@ -3,9 +3,11 @@
 // softmax state (core/kernel_math.h) and the output accumulator in registers, and never writes
 // the score matrix. The backward recomputes the probabilities from (max, sum) and adds dk/dv
 // with atomics (rows that share a key add into it in any order: results agree with the CPU to
-// rounding, not bits).
+// rounding, not bits). The forward reads F32 or F16 caches (keys and values decoded as they are
+// read, with the CPU's decoder, quant/fp16.h).
 #include "cuda/common.cuh"
 #include "cuda/kernels.h"
+#include "quant/fp16.h"
 
 namespace sl4j::cuda {
 namespace {
@@ -21,13 +23,18 @@ struct AttnShape {
     float scale;
 };
 
+// A cached key or value element as F32.
+__device__ inline float kv_load(const float* p) { return *p; }
+__device__ inline float kv_load(const uint16_t* p) { return half_to_f32(*p); }
+
 // Scaled score of this lane's key j against the query in shared memory (-inf past hi).
-__device__ inline float lane_score(const float* qs, const float* kbase, int64_t kv_dim, int64_t j, int64_t hi,
+template <typename T>
+__device__ inline float lane_score(const float* qs, const T* kbase, int64_t kv_dim, int64_t j, int64_t hi,
                                    int64_t head_dim, float scale) {
     if (j > hi) return -INFINITY;
-    const float* kr = kbase + j * kv_dim;
+    const T* kr = kbase + j * kv_dim;
     float dot = 0.f;
-    for (int64_t d = 0; d < head_dim; ++d) dot += qs[d] * kr[d];
+    for (int64_t d = 0; d < head_dim; ++d) dot += qs[d] * kv_load(kr + d);
     return dot * scale;
 }
 
@@ -37,8 +44,8 @@ __device__ inline float lane_dot(const float* a, const float* b, int64_t n) {
     return dot;
 }
 
-__global__ void attention_forward_kernel(float* out, const float* q, const float* k_cache, const float* v_cache,
-                                         AttnShape s) {
+template <typename T>
+__global__ void attention_forward_kernel(float* out, const float* q, const T* k_cache, const T* v_cache, AttnShape s) {
     __shared__ float q_sh[kWarpsPerBlock][kMaxHeadDim];
     const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
     const int64_t task = int64_t(blockIdx.x) * kWarpsPerBlock + warp;
@@ -46,8 +53,8 @@ __global__ void attention_forward_kernel(float* out, const float* q, const float
     const int64_t r = task / s.n_heads, h = task % s.n_heads;
     const int64_t kv_dim = s.n_kv_heads * s.head_dim, group = s.n_heads / s.n_kv_heads;
     const int64_t lo = s.first_pos ? s.first_pos[r] : 0, hi = s.pos[r];
-    const float* kbase = k_cache + s.seq[r] * s.seq_stride + (h / group) * s.head_dim;
-    const float* vbase = v_cache + s.seq[r] * s.seq_stride + (h / group) * s.head_dim;
+    const T* kbase = k_cache + s.seq[r] * s.seq_stride + (h / group) * s.head_dim;
+    const T* vbase = v_cache + s.seq[r] * s.seq_stride + (h / group) * s.head_dim;
     float* qs = q_sh[warp];
     for (int64_t d = lane; d < s.head_dim; d += kWarp) qs[d] = q[task * s.head_dim + d];
     __syncwarp();
@@ -64,11 +71,11 @@ __global__ void attention_forward_kernel(float* out, const float* q, const float
         for (int t = 0; t < kDimsPerLane; ++t) acc[t] *= a;
         for (int jj = 0; jj < count; ++jj) {
             const float pj = __shfl_sync(0xffffffffu, p, jj);
-            const float* vr = vbase + (j0 + jj) * kv_dim;
+            const T* vr = vbase + (j0 + jj) * kv_dim;
 #pragma unroll
             for (int t = 0; t < kDimsPerLane; ++t) {
                 const int64_t d = lane + t * kWarp;
-                if (d < s.head_dim) acc[t] += pj * vr[d];
+                if (d < s.head_dim) acc[t] += pj * kv_load(vr + d);
             }
         }
     }
@@ -158,16 +165,31 @@ AttnShape shape(const int32_t* seq, const int64_t* pos, const int64_t* first_pos
                      float(1.0 / std::sqrt(double(head_dim)))};
 }
 
+template <typename T>
+void attention_forward_any(float* out, const float* q, const T* k_cache, const T* v_cache, const int32_t* seq,
+                           const int64_t* pos, const int64_t* first_pos, int64_t n_rows, int64_t n_heads,
+                           int64_t n_kv_heads, int64_t head_dim, int64_t seq_stride) {
+    const AttnShape s = shape(seq, pos, first_pos, n_rows, n_heads, n_kv_heads, head_dim, seq_stride);
+    if (n_rows * n_heads == 0) return;
+    attention_forward_kernel<T><<<blocks_for(n_rows * n_heads, kWarpsPerBlock), kWarpsPerBlock * kWarp>>>(
+        out, q, k_cache, v_cache, s);
+    check_launch("attention");
+}
+
 }  // namespace
 
 void attention_forward(float* out, const float* q, const float* k_cache, const float* v_cache, const int32_t* seq,
                        const int64_t* pos, const int64_t* first_pos, int64_t n_rows, int64_t n_heads,
                        int64_t n_kv_heads, int64_t head_dim, int64_t seq_stride) {
-    const AttnShape s = shape(seq, pos, first_pos, n_rows, n_heads, n_kv_heads, head_dim, seq_stride);
-    if (n_rows * n_heads == 0) return;
-    attention_forward_kernel<<<blocks_for(n_rows * n_heads, kWarpsPerBlock), kWarpsPerBlock * kWarp>>>(
-        out, q, k_cache, v_cache, s);
-    check_launch("attention");
+    attention_forward_any(out, q, k_cache, v_cache, seq, pos, first_pos, n_rows, n_heads, n_kv_heads, head_dim,
+                          seq_stride);
+}
+
+void attention_forward_f16(float* out, const float* q, const uint16_t* k_cache, const uint16_t* v_cache,
+                           const int32_t* seq, const int64_t* pos, const int64_t* first_pos, int64_t n_rows,
+                           int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t seq_stride) {
+    attention_forward_any(out, q, k_cache, v_cache, seq, pos, first_pos, n_rows, n_heads, n_kv_heads, head_dim,
+                          seq_stride);
 }
 
 void attention_backward(float* dq, float* dk_cache, float* dv_cache, const float* dout, const float* q,

@@ -72,6 +72,11 @@ public:
                            "[0, %lld)", ids[r], (long long)r, (long long)n_vocab);
         cuda::embedding(out, tokens, table, type, n_rows, dim);
     }
+    // Token ids are those embedding() range-checked in the forward (the trainer's rows).
+    void embedding_backward(float* dtable, const float* dout, const int32_t* tokens, int64_t n_rows, int64_t dim,
+                            float alpha) override {
+        cuda::embedding_backward(dtable, dout, tokens, n_rows, dim, alpha);
+    }
     void rmsnorm(float* out, float* inv_rms, const float* x, const float* w, int64_t n_rows, int64_t dim,
                  float eps) override {
         cuda::rmsnorm_forward(out, inv_rms, x, w, n_rows, dim, eps);
@@ -79,6 +84,10 @@ public:
     void rmsnorm_backward(float* dx, const float* dout, const float* x, const float* w, const float* inv_rms,
                           int64_t n_rows, int64_t dim) override {
         cuda::rmsnorm_backward(dx, dout, x, w, inv_rms, n_rows, dim);
+    }
+    void rmsnorm_weight_backward(float* dw, const float* dout, const float* x, const float* inv_rms, int64_t n_rows,
+                                 int64_t dim, float alpha) override {
+        cuda::rmsnorm_weight_backward(dw, dout, x, inv_rms, n_rows, dim, alpha);
     }
     void rope_cache(float* cs, const int64_t* pos, int64_t n_rows, int64_t n_rot, double base, double linear_factor,
                     const float* freq_factors) override {
@@ -105,6 +114,12 @@ public:
                    int64_t head_dim, int64_t seq_stride) override {
         cuda::attention_forward(out, q, k_cache, v_cache, seq, pos, first_pos, n_rows, n_heads, n_kv_heads, head_dim,
                                 seq_stride);
+    }
+    void attention_f16(float* out, const float* q, const uint16_t* k_cache, const uint16_t* v_cache,
+                       const int32_t* seq, const int64_t* pos, const int64_t* first_pos, int64_t n_rows,
+                       int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t seq_stride) override {
+        cuda::attention_forward_f16(out, q, k_cache, v_cache, seq, pos, first_pos, n_rows, n_heads, n_kv_heads,
+                                    head_dim, seq_stride);
     }
     void attention_backward(float* dq, float* dk_cache, float* dv_cache, const float* dout, const float* q,
                             const float* k_cache, const float* v_cache, const int32_t* seq, const int64_t* pos,

@@ -44,6 +44,12 @@ void rmsnorm_forward(float* out, float* inv_rms, const float* x, const float* w,
                      float eps);
 void rmsnorm_backward(float* dx, const float* dout, const float* x, const float* w, const float* inv_rms,
                       int64_t n_rows, int64_t dim);
+// dw += alpha·Σ_r dout[r]·x[r]·inv_rms[r] per element (double sum, rows in order).
+void rmsnorm_weight_backward(float* dw, const float* dout, const float* x, const float* inv_rms, int64_t n_rows,
+                             int64_t dim, float alpha);
+// dtable[tokens[r]] += alpha·dout[r], deterministic (no atomics); ids already validated.
+void embedding_backward(float* dtable, const float* dout, const int32_t* tokens, int64_t n_rows, int64_t dim,
+                        float alpha);
 void rope_cache(float* cs, const int64_t* pos, int64_t n_rows, int64_t n_rot, double base, double linear_factor,
                 const float* freq_factors);
 void rope_rotate(float* x, const float* cs, int64_t n_rows, int64_t n_heads, int64_t head_dim, int64_t n_rot,
@@ -69,6 +75,10 @@ void sum_squares(double* out, const float* x, int64_t n);
 void attention_forward(float* out, const float* q, const float* k_cache, const float* v_cache, const int32_t* seq,
                        const int64_t* pos, const int64_t* first_pos, int64_t n_rows, int64_t n_heads,
                        int64_t n_kv_heads, int64_t head_dim, int64_t seq_stride);
+// attention_forward over F16 caches (IEEE halves, same layout; decoded with quant/fp16.h).
+void attention_forward_f16(float* out, const float* q, const uint16_t* k_cache, const uint16_t* v_cache,
+                           const int32_t* seq, const int64_t* pos, const int64_t* first_pos, int64_t n_rows,
+                           int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t seq_stride);
 void attention_backward(float* dq, float* dk_cache, float* dv_cache, const float* dout, const float* q,
                         const float* k_cache, const float* v_cache, const int32_t* seq, const int64_t* pos,
                         const int64_t* first_pos, int64_t n_rows, int64_t n_heads, int64_t n_kv_heads,

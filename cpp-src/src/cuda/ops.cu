@@ -1,4 +1,4 @@
-// Row and elementwise ops on the GPU: RMSNorm, RoPE, SwiGLU, residual/scaled adds, dropout,
+// Row and elementwise ops on the GPU: RMSNorm (and its weight gradient), the embedding gradient, RoPE, SwiGLU, residual/scaled adds, dropout,
 // cross-entropy and log-probs (reduced on the device: no vocabulary row reaches the host), AdamW
 // and the sum of squares behind gradient-norm clipping. Formulas: core/kernel_math.h.
 #include "backend/backend.h"
@@ -34,6 +34,29 @@ __global__ void rmsnorm_backward_kernel(float* dx, const float* dout, const floa
     const double s = inv_rms[blockIdx.x];
     const double c = rmsnorm_backward_coef(dot, s, dim);
     for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) dx[off + i] += rmsnorm_backward_elem(g[i], w[i], xr[i], s, c);
+}
+
+// One thread per column i, rows in order: the CPU's summation order, so the sum (in double) is
+// deterministic and needs no atomics; reads of a row are coalesced across the threads.
+__global__ void rmsnorm_weight_backward_kernel(float* dw, const float* dout, const float* x, const float* inv_rms,
+                                               int64_t n_rows, int64_t dim, float alpha) {
+    const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i >= dim) return;
+    double s = 0;
+    for (int64_t r = 0; r < n_rows; ++r) s += rmsnorm_weight_grad_term(dout[r * dim + i], x[r * dim + i], inv_rms[r]);
+    dw[i] += float(alpha * s);
+}
+
+// Scatter-add without atomics: one thread per column i walks the rows in order, so rows naming
+// the same token add into its table row in the CPU's order (deterministic, run to run).
+__global__ void embedding_backward_kernel(float* dtable, const float* dout, const int32_t* tokens, int64_t n_rows,
+                                          int64_t dim, float alpha) {
+    const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i >= dim) return;
+    for (int64_t r = 0; r < n_rows; ++r) {
+        float* d = dtable + int64_t(tokens[r]) * dim + i;
+        *d = embedding_grad_elem(*d, dout[r * dim + i], alpha);
+    }
 }
 
 __global__ void rope_cache_kernel(float* cs, const int64_t* pos, int64_t n_rows, int64_t n_rot, double base,
@@ -180,6 +203,20 @@ void rmsnorm_backward(float* dx, const float* dout, const float* x, const float*
     if (n_rows == 0) return;
     rmsnorm_backward_kernel<<<unsigned(n_rows), kThreads>>>(dx, dout, x, w, inv_rms, dim);
     check_launch("rmsnorm_backward");
+}
+
+void rmsnorm_weight_backward(float* dw, const float* dout, const float* x, const float* inv_rms, int64_t n_rows,
+                             int64_t dim, float alpha) {
+    if (dim == 0) return;
+    rmsnorm_weight_backward_kernel<<<blocks_for(dim, kThreads), kThreads>>>(dw, dout, x, inv_rms, n_rows, dim, alpha);
+    check_launch("rmsnorm_weight_backward");
+}
+
+void embedding_backward(float* dtable, const float* dout, const int32_t* tokens, int64_t n_rows, int64_t dim,
+                        float alpha) {
+    if (dim == 0 || n_rows == 0) return;
+    embedding_backward_kernel<<<blocks_for(dim, kThreads), kThreads>>>(dtable, dout, tokens, n_rows, dim, alpha);
+    check_launch("embedding_backward");
 }
 
 void rope_cache(float* cs, const int64_t* pos, int64_t n_rows, int64_t n_rot, double base, double linear_factor,

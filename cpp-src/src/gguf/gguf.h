@@ -1,7 +1,9 @@
 // GGUF reading (validated, memory-mapped) and writing (atomic). The file
 // layout is documented in include/stackllama4j.h.
 #pragma once
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -79,6 +81,10 @@ public:
     int64_t find_key(const std::string& key) const;     // -1 if absent
     int64_t find_tensor(const std::string& name) const; // -1 if absent
     const uint8_t* tensor_data(int64_t i) const;
+    // Drops the whole pages of [p, p + n) (inside the mapping) from this process's memory; they
+    // stay in the page cache and are read back on the next access. Streaming readers call it on
+    // what they have consumed so that their resident size does not grow with the file.
+    void release(const void* p, uint64_t n) const;
 
     // Typed look-ups that throw SL4J_ERR_NOT_FOUND / SL4J_ERR_FORMAT with the key in the message.
     int64_t get_i64(const std::string& key) const;
@@ -104,26 +110,56 @@ private:
     void parse();                                               // reads from map_
 };
 
+// Where write() gets a tensor's data from when it is not held as bytes: rows of dims[0] elements
+// produced as floats, which write() encodes to the tensor's type a chunk of rows at a time on the
+// CPU pool. rows() is called from several threads at once on disjoint ranges.
+class TensorRows {
+public:
+    virtual ~TensorRows() = default;
+    virtual void rows(int64_t r0, int64_t r1, float* dst) const = 0;
+    // Rows [r0, r1) are written: drop what was read for them (mapped pages). Writing thread only.
+    virtual void release(int64_t r0, int64_t r1) const {}
+};
+
 class GgufWriter {
 public:
     void set(const std::string& key, GgufValue value); // replaces in place if present
+    // Bytes copied into the writer.
     void add_tensor(const std::string& name, int32_t type, const std::vector<int64_t>& dims,
                     const void* data, uint64_t n_bytes);
-    // Temp file beside `path`, fsync, rename. Throws SL4J_ERR_IO naming the path.
+    // Bytes read during write() from a GGUF mapping (`from` must outlive it), released as written.
+    void add_tensor_mapped(const std::string& name, int32_t type, const std::vector<int64_t>& dims,
+                           const GgufFile* from, const void* data, uint64_t n_bytes);
+    // Data produced and encoded as `type` during write().
+    void add_tensor_rows(const std::string& name, int32_t type, const std::vector<int64_t>& dims,
+                         std::shared_ptr<const TensorRows> rows);
+    // Streams the file: header and tensor infos, then each tensor's data in turn, produced and
+    // encoded a chunk of rows at a time (so memory stays at one chunk whatever the model size).
+    // Temp file beside `path`, fsync, rename. Throws SL4J_ERR_IO naming the path; any failure
+    // removes the temporary file.
     void write(const std::string& path) const;
 
     const std::vector<GgufKv>& kvs() const { return kvs_; }
     size_t n_tensors() const { return tensors_.size(); }
     // Alignment write() will use: general.alignment if set (a power-of-two u32), else 32.
     uint32_t alignment() const;
+    // Progress of a running write(), safe from any thread: tensor bytes written and in all.
+    int64_t bytes_done() const { return done_.load(std::memory_order_relaxed); }
+    int64_t bytes_total() const { return total_.load(std::memory_order_relaxed); }
 
 private:
     struct Tensor {
         GgufTensorInfo info;
-        std::vector<uint8_t> bytes;
+        std::vector<uint8_t> bytes;              // owned bytes, or
+        const GgufFile* from = nullptr;          // mapped bytes of `from` at `mapped`, or
+        const uint8_t* mapped = nullptr;
+        std::shared_ptr<const TensorRows> rows;  // rows produced during write()
     };
+    Tensor& append(const std::string& name, int32_t type, const std::vector<int64_t>& dims);
+    void write_data(int fd, const Tensor& t, const std::string& path, const std::string& tmp) const;
     std::vector<GgufKv> kvs_;
     std::vector<Tensor> tensors_;
+    mutable std::atomic<int64_t> done_{0}, total_{0};
 };
 
 }  // namespace sl4j

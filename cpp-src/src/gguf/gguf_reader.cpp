@@ -377,6 +377,16 @@ const uint8_t* GgufFile::tensor_data(int64_t i) const {
     return static_cast<const uint8_t*>(map_) + data_offset_ + tensors_[i].offset;
 }
 
+void GgufFile::release(const void* p, uint64_t n) const {
+    const uintptr_t lo = (uintptr_t)map_, hi = lo + map_size_;
+    uintptr_t a = (uintptr_t)p, b = a + n;
+    if (map_ == nullptr || a < lo || b > hi || n == 0) return;
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    a = (a + page - 1) / page * page;  // only whole pages inside the range
+    b = b / page * page;
+    if (b > a) madvise((void*)a, b - a, MADV_DONTNEED);  // a hint: failure changes nothing
+}
+
 const GgufValue& GgufFile::value_of(const std::string& key) const {
     int64_t i = find_key(key);
     if (i < 0) SL4J_FAIL(SL4J_ERR_NOT_FOUND, "%s: key '%s' not found", path_.c_str(), key.c_str());

@@ -1,17 +1,22 @@
 // GGUF writer: version 3, metadata in insertion order, each tensor's data at
-// the next multiple of the alignment with zero padding. The file appears
+// the next multiple of the alignment with zero padding. Tensor data is streamed:
+// bytes held by the writer, bytes of a mapped source file, or rows produced and
+// encoded while the file is written. The file appears
 // atomically: it is written to a temporary file beside the target, fsynced and
 // renamed, so a crash never leaves a half-written model under the real name.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "core/error.h"
 #include "core/types.h"
+#include "cpu/threadpool.h"
 #include "gguf/gguf.h"
+#include "quant/quant.h"
 
 namespace sl4j {
 
@@ -130,8 +135,7 @@ void GgufWriter::set(const std::string& key, GgufValue value) {
     kvs_.push_back({key, std::move(value)});
 }
 
-void GgufWriter::add_tensor(const std::string& name, int32_t type, const std::vector<int64_t>& dims,
-                            const void* data, uint64_t n_bytes) {
+GgufWriter::Tensor& GgufWriter::append(const std::string& name, int32_t type, const std::vector<int64_t>& dims) {
     for (const Tensor& t : tensors_)
         SL4J_CHECK_ARG(t.info.name != name, "gguf writer: tensor '%s' added twice", name.c_str());
     const TypeTraits* tt = type_traits(type);
@@ -147,20 +151,88 @@ void GgufWriter::add_tensor(const std::string& name, int32_t type, const std::ve
     SL4J_CHECK_ARG(dims[0] % tt->block_size == 0,
                    "gguf writer: tensor '%s': row of %lld elements is not a multiple of the %s block size %lld",
                    name.c_str(), (long long)dims[0], tt->name, (long long)tt->block_size);
-    int64_t expect;
-    SL4J_CHECK_ARG(!__builtin_mul_overflow(dims[0] / tt->block_size * tt->type_size, n / dims[0], &expect),
+    int64_t bytes;
+    SL4J_CHECK_ARG(!__builtin_mul_overflow(dims[0] / tt->block_size * tt->type_size, n / dims[0], &bytes),
                    "gguf writer: tensor '%s': byte size overflows", name.c_str());
-    SL4J_CHECK_ARG(n_bytes == (uint64_t)expect, "gguf writer: tensor '%s': %llu bytes given, %s %s needs %lld",
-                   name.c_str(), (unsigned long long)n_bytes, tt->name, "shape", (long long)expect);
-    SL4J_CHECK_ARG(data != nullptr, "gguf writer: tensor '%s': data is NULL", name.c_str());
     Tensor t;
     t.info.name = name;
     t.info.type = type;
     t.info.dims = dims;
-    t.info.n_bytes = n_bytes;
+    t.info.n_bytes = (uint64_t)bytes;
+    tensors_.push_back(std::move(t));
+    return tensors_.back();
+}
+
+void GgufWriter::add_tensor(const std::string& name, int32_t type, const std::vector<int64_t>& dims,
+                            const void* data, uint64_t n_bytes) {
+    SL4J_CHECK_ARG(data != nullptr, "gguf writer: tensor '%s': data is NULL", name.c_str());
+    Tensor& t = append(name, type, dims);
+    if (n_bytes != t.info.n_bytes) {
+        const uint64_t expect = t.info.n_bytes;
+        tensors_.pop_back();
+        SL4J_FAIL(SL4J_ERR_INVALID_ARGUMENT, "gguf writer: tensor '%s': %llu bytes given, %s shape needs %llu",
+                  name.c_str(), (unsigned long long)n_bytes, type_traits(type)->name, (unsigned long long)expect);
+    }
     const uint8_t* p = static_cast<const uint8_t*>(data);
     t.bytes.assign(p, p + n_bytes);
-    tensors_.push_back(std::move(t));
+}
+
+void GgufWriter::add_tensor_mapped(const std::string& name, int32_t type, const std::vector<int64_t>& dims,
+                                   const GgufFile* from, const void* data, uint64_t n_bytes) {
+    SL4J_CHECK_ARG(from != nullptr && data != nullptr, "gguf writer: tensor '%s': source is NULL", name.c_str());
+    Tensor& t = append(name, type, dims);
+    if (n_bytes != t.info.n_bytes) {
+        tensors_.pop_back();
+        SL4J_FAIL(SL4J_ERR_INVALID_ARGUMENT, "gguf writer: tensor '%s': %llu source bytes for a %s tensor of %llu",
+                  name.c_str(), (unsigned long long)n_bytes, type_traits(type)->name,
+                  (unsigned long long)t.info.n_bytes);
+    }
+    t.from = from;
+    t.mapped = static_cast<const uint8_t*>(data);
+}
+
+void GgufWriter::add_tensor_rows(const std::string& name, int32_t type, const std::vector<int64_t>& dims,
+                                 std::shared_ptr<const TensorRows> rows) {
+    SL4J_CHECK_ARG(rows != nullptr, "gguf writer: tensor '%s': no row source", name.c_str());
+    if (!can_quantize(type))
+        SL4J_FAIL(SL4J_ERR_UNSUPPORTED, "gguf writer: tensor '%s': cannot encode type %s", name.c_str(),
+                  type_traits(type) ? type_traits(type)->name : "unknown");
+    append(name, type, dims).rows = std::move(rows);
+}
+
+namespace {
+// Floats produced per chunk of rows (and at most as many encoded bytes): 32 MB.
+constexpr int64_t kChunkFloats = 8 << 20;
+// Mapped bytes copied per write() call before their pages are released.
+constexpr uint64_t kCopyBytes = 64 << 20;
+}  // namespace
+
+void GgufWriter::write_data(int fd, const Tensor& t, const std::string& path, const std::string& tmp) const {
+    if (t.rows == nullptr) {
+        const uint8_t* p = t.mapped != nullptr ? t.mapped : t.bytes.data();
+        for (uint64_t at = 0; at < t.info.n_bytes; at += kCopyBytes) {
+            const uint64_t k = std::min<uint64_t>(kCopyBytes, t.info.n_bytes - at);
+            write_all(fd, p + at, (size_t)k, path, tmp);
+            if (t.from != nullptr) t.from->release(p + at, k);
+            done_.fetch_add((int64_t)k, std::memory_order_relaxed);
+        }
+        return;
+    }
+    const int64_t row = t.info.dims[0], n_rows = t.info.n_elements() / row;
+    const int64_t row_bytes = type_row_bytes(t.info.type, row);
+    const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(n_rows, kChunkFloats / row));
+    std::vector<float> f((size_t)(chunk * row));
+    std::vector<uint8_t> q((size_t)(chunk * row_bytes));
+    for (int64_t r0 = 0; r0 < n_rows; r0 += chunk) {
+        const int64_t nr = std::min(chunk, n_rows - r0);
+        cpu::parallel_for(nr, 1, [&](int64_t b, int64_t e) {
+            t.rows->rows(r0 + b, r0 + e, f.data() + b * row);
+            quantize_row(t.info.type, f.data() + b * row, q.data() + b * row_bytes, (e - b) * row);
+        });
+        write_all(fd, q.data(), (size_t)(nr * row_bytes), path, tmp);
+        t.rows->release(r0, r0 + nr);
+        done_.fetch_add(nr * row_bytes, std::memory_order_relaxed);
+    }
 }
 
 void GgufWriter::write(const std::string& path) const {
@@ -184,6 +256,10 @@ void GgufWriter::write(const std::string& path) const {
         offset = align_up(offset + t.info.n_bytes, align);
     }
     h.b.resize(align_up(h.b.size(), align), 0);
+    int64_t total = 0;
+    for (const Tensor& t : tensors_) total += (int64_t)t.info.n_bytes;
+    done_.store(0, std::memory_order_relaxed);
+    total_.store(total, std::memory_order_relaxed);
 
     std::string tmp = path + ".tmp.XXXXXX";
     int fd = mkstemp(&tmp[0]);
@@ -195,8 +271,8 @@ void GgufWriter::write(const std::string& path) const {
         static const uint8_t zeros[64] = {0};
         uint64_t pos = 0;
         for (const Tensor& t : tensors_) {
-            write_all(fd, t.bytes.data(), t.bytes.size(), path, tmp);
-            pos += t.bytes.size();
+            write_data(fd, t, path, tmp);
+            pos += t.info.n_bytes;
             for (uint64_t pad = align_up(pos, align) - pos; pad > 0;) {
                 size_t k = pad < sizeof zeros ? (size_t)pad : sizeof zeros;
                 write_all(fd, zeros, k, path, tmp);

@@ -40,15 +40,14 @@ Weight matrix(const GgufFile& f, const std::string& name, int64_t in, int64_t ou
     return w;
 }
 
-std::vector<float> vector_f32(const GgufFile& f, const std::string& name, int64_t n) {
+// Decodes a vector tensor of n elements into dst.
+void vector_f32(const GgufFile& f, const std::string& name, int64_t n, float* dst) {
     int64_t i;
     const GgufTensorInfo& t = find(f, name, &i);
     if (t.dims.size() != 1 || t.dims[0] != n)
         SL4J_FAIL(SL4J_ERR_FORMAT, "%s: tensor %s must be a vector of %lld", f.path().c_str(), name.c_str(), (long long)n);
     check_supported(f, t);
-    std::vector<float> v(static_cast<size_t>(n));
-    dequantize_row(t.type, f.tensor_data(i), v.data(), n);
-    return v;
+    dequantize_row(t.type, f.tensor_data(i), dst, n);
 }
 
 }  // namespace
@@ -62,24 +61,32 @@ std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& path) {
     LlamaHparams& h = m->hp_;
     LlamaWeights& w = m->w_;
     w.tok_embd = matrix(f, "token_embd.weight", h.dim, h.n_vocab);
+    w.norms.assign(size_t((2 * h.n_layers + 1) * h.dim), 0.f);
     for (int64_t l = 0; l < h.n_layers; ++l) {
         std::string p = "blk." + std::to_string(l) + ".";
         LayerWeights L;
-        L.attn_norm = vector_f32(f, p + "attn_norm.weight", h.dim);
+        float* norm = w.norms.data() + 2 * l * h.dim;
+        vector_f32(f, p + "attn_norm.weight", h.dim, norm);
+        L.attn_norm = norm;
         L.wq = matrix(f, p + "attn_q.weight", h.dim, h.dim);
         L.wk = matrix(f, p + "attn_k.weight", h.dim, h.kv_dim());
         L.wv = matrix(f, p + "attn_v.weight", h.dim, h.kv_dim());
         L.wo = matrix(f, p + "attn_output.weight", h.dim, h.dim);
-        L.ffn_norm = vector_f32(f, p + "ffn_norm.weight", h.dim);
+        vector_f32(f, p + "ffn_norm.weight", h.dim, norm + h.dim);
+        L.ffn_norm = norm + h.dim;
         L.gate = matrix(f, p + "ffn_gate.weight", h.dim, h.ffn);
         L.up = matrix(f, p + "ffn_up.weight", h.dim, h.ffn);
         L.down = matrix(f, p + "ffn_down.weight", h.ffn, h.dim);
         w.layers.push_back(std::move(L));
     }
-    w.output_norm = vector_f32(f, "output_norm.weight", h.dim);
+    vector_f32(f, "output_norm.weight", h.dim, w.norms.data() + 2 * h.n_layers * h.dim);
+    w.output_norm = w.norms.data() + 2 * h.n_layers * h.dim;
     w.tied_output = f.find_tensor("output.weight") < 0;
     w.output = w.tied_output ? w.tok_embd : matrix(f, "output.weight", h.dim, h.n_vocab);
-    if (f.find_tensor("rope_freqs.weight") >= 0) h.rope_freq_factors = vector_f32(f, "rope_freqs.weight", h.n_rot / 2);
+    if (f.find_tensor("rope_freqs.weight") >= 0) {
+        h.rope_freq_factors.assign(size_t(h.n_rot / 2), 0.f);
+        vector_f32(f, "rope_freqs.weight", h.n_rot / 2, h.rope_freq_factors.data());
+    }
     return m;
 }
 

@@ -21,12 +21,12 @@ struct Weight {
 };
 
 struct LayerWeights {
-    std::vector<float> attn_norm; // (dim)
+    const float* attn_norm = nullptr; // (dim), in LlamaWeights::norms
     Weight wq;                    // (dim) -> (dim)
     Weight wk;                    // (dim) -> (kv_dim)
     Weight wv;                    // (dim) -> (kv_dim)
     Weight wo;                    // (dim) -> (dim)
-    std::vector<float> ffn_norm;  // (dim)
+    const float* ffn_norm = nullptr;  // (dim), in LlamaWeights::norms
     Weight gate;                  // (dim) -> (ffn)
     Weight up;                    // (dim) -> (ffn)
     Weight down;                  // (ffn) -> (dim)
@@ -35,7 +35,8 @@ struct LayerWeights {
 struct LlamaWeights {
     Weight tok_embd;                 // (vocab) rows of (dim)
     std::vector<LayerWeights> layers;
-    std::vector<float> output_norm;  // (dim)
+    const float* output_norm = nullptr; // (dim), in LlamaWeights::norms
+    std::vector<float> norms;            // (2·n_layers + 1) × dim: the norm weights decoded to F32
     Weight output;                   // (dim) -> (vocab); tok_embd when tied
     bool tied_output = false;
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "quant/quant.h"
 
 namespace sl4j {
 
@@ -16,21 +17,29 @@ void ensure(std::vector<T>& v, int64_t n) {
 }
 }  // namespace
 
-LlamaSession::LlamaSession(const LlamaModel& model, int64_t n_seq, int64_t n_ctx)
-    : LlamaSession(model, n_seq, n_ctx, model.backend()) {}
+LlamaSession::LlamaSession(const LlamaModel& model, int64_t n_seq, int64_t n_ctx, int32_t kv_type)
+    : LlamaSession(model, n_seq, n_ctx, model.backend(), kv_type) {}
 
-LlamaSession::LlamaSession(const LlamaModel& model, int64_t n_seq, int64_t n_ctx, Backend& backend)
+LlamaSession::LlamaSession(const LlamaModel& model, int64_t n_seq, int64_t n_ctx, Backend& backend, int32_t kv_type)
     : model_(model), be_(backend) {
     const LlamaHparams& h = model.hparams();
     SL4J_CHECK_ARG(n_seq >= 1 && n_seq <= 4096, "n_seq must be in [1, 4096], got %lld", (long long)n_seq);
     SL4J_CHECK_ARG(n_ctx >= 1 && n_ctx <= (int64_t(1) << 20), "n_ctx must be in [1, 2^20], got %lld", (long long)n_ctx);
+    SL4J_CHECK_ARG(kv_type == SL4J_TYPE_F16 || kv_type == SL4J_TYPE_F32,
+                   "KV cache type must be f16 (%d) or f32 (%d), got %d", SL4J_TYPE_F16, SL4J_TYPE_F32, kv_type);
+    cache_.type = kv_type;
     cache_.n_seq = n_seq;
     cache_.n_ctx = n_ctx;
     cache_.n_layers = h.n_layers;
     cache_.kv_dim = h.kv_dim();
     const int64_t cells = h.n_layers * n_seq * n_ctx * h.kv_dim();
-    cache_.k.assign(static_cast<size_t>(cells), 0.f);
-    cache_.v.assign(static_cast<size_t>(cells), 0.f);
+    if (kv_type == SL4J_TYPE_F32) {
+        cache_.k.assign(static_cast<size_t>(cells), 0.f);
+        cache_.v.assign(static_cast<size_t>(cells), 0.f);
+    } else {
+        cache_.k16.assign(static_cast<size_t>(cells), 0);
+        cache_.v16.assign(static_cast<size_t>(cells), 0);
+    }
     cache_.length.assign(static_cast<size_t>(n_seq), 0);
 }
 
@@ -115,7 +124,7 @@ void LlamaSession::decode(const int32_t* tokens, const int32_t* seq_ids, const i
         if (outputs == nullptr || outputs[r])
             std::copy_n(a_.x.data() + r * h.dim, h.dim, a_.out_x.data() + (o++) * h.dim);
     hidden_.resize(static_cast<size_t>(n_outputs_ * h.dim));
-    be_.rmsnorm(hidden_.data(), nullptr, a_.out_x.data(), w.output_norm.data(), n_outputs_, h.dim,
+    be_.rmsnorm(hidden_.data(), nullptr, a_.out_x.data(), w.output_norm, n_outputs_, h.dim,
                          float(h.rms_eps));
     has_logits_ = want_logits;
     if (want_logits && n_outputs_ > 0) {
@@ -169,26 +178,39 @@ void LlamaSession::layer_forward(int64_t l, int64_t n) {
     const int64_t kv = h.kv_dim();
 
     // attention block
-    be_.rmsnorm(a_.xb.data(), nullptr, a_.x.data(), L.attn_norm.data(), n, h.dim, float(h.rms_eps));
+    be_.rmsnorm(a_.xb.data(), nullptr, a_.x.data(), L.attn_norm, n, h.dim, float(h.rms_eps));
     float* qkv[] = {a_.q.data(), a_.k.data(), a_.v.data()};
     proj(l, {kLoraQ, kLoraK, kLoraV}, qkv, a_.xb.data(), n);
     be_.rope(a_.q.data(), a_.rope_cs.data(), n, h.n_heads, h.head_dim, h.n_rot);
     be_.rope(a_.k.data(), a_.rope_cs.data(), n, h.n_kv_heads, h.head_dim, h.n_rot);
-    float* kc = cache_.k_layer(l);
-    float* vc = cache_.v_layer(l);
-    for (int64_t r = 0; r < n; ++r) {
-        const int64_t off = a_.seq[r] * cache_.seq_stride() + a_.pos[r] * kv;
-        std::copy_n(a_.k.data() + r * kv, kv, kc + off);
-        std::copy_n(a_.v.data() + r * kv, kv, vc + off);
+    const int64_t base = cache_.layer_offset(l);
+    if (cache_.type == SL4J_TYPE_F32) {
+        float* kc = cache_.k.data() + base;
+        float* vc = cache_.v.data() + base;
+        for (int64_t r = 0; r < n; ++r) {
+            const int64_t off = a_.seq[r] * cache_.seq_stride() + a_.pos[r] * kv;
+            std::copy_n(a_.k.data() + r * kv, kv, kc + off);
+            std::copy_n(a_.v.data() + r * kv, kv, vc + off);
+        }
+        be_.attention(a_.att.data(), a_.q.data(), kc, vc, a_.seq.data(), a_.pos.data(), a_.first.data(), n,
+                      h.n_heads, h.n_kv_heads, h.head_dim, cache_.seq_stride());
+    } else {
+        uint16_t* kc = cache_.k16.data() + base;
+        uint16_t* vc = cache_.v16.data() + base;
+        for (int64_t r = 0; r < n; ++r) {
+            const int64_t off = a_.seq[r] * cache_.seq_stride() + a_.pos[r] * kv;
+            quantize_row(SL4J_TYPE_F16, a_.k.data() + r * kv, kc + off, kv);
+            quantize_row(SL4J_TYPE_F16, a_.v.data() + r * kv, vc + off, kv);
+        }
+        be_.attention_f16(a_.att.data(), a_.q.data(), kc, vc, a_.seq.data(), a_.pos.data(), a_.first.data(), n,
+                          h.n_heads, h.n_kv_heads, h.head_dim, cache_.seq_stride());
     }
-    be_.attention(a_.att.data(), a_.q.data(), kc, vc, a_.seq.data(), a_.pos.data(), a_.first.data(), n,
-                  h.n_heads, h.n_kv_heads, h.head_dim, cache_.seq_stride());
     float* o[] = {a_.xb2.data()};
     proj(l, {kLoraO}, o, a_.att.data(), n);
     be_.residual(a_.x.data(), a_.xb2.data(), n * h.dim);
 
     // feed-forward block
-    be_.rmsnorm(a_.xb.data(), nullptr, a_.x.data(), L.ffn_norm.data(), n, h.dim, float(h.rms_eps));
+    be_.rmsnorm(a_.xb.data(), nullptr, a_.x.data(), L.ffn_norm, n, h.dim, float(h.rms_eps));
     float* gate_up[] = {a_.hb.data(), a_.hb2.data()};
     proj(l, {kLoraGate, kLoraUp}, gate_up, a_.xb.data(), n);
     be_.swiglu(a_.hb.data(), a_.hb.data(), a_.hb2.data(), n * h.ffn);

@@ -6,19 +6,22 @@
 #include <vector>
 
 #include "model/llama_model.h"
+#include "stackllama4j.h"
 #include "train/lora.h"
 
 namespace sl4j {
 
+// Keys and values in F16 (the default: half the bytes, attention decodes them) or F32.
 struct KvCache {
     int64_t n_seq = 0, n_ctx = 0, n_layers = 0, kv_dim = 0;
-    std::vector<float> k;        // (n_layers, n_seq, n_ctx, kv_dim)
-    std::vector<float> v;        // (n_layers, n_seq, n_ctx, kv_dim)
-    std::vector<int64_t> length; // (n_seq) positions filled
+    int32_t type = SL4J_TYPE_F16;   // SL4J_TYPE_F16 or SL4J_TYPE_F32
+    std::vector<float> k, v;        // F32: (n_layers, n_seq, n_ctx, kv_dim)
+    std::vector<uint16_t> k16, v16; // F16: (n_layers, n_seq, n_ctx, kv_dim)
+    std::vector<int64_t> length;    // (n_seq) positions filled
 
     int64_t seq_stride() const { return n_ctx * kv_dim; }
-    float* k_layer(int64_t l) { return k.data() + l * n_seq * seq_stride(); }
-    float* v_layer(int64_t l) { return v.data() + l * n_seq * seq_stride(); }
+    int64_t layer_offset(int64_t l) const { return l * n_seq * seq_stride(); }
+    int64_t bytes() const { return int64_t(k.size() + v.size()) * 4 + int64_t(k16.size() + v16.size()) * 2; }
 };
 
 // Buffers of one forward pass over N rows; grown on demand, reused across calls.
@@ -43,10 +46,11 @@ struct Activations {
 
 class LlamaSession {
 public:
-    // Runs every op on the model's backend.
-    LlamaSession(const LlamaModel& model, int64_t n_seq, int64_t n_ctx);
+    // Runs every op on the model's backend. kv_type: SL4J_TYPE_F16 (default) or SL4J_TYPE_F32.
+    LlamaSession(const LlamaModel& model, int64_t n_seq, int64_t n_ctx, int32_t kv_type = SL4J_TYPE_F16);
     // Runs every op on `backend` (which must outlive the session and reach the model's memory).
-    LlamaSession(const LlamaModel& model, int64_t n_seq, int64_t n_ctx, Backend& backend);
+    LlamaSession(const LlamaModel& model, int64_t n_seq, int64_t n_ctx, Backend& backend,
+                 int32_t kv_type = SL4J_TYPE_F16);
 
     // Appends tokens[i] to sequence seq_ids[i] (NULL = all sequence 0) at that sequence's next
     // position, in order. For rows with outputs[i] != 0 (NULL = every row), keeps the final
@@ -69,6 +73,8 @@ public:
     void truncate(int64_t seq, int64_t len);
     int64_t n_seq() const { return cache_.n_seq; }
     int64_t n_ctx() const { return cache_.n_ctx; }
+    int32_t kv_type() const { return cache_.type; }
+    int64_t kv_bytes() const { return cache_.bytes(); }
     const LlamaModel& model() const { return model_; }
 
     // Attach a LoRA adapter (NULL detaches): every adapted projection becomes W·x + scale·B·A·x,

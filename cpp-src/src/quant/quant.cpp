@@ -70,6 +70,7 @@ bool can_quantize(int32_t type) {
         case SL4J_TYPE_Q8_0:
         case SL4J_TYPE_Q4_0:
         case SL4J_TYPE_Q4_K:
+        case SL4J_TYPE_Q5_K:
         case SL4J_TYPE_Q6_K: return true;
         default: return false;
     }
@@ -101,6 +102,7 @@ void quantize_row(int32_t type, const float* src, void* dst, int64_t n) {
         case SL4J_TYPE_Q8_0: quantize_q8_0(src, (block_q8_0*)dst, n / bs); break;
         case SL4J_TYPE_Q4_0: quantize_q4_0(src, (block_q4_0*)dst, n / bs); break;
         case SL4J_TYPE_Q4_K: quantize_q4_K(src, (block_q4_K*)dst, n / bs); break;
+        case SL4J_TYPE_Q5_K: quantize_q5_K(src, (block_q5_K*)dst, n / bs); break;
         case SL4J_TYPE_Q6_K: quantize_q6_K(src, (block_q6_K*)dst, n / bs); break;
     }
 }

@@ -1,5 +1,6 @@
 #include "quant/quant_k.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "quant/fp16.h"
@@ -8,75 +9,106 @@ namespace sl4j {
 
 namespace {
 
-// Round half away from zero, like ggml's nearest_int for the magnitudes we use.
-inline int nearest(float v) { return (int)std::lround(v); }
+// Helpers are inlined into each target clone of the encoders (see SL4J_QUANT_CLONES).
+#define SL4J_QK_INLINE inline __attribute__((always_inline))
 
-inline int clampi(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
+// Round to nearest, ties to even (ggml's nearest_int), for |v| < 2^22: adding 1.5·2^23 leaves no
+// fraction bits, so the FPU's rounding does the work. Unlike lround it vectorizes.
+SL4J_QK_INLINE float round_code(float v) { return (v + 12582912.0f) - 12582912.0f; }
 
-// Fit x ≈ scale * L + min (L in 0..nmax, min <= 0) minimising the weighted
-// squared error: start from the min/max grid, then try nstep stretched grids and
-// refit scale and min by weighted least squares for each. Returns scale; *neg_min = -min.
-float fit_scale_min(const float* x, const float* w, int n, int nmax, uint8_t* L, float* neg_min) {
-    float lo = x[0], hi = x[0], sum_w = w[0], sum_x = w[0] * x[0];
+SL4J_QK_INLINE float clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+// Eight independent partial sums per quantity, reduced in a fixed order: the loops vectorize
+// (SSE or AVX2, see the target clones below) and every build gives the same bits.
+constexpr int kLanes = 8;
+
+SL4J_QK_INLINE float reduce(const float* a) {
+    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+
+// For codes l = min(round(iscale·xs), nmax) of n (a multiple of 8) elements xs = x - lo >= 0
+// (iscale > 0): Σw·l, Σw·l², Σw·l·x (wx = w·x).
+SL4J_QK_INLINE void code_sums(const float* xs, const float* w, const float* wx, int n, float iscale, float nmax,
+                              float* s_l, float* s_l2, float* s_xl) {
+    float al[kLanes] = {0}, al2[kLanes] = {0}, axl[kLanes] = {0};
+    for (int i = 0; i < n; i += kLanes)
+        for (int j = 0; j < kLanes; ++j) {
+            const float l = std::min(round_code(iscale * xs[i + j]), nmax);
+            const float wl = w[i + j] * l;
+            al[j] += wl;
+            al2[j] += wl * l;
+            axl[j] += wx[i + j] * l;
+        }
+    *s_l = reduce(al);
+    *s_l2 = reduce(al2);
+    *s_xl = reduce(axl);
+}
+
+// Fit x ≈ scale · L + min (L in 0..nmax, min <= 0) minimising the weighted squared error
+// (ggml's make_qkx2_quants): start from the min/max grid, then try nstep + 1 stretched grids
+// iscale = (nmax + rmin + 0.1·step) / (max - min) and refit scale and min by weighted least
+// squares for each. The error of a candidate is computed from the sums in closed form,
+// Σw(s·l + m - x)² = s²Σwl² + 2smΣwl - 2sΣwlx + m²Σw - 2mΣwx + Σwx². Returns scale; *neg_min = -min.
+// The codes themselves are not returned: callers requantize against the encoded scales.
+SL4J_QK_INLINE float fit_scale_min(const float* x, const float* w, int n, int nmax, float rmin, int nstep, float* neg_min) {
+    float lo = x[0], hi = x[0];
+    float aw[kLanes] = {0}, ax[kLanes] = {0}, ax2[kLanes] = {0};
+    for (int i = 0; i < n; i += kLanes)
+        for (int j = 0; j < kLanes; ++j) {
+            aw[j] += w[i + j];
+            ax[j] += w[i + j] * x[i + j];
+            ax2[j] += w[i + j] * x[i + j] * x[i + j];
+        }
     for (int i = 1; i < n; ++i) {
         lo = std::fmin(lo, x[i]);
         hi = std::fmax(hi, x[i]);
-        sum_w += w[i];
-        sum_x += w[i] * x[i];
     }
+    const double sum_w = reduce(aw), sum_x = reduce(ax), sum_x2 = reduce(ax2);
     if (lo > 0) lo = 0;  // a positive min would waste the zero code; keep min <= 0
     if (hi == lo) {
-        for (int i = 0; i < n; ++i) L[i] = 0;
         *neg_min = -lo;
         return 0.0f;
     }
-    float iscale = nmax / (hi - lo);
-    float scale = 1.0f / iscale;
-    float best = 0.0f;
+    auto error = [&](double s, double m, double sl, double sl2, double sxl) {
+        return s * s * sl2 + 2 * s * m * sl - 2 * s * sxl + m * m * sum_w - 2 * m * sum_x + sum_x2;
+    };
+    const float fnmax = (float)nmax;
+    float xs[QK_K], wx[QK_K];
     for (int i = 0; i < n; ++i) {
-        L[i] = (uint8_t)clampi(nearest(iscale * (x[i] - lo)), 0, nmax);
-        const float diff = scale * L[i] + lo - x[i];
-        best += w[i] * diff * diff;
+        xs[i] = x[i] - lo;
+        wx[i] = w[i] * x[i];
     }
-    uint8_t trial[QK_K];
-    for (int step = 0; step <= 20; ++step) {
-        iscale = (-1.0f + 0.1f * step + nmax) / (hi - lo);
-        float sum_l = 0, sum_l2 = 0, sum_xl = 0;
-        for (int i = 0; i < n; ++i) {
-            const int l = clampi(nearest(iscale * (x[i] - lo)), 0, nmax);
-            trial[i] = (uint8_t)l;
-            sum_l += w[i] * l;
-            sum_l2 += w[i] * l * l;
-            sum_xl += w[i] * l * x[i];
-        }
-        const float det = sum_w * sum_l2 - sum_l * sum_l;
+    float iscale = nmax / (hi - lo);
+    float scale = 1.0f / iscale, min = lo;
+    float sl, sl2, sxl;
+    code_sums(xs, w, wx, n, iscale, fnmax, &sl, &sl2, &sxl);
+    double best = error(scale, min, sl, sl2, sxl);
+    for (int step = 0; step <= nstep; ++step) {
+        iscale = (rmin + 0.1f * step + nmax) / (hi - lo);
+        code_sums(xs, w, wx, n, iscale, fnmax, &sl, &sl2, &sxl);
+        const double det = sum_w * sl2 - (double)sl * sl;
         if (det <= 0) continue;
-        float s = (sum_w * sum_xl - sum_x * sum_l) / det;
-        float m = (sum_l2 * sum_x - sum_l * sum_xl) / det;
+        double s = (sum_w * sxl - sum_x * sl) / det;
+        double m = (sl2 * sum_x - sl * (double)sxl) / det;
         if (m > 0) {
             m = 0;
-            s = sum_xl / sum_l2;
+            s = sxl / (double)sl2;
         }
-        float err = 0;
-        for (int i = 0; i < n; ++i) {
-            const float diff = s * trial[i] + m - x[i];
-            err += w[i] * diff * diff;
-        }
+        const double err = error(s, m, sl, sl2, sxl);
         if (err < best) {
             best = err;
-            scale = s;
-            lo = m;
-            for (int i = 0; i < n; ++i) L[i] = trial[i];
+            scale = (float)s;
+            min = (float)m;
         }
     }
-    *neg_min = -lo;
+    *neg_min = -min;
     return scale;
 }
 
-// Symmetric fit x ≈ scale * (L - nmax), L in 0..2*nmax-1, weights x² (ggml's
-// rmse_type 1): try iscale = -(nmax + 0.1 s) / max for s in -9..9 and keep the
-// least-squares scale with the best explained energy sumlx² / suml2.
-float fit_scale_sym(const float* x, int n, int nmax, uint8_t* L) {
+// Symmetric fit x ≈ scale · (L - nmax), L in 0..2·nmax-1, weights x² (ggml's rmse_type 1): try
+// iscale = -(nmax + 0.1 s) / max for s in -9..9 and keep the least-squares scale with the best
+// explained energy sumlx² / suml2. n is a multiple of 8. Codes are not returned (see above).
+SL4J_QK_INLINE float fit_scale_sym(const float* x, int n, int nmax) {
     float amax = 0, max = 0;
     for (int i = 0; i < n; ++i) {
         if (std::fabs(x[i]) > amax) {
@@ -84,78 +116,116 @@ float fit_scale_sym(const float* x, int n, int nmax, uint8_t* L) {
             max = x[i];
         }
     }
-    if (amax < 1e-30f) {
-        for (int i = 0; i < n; ++i) L[i] = 0;
-        return 0.0f;
-    }
+    if (amax < 1e-30f) return 0.0f;
     float best_scale = 0, best = -1;
-    uint8_t trial[QK_K];
     for (int s = -9; s <= 9; ++s) {
         const float iscale = -(nmax + 0.1f * s) / max;
-        float sumlx = 0, suml2 = 0;
-        for (int i = 0; i < n; ++i) {
-            const int l = clampi(nearest(iscale * x[i]), -nmax, nmax - 1);
-            trial[i] = (uint8_t)(l + nmax);
-            const float w = x[i] * x[i];
-            sumlx += w * x[i] * l;
-            suml2 += w * l * l;
-        }
+        float alx[kLanes] = {0}, al2[kLanes] = {0};
+        for (int i = 0; i < n; i += kLanes)
+            for (int j = 0; j < kLanes; ++j) {
+                const float l = clampf(round_code(iscale * x[i + j]), (float)-nmax, (float)(nmax - 1));
+                const float w = x[i + j] * x[i + j];
+                alx[j] += w * x[i + j] * l;
+                al2[j] += w * l * l;
+            }
+        const float sumlx = reduce(alx), suml2 = reduce(al2);
         if (suml2 > 0 && (best < 0 || sumlx * sumlx > best * suml2)) {
             best_scale = sumlx / suml2;
             best = best_scale * sumlx;
-            for (int i = 0; i < n; ++i) L[i] = trial[i];
         }
     }
     return best_scale;
 }
 
+// Scales and mins of the eight 32-element sub-blocks of a q4_K / q5_K super-block, encoded as
+// 6-bit codes against half-precision super-scales d and dmin (codes into ls / lm).
+SL4J_QK_INLINE void fit_k_scales(const float* x, int nmax, float rmin, int nstep, uint8_t* ls, uint8_t* lm, uint16_t* d,
+                  uint16_t* dmin) {
+    float w[32], scales[8], mins[8];
+    float sum_x2 = 0;
+    for (int i = 0; i < QK_K; ++i) sum_x2 += x[i] * x[i];
+    const float av_x = std::sqrt(sum_x2 / QK_K);
+    float max_scale = 0, max_min = 0;
+    for (int j = 0; j < 8; ++j) {
+        for (int l = 0; l < 32; ++l) w[l] = av_x + std::fabs(x[32 * j + l]);
+        scales[j] = fit_scale_min(x + 32 * j, w, 32, nmax, rmin, nstep, &mins[j]);
+        max_scale = std::fmax(max_scale, scales[j]);
+        max_min = std::fmax(max_min, mins[j]);
+    }
+    const float inv_scale = max_scale > 0 ? 63.0f / max_scale : 0.0f;
+    const float inv_min = max_min > 0 ? 63.0f / max_min : 0.0f;
+    for (int j = 0; j < 8; ++j) {
+        ls[j] = (uint8_t)clampf(round_code(inv_scale * scales[j]), 0, 63);
+        lm[j] = (uint8_t)clampf(round_code(inv_min * mins[j]), 0, 63);
+    }
+    *d = f32_to_half(max_scale / 63.0f);
+    *dmin = f32_to_half(max_min / 63.0f);
+}
+
+// Codes of a q4_K / q5_K super-block against its scales as they will be decoded; a sub-block
+// whose scale decodes to 0 gets code 0 (it decodes to -min whatever the code).
+SL4J_QK_INLINE void k_codes(const float* x, int nmax, const uint8_t* ls, const uint8_t* lm, uint16_t d16, uint16_t dmin16,
+             uint8_t* L) {
+    const float d = half_to_f32(d16), dmin = half_to_f32(dmin16);
+    for (int j = 0; j < 8; ++j) {
+        const float dj = d * ls[j];
+        const float mj = dmin * lm[j];
+        for (int l = 0; l < 32; ++l)
+            L[32 * j + l] = dj == 0.0f ? 0 : (uint8_t)clampf(round_code((x[32 * j + l] + mj) / dj), 0, (float)nmax);
+    }
+}
+
+// Scales (packed into `scales`), super-scales and codes of one q4_K / q5_K super-block.
+SL4J_QK_INLINE void encode_k_block(const float* x, int nmax, float rmin, int nstep, uint8_t* scales, uint16_t* d,
+                                   uint16_t* dmin, uint8_t* L) {
+    uint8_t ls[8], lm[8];
+    fit_k_scales(x, nmax, rmin, nstep, ls, lm, d, dmin);
+    set_scales_mins_k4(scales, ls, lm);
+    k_codes(x, nmax, ls, lm, *d, *dmin, L);
+}
+
 }  // namespace
 
-void quantize_q4_K(const float* x, block_q4_K* y, int64_t nb) {
+// The encoders are compiled twice, for AVX2 and baseline x86-64, and picked when the library
+// loads; neither build contracts multiply-adds, so both give the same bytes.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SL4J_QUANT_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SL4J_QUANT_CLONES
+#endif
+
+SL4J_QUANT_CLONES void quantize_q4_K(const float* x, block_q4_K* y, int64_t nb) {
     for (int64_t b = 0; b < nb; ++b, x += QK_K) {
         uint8_t L[QK_K];
-        float w[32], scales[8], mins[8];
-        float sum_x2 = 0;
-        for (int i = 0; i < QK_K; ++i) sum_x2 += x[i] * x[i];
-        const float av_x = std::sqrt(sum_x2 / QK_K);
-        float max_scale = 0, max_min = 0;
-        for (int j = 0; j < 8; ++j) {
-            for (int l = 0; l < 32; ++l) w[l] = av_x + std::fabs(x[32 * j + l]);
-            scales[j] = fit_scale_min(x + 32 * j, w, 32, 15, L + 32 * j, &mins[j]);
-            max_scale = std::fmax(max_scale, scales[j]);
-            max_min = std::fmax(max_min, mins[j]);
-        }
-        const float inv_scale = max_scale > 0 ? 63.0f / max_scale : 0.0f;
-        const float inv_min = max_min > 0 ? 63.0f / max_min : 0.0f;
-        uint8_t ls[8], lm[8];
-        for (int j = 0; j < 8; ++j) {
-            ls[j] = (uint8_t)clampi(nearest(inv_scale * scales[j]), 0, 63);
-            lm[j] = (uint8_t)clampi(nearest(inv_min * mins[j]), 0, 63);
-        }
-        set_scales_mins_k4(y[b].scales, ls, lm);
-        y[b].d = f32_to_half(max_scale / 63.0f);
-        y[b].dmin = f32_to_half(max_min / 63.0f);
-        // requantize against the scales as they will be decoded
-        const float d = half_to_f32(y[b].d), dmin = half_to_f32(y[b].dmin);
-        for (int j = 0; j < 8; ++j) {
-            const float dj = d * ls[j];
-            if (dj == 0.0f) continue;
-            const float mj = dmin * lm[j];
-            for (int l = 0; l < 32; ++l) L[32 * j + l] = (uint8_t)clampi(nearest((x[32 * j + l] + mj) / dj), 0, 15);
-        }
+        encode_k_block(x, 15, -1.0f, 20, y[b].scales, &y[b].d, &y[b].dmin, L);
         for (int c = 0; c < 4; ++c)
             for (int l = 0; l < 32; ++l)
                 y[b].qs[32 * c + l] = (uint8_t)(L[64 * c + l] | (L[64 * c + 32 + l] << 4));
     }
 }
 
-void quantize_q6_K(const float* x, block_q6_K* y, int64_t nb) {
+// As q4_K with 5-bit codes (ggml: make_qkx2_quants with nmax 31, rmin -0.5, 16 grids).
+SL4J_QUANT_CLONES void quantize_q5_K(const float* x, block_q5_K* y, int64_t nb) {
+    for (int64_t b = 0; b < nb; ++b, x += QK_K) {
+        uint8_t L[QK_K];
+        encode_k_block(x, 31, -0.5f, 15, y[b].scales, &y[b].d, &y[b].dmin, L);
+        for (int l = 0; l < 32; ++l) y[b].qh[l] = 0;
+        for (int c = 0; c < 4; ++c)
+            for (int l = 0; l < 32; ++l) {
+                const uint8_t lo = L[64 * c + l], hi = L[64 * c + 32 + l];
+                y[b].qs[32 * c + l] = (uint8_t)((lo & 0xF) | ((hi & 0xF) << 4));
+                y[b].qh[l] |= (uint8_t)(((lo >> 4) << (2 * c)) | ((hi >> 4) << (2 * c + 1)));
+            }
+    }
+}
+
+SL4J_QUANT_CLONES void quantize_q6_K(const float* x, block_q6_K* y, int64_t nb) {
     for (int64_t b = 0; b < nb; ++b, x += QK_K) {
         uint8_t L[QK_K];
         float scales[16];
         float amax = 0, max_scale = 0;
         for (int s = 0; s < 16; ++s) {
-            scales[s] = fit_scale_sym(x + 16 * s, 16, 32, L + 16 * s);
+            scales[s] = fit_scale_sym(x + 16 * s, 16, 32);
             if (std::fabs(scales[s]) > amax) {
                 amax = std::fabs(scales[s]);
                 max_scale = scales[s];
@@ -171,12 +241,12 @@ void quantize_q6_K(const float* x, block_q6_K* y, int64_t nb) {
         // the largest sub-scale maps to -128 so the int8 range is fully used
         const float iscale = -128.0f / max_scale;
         y[b].d = f32_to_half(1.0f / iscale);
-        for (int s = 0; s < 16; ++s) y[b].scales[s] = (int8_t)clampi(nearest(iscale * scales[s]), -128, 127);
+        for (int s = 0; s < 16; ++s) y[b].scales[s] = (int8_t)clampf(round_code(iscale * scales[s]), -128, 127);
         const float d = half_to_f32(y[b].d);
         for (int s = 0; s < 16; ++s) {
             const float ds = d * y[b].scales[s];
-            if (ds == 0.0f) continue;
-            for (int l = 0; l < 16; ++l) L[16 * s + l] = (uint8_t)(clampi(nearest(x[16 * s + l] / ds), -32, 31) + 32);
+            for (int l = 0; l < 16; ++l)
+                L[16 * s + l] = ds == 0.0f ? 32 : (uint8_t)(clampf(round_code(x[16 * s + l] / ds), -32, 31) + 32);
         }
         for (int h = 0; h < 2; ++h) {
             const uint8_t* Lh = L + 128 * h;

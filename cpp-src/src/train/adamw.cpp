@@ -18,31 +18,31 @@ void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, int64
     for (int64_t i = 0; i < n; ++i) adamw_elem(p + i, g[i], m + i, v + i, s);
 }
 
-void adamw_step(LoraAdapter& lora, const AdamWParams& a) {
-    const int64_t t = lora.adam_steps + 1;
-    for (LoraTensor& T : lora.tensors()) adamw_update(T.w.data(), T.grad.data(), T.m.data(), T.v.data(), T.size(), t, a);
-    lora.adam_steps = t;
+void adamw_step(ParamSet& params, const AdamWParams& a) {
+    const int64_t t = params.adam_steps + 1;
+    for (ParamTensor& T : params.tensors()) adamw_update(T.w.data(), T.grad.data(), T.m.data(), T.v.data(), T.size(), t, a);
+    params.adam_steps = t;
 }
 
-double grad_norm(const LoraAdapter& lora) {
+double grad_norm(const ParamSet& params) {
     double ss = 0;
-    for (const LoraTensor& T : lora.tensors())
+    for (const ParamTensor& T : params.tensors())
         for (float g : T.grad) ss += double(g) * g;
     return std::sqrt(ss);
 }
 
-double clip_grad_norm(LoraAdapter& lora, double max_norm) {
+double clip_grad_norm(ParamSet& params, double max_norm) {
     SL4J_CHECK_ARG(max_norm > 0, "max gradient norm must be positive, got %g", max_norm);
-    const double norm = grad_norm(lora);
+    const double norm = grad_norm(params);
     const double coef = max_norm / (norm + 1e-6);
     if (coef < 1.0)
-        for (LoraTensor& T : lora.tensors())
+        for (ParamTensor& T : params.tensors())
             for (float& g : T.grad) g = float(g * coef);
     return norm;
 }
 
-void zero_grad(LoraAdapter& lora) {
-    for (LoraTensor& T : lora.tensors()) std::fill(T.grad.begin(), T.grad.end(), 0.f);
+void zero_grad(ParamSet& params) {
+    for (ParamTensor& T : params.tensors()) std::fill(T.grad.begin(), T.grad.end(), 0.f);
 }
 
 }  // namespace sl4j

@@ -1,9 +1,10 @@
 // AdamW as PyTorch's torch.optim.AdamW defines it (decoupled weight decay, bias-corrected
-// moments), gradient-norm clipping as torch.nn.utils.clip_grad_norm_, over an adapter's tensors.
+// moments), gradient-norm clipping as torch.nn.utils.clip_grad_norm_, over a ParamSet's tensors
+// (a LoRA adapter's, or every weight of a model).
 #pragma once
 #include <cstdint>
 
-#include "train/lora.h"
+#include "train/params.h"
 
 namespace sl4j {
 
@@ -20,15 +21,15 @@ struct AdamWParams {
 //   p -= lr · (m / (1-β1^t)) / (sqrt(v / (1-β2^t)) + eps)
 void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, int64_t t, const AdamWParams& a);
 
-// Steps every adapter tensor (adam_steps + 1) with its accumulated gradient.
-void adamw_step(LoraAdapter& lora, const AdamWParams& a);
+// Steps every tensor (adam_steps + 1) with its accumulated gradient.
+void adamw_step(ParamSet& params, const AdamWParams& a);
 
-// L2 norm over all adapter gradients (accumulated in double).
-double grad_norm(const LoraAdapter& lora);
+// L2 norm over all gradients (accumulated in double).
+double grad_norm(const ParamSet& params);
 
 // Scales gradients by max_norm / (norm + 1e-6) when that is < 1; returns the norm before clipping.
-double clip_grad_norm(LoraAdapter& lora, double max_norm);
+double clip_grad_norm(ParamSet& params, double max_norm);
 
-void zero_grad(LoraAdapter& lora);
+void zero_grad(ParamSet& params);
 
 }  // namespace sl4j

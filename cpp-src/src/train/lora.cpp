@@ -48,29 +48,16 @@ LoraAdapter::LoraAdapter(const LlamaHparams& h, const LoraConfig& c) : config_(c
             if (!(c.targets & (1u << t))) continue;
             index_[l * kLoraNumTargets + t] = int64_t(tensors_.size());
             const std::string base = "blk." + std::to_string(l) + "." + lora_target_name(t) + ".weight.lora_";
-            LoraTensor A, B;
-            A.name = base + "a";
-            A.rows = c.r;
-            A.cols = in[t];
-            B.name = base + "b";
-            B.rows = out[t];
-            B.cols = c.r;
-            // PEFT: kaiming_uniform_(a=sqrt(5)) on A gives U(-1/sqrt(in), 1/sqrt(in)); B = 0.
+            add(base + "a", c.r, in[t]);
+            add(base + "b", out[t], c.r); // B = 0
+            // PEFT: kaiming_uniform_(a=sqrt(5)) on A gives U(-1/sqrt(in), 1/sqrt(in)).
+            LoraTensor& A = tensors_[tensors_.size() - 2];
             const double bound = 1.0 / std::sqrt(double(in[t]));
-            A.w.resize(size_t(A.size()));
             const uint64_t s = mix64(c.seed ^ mix64(uint64_t(l * kLoraNumTargets + t + 1)));
             for (int64_t i = 0; i < A.size(); ++i) {
                 const double u = double(mix64(s + uint64_t(i)) >> 11) / double(1ull << 53);
                 A.w[i] = float((2.0 * u - 1.0) * bound);
             }
-            B.w.assign(size_t(B.size()), 0.f);
-            for (LoraTensor* T : {&A, &B}) {
-                T->grad.assign(size_t(T->size()), 0.f);
-                T->m.assign(size_t(T->size()), 0.f);
-                T->v.assign(size_t(T->size()), 0.f);
-            }
-            tensors_.push_back(std::move(A));
-            tensors_.push_back(std::move(B));
         }
 }
 

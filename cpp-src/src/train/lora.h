@@ -11,6 +11,7 @@
 #include "backend/backend.h"
 #include "core/hash.h"
 #include "model/hparams.h"
+#include "train/params.h"
 
 namespace sl4j {
 
@@ -27,14 +28,10 @@ struct LoraConfig {
     uint64_t seed = 42;                                 // init of A and dropout masks
 };
 
-struct LoraTensor {
-    std::string name;
-    int64_t rows = 0, cols = 0; // row-major rows × cols (A: r × in, B: out × r)
-    std::vector<float> w, grad, m, v;
-    int64_t size() const { return rows * cols; }
-};
+// A: r × in, B: out × r.
+using LoraTensor = ParamTensor;
 
-class LoraAdapter {
+class LoraAdapter final : public ParamSet {
 public:
     LoraAdapter(const LlamaHparams& h, const LoraConfig& config);
 
@@ -48,18 +45,12 @@ public:
     const LoraTensor& b(int64_t layer, int target) const {
         return tensors_[index_[layer * kLoraNumTargets + target] + 1];
     }
-    std::vector<LoraTensor>& tensors() { return tensors_; }
-    const std::vector<LoraTensor>& tensors() const { return tensors_; }
     int64_t n_layers() const { return n_layers_; }
-
-    // AdamW steps taken (bias correction needs it; saved and restored for resume).
-    int64_t adam_steps = 0;
 
 private:
     LoraConfig config_;
     int64_t n_layers_ = 0;
-    std::vector<LoraTensor> tensors_; // per layer, per target in enum order: A then B
-    std::vector<int64_t> index_;      // (layer, target) -> index of A, or -1
+    std::vector<int64_t> index_; // (layer, target) -> index of A in tensors_ (per layer, per target: A then B), or -1
 };
 
 // Per-call scratch of the adapter products (grown on demand).

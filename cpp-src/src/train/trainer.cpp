@@ -8,8 +8,6 @@ namespace sl4j {
 
 namespace {
 
-void alloc(std::vector<float>& v, int64_t n) { v.assign(size_t(n), 0.f); }
-
 const Weight& weight_of(const LayerWeights& L, int t) {
     switch (t) {
         case kLoraQ: return L.wq;
@@ -24,22 +22,49 @@ const Weight& weight_of(const LayerWeights& L, int t) {
 
 }  // namespace
 
+int64_t head_chunk_rows(int64_t rows, int64_t n_vocab) {
+    return std::max<int64_t>(1, std::min<int64_t>(rows, kHeadChunkBytes / (n_vocab * int64_t(sizeof(float)))));
+}
+
+// Every buffer of the trainer is sized here, so bytes_ counts what it holds.
+template <typename T>
+void Trainer::alloc(std::vector<T>& v, int64_t n) {
+    bytes_ -= int64_t(v.size() * sizeof(T));
+    v.assign(size_t(n), T(0));
+    v.shrink_to_fit();
+    bytes_ += int64_t(v.size() * sizeof(T));
+}
+
 Trainer::Trainer(const LlamaModel& model, LoraAdapter* lora, const TrainConfig& config)
     : Trainer(model, lora, config, model.backend()) {}
 
 Trainer::Trainer(const LlamaModel& model, LoraAdapter* lora, const TrainConfig& config, Backend& backend)
-    : model_(model), be_(backend), lora_(lora), cfg_(config), N_(config.batch * config.seq_len) {
+    : Trainer(model, lora, nullptr, config, backend) {}
+
+Trainer::Trainer(const LlamaModel& model, FullParams* full, const TrainConfig& config)
+    : Trainer(model, nullptr, full, config, model.backend()) {}
+
+Trainer::Trainer(const LlamaModel& model, FullParams* full, const TrainConfig& config, Backend& backend)
+    : Trainer(model, nullptr, full, config, backend) {}
+
+Trainer::Trainer(const LlamaModel& model, LoraAdapter* lora, FullParams* full, const TrainConfig& config,
+                 Backend& backend)
+    : model_(model), be_(backend), lora_(lora), full_(full), w_(full ? full->weights() : model.weights()),
+      cfg_(config), N_(config.batch * config.seq_len) {
     const LlamaHparams& h = model.hparams();
     SL4J_CHECK_ARG(cfg_.batch >= 1 && cfg_.seq_len >= 1 && N_ <= (int64_t(1) << 24),
                    "trainer needs batch >= 1 and seq_len >= 1 (got %lld × %lld)", (long long)cfg_.batch,
                    (long long)cfg_.seq_len);
     SL4J_CHECK_ARG(lora == nullptr || lora->n_layers() == h.n_layers,
                    "the adapter has %lld layers, the model %lld", (long long)lora->n_layers(), (long long)h.n_layers);
-    const int64_t N = N_, kv = h.kv_dim();
-    seq_.resize(size_t(N));
-    pos_.resize(size_t(N));
-    first_.assign(size_t(N), 0);
-    targets_.assign(size_t(N), kIgnoreIndex);
+    const int64_t N = N_;
+    head_rows_ = cfg_.head_rows > 0 ? std::min(cfg_.head_rows, N) : head_chunk_rows(N, h.n_vocab);
+    alloc(tokens_, N);
+    alloc(seq_, N);
+    alloc(pos_, N);
+    alloc(first_, N);
+    alloc(targets_, N);
+    std::fill(targets_.begin(), targets_.end(), kIgnoreIndex);
     for (int64_t r = 0; r < N; ++r) {
         seq_[r] = int32_t(r / cfg_.seq_len);
         pos_[r] = r % cfg_.seq_len;
@@ -47,30 +72,47 @@ Trainer::Trainer(const LlamaModel& model, LoraAdapter* lora, const TrainConfig& 
     alloc(rope_cs_, N * h.n_rot);
     be_.rope_cache(rope_cs_.data(), pos_.data(), N, h.n_rot, h.rope_base, h.rope_linear_factor,
                    h.rope_freq_factors.empty() ? nullptr : h.rope_freq_factors.data());
+    // What any forward needs: the residual stream, one layer's activations, the head's chunk.
     alloc(x_, N * h.dim);
-    if (cfg_.checkpointing) alloc(tmp_x_, N * h.dim);
+    alloc(tmp_, N * h.dim);
     alloc(inv_f_, N);
     alloc(hidden_, N * h.dim);
-    alloc(logits_, N * h.n_vocab);
+    alloc(logits_, head_rows_ * h.n_vocab);
     alloc(losses_, N);
-    alloc(dlosses_, N);
+    acts_.resize(1);
+    alloc_layer(acts_[0]);
+}
+
+// One layer's activations (shapes in LayerActs).
+void Trainer::alloc_layer(LayerActs& A) {
+    const LlamaHparams& h = model_.hparams();
+    const int64_t N = N_, kv = h.kv_dim();
+    for (auto* v : {&A.xn1, &A.att, &A.x_mid, &A.xn2, &A.q}) alloc(*v, N * h.dim);
+    for (auto* v : {&A.k, &A.v}) alloc(*v, N * kv);
+    for (auto* v : {&A.gate, &A.up, &A.hact}) alloc(*v, N * h.ffn);
+    alloc(A.inv1, N);
+    alloc(A.inv2, N);
+    if (lora_)
+        for (int t = 0; t < kLoraNumTargets; ++t)
+            if (lora_->config().targets & (1u << t)) alloc(A.u[t], N * lora_->config().r);
+}
+
+// What a keeping forward and the backward add: every layer's input and activations (one layer's
+// with checkpointing, plus a copy of the input to recompute from), the backward's scratch.
+void Trainer::alloc_grad_buffers() {
+    if (grad_buffers_) return;
+    const LlamaHparams& h = model_.hparams();
+    const int64_t N = N_, kv = h.kv_dim();
     x_in_.resize(size_t(h.n_layers));
     for (auto& v : x_in_) alloc(v, N * h.dim);
+    if (cfg_.checkpointing) alloc(tmp_x_, N * h.dim);
     acts_.resize(cfg_.checkpointing ? 1 : size_t(h.n_layers));
-    for (LayerActs& A : acts_) {
-        for (auto* v : {&A.xn1, &A.att, &A.x_mid, &A.xn2, &A.q}) alloc(*v, N * h.dim);
-        for (auto* v : {&A.k, &A.v}) alloc(*v, N * kv);
-        for (auto* v : {&A.gate, &A.up, &A.hact}) alloc(*v, N * h.ffn);
-        alloc(A.inv1, N);
-        alloc(A.inv2, N);
-        if (lora)
-            for (int t = 0; t < kLoraNumTargets; ++t)
-                if (lora->config().targets & (1u << t)) alloc(A.u[t], N * lora->config().r);
-    }
+    for (size_t l = 1; l < acts_.size(); ++l) alloc_layer(acts_[l]);
+    alloc(dlosses_, N);
     for (auto* v : {&dx_, &dxn_, &d_att_, &dq_}) alloc(*v, N * h.dim);
     for (auto* v : {&dk_, &dv_}) alloc(*v, N * kv);
     for (auto* v : {&d_hact_, &d_gate_, &d_up_}) alloc(*v, N * h.ffn);
-    alloc(tmp_, N * std::max(h.dim, h.ffn));
+    grad_buffers_ = true;
 }
 
 uint64_t Trainer::mask_seed(int64_t l, int t) const {
@@ -78,7 +120,7 @@ uint64_t Trainer::mask_seed(int64_t l, int t) const {
 }
 
 void Trainer::proj(int64_t l, int t, float* out, const float* in, LayerActs& A) {
-    const Weight& W = weight_of(model_.weights().layers[l], t);
+    const Weight& W = weight_of(w_.layers[l], t);
     be_.matmul(out, W.data, W.type, in, N_, W.in, W.out);
     if (lora_on(l, t))
         lora_forward(be_, out, A.u[t].data(), in, lora_->a(l, t), lora_->b(l, t), lora_->scale(), dropout(),
@@ -87,12 +129,14 @@ void Trainer::proj(int64_t l, int t, float* out, const float* in, LayerActs& A) 
 
 void Trainer::proj_backward(int64_t l, int t, float* dx, bool accumulate, const float* dy, const float* in,
                             LayerActs& A) {
-    const Weight& W = weight_of(model_.weights().layers[l], t);
+    const Weight& W = weight_of(w_.layers[l], t);
     if (dx != nullptr) {
         float* out = accumulate ? tmp_.data() : dx;
         be_.matmul_transposed(out, W.data, W.type, dy, N_, W.in, W.out);
         if (accumulate) be_.residual_backward(dx, out, N_ * W.in);
     }
+    // y = in·Wᵀ: dW (out × in) += dyᵀ·in.
+    if (full_) be_.outer_accumulate(full_->grad_of(W.data), dy, in, N_, W.out, W.in, grad_scale_);
     if (lora_on(l, t))
         lora_backward(be_, dx, lora_->a(l, t), lora_->b(l, t), dy, in, A.u[t].data(), lora_->scale(), dropout(),
                       mask_seed(l, t), grad_scale_, N_, ls_);
@@ -100,10 +144,10 @@ void Trainer::proj_backward(int64_t l, int t, float* dx, bool accumulate, const 
 
 void Trainer::layer_forward(int64_t l, LayerActs& A, float* x) {
     const LlamaHparams& h = model_.hparams();
-    const LayerWeights& L = model_.weights().layers[l];
+    const LayerWeights& L = w_.layers[l];
     const int64_t N = N_;
     // attention block
-    be_.rmsnorm(A.xn1.data(), A.inv1.data(), x, L.attn_norm.data(), N, h.dim, float(h.rms_eps));
+    be_.rmsnorm(A.xn1.data(), A.inv1.data(), x, L.attn_norm, N, h.dim, float(h.rms_eps));
     proj(l, kLoraQ, A.q.data(), A.xn1.data(), A);
     proj(l, kLoraK, A.k.data(), A.xn1.data(), A);
     proj(l, kLoraV, A.v.data(), A.xn1.data(), A);
@@ -115,7 +159,7 @@ void Trainer::layer_forward(int64_t l, LayerActs& A, float* x) {
     be_.residual(x, tmp_.data(), N * h.dim);
     std::copy_n(x, N * h.dim, A.x_mid.data());
     // feed-forward block
-    be_.rmsnorm(A.xn2.data(), A.inv2.data(), x, L.ffn_norm.data(), N, h.dim, float(h.rms_eps));
+    be_.rmsnorm(A.xn2.data(), A.inv2.data(), x, L.ffn_norm, N, h.dim, float(h.rms_eps));
     proj(l, kLoraGate, A.gate.data(), A.xn2.data(), A);
     proj(l, kLoraUp, A.up.data(), A.xn2.data(), A);
     be_.swiglu(A.hact.data(), A.gate.data(), A.up.data(), N * h.ffn);
@@ -126,14 +170,17 @@ void Trainer::layer_forward(int64_t l, LayerActs& A, float* x) {
 // dx: gradient wrt the layer's output on entry, wrt its input on return (when need_dx).
 void Trainer::layer_backward(int64_t l, LayerActs& A, float* dx, const float* x_in, bool need_dx) {
     const LlamaHparams& h = model_.hparams();
-    const LayerWeights& L = model_.weights().layers[l];
+    const LayerWeights& L = w_.layers[l];
     const int64_t N = N_;
     // feed-forward block, in reverse
     proj_backward(l, kLoraDown, d_hact_.data(), false, dx, A.hact.data(), A);
     be_.swiglu_backward(d_gate_.data(), d_up_.data(), d_hact_.data(), A.gate.data(), A.up.data(), N * h.ffn);
     proj_backward(l, kLoraGate, dxn_.data(), false, d_gate_.data(), A.xn2.data(), A);
     proj_backward(l, kLoraUp, dxn_.data(), true, d_up_.data(), A.xn2.data(), A);
-    be_.rmsnorm_backward(dx, dxn_.data(), A.x_mid.data(), L.ffn_norm.data(), A.inv2.data(), N, h.dim);
+    be_.rmsnorm_backward(dx, dxn_.data(), A.x_mid.data(), L.ffn_norm, A.inv2.data(), N, h.dim);
+    if (full_)
+        be_.rmsnorm_weight_backward(full_->grad_of(L.ffn_norm), dxn_.data(), A.x_mid.data(), A.inv2.data(), N, h.dim,
+                                    grad_scale_);
     // attention block, in reverse
     proj_backward(l, kLoraO, d_att_.data(), false, dx, A.att.data(), A);
     std::fill(dk_.begin(), dk_.end(), 0.f);
@@ -143,19 +190,23 @@ void Trainer::layer_backward(int64_t l, LayerActs& A, float* dx, const float* x_
                            h.head_dim, cfg_.seq_len * h.kv_dim());
     be_.rope_backward(dq_.data(), rope_cs_.data(), N, h.n_heads, h.head_dim, h.n_rot);
     be_.rope_backward(dk_.data(), rope_cs_.data(), N, h.n_kv_heads, h.head_dim, h.n_rot);
-    // Layer 0's input is the frozen embedding: only the adapter gradients are needed there.
+    // Under LoRA, layer 0's input is the frozen embedding: only the adapter gradients are needed there.
     float* dxn = need_dx ? dxn_.data() : nullptr;
     proj_backward(l, kLoraQ, dxn, false, dq_.data(), A.xn1.data(), A);
     proj_backward(l, kLoraK, dxn, true, dk_.data(), A.xn1.data(), A);
     proj_backward(l, kLoraV, dxn, true, dv_.data(), A.xn1.data(), A);
-    if (need_dx) be_.rmsnorm_backward(dx, dxn_.data(), x_in, L.attn_norm.data(), A.inv1.data(), N, h.dim);
+    if (full_)
+        be_.rmsnorm_weight_backward(full_->grad_of(L.attn_norm), dxn_.data(), x_in, A.inv1.data(), N, h.dim,
+                                    grad_scale_);
+    if (need_dx) be_.rmsnorm_backward(dx, dxn_.data(), x_in, L.attn_norm, A.inv1.data(), N, h.dim);
 }
 
-void Trainer::forward(const int32_t* tokens, const int32_t* targets, const int64_t* doc_start) {
+void Trainer::forward(const int32_t* tokens, const int32_t* targets, const int64_t* doc_start, bool keep) {
     SL4J_CHECK_ARG(tokens != nullptr, "forward needs tokens");
     const LlamaHparams& h = model_.hparams();
-    const LlamaWeights& w = model_.weights();
+    const LlamaWeights& w = w_;
     const int64_t N = N_;
+    std::copy_n(tokens, N, tokens_.data());
     for (int64_t r = 0; r < N; ++r) {
         first_[r] = doc_start ? doc_start[r] : 0;
         SL4J_CHECK_ARG(first_[r] >= 0 && first_[r] <= pos_[r],
@@ -164,16 +215,72 @@ void Trainer::forward(const int32_t* tokens, const int32_t* targets, const int64
         targets_[r] = targets ? targets[r] : kIgnoreIndex;
     }
     ready_ = false;
+    if (keep) alloc_grad_buffers();
     ++calls_;
     be_.embedding(x_.data(), tokens, w.tok_embd.data, w.tok_embd.type, N, h.dim, h.n_vocab);
     for (int64_t l = 0; l < h.n_layers; ++l) {
-        std::copy_n(x_.data(), N * h.dim, x_in_[l].data());
-        layer_forward(l, acts(l), x_.data());
+        if (keep) std::copy_n(x_.data(), N * h.dim, x_in_[l].data());
+        layer_forward(l, keep ? acts(l) : acts_[0], x_.data());
     }
-    be_.rmsnorm(hidden_.data(), inv_f_.data(), x_.data(), w.output_norm.data(), N, h.dim, float(h.rms_eps));
-    be_.matmul(logits_.data(), w.output.data, w.output.type, hidden_.data(), N, h.dim, h.n_vocab);
-    be_.crossentropy(losses_.data(), logits_.data(), targets_.data(), N, h.n_vocab);
-    ready_ = true;
+    be_.rmsnorm(hidden_.data(), inv_f_.data(), x_.data(), w.output_norm, N, h.dim, float(h.rms_eps));
+    head_forward();
+    ready_ = keep;
+}
+
+// True when no row of [r0, r0 + n) counts in the loss: the chunk's logits are never needed.
+static bool all_ignored(const int32_t* targets, int64_t n) {
+    for (int64_t r = 0; r < n; ++r)
+        if (targets[r] != kIgnoreIndex) return false;
+    return true;
+}
+
+// Chunk c of the head's rows: ceil(N / head_rows_) chunks of near-equal size (at most head_rows_),
+// so no chunk is a short tail that the matmul would run on its decode path (another summation
+// order): chunked results equal one-chunk results bit for bit whenever chunks exceed 8 rows.
+int64_t Trainer::head_chunks() const { return (N_ + head_rows_ - 1) / head_rows_; }
+void Trainer::head_chunk(int64_t c, int64_t* r0, int64_t* n) const {
+    const int64_t k = head_chunks();
+    *r0 = c * N_ / k;
+    *n = (c + 1) * N_ / k - *r0;
+}
+
+// losses = cross-entropy of (hidden · W_outᵀ) against the targets, one chunk of rows at a time.
+void Trainer::head_forward() {
+    const LlamaHparams& h = model_.hparams();
+    const Weight& W = w_.output;
+    for (int64_t c = 0; c < head_chunks(); ++c) {
+        int64_t r0, n;
+        head_chunk(c, &r0, &n);
+        if (all_ignored(targets_.data() + r0, n)) {
+            std::fill_n(losses_.data() + r0, n, 0.f);
+            continue;
+        }
+        be_.matmul(logits_.data(), W.data, W.type, hidden_.data() + r0 * h.dim, n, h.dim, h.n_vocab);
+        be_.crossentropy(losses_.data() + r0, logits_.data(), targets_.data() + r0, n, h.n_vocab);
+    }
+    logits_held_ = head_chunks() == 1 && !all_ignored(targets_.data(), N_);
+}
+
+// dxn_ = d loss / d hidden through the head, chunk by chunk: each chunk's logits are recomputed
+// (unless the forward's single chunk is still held), turned into d logits in place, and
+// multiplied back through W_out.
+void Trainer::head_backward(const float* d_row_losses) {
+    const LlamaHparams& h = model_.hparams();
+    const Weight& W = w_.output;
+    for (int64_t c = 0; c < head_chunks(); ++c) {
+        int64_t r0, n;
+        head_chunk(c, &r0, &n);
+        float* hid = hidden_.data() + r0 * h.dim;
+        float* dhid = dxn_.data() + r0 * h.dim;
+        if (all_ignored(targets_.data() + r0, n)) continue;  // d logits are 0 there: dxn_ stays 0
+        if (!logits_held_) be_.matmul(logits_.data(), W.data, W.type, hid, n, h.dim, h.n_vocab);
+        be_.crossentropy_backward(logits_.data(), logits_.data(), targets_.data() + r0, d_row_losses + r0, n,
+                                  h.n_vocab);
+        be_.matmul_transposed(dhid, W.data, W.type, logits_.data(), n, h.dim, h.n_vocab);
+        // The output weight's gradient (the embedding table's when tied): dW_out += d logitsᵀ · hidden.
+        if (full_) be_.outer_accumulate(full_->grad_of(W.data), logits_.data(), hid, n, h.n_vocab, h.dim, grad_scale_);
+    }
+    logits_held_ = false;  // the chunk now holds d logits
 }
 
 double Trainer::mean_loss(int64_t* counted) const {
@@ -190,28 +297,31 @@ double Trainer::mean_loss(int64_t* counted) const {
 
 void Trainer::backward(const float* d_row_losses, const float* d_hidden, float grad_scale) {
     SL4J_CHECK_ARG(ready_, "backward needs a forward first (and runs once per forward)");
-    SL4J_CHECK_ARG(lora_ != nullptr && adapter_on_, "backward needs an enabled adapter: nothing else is trainable");
+    SL4J_CHECK_ARG(full_ != nullptr || (lora_ != nullptr && adapter_on_),
+                   "backward needs full parameters or an enabled adapter: nothing else is trainable");
     const LlamaHparams& h = model_.hparams();
-    const LlamaWeights& w = model_.weights();
+    const LlamaWeights& w = w_;
     const int64_t N = N_;
     ready_ = false;
     grad_scale_ = grad_scale;
-    // d hidden = d logits · W_out (+ the caller's d hidden); logits_ becomes d logits.
+    // d hidden = d logits · W_out (+ the caller's d hidden).
     std::fill(dxn_.begin(), dxn_.end(), 0.f);
-    if (d_row_losses) {
-        be_.crossentropy_backward(logits_.data(), logits_.data(), targets_.data(), d_row_losses, N, h.n_vocab);
-        be_.matmul_transposed(dxn_.data(), w.output.data, w.output.type, logits_.data(), N, h.dim, h.n_vocab);
-    }
+    if (d_row_losses) head_backward(d_row_losses);
     if (d_hidden) be_.residual_backward(dxn_.data(), d_hidden, N * h.dim);
     std::fill(dx_.begin(), dx_.end(), 0.f);
-    be_.rmsnorm_backward(dx_.data(), dxn_.data(), x_.data(), w.output_norm.data(), inv_f_.data(), N, h.dim);
+    be_.rmsnorm_backward(dx_.data(), dxn_.data(), x_.data(), w.output_norm, inv_f_.data(), N, h.dim);
+    if (full_)
+        be_.rmsnorm_weight_backward(full_->grad_of(w.output_norm), dxn_.data(), x_.data(), inv_f_.data(), N, h.dim,
+                                    grad_scale_);
     for (int64_t l = h.n_layers - 1; l >= 0; --l) {
         if (cfg_.checkpointing) {
             std::copy_n(x_in_[l].data(), N * h.dim, tmp_x_.data());
             layer_forward(l, acts(l), tmp_x_.data());
         }
-        layer_backward(l, acts(l), dx_.data(), x_in_[l].data(), l > 0);
+        layer_backward(l, acts(l), dx_.data(), x_in_[l].data(), l > 0 || full_ != nullptr);
     }
+    // dx_ is now d loss / d embedding rows.
+    if (full_) be_.embedding_backward(full_->grad_of(w.tok_embd.data), dx_.data(), tokens_.data(), N, h.dim, grad_scale_);
 }
 
 }  // namespace sl4j

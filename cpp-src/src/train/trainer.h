@@ -1,13 +1,15 @@
-// Training forward and backward of a LLaMA with a LoRA adapter over B packed sequences of T
-// tokens (no KV cache). The base stays frozen in its stored type: its products go through the
-// backend's matmul / matmul_transposed, so no full-precision copy of the model is made. Every op
-// dispatches through the backend.
-// Gradients land in the adapter's tensors (they add up until zeroed).
+// Training forward and backward of a LLaMA over B packed sequences of T tokens (no KV cache), with
+// either a LoRA adapter over the frozen base or every weight trainable (FullParams). With LoRA the
+// base stays in its stored type: its products go through the backend's matmul /
+// matmul_transposed, so no full-precision copy of the model is made. Every op dispatches through
+// the backend. Gradients land in the adapter's (or the full parameters') tensors and add up until
+// zeroed.
 #pragma once
 #include <cstdint>
 #include <vector>
 
 #include "model/llama_model.h"
+#include "train/full.h"
 #include "train/lora.h"
 
 namespace sl4j {
@@ -16,7 +18,14 @@ struct TrainConfig {
     int64_t batch = 1;
     int64_t seq_len = 0;
     bool checkpointing = false; // keep only each layer's input; recompute the layer in backward
+    int64_t head_rows = 0;      // rows per chunk of the output head; 0 = head_chunk_rows(B·T, n_vocab)
 };
+
+// Rows of logits the output head holds at once: at most kHeadChunkBytes of F32 logits, at least
+// one row, at most all rows. The head (projection + cross-entropy, and its backward) runs in
+// chunks of this many rows, so a long batch never materialises rows × vocab logits.
+constexpr int64_t kHeadChunkBytes = int64_t(64) << 20;
+int64_t head_chunk_rows(int64_t rows, int64_t n_vocab);
 
 // What the backward of one layer needs.
 struct LayerActs {
@@ -30,6 +39,9 @@ public:
     Trainer(const LlamaModel& model, LoraAdapter* lora, const TrainConfig& config);
     // Runs every op on `backend` (which must outlive the trainer and reach the model's memory).
     Trainer(const LlamaModel& model, LoraAdapter* lora, const TrainConfig& config, Backend& backend);
+    // Trains every weight: the network's weights are full's (which must outlive the trainer).
+    Trainer(const LlamaModel& model, FullParams* full, const TrainConfig& config);
+    Trainer(const LlamaModel& model, FullParams* full, const TrainConfig& config, Backend& backend);
 
     // Without the adapter the network is the base model (a PPO reference policy).
     void set_adapter_enabled(bool on) { adapter_on_ = on; }
@@ -42,7 +54,11 @@ public:
     // Forward over tokens (B·T), keeping what backward needs. targets (B·T): the token each row
     // predicts, or -100 to ignore the row. doc_start (B·T, NULL = 0): first position (within its
     // sequence) a row may attend to. Fills per-row losses (0 for ignored rows).
-    void forward(const int32_t* tokens, const int32_t* targets, const int64_t* doc_start);
+    // keep = false is inference (no backward may follow): layer by layer through one layer's
+    // buffers, nothing stored per layer; the same ops on the same numbers, so its losses and hidden
+    // states equal a keeping forward's bit for bit. The per-layer buffers a keeping forward needs
+    // are allocated by the first one, so a trainer used only for inference never holds them.
+    void forward(const int32_t* tokens, const int32_t* targets, const int64_t* doc_start, bool keep = true);
 
     // Mean cross-entropy over counted rows of the last forward; counted rows out.
     double mean_loss(int64_t* counted) const;
@@ -50,12 +66,27 @@ public:
     const std::vector<float>& hidden() const { return hidden_; }       // (B·T, dim), after the norm
 
     // Backward of the last forward with d loss/d row_losses (B·T) and/or d loss/d hidden
-    // (B·T × dim), either NULL. Adapter gradients += grad_scale · gradient. Once per forward.
+    // (B·T × dim), either NULL. Trainable gradients += grad_scale · gradient. Once per forward.
     void backward(const float* d_row_losses, const float* d_hidden, float grad_scale);
 
     int64_t rows() const { return N_; }
+    // Bytes held in this trainer's float/int buffers now (the counting hook tests read), and
+    // those of the logits chunk alone.
+    int64_t buffer_bytes() const { return bytes_; }
+    int64_t logits_bytes() const { return int64_t(logits_.size() * sizeof(float)); }
+    int64_t head_rows() const { return head_rows_; }
 
 private:
+    Trainer(const LlamaModel& model, LoraAdapter* lora, FullParams* full, const TrainConfig& config,
+            Backend& backend);
+    template <typename T>
+    void alloc(std::vector<T>& v, int64_t n);
+    void alloc_layer(LayerActs& A);
+    void alloc_grad_buffers();
+    int64_t head_chunks() const;
+    void head_chunk(int64_t c, int64_t* r0, int64_t* n) const;
+    void head_forward();
+    void head_backward(const float* d_row_losses);
     void layer_forward(int64_t l, LayerActs& A, float* x);
     void layer_backward(int64_t l, LayerActs& A, float* dx, const float* x_in, bool need_dx);
     void proj(int64_t l, int t, float* out, const float* in, LayerActs& A);
@@ -64,22 +95,27 @@ private:
     bool lora_on(int64_t l, int t) const { return lora_ && adapter_on_ && lora_->has(l, t); }
     uint64_t mask_seed(int64_t l, int t) const;
     float dropout() const { return training_ && lora_ ? lora_->config().dropout : 0.f; }
-    LayerActs& acts(int64_t l) { return acts_[cfg_.checkpointing ? 0 : l]; }
+    LayerActs& acts(int64_t l) { return acts_[cfg_.checkpointing || acts_.size() == 1 ? 0 : l]; }
 
     const LlamaModel& model_;
     Backend& be_;
     LoraAdapter* lora_;
+    FullParams* full_;
+    const LlamaWeights& w_; // the model's, or full_'s
     TrainConfig cfg_;
-    int64_t N_;
-    bool adapter_on_ = true, training_ = true, ready_ = false;
+    int64_t N_, head_rows_;
+    int64_t bytes_ = 0;
+    bool adapter_on_ = true, training_ = true, ready_ = false, grad_buffers_ = false;
+    bool logits_held_ = false;  // the last head_forward's logits are all in logits_ (one chunk)
     uint64_t calls_ = 0;
     float grad_scale_ = 1.f;
 
-    std::vector<int32_t> seq_, targets_;
+    std::vector<int32_t> tokens_, seq_, targets_;
     std::vector<int64_t> pos_, first_;
-    std::vector<float> rope_cs_, x_, tmp_x_, inv_f_, hidden_, logits_, losses_;
-    std::vector<std::vector<float>> x_in_; // (n_layers) input of each layer
-    std::vector<LayerActs> acts_;
+    std::vector<float> rope_cs_, x_, tmp_x_, inv_f_, hidden_, losses_;
+    std::vector<float> logits_;            // (head_rows_, n_vocab): one chunk of the head
+    std::vector<std::vector<float>> x_in_; // (n_layers) input of each layer (keeping forwards only)
+    std::vector<LayerActs> acts_;          // (n_layers), or (1) with checkpointing / before any keeping forward
     // backward scratch
     std::vector<float> dx_, dxn_, d_att_, dq_, dk_, dv_, d_hact_, d_gate_, d_up_, tmp_, dlosses_;
     LoraScratch ls_;

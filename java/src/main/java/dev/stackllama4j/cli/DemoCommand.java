@@ -23,7 +23,7 @@ public final class DemoCommand implements Command {
 
     @Override
     public String summary() {
-        return "run the whole pipeline (site -> prepare -> SFT -> reward model -> PPO) on a CPU in minutes";
+        return "run the whole pipeline (site -> prepare -> pretrain -> SFT -> reward model -> PPO) on a CPU in minutes";
     }
 
     @Override
@@ -31,14 +31,17 @@ public final class DemoCommand implements Command {
         Options o = new Options();
         o.addOption(Option.builder().longOpt("out").hasArg().argName("DIR").desc("work folder (default ./demo-run)").get());
         o.addOption(Option.builder().longOpt("posts").hasArgs().argName("Posts.xml").desc("real dump(s) instead of the synthetic site").get());
-        o.addOption(Option.builder().longOpt("model").hasArg().argName("M.gguf").desc("base model (default: stories260K from ../shared, else random)").get());
+        o.addOption(Option.builder().longOpt("model").hasArg().argName("M.gguf").desc("base model (default: pretrain a new 0.2M-parameter LLaMA on the site)").get());
         o.addOption(Option.builder().longOpt("difficulty").hasArg().argName("D")
-                .desc("synthetic site: easy (sums of digits 1..4, learnable by tiny models) | standard (default easy)").get());
+                .desc("synthetic site: easy (sums of digits 1..5, learnable by tiny models) | standard (default easy)").get());
         o.addOption(Option.builder().longOpt("questions").hasArg().argName("N").desc("synthetic questions (default 2000)").get());
-        o.addOption(Option.builder().longOpt("sft-steps").hasArg().argName("N").desc("SFT steps (default 200)").get());
-        o.addOption(Option.builder().longOpt("reward-steps").hasArg().argName("N").desc("reward-model steps (default 200)").get());
-        o.addOption(Option.builder().longOpt("ppo-steps").hasArg().argName("N").desc("PPO steps (default 60)").get());
-        o.addOption(Option.builder().longOpt("seed").hasArg().argName("N").desc("random seed (default 3)").get());
+        DemoPipeline.Settings d = DemoPipeline.Settings.defaults(Path.of("demo-run"));
+        o.addOption(Option.builder().longOpt("pretrain-steps").hasArg().argName("N").desc("base-model pretraining steps (default " + d.pretrainSteps() + ")").get());
+        o.addOption(Option.builder().longOpt("sft-steps").hasArg().argName("N").desc("SFT steps (default " + d.sftSteps() + ")").get());
+        o.addOption(Option.builder().longOpt("reward-steps").hasArg().argName("N").desc("reward-model steps (default " + d.rewardSteps() + ")").get());
+        o.addOption(Option.builder().longOpt("ppo-steps").hasArg().argName("N").desc("PPO steps (default " + d.ppoSteps() + ")").get());
+        o.addOption(Option.builder().longOpt("eval-every").hasArg().argName("N").desc("PPO steps between held-out evaluations for the figure (default " + d.evalEvery() + ", 0: none)").get());
+        o.addOption(Option.builder().longOpt("seed").hasArg().argName("N").desc("random seed (default " + d.seed() + ")").get());
         return o;
     }
 
@@ -59,26 +62,20 @@ public final class DemoCommand implements Command {
             throw new UsageException("--difficulty must be easy or standard");
         }
         DemoPipeline.Settings settings = new DemoPipeline.Settings(dir, posts, model, difficulty, Flags.intValue(cmd, "questions", d.questions()),
-                Flags.intValue(cmd, "sft-steps", d.sftSteps()), Flags.intValue(cmd, "reward-steps", d.rewardSteps()),
-                Flags.intValue(cmd, "ppo-steps", d.ppoSteps()), Flags.longValue(cmd, "seed", d.seed()));
+                Flags.intValue(cmd, "pretrain-steps", d.pretrainSteps()), Flags.intValue(cmd, "sft-steps", d.sftSteps()),
+                Flags.intValue(cmd, "reward-steps", d.rewardSteps()), Flags.intValue(cmd, "ppo-steps", d.ppoSteps()),
+                Flags.intValue(cmd, "eval-every", d.evalEvery()), Flags.longValue(cmd, "seed", d.seed()));
         ctx.out().println("stackllama4j demo — " + Backend.systemInfo());
         try (Backend b = Backend.open(dev.stackllama4j.engine.Device.AUTO)) {
             if (!b.notice().isEmpty()) ctx.out().println("notice: " + b.notice());
         }
         DemoPipeline p = new DemoPipeline(settings, ctx.out());
         long t0 = System.nanoTime();
-        stage(ctx, "1/5 site");
-        Path site = p.site();
-        stage(ctx, "2/5 prepare: scores, preference pairs, splits");
-        Path data = p.prepare(site);
-        stage(ctx, "3/5 supervised fine-tuning (LoRA), merged into the trunk");
-        Path sft = p.sft(p.baseModel(), data);
-        stage(ctx, "4/5 reward model (LoRA + scalar head) on the SFT trunk");
-        Path reward = p.reward(sft, data);
-        stage(ctx, "5/5 PPO against the reward model, KL-penalised towards the SFT model");
-        p.ppo(sft, reward, data);
+        java.util.Map<String, Object> report = p.runAll(title -> stage(ctx, title));
         ctx.out().println();
-        ctx.out().printf("summary (%.0f s): %s%n", (System.nanoTime() - t0) / 1e9, p.report());
+        ctx.out().printf("summary (%.0f s): %s%n", (System.nanoTime() - t0) / 1e9, report);
+        ctx.out().println("figures: " + p.summaryFile().toAbsolutePath() + " (summary), " + p.figureFile().toAbsolutePath()
+                + " (held-out correctness and reward-model score against PPO step)");
         ctx.out().println("outputs in " + dir.toAbsolutePath());
         return 0;
     }

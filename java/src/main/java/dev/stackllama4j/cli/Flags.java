@@ -1,5 +1,6 @@
 package dev.stackllama4j.cli;
 
+import dev.stackllama4j.engine.TensorType;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
@@ -46,6 +47,17 @@ public final class Flags {
             return Double.parseDouble(v.trim());
         } catch (NumberFormatException e) {
             throw new UsageException("--" + name + " expects a number, got '" + v + "'");
+        }
+    }
+
+    /** A tensor type by ggml's name ("q4_k"), or {@code fallback} (may be null) when the option is absent. */
+    public static TensorType tensorType(CommandLine cmd, String name, TensorType fallback) {
+        String v = cmd.getOptionValue(name);
+        if (v == null) return fallback;
+        try {
+            return TensorType.parse(v);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--" + name + ": " + e.getMessage());
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.stackllama4j.cli;
 
 import dev.stackllama4j.engine.LlamaModel;
+import dev.stackllama4j.engine.MemoryPlan;
 import dev.stackllama4j.engine.LoraAdapter;
 import dev.stackllama4j.inference.Generator;
 import dev.stackllama4j.inference.SamplingParams;
@@ -35,11 +36,12 @@ public final class GenerateCommand implements Command {
         o.addOption(Option.builder().longOpt("seed").hasArg().argName("N").desc("random seed (default 0)").get());
         o.addOption(Option.builder().longOpt("ignore-eos").desc("keep generating past EOS").get());
         o.addOption(Option.builder().longOpt("adapter").hasArg().argName("A.gguf").desc("LoRA adapter to apply").get());
+        PlanFlags.add(o, true);
         return o;
     }
 
     @Override
-    public int run(CommandLine cmd, CliContext ctx) {
+    public int run(CommandLine cmd, CliContext ctx) throws Exception {
         SamplingParams p;
         try {
             p = new SamplingParams(Flags.doubleValue(cmd, "temperature", 0.8), Flags.intValue(cmd, "top-k", 40),
@@ -53,6 +55,11 @@ public final class GenerateCommand implements Command {
                 LoraAdapter lora = ModelFlags.adapter(cmd, model)) {
             Tokenizer tok = model.tokenizer();
             int[] ids = tok.encode(prompt, tok.vocabulary().addBos(), false);
+            model.useKvType(PlanFlags.kvType(cmd));
+            MemoryPlan.Result plan = MemoryPlan.compute(model.info(), MemoryPlan.Params.generate(PlanFlags.fileBytes(model.path()),
+                    MemoryPlan.processResident(), 1, ids.length + p.maxNewTokens(), model.kvType(), ids.length));
+            Integer exit = PlanFlags.check(cmd, ctx, "generate", plan, !ctx.verbose(), "use a shorter prompt or fewer --max-tokens");
+            if (exit != null) return exit;
             Decoder d = tok.newDecoder();
             ctx.out().print(prompt);
             ctx.out().flush();

@@ -26,8 +26,9 @@ public final class InitCommand implements Command {
         o.addOption(Option.builder().longOpt("out").hasArg().argName("FILE.gguf").desc("output file (required)").get());
         ShapeOptions.add(o);
         o.addOption(Option.builder().longOpt("type").hasArg().argName("TYPE")
-                .desc("f32 | f16 | bf16 | q8_0 | q4_0 (default f32)").get());
+                .desc("f32 | f16 | bf16 | q8_0 | q4_0 | q4_k | q5_k | q6_k (default f32)").get());
         o.addOption(Option.builder().longOpt("seed").hasArg().argName("N").desc("random seed (default 1)").get());
+        o.addOption(Option.builder().longOpt("init-std").hasArg().argName("X").desc("weight scale (default 0.02, GPT-2's; narrow models train much faster from about 0.8/sqrt(dim))").get());
         return o;
     }
 
@@ -35,14 +36,11 @@ public final class InitCommand implements Command {
     public int run(CommandLine cmd, CliContext ctx) {
         Path out = Path.of(Flags.required(cmd, "out"));
         ModelShape shape = ShapeOptions.parse(cmd);
-        TensorType type;
-        try {
-            type = TensorType.parse(cmd.getOptionValue("type", "f32"));
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
+        TensorType type = Flags.tensorType(cmd, "type", TensorType.F32);
         long seed = Flags.longValue(cmd, "seed", 1);
-        RandomModel.write(shape, type, seed, out);
+        double std = Flags.doubleValue(cmd, "init-std", RandomModel.DEFAULT_STD);
+        if (!(std > 0 && std < 1)) throw new UsageException("--init-std must be in (0, 1), got " + std);
+        RandomModel.write(shape, type, seed, std, out, WriteProgress.onTerminal(ctx.err(), "init"));
         ctx.out().printf("wrote %s: %,d parameters, %s, dim %d, %d layers, %d heads (%d kv), ffn %d, vocab %d%n", out,
                 shape.parameters(), type, shape.dim(), shape.layers(), shape.heads(), shape.kvHeads(), shape.ffn(),
                 shape.vocab());

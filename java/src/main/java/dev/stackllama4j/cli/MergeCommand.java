@@ -27,7 +27,7 @@ public final class MergeCommand implements Command {
         ModelFlags.add(o);
         Flags.arg(o, "adapter", "A.gguf", "LoRA adapter (required)");
         Flags.arg(o, "out", "F.gguf", "merged model (required)");
-        Flags.arg(o, "type", "T", "re-encode matrices as f32 | f16 | bf16 | q8_0 | q4_0 | q4_k | q6_k (default: keep each type)");
+        Flags.arg(o, "type", "T", "re-encode matrices as f32 | f16 | bf16 | q8_0 | q4_0 | q4_k | q5_k | q6_k (default: keep each type)");
         return o;
     }
 
@@ -35,17 +35,10 @@ public final class MergeCommand implements Command {
     public int run(CommandLine cmd, CliContext ctx) {
         Path out = Path.of(Flags.required(cmd, "out"));
         Path adapter = SftCommand.existing(Flags.required(cmd, "adapter"));
-        TensorType type = null;
-        if (cmd.hasOption("type")) {
-            try {
-                type = TensorType.parse(cmd.getOptionValue("type"));
-            } catch (IllegalArgumentException e) {
-                throw new UsageException(e.getMessage());
-            }
-            if (!type.canQuantize()) throw new UsageException("cannot encode type " + type);
-        }
+        TensorType type = Flags.tensorType(cmd, "type", null);
+        if (type != null && !type.canQuantize()) throw new UsageException("cannot encode type " + type);
         try (LlamaModel model = ModelFlags.load(cmd, ctx); LoraAdapter lora = AdapterFile.load(adapter, model)) {
-            Merge.merge(model, lora, type, out);
+            Merge.merge(model, lora, type, out, WriteProgress.onTerminal(ctx.err(), "merge"));
         }
         ctx.out().println("wrote " + out);
         return 0;

@@ -1,5 +1,9 @@
 package dev.stackllama4j.cli;
 
+import dev.stackllama4j.engine.KvType;
+import dev.stackllama4j.engine.LlamaModel;
+import dev.stackllama4j.engine.MemoryPlan;
+import dev.stackllama4j.engine.TrainerPool;
 import dev.stackllama4j.ppo.PpoRun;
 import dev.stackllama4j.ppo.PpoSession;
 import dev.stackllama4j.ppo.Prompts;
@@ -67,6 +71,8 @@ public final class PpoCommand implements Command {
         Flags.arg(o, "lora-targets", "LIST", "(default q,v)");
         Flags.arg(o, "seed", "N", "(default 0)");
         o.addOption(Option.builder().longOpt("resume").desc("continue from OUTPUT/checkpoint.gguf").get());
+        o.addOption(Option.builder().longOpt("activation-checkpointing").desc("recompute activations in backward (less memory)").get());
+        PlanFlags.add(o, true);
         return o;
     }
 
@@ -112,11 +118,26 @@ public final class PpoCommand implements Command {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
+        KvType kv = PlanFlags.kvType(cmd);
+        // The reward model's own trunk (--reward-model); by default it shares the policy's mapping.
+        Path rewardTrunk = cmd.hasOption("reward-model") && !oracle ? SftCommand.existing(cmd.getOptionValue("reward-model")) : null;
+        try (LlamaModel base = ModelFlags.load(cmd, ctx)) {
+            int longest = 1;
+            for (Prompts.Prompt p : Prompts.read(promptFile, base.tokenizer(), PpoSession.maxPromptTokens(base, c), new int[1]))
+                longest = Math.max(longest, p.tokens().length);
+            Integer exit = PlanFlags.check(cmd, ctx, "ppo", plan(base, c, lora, kv, longest, !oracle, rewardTrunk, cmd.hasOption("activation-checkpointing")), false,
+                    cmd.hasOption("activation-checkpointing") ? "use a smaller --mini-batch-size, --batch-size or --max-new-tokens"
+                    : "add --activation-checkpointing, or use a smaller --mini-batch-size, --batch-size or --max-new-tokens");
+            if (exit != null) return exit;
+        }
         Path trunk = sft == null ? model : PpoSession.mergeSft(model, sft, out);
-        RewardFunction reward = oracle ? RewardFunction.checker()
-                : RewardFunction.learned(cmd.hasOption("reward-model") ? SftCommand.existing(cmd.getOptionValue("reward-model")) : trunk,
-                        SftCommand.existing(cmd.getOptionValue("reward-adapter")));
-        try (PpoSession session = PpoSession.open(trunk, lora, reward)) {
+        Path rewardAdapter = oracle ? null : SftCommand.existing(cmd.getOptionValue("reward-adapter"));
+        boolean sharedTrunk = !oracle && !cmd.hasOption("reward-model");
+        try (PpoSession session = oracle ? PpoSession.open(trunk, lora, RewardFunction.checker())
+                : sharedTrunk ? PpoSession.openSharedTrunk(trunk, lora, rewardAdapter)
+                : PpoSession.open(trunk, lora, RewardFunction.learned(rewardTrunk, rewardAdapter))) {
+            session.model().useKvType(kv);
+            session.policy().pool().setCheckpointing(cmd.hasOption("activation-checkpointing"));
             int[] dropped = {0};
             Prompts prompts = new Prompts(Prompts.read(promptFile, session.model().tokenizer(), session.maxPromptTokens(c), dropped), c.seed());
             if (dropped[0] > 0) ctx.err().printf("ppo: %d prompts dropped (longer than the context allows)%n", dropped[0]);
@@ -131,5 +152,21 @@ public final class PpoCommand implements Command {
             if (!held.isEmpty()) session.compare(held, c.maxNewTokens(), c.seed() + 99, ctx.out(), 3);
         }
         return 0;
+    }
+
+    /**
+     * Rollout: a session of batch sequences of (longest prompt + max new tokens), every prompt
+     * prefilled at once. Old, reference and value passes: no-grad over the batch, and the learned
+     * reward model's scoring pass (its trunk counted when it is another file). Training:
+     * mini-batches at the padded length.
+     */
+    static MemoryPlan.Result plan(LlamaModel m, PpoConfig c, LoraConfig lora, KvType kv, int longestPrompt, boolean learned,
+                                  Path rewardTrunk, boolean checkpointing) {
+        int ctxLen = longestPrompt + c.maxNewTokens(), bucket = TrainerPool.bucket(ctxLen);
+        long extra = rewardTrunk == null ? 0 : PlanFlags.fileBytes(rewardTrunk);
+        int infer = c.batchSize() * (learned ? 2 : 1);
+        return MemoryPlan.compute(m.info(), new MemoryPlan.Params(MemoryPlan.Mode.PPO, PlanFlags.fileBytes(m.path()), extra,
+                MemoryPlan.processResident(), c.miniBatchSize(), bucket, checkpointing, lora.r(), lora.targetBits(), infer, bucket,
+                c.batchSize(), ctxLen, kv, c.batchSize() * longestPrompt));
     }
 }

@@ -1,6 +1,8 @@
 package dev.stackllama4j.cli;
 
+import dev.stackllama4j.engine.KvType;
 import dev.stackllama4j.engine.LlamaModel;
+import dev.stackllama4j.engine.MemoryPlan;
 import dev.stackllama4j.tokenizer.Tokenizer;
 import dev.stackllama4j.train.LoraConfig;
 import dev.stackllama4j.train.LrSchedule;
@@ -15,8 +17,11 @@ import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 
-/** {@code sft}: supervised fine-tuning of a LoRA adapter on packed texts. */
-public final class SftCommand implements Command {
+/**
+ * {@code sft}: supervised fine-tuning of a LoRA adapter on packed texts, or of every weight with
+ * {@code --full}. {@link PretrainCommand} is the same run, full-parameter, on plain texts.
+ */
+public class SftCommand implements Command {
     @Override
     public String name() {
         return "sft";
@@ -57,7 +62,15 @@ public final class SftCommand implements Command {
         o.addOption(Option.builder().longOpt("resume").desc("continue from OUTPUT/checkpoint.gguf").get());
         o.addOption(Option.builder().longOpt("no-cross-doc-attention").desc("mask attention across packed documents").get());
         o.addOption(Option.builder().longOpt("activation-checkpointing").desc("recompute activations in backward (less memory)").get());
+        PlanFlags.add(o, false);
+        if (!alwaysFull())
+            o.addOption(Option.builder().longOpt("full").desc("train every weight (small models) instead of a LoRA adapter; writes OUTPUT/model.gguf").get());
         return o;
+    }
+
+    /** true: every run trains all weights (pretrain). */
+    boolean alwaysFull() {
+        return false;
     }
 
     static LoraConfig lora(CommandLine cmd, int r, double alpha, double dropout, String targets, long seed) {
@@ -70,7 +83,11 @@ public final class SftCommand implements Command {
         }
     }
 
-    static SftConfig config(CommandLine cmd) {
+    SftConfig config(CommandLine cmd) {
+        return loraConfig(cmd).withFull(alwaysFull() || cmd.hasOption("full"));
+    }
+
+    static SftConfig loraConfig(CommandLine cmd) {
         SftConfig d = SftConfig.defaults();
         long seed = Flags.longValue(cmd, "seed", d.seed());
         try {
@@ -97,20 +114,29 @@ public final class SftCommand implements Command {
         Path init = cmd.hasOption("init-adapter") ? existing(cmd.getOptionValue("init-adapter")) : null;
         String field = cmd.getOptionValue("text-field");
         try (LlamaModel model = ModelFlags.load(cmd, ctx)) {
+            Integer exit = PlanFlags.check(cmd, ctx, "sft", plan(model, config), false, config.checkpointing()
+                    ? "use a smaller --batch-size or --seq-length" : "add --activation-checkpointing, or use a smaller --batch-size or --seq-length");
+            if (exit != null) return exit;
             Tokenizer tok = model.tokenizer();
             List<String> texts = SftData.shuffleBuffer(SftData.readTexts(trainFile, field), config.shuffleBuffer(), config.seed());
             List<Packing.Chunk> train = SftData.pack(texts, tok, config.seqLength());
             List<Packing.Chunk> eval = evalFile == null ? List.of() : SftData.pack(SftData.readTexts(evalFile, field), tok, config.seqLength());
             SftRun run = new SftRun(model, config, train, eval, out, ctx.err());
-            ctx.err().printf("sft: %d examples -> %d sequences of %d tokens; %d steps of %d x %d sequences; LoRA r%d (%s)%n",
+            ctx.err().printf("%s: %d examples -> %d sequences of %d tokens; %d steps of %d x %d sequences; %s%n", name(),
                     texts.size(), train.size(), config.seqLength(), run.totalSteps(), config.batchSize(), config.gradAccum(),
-                    config.lora().r(), config.lora().targetList());
+                    config.full() ? "every weight trains" : "LoRA r" + config.lora().r() + " (" + config.lora().targetList() + ")");
             SftRun.Summary s = run.run(init, cmd.hasOption("resume"));
-            ctx.out().printf("sft: %d/%d steps, last loss %.4f%s; adapter %s%n", s.stepsDone(), s.totalSteps(), s.lastLoss(),
+            ctx.out().printf("%s: %d/%d steps, last loss %.4f%s; %s %s%n", name(), s.stepsDone(), s.totalSteps(), s.lastLoss(),
                     Double.isNaN(s.evalLoss()) ? "" : String.format(", eval loss %.4f (perplexity %.2f)", s.evalLoss(), Math.exp(s.evalLoss())),
-                    s.adapter());
+                    config.full() ? "model" : "adapter", s.adapter());
         }
         return 0;
+    }
+
+    static MemoryPlan.Result plan(LlamaModel model, SftConfig c) {
+        return MemoryPlan.compute(model.info(), new MemoryPlan.Params(MemoryPlan.Mode.SFT, PlanFlags.fileBytes(model.path()), 0,
+                MemoryPlan.processResident(), c.batchSize(), c.seqLength(), c.checkpointing(), c.lora().r(),
+                c.lora().targetBits(), 0, 0, 0, 0, KvType.F16, 0));
     }
 
     static Path existing(String p) {

@@ -1,11 +1,15 @@
 package dev.stackllama4j.cli;
 
+import dev.stackllama4j.engine.KvType;
 import dev.stackllama4j.engine.LlamaModel;
+import dev.stackllama4j.engine.MemoryPlan;
+import dev.stackllama4j.engine.TrainerPool;
 import dev.stackllama4j.reward.RewardConfig;
 import dev.stackllama4j.reward.RewardData;
 import dev.stackllama4j.reward.RewardRun;
 import dev.stackllama4j.train.LrSchedule;
 import java.nio.file.Path;
+import java.util.List;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
@@ -47,6 +51,7 @@ public final class TrainRewardCommand implements Command {
         Flags.arg(o, "lora-targets", "LIST", "q,k,v,o,gate,up,down subset (default q,v)");
         Flags.arg(o, "seed", "N", "pair order and initialisation (default 0)");
         o.addOption(Option.builder().longOpt("resume").desc("continue from OUTPUT/checkpoint.gguf").get());
+        PlanFlags.add(o, false);
         return o;
     }
 
@@ -73,6 +78,9 @@ public final class TrainRewardCommand implements Command {
             RewardData.Loaded train = RewardData.load(trainFile, model.tokenizer(), c.maxLength());
             RewardData.Loaded eval = evalFile == null ? new RewardData.Loaded(java.util.List.of(), 0)
                     : RewardData.load(evalFile, model.tokenizer(), c.maxLength());
+            Integer exit = PlanFlags.check(cmd, ctx, "train-reward", plan(model, c, train.pairs(), eval.pairs()), false,
+                    "use a smaller --batch-size or --max-length");
+            if (exit != null) return exit;
             ctx.err().printf("train-reward: %d training pairs (%d dropped: longer than %d tokens), %d eval pairs (%d dropped)%n",
                     train.pairs().size(), train.dropped(), c.maxLength(), eval.pairs().size(), eval.dropped());
             RewardRun run = new RewardRun(model, c, train.pairs(), eval.pairs(), out, ctx.err());
@@ -82,5 +90,19 @@ public final class TrainRewardCommand implements Command {
                             s.eval().accuracy(), s.eval().pairs(), s.eval().loss()), s.rewardModel());
         }
         return 0;
+    }
+
+    /** Training scores 2 × batch sequences (chosen and rejected) at the longest pair's bucket; evaluation the same, no-grad. */
+    static MemoryPlan.Result plan(LlamaModel model, RewardConfig c, List<RewardData.TokenPair> train, List<RewardData.TokenPair> eval) {
+        int seqs = 2 * c.batchSize();
+        return MemoryPlan.compute(model.info(), new MemoryPlan.Params(MemoryPlan.Mode.REWARD, PlanFlags.fileBytes(model.path()), 0,
+                MemoryPlan.processResident(), seqs, TrainerPool.bucket(longest(train)), false, c.lora().r(), c.lora().targetBits(),
+                eval.isEmpty() ? 0 : seqs, eval.isEmpty() ? 0 : TrainerPool.bucket(longest(eval)), 0, 0, KvType.F16, 0));
+    }
+
+    private static int longest(List<RewardData.TokenPair> pairs) {
+        int n = 1;
+        for (RewardData.TokenPair p : pairs) n = Math.max(n, Math.max(p.chosen().length, p.rejected().length));
+        return n;
     }
 }

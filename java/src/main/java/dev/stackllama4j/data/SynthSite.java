@@ -43,17 +43,17 @@ public final class SynthSite {
 
     /**
      * How hard the questions are. STANDARD mixes sums and differences up to 20, products up to 9×9
-     * and unit conversions. EASY asks only sums of two digits from 1 to 4 (16 facts): a model of a
-     * few hundred thousand parameters can learn them, so RLHF's effect on true correctness is
-     * measurable on a CPU in minutes.
+     * and unit conversions. EASY asks only sums of two digits from 1 to 5 (25 facts), titles
+     * without a body: a model of a few hundred thousand parameters learns them in a minute, so
+     * RLHF's effect on true correctness is measurable on a CPU in minutes.
      */
     public enum Difficulty { STANDARD, EASY }
 
     static Question question(SplittableRandom rng, Difficulty difficulty) {
         if (difficulty == Difficulty.EASY) {
-            int a = 1 + rng.nextInt(4), b = 1 + rng.nextInt(4);
-            String body = BODIES[rng.nextInt(BODIES.length)];
-            return new Question("What is " + a + " + " + b + "?", body, a + b, a + " + " + b);
+            // No body: the prompt is the title alone, short enough for a tiny model to learn in a minute.
+            int a = 1 + rng.nextInt(5), b = 1 + rng.nextInt(5);
+            return new Question("What is " + a + " + " + b + "?", "", a + b, a + " + " + b);
         }
         Kind k = Kind.values()[rng.nextInt(Kind.values().length)];
         String body = BODIES[rng.nextInt(BODIES.length)];
@@ -131,7 +131,7 @@ public final class SynthSite {
         return checkable == 0 ? Double.NaN : correct / (double) checkable;
     }
 
-    private record Ans(String html, long score, boolean correct) {}
+    private record Ans(String html, long score, boolean correct, boolean working) {}
 
     private static long wrongValue(Question q, SplittableRandom rng) {
         long t = q.truth();
@@ -141,28 +141,49 @@ public final class SynthSite {
         return v == t ? t + 1 : v;
     }
 
+    /**
+     * One answer: right with probability 0.45 (a "Not sure" answer, one style in five, is never
+     * right). Votes follow correctness alone (+3 right, -3 wrong: scores 2 and -1), and one voter in
+     * thirty votes as if the answer were the other way; the asker accepts the first right answer
+     * that shows its working (+1). So a preference pair is, but for the voters' errors, a right
+     * answer over a wrong one, or an accepted right answer over another right one: a reward model
+     * that reads the arithmetic can recover it.
+     */
     private static Ans answer(Question q, SplittableRandom rng) {
-        boolean correct = rng.nextDouble() < 0.55;
+        boolean correct = rng.nextDouble() < 0.45;
         long v = correct ? q.truth() : wrongValue(q, rng);
-        int style = rng.nextInt(6);
-        String html;
-        int styleVotes;
-        switch (style) {
-            case 0 -> { html = "<p>" + v + "</p>"; styleVotes = 0; }
-            case 1 -> { html = "<p>" + v + ". Because " + q.working() + " = " + v + ".</p>"; styleVotes = 2; }
-            case 2 -> { html = "<p>" + v + ". Hope this helps!</p>"; styleVotes = 1; }
-            case 3 -> { html = "<p>" + v + ". Easy, look it up.</p>"; styleVotes = -1; }
-            case 4 -> { html = "<p>" + v + ", check with <code>" + q.working() + "</code>.</p>"; styleVotes = 1; }
-            default -> {
-                // no number at all: never correct, mildly downvoted
-                html = "<p>Not sure, try a calculator.</p>";
-                correct = false;
-                styleVotes = -1;
-            }
+        int style = rng.nextInt(5);
+        String html = switch (style) {
+            case 0 -> "<p>" + v + ". Because " + q.working() + " = " + v + ".</p>";
+            case 1 -> "<p>" + v + ". Hope this helps!</p>";
+            case 2 -> "<p>" + v + "</p>";
+            case 3 -> "<p>" + v + ". Easy, look it up.</p>";
+            default -> "<p>Not sure, try a calculator.</p>";
+        };
+        if (style == 4) correct = false;
+        boolean votesAsCorrect = rng.nextInt(30) == 0 ? !correct : correct;
+        return new Ans(html, votesAsCorrect ? 3 : -3, correct, style == 0);
+    }
+
+    /**
+     * A textbook for pretraining: {@code n} questions of the site's kind, each with a right answer
+     * in one of the site's styles, as template texts ({@link Template#format}).
+     */
+    public static List<String> textbook(int n, long seed, Difficulty difficulty) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        List<String> texts = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            Question q = question(rng, difficulty);
+            long v = q.truth();
+            String answer = switch (rng.nextInt(4)) {
+                case 0 -> v + ". Because " + q.working() + " = " + v + ".";
+                case 1 -> v + ". Hope this helps!";
+                case 2 -> String.valueOf(v);
+                default -> v + ". Easy, look it up.";
+            };
+            texts.add(Template.format(Template.questionText(q.title(), q.body().replaceAll("</?p>", "")), answer));
         }
-        boolean votesAsCorrect = rng.nextDouble() < 0.1 ? !correct : correct; // voters err sometimes
-        long votes = votesAsCorrect ? 2 + rng.nextInt(5) : -2 + rng.nextInt(4);
-        return new Ans(html, votes + styleVotes, correct);
+        return texts;
     }
 
     /** Writes a site of {@code questions} questions to {@code out}; returns the number of rows. */
@@ -182,14 +203,10 @@ public final class SynthSite {
             List<Ans> answers = new ArrayList<>();
             for (int j = 0; j < n; j++) answers.add(answer(q, rng));
             long qid = id++;
+            // The asker accepts the first right answer that shows its working, if any.
             long accepted = 0;
-            double u = rng.nextDouble();
-            int best = -1;
-            for (int j = 0; j < n; j++) {
-                if (answers.get(j).correct() && (best < 0 || answers.get(j).score() > answers.get(best).score())) best = j;
-            }
-            if (u < 0.6 && best >= 0) accepted = qid + 1 + best;
-            else if (u < 0.7) accepted = qid + 1 + rng.nextInt(n);
+            for (int j = 0; j < n && accepted == 0; j++)
+                if (answers.get(j).correct() && answers.get(j).working()) accepted = qid + 1 + j;
             long qscore = rng.nextInt(6);
             String date = date(qid);
             row(w, "Id", qid, "PostTypeId", 1, accepted != 0 ? "AcceptedAnswerId" : null, accepted, date, qscore, q.body(),

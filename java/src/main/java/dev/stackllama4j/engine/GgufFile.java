@@ -252,7 +252,7 @@ public final class GgufFile implements AutoCloseable, MetadataSource {
         return i;
     }
 
-    private long requireTensor(String name) {
+    long requireTensor(String name) {
         try (BytePointer p = Native.utf8(name)) {
             long i = sl4j.sl4j_gguf_find_tensor(h(), p);
             if (i < 0) throw new EngineException.NotFound(path + ": tensor '" + name + "' is absent");

@@ -9,8 +9,13 @@ import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.PointerPointer;
 
 /**
- * Builds a GGUF v3 file in memory (metadata and tensors in insertion order) and writes it
- * atomically (temporary file, fsync, rename). Setting an existing key replaces it in place.
+ * Builds a GGUF v3 file (metadata and tensors in insertion order) and writes it atomically
+ * (temporary file, fsync, rename). Setting an existing key replaces it in place.
+ *
+ * <p>Tensors given as floats or bytes are held until {@link #write}; the {@code addTensorNormal},
+ * {@code addTensorFrom} and {@code addTensorMerged} tensors are produced while the file is written,
+ * a chunk of rows at a time encoded on every core, so writing a model of any size takes a few tens
+ * of MB. Files and adapters they read from must stay open until {@code write} returns.
  */
 public final class GgufWriter implements AutoCloseable {
     private sl4j_gguf_writer handle;
@@ -117,9 +122,80 @@ public final class GgufWriter implements AutoCloseable {
         return this;
     }
 
+    /** Values {@code mean + std·N(0,1)} (std 0: the constant), the same for a seed on any thread count. */
+    public GgufWriter addTensorNormal(String name, TensorType type, long[] dims, float mean, float std, long seed) {
+        try (BytePointer n = Native.utf8(name)) {
+            Native.check(sl4j.sl4j_gguf_writer_add_tensor_normal(h(), n, type.id, dims.length, dims, mean, std, seed));
+        }
+        return this;
+    }
+
+    /** Tensor {@code srcName} of an open file, re-encoded as {@code type} (copied when it is its type). */
+    public GgufWriter addTensorFrom(GgufFile src, String srcName, TensorType type) {
+        long i = src.requireTensor(srcName);
+        try (BytePointer n = Native.utf8(srcName)) {
+            Native.check(sl4j.sl4j_gguf_writer_add_tensor_from(h(), n, type.id, src.h(), i));
+        }
+        return this;
+    }
+
+    /**
+     * Tensor {@code srcName} of an open file with the adapter's pair folded in (W + alpha/r·B·A, sums in
+     * float64), encoded as {@code type}. {@code aIndex} is the pair's A tensor, B follows it.
+     */
+    public GgufWriter addTensorMerged(GgufFile src, String srcName, TensorType type, LoraAdapter lora, int aIndex) {
+        long i = src.requireTensor(srcName);
+        try (BytePointer n = Native.utf8(srcName)) {
+            Native.check(sl4j.sl4j_gguf_writer_add_tensor_lora_merged(h(), n, type.id, src.h(), i, lora.handle(), aIndex));
+        }
+        return this;
+    }
+
     public void write(Path path) {
+        write(path, null);
+    }
+
+    /** Receives the bytes of tensor data written so far and in all, about twice a second. */
+    public interface Progress {
+        void update(long done, long total);
+    }
+
+    /** Writes, calling {@code progress} (may be null) from another thread while the data streams out. */
+    public void write(Path path, Progress progress) {
+        sl4j_gguf_writer w = h();
+        Thread poll = null;
+        if (progress != null) {
+            poll = new Thread(() -> {
+                long[] done = new long[1], total = new long[1];
+                try {
+                    while (!Thread.currentThread().isInterrupted()) {
+                        Thread.sleep(500);
+                        if (sl4j.sl4j_gguf_writer_progress(w, done, total) == 0 && total[0] > 0)
+                            progress.update(done[0], total[0]);
+                    }
+                } catch (InterruptedException e) {
+                    // the write has ended
+                }
+            }, "gguf-write-progress");
+            poll.setDaemon(true);
+            poll.start();
+        }
         try (BytePointer p = Native.utf8(path.toString())) {
-            Native.check(sl4j.sl4j_gguf_writer_write(h(), p));
+            Native.check(sl4j.sl4j_gguf_writer_write(w, p));
+        } finally {
+            if (poll != null) {
+                poll.interrupt();
+                try {
+                    poll.join();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+        if (progress != null) {
+            long[] done = new long[1], total = new long[1];
+            Native.check(sl4j.sl4j_gguf_writer_progress(w, done, total));
+            progress.update(done[0], total[0]);
         }
     }
 

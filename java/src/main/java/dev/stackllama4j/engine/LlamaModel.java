@@ -41,6 +41,7 @@ public final class LlamaModel implements AutoCloseable {
     private final Options options;
     private Tokenizer tokenizer;
     private volatile LoraAdapter adapter;
+    private volatile KvType kvType = KvType.F16;
 
     private LlamaModel(Path path, sl4j_model handle, Options options) {
         this.path = path;
@@ -98,9 +99,12 @@ public final class LlamaModel implements AutoCloseable {
         return options.contextLength() > 0 ? options.contextLength() : (int) Math.min(info.trainContext(), 1 << 20);
     }
 
-    /** A new session with a KV cache for {@code sequences} sequences of {@code context} positions. */
+    /**
+     * A new session with a KV cache for {@code sequences} sequences of {@code context} positions,
+     * of this model's {@link #kvType()}.
+     */
     public Session newSession(int sequences, int context) {
-        Session s = Session.create(this, sequences, context);
+        Session s = Session.create(this, sequences, context, kvType);
         LoraAdapter a = adapter;
         if (a != null) s.setLora(a, true);
         return s;
@@ -117,6 +121,15 @@ public final class LlamaModel implements AutoCloseable {
 
     public LoraAdapter adapter() {
         return adapter;
+    }
+
+    /** KV cache type of every session created from now on (default {@link KvType#F16}). */
+    public void useKvType(KvType kv) {
+        this.kvType = java.util.Objects.requireNonNull(kv);
+    }
+
+    public KvType kvType() {
+        return kvType;
     }
 
     /** Logits for every position of one sequence: [tokens.length][vocab]. */

@@ -2,6 +2,7 @@ package dev.stackllama4j.engine;
 
 import dev.stackllama4j.bridge.global.sl4j;
 import dev.stackllama4j.bridge.sl4j_session;
+import dev.stackllama4j.bridge.sl4j_session_params;
 
 /**
  * A KV cache for several sequences decoding side by side, and the forward pass over batches of
@@ -23,10 +24,18 @@ public final class Session implements AutoCloseable {
         this.context = context;
     }
 
-    static Session create(LlamaModel model, int sequences, int context) {
+    static Session create(LlamaModel model, int sequences, int context, KvType kv) {
         sl4j_session h = new sl4j_session();
-        Native.check(sl4j.sl4j_session_init(model.handle(), sequences, context, h));
+        try (sl4j_session_params p = sl4j.sl4j_session_default_params()) {
+            p.n_seq(sequences).n_ctx(context).kv_type(kv.type.id);
+            Native.check(sl4j.sl4j_session_init_params(model.handle(), p, h));
+        }
         return new Session(model, h, sequences, context);
+    }
+
+    /** Bytes of this session's KV cache. */
+    public long kvBytes() {
+        return sl4j.sl4j_session_kv_bytes(h());
     }
 
     /**

@@ -27,17 +27,20 @@ public final class Trainer implements AutoCloseable {
         this.dim = dim;
     }
 
-    /** @param lora the adapter to train, or null for forward-only use of the base model */
-    public static Trainer create(LlamaModel model, LoraAdapter lora, int batch, int seqLen, boolean checkpointing) {
+    /**
+     * @param params what trains: a LoRA adapter, every weight ({@link FullWeights}), or null for
+     *     forward-only use of the base model
+     */
+    public static Trainer create(LlamaModel model, Trainable params, int batch, int seqLen, boolean checkpointing) {
         sl4j_trainer h = new sl4j_trainer();
         try (sl4j_trainer_params p = sl4j.sl4j_trainer_default_params()) {
             p.batch(batch).seq_len(seqLen).checkpointing(checkpointing ? 1 : 0);
-            Native.check(sl4j.sl4j_trainer_init(model.handle(), lora == null ? null : lora.handle(), p, h));
+            Native.check(sl4j.sl4j_trainer_init(model.handle(), params == null ? null : params.handle(), p, h));
         }
         return new Trainer(h, batch, seqLen, model.info().dim());
     }
 
-    /** Forward + mean CE + backward; adapter gradients += gradScale · d loss. */
+    /** Forward + mean CE + backward; trainable gradients += gradScale · d loss. */
     public Loss stepCrossEntropy(int[] tokens, int[] targets, long[] docStart, float gradScale) {
         check(tokens, targets, docStart);
         double[] loss = new double[1];
@@ -60,11 +63,22 @@ public final class Trainer implements AutoCloseable {
      * -100) and, if not null, {@code hidden} (rows × dim, after the output norm).
      */
     public void forward(int[] tokens, int[] targets, long[] docStart, float[] logProbs, float[] hidden) {
-        check(tokens, targets, docStart);
-        if (logProbs.length != rows()) throw new IllegalArgumentException("logProbs needs " + rows() + " entries");
-        if (hidden != null && hidden.length != rows() * dim)
-            throw new IllegalArgumentException("hidden needs " + rows() * dim + " entries");
+        check(tokens, targets, docStart, logProbs, hidden);
         Native.check(sl4j.sl4j_trainer_forward(h(), tokens, targets, docStart, logProbs, hidden));
+    }
+
+    /**
+     * The outputs of {@link #forward} computed as inference (no backward may follow): layer by
+     * layer, nothing kept per layer, equal to {@link #forward}'s bit for bit. For no-grad passes.
+     */
+    public void infer(int[] tokens, int[] targets, long[] docStart, float[] logProbs, float[] hidden) {
+        check(tokens, targets, docStart, logProbs, hidden);
+        Native.check(sl4j.sl4j_trainer_infer(h(), tokens, targets, docStart, logProbs, hidden));
+    }
+
+    /** Bytes the native trainer's buffers hold now. */
+    public long bufferBytes() {
+        return sl4j.sl4j_trainer_buffer_bytes(h());
     }
 
     /** Backward of the last {@link #forward}: d loss / d logProbs and / or d loss / d hidden (nullable). */
@@ -101,6 +115,13 @@ public final class Trainer implements AutoCloseable {
 
     public int seqLen() {
         return seqLen;
+    }
+
+    private void check(int[] tokens, int[] targets, long[] docStart, float[] logProbs, float[] hidden) {
+        check(tokens, targets, docStart);
+        if (logProbs.length != rows()) throw new IllegalArgumentException("logProbs needs " + rows() + " entries");
+        if (hidden != null && hidden.length != rows() * dim)
+            throw new IllegalArgumentException("hidden needs " + rows() * dim + " entries");
     }
 
     private void check(int[] tokens, int[] targets, long[] docStart) {

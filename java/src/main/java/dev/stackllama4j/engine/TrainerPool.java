@@ -1,6 +1,6 @@
 package dev.stackllama4j.engine;
 
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -8,7 +8,8 @@ import java.util.Map;
  * Runs batches of sequences of different lengths through a model (+ adapter) with the training
  * engine: sequences are right-padded to a power-of-two bucket (causal attention: padding after a
  * sequence's end cannot change it), and one native {@link Trainer} with reusable buffers is kept
- * per (count, bucket). One dropout-mask counter runs across all of them, so checkpoints can restore
+ * per (count, bucket), the two most recently used only (PPO alternates a no-grad and a training
+ * shape; older ones are freed so a model's step does not hold every shape it ever ran). One dropout-mask counter runs across all of them, so checkpoints can restore
  * it. Not thread-safe.
  */
 public final class TrainerPool implements AutoCloseable {
@@ -41,8 +42,17 @@ public final class TrainerPool implements AutoCloseable {
     private final LlamaModel model;
     private final LoraAdapter lora;
     private final int pad, dim;
-    private final Map<Long, Batch> batches = new HashMap<>();
+    private static final int KEEP = 2;
+    private final Map<Long, Batch> batches = new LinkedHashMap<>(4, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Long, Batch> eldest) {
+            if (size() <= KEEP) return false;
+            eldest.getValue().trainer.close();
+            return true;
+        }
+    };
     private long forwards;
+    private boolean checkpointing;
 
     public TrainerPool(LlamaModel model, LoraAdapter lora, int padToken) {
         this.model = model;
@@ -53,17 +63,18 @@ public final class TrainerPool implements AutoCloseable {
 
     /**
      * Forward over {@code seqs}: targets are the next tokens within each sequence (-100 past its
-     * end) when {@code withTargets}, else all -100. Fills the batch's logProbs and hidden.
+     * end) when {@code withTargets}, else all -100. Fills the batch's logProbs and hidden. With
+     * {@code grad} false the pass is inference (nothing kept, no backward may follow).
      */
-    public Batch forward(List<int[]> seqs, boolean withTargets, boolean training, boolean adapterEnabled) {
+    public Batch forward(List<int[]> seqs, boolean withTargets, boolean training, boolean adapterEnabled, boolean grad) {
         int n = seqs.size(), longest = 1;
         for (int[] s : seqs) {
             if (s.length == 0) throw new IllegalArgumentException("cannot run an empty sequence");
             longest = Math.max(longest, s.length);
         }
-        int bucket = Integer.highestOneBit(Math.max(16, longest) - 1) << 1;
+        int bucket = bucket(longest);
         Batch b = batches.computeIfAbsent(((long) n << 32) | bucket,
-                k -> new Batch(Trainer.create(model, lora, n, bucket, false), n, bucket, dim));
+                k -> new Batch(Trainer.create(model, lora, n, bucket, checkpointing), n, bucket, dim));
         for (int i = 0; i < n; i++) {
             int[] s = seqs.get(i);
             b.lengths[i] = s.length;
@@ -75,14 +86,26 @@ public final class TrainerPool implements AutoCloseable {
         b.trainer.setTraining(training);
         if (lora != null) b.trainer.setAdapterEnabled(adapterEnabled);
         b.trainer.setForwardCount(forwards);
-        b.trainer.forward(b.tokens, b.targets, null, b.logProbs, b.hidden);
+        if (grad) b.trainer.forward(b.tokens, b.targets, null, b.logProbs, b.hidden);
+        else b.trainer.infer(b.tokens, b.targets, null, b.logProbs, b.hidden);
         forwards = b.trainer.forwardCount();
         return b;
+    }
+
+    /** The padded length a sequence of {@code n} tokens runs at: a power of two, at least 16. */
+    public static int bucket(int n) {
+        return Integer.highestOneBit(Math.max(16, n) - 1) << 1;
     }
 
     /** Backward of the last forward of {@code b}, from its dLogProbs and dHidden buffers. */
     public void backward(Batch b, boolean useDLogProbs, boolean useDHidden, float gradScale) {
         b.trainer.backward(useDLogProbs ? b.dLogProbs : null, useDHidden ? b.dHidden : null, gradScale);
+    }
+
+    /** Activation checkpointing for the trainers made from now on (fewer bytes kept, one more forward per backward). */
+    public void setCheckpointing(boolean on) {
+        if (on != checkpointing) close();  // cached trainers were made the other way
+        checkpointing = on;
     }
 
     public long forwardCount() {

@@ -1,22 +1,29 @@
 package dev.stackllama4j.pipeline;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.stackllama4j.data.JsonlLines;
 import dev.stackllama4j.data.Prepare;
 import dev.stackllama4j.data.SynthSite;
-import dev.stackllama4j.data.SynthSite;
+import dev.stackllama4j.data.Template;
 import dev.stackllama4j.engine.LlamaModel;
 import dev.stackllama4j.engine.LoraAdapter;
 import dev.stackllama4j.engine.TensorType;
 import dev.stackllama4j.io.AtomicFileSet;
+import dev.stackllama4j.io.AtomicFiles;
 import dev.stackllama4j.model.ModelShape;
 import dev.stackllama4j.model.RandomModel;
+import dev.stackllama4j.ppo.PpoEvaluation;
 import dev.stackllama4j.ppo.PpoRun;
 import dev.stackllama4j.ppo.PpoSession;
 import dev.stackllama4j.ppo.Prompts;
 import dev.stackllama4j.ppo.RewardFunction;
-import dev.stackllama4j.rl.PpoConfig;
 import dev.stackllama4j.reward.RewardConfig;
 import dev.stackllama4j.reward.RewardData;
 import dev.stackllama4j.reward.RewardRun;
+import dev.stackllama4j.rl.PlotPng;
+import dev.stackllama4j.rl.PpoConfig;
 import dev.stackllama4j.train.AdapterFile;
 import dev.stackllama4j.train.LoraConfig;
 import dev.stackllama4j.train.LrSchedule;
@@ -27,8 +34,8 @@ import dev.stackllama4j.train.SftData;
 import dev.stackllama4j.train.SftRun;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,38 +43,104 @@ import java.util.Map;
 
 /**
  * The built-in end-to-end run, sized for a 2-core CPU: a Stack Exchange site (synthetic by
- * default, or real Posts.xml) → prepare → a base model → SFT (LoRA) merged into the trunk → a
- * reward model on the SFT trunk → PPO against that reward model, with a before/after report. Each
- * stage is a plain method; {@link Settings} holds the knobs.
+ * default, or real Posts.xml) → prepare → a base model (pretrained here from {@code init} on the
+ * site's own text, or the given GGUF) → SFT (every weight of our own base; LoRA merged into the
+ * trunk for a given model) → a reward model on the SFT trunk → PPO against that reward model, with
+ * a before/after report, {@code summary.json} and a figure of held-out correctness and reward
+ * against PPO step. Each stage is a plain method; {@link Settings} holds the knobs.
  */
 public final class DemoPipeline {
+    /** The base model the demo pretrains: a LLaMA of 0.2M parameters with init's vocabulary. */
+    public static final ModelShape BASE_SHAPE = new ModelShape(64, 4, 4, 4, 176, 400, 128, 10000, 1e-5, true);
+    /** Its initial weight scale, 0.8 / sqrt(dim): GPT-2's 0.02 leaves a model this narrow unable to learn attention in the budget. */
+    public static final double BASE_INIT_STD = 0.1;
+
     /**
      * @param out work folder
      * @param posts real dumps to use instead of the synthetic site (empty: synthetic)
-     * @param baseModel model to start from (null: stories260K from ../shared if present, else a
-     *     random model)
+     * @param baseModel model to start from (null: pretrain {@link #BASE_SHAPE} on the site's text)
      * @param questions synthetic questions. Default 2000.
-     * @param sftSteps default 150. @param rewardSteps default 250.
+     * @param pretrainSteps full-parameter steps of the base model (batches of 8 × 128 tokens). Default 800.
+     * @param sftSteps default 100. @param rewardSteps default 500. @param ppoSteps default 60.
+     * @param evalEvery PPO steps between held-out evaluations for the figure (0: none). Default 10.
      * @param seed default 1.
      */
-    public record Settings(Path out, List<Path> posts, Path baseModel, SynthSite.Difficulty difficulty, int questions, int sftSteps,
-                           int rewardSteps, int ppoSteps, long seed) {
+    public record Settings(Path out, List<Path> posts, Path baseModel, SynthSite.Difficulty difficulty, int questions,
+                           int pretrainSteps, int sftSteps, int rewardSteps, int ppoSteps, int evalEvery, long seed) {
         public static Settings defaults(Path out) {
-            return new Settings(out, List.of(), null, SynthSite.Difficulty.EASY, 2000, 200, 200, 60, 3);
+            return new Settings(out, List.of(), null, SynthSite.Difficulty.EASY, 2000, 800, 100, 500, 60, 10, 1);
         }
     }
 
     private final Settings s;
     private final PrintStream log;
     private final Map<String, Object> report = new LinkedHashMap<>();
+    private final Map<String, Object> seconds = new LinkedHashMap<>();
+    private boolean pretrained;
 
     public DemoPipeline(Settings settings, PrintStream log) {
         this.s = settings;
         this.log = log;
     }
 
+    /** The figures so far (what summary.json holds). */
     public Map<String, Object> report() {
         return report;
+    }
+
+    /** Runs every stage; returns the report, also written to {@code out/summary.json}. */
+    public Map<String, Object> runAll(java.util.function.Consumer<String> stageTitle) throws IOException {
+        long t0 = System.nanoTime();
+        report.put("settings", Map.of("questions", s.questions(), "pretrain_steps", s.pretrainSteps(), "sft_steps", s.sftSteps(),
+                "reward_steps", s.rewardSteps(), "ppo_steps", s.ppoSteps(), "seed", s.seed()));
+        stageTitle.accept("1/6 site");
+        Path site = timed("site", this::site);
+        stageTitle.accept("2/6 prepare: scores, preference pairs, splits");
+        Path data = timed("prepare", () -> prepare(site));
+        stageTitle.accept(s.baseModel() == null ? "3/6 base model: pretraining every weight of a new LLaMA on the site's text"
+                : "3/6 base model: " + s.baseModel());
+        Path base = timed("pretrain", () -> baseModel(data));
+        stageTitle.accept(pretrained ? "4/6 supervised fine-tuning (every weight)" : "4/6 supervised fine-tuning (LoRA), merged into the trunk");
+        Path sft = timed("sft", () -> sft(base, data));
+        stageTitle.accept("5/6 reward model (LoRA + scalar head) on the SFT trunk");
+        Path reward = timed("reward", () -> reward(sft, data));
+        stageTitle.accept("6/6 PPO against the reward model, KL-penalised towards the SFT model");
+        timed("ppo", () -> {
+            ppo(sft, reward, data);
+            return null;
+        });
+        seconds.put("total", round1((System.nanoTime() - t0) / 1e9));
+        report.put("seconds", seconds);
+        writeSummary();
+        return report;
+    }
+
+    private interface Stage<T> {
+        T run() throws IOException;
+    }
+
+    private <T> T timed(String name, Stage<T> stage) throws IOException {
+        long t0 = System.nanoTime();
+        T r = stage.run();
+        seconds.put(name, round1((System.nanoTime() - t0) / 1e9));
+        return r;
+    }
+
+    private static double round1(double x) {
+        return Math.round(x * 10) / 10.0;
+    }
+
+    public Path summaryFile() {
+        return s.out().resolve("summary.json");
+    }
+
+    public Path figureFile() {
+        return s.out().resolve("ppo-heldout.png");
+    }
+
+    void writeSummary() throws IOException {
+        ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        AtomicFiles.writeString(summaryFile(), m.writeValueAsString(report) + "\n");
     }
 
     public Path site() throws IOException {
@@ -88,51 +161,91 @@ public final class DemoPipeline {
         Prepare.Stats st = Prepare.run(Prepare.Config.of(posts, data, s.seed()));
         log.printf("prepare: %d questions, %d answers, %d pairs %s, %d RL prompts, %d rows skipped%n", st.questions, st.answers,
                 st.pairs(), st.pairsPerSplit, st.rlPrompts, st.skipped.total());
+        report.put("pairs", st.pairsPerSplit);
         return data;
     }
 
-    /** The base model: the given one, stories260K from ../shared, or a random one (with a notice). */
-    public Path baseModel() {
-        if (s.baseModel() != null) return s.baseModel();
-        Path shared = Path.of("..", "shared", "models", "stories260K", "stories260K.gguf").toAbsolutePath().normalize();
-        if (Files.isRegularFile(shared)) {
-            log.println("base model: stories260K (a real 260K-parameter TinyStories LLaMA) from " + shared);
-            report.put("base_model", "stories260K");
-            return shared;
+    /**
+     * The base model: the given one, or a new LLaMA ({@link #BASE_SHAPE}, init's vocabulary) whose
+     * every weight is pretrained on the site's text (each question with each of its answers, right
+     * or wrong, from the finetune and reward splits, never the held-out ones) and, for the synthetic
+     * site, textbook texts (questions of the same kind with right answers, two per site question).
+     */
+    public Path baseModel(Path data) throws IOException {
+        if (s.baseModel() != null) {
+            report.put("base_model", s.baseModel().getFileName().toString());
+            return s.baseModel();
         }
-        Path f = s.out().resolve("base-random.gguf");
-        RandomModel.write(new ModelShape(128, 4, 4, 2, 352, 512, 512, 10000, 1e-5, false), TensorType.F32, s.seed(), f);
-        log.println("notice: ../shared/models/stories260K is absent, so the demo starts from a random model; "
-                + "LoRA alone teaches it slowly, expect weak figures (pass --model for a real one)");
-        report.put("base_model", "random 128x4");
-        return f;
+        pretrained = true;
+        Path init = s.out().resolve("base-init.gguf");
+        RandomModel.write(BASE_SHAPE, TensorType.F32, s.seed(), BASE_INIT_STD, init, null);
+        List<String> texts = siteTexts(data, "finetune.jsonl", "reward.jsonl");
+        if (s.posts().isEmpty()) texts.addAll(SynthSite.textbook(2 * s.questions(), s.seed() + 1, s.difficulty()));
+        texts = SftData.shuffleBuffer(texts, 1024, s.seed());
+        SftConfig c = new SftConfig(128, 8, 1, 3e-3, LrSchedule.Kind.COSINE, 20, 0.01, s.pretrainSteps(), 1.0, LoraConfig.defaults(),
+                s.seed(), 0, 0, 0, true, false, 0, true);
+        try (LlamaModel m = LlamaModel.load(init)) {
+            List<Packing.Chunk> train = SftData.pack(texts, m.tokenizer(), 128);
+            SftRun.Summary r = new SftRun(m, c, train, List.of(), s.out().resolve("pretrain"), log).run(null, false);
+            long params = BASE_SHAPE.parameters();
+            report.put("base_model", String.format("pretrained here: LLaMA dim %d, %d layers, vocab %d (%,d parameters), %d steps on %d texts",
+                    BASE_SHAPE.dim(), BASE_SHAPE.layers(), BASE_SHAPE.vocab(), params, r.stepsDone(), texts.size()));
+            report.put("pretrain_loss", r.lastLoss());
+            log.printf("pretrain: %d steps over %d texts of the site, final loss %.3f -> %s%n", r.stepsDone(), texts.size(), r.lastLoss(),
+                    r.adapter());
+            return r.adapter();
+        }
     }
 
-    /** SFT on the finetune split; returns the trunk with the adapter merged in. */
+    /**
+     * Every answer of the given pair files' questions with its question, once each (chosen and
+     * rejected answers alike: the site as it is, right and wrong).
+     */
+    static List<String> siteTexts(Path data, String... files) throws IOException {
+        Map<String, String> texts = new LinkedHashMap<>();
+        for (String f : files)
+            JsonlLines.read(data.resolve(f), (JsonNode row, long line) -> {
+                String q = row.get("question").asText(), qid = row.path("qid").asText(q);
+                for (String side : List.of("response_j", "response_k"))
+                    texts.putIfAbsent(qid + "\u0000" + row.get(side).asText(), Template.format(q, row.get(side).asText()));
+            });
+        return new ArrayList<>(texts.values());
+    }
+
+    /**
+     * SFT on the finetune split: every weight of a base pretrained here, on every answer of its
+     * questions (the site as it is, so the SFT model answers as the site does, right or wrong);
+     * else a LoRA adapter on the chosen answers (StackLLaMA's recipe) merged into the given base.
+     * Returns the SFT trunk.
+     */
     public Path sft(Path base, Path data) throws IOException {
         Path dir = s.out().resolve("sft");
         LoraConfig lora = new LoraConfig(16, 32f, 0.0f, EnumSet.allOf(LoraConfig.Target.class), s.seed());
-        SftConfig c = new SftConfig(128, 8, 1, 3e-3, LrSchedule.Kind.COSINE, 10, 0.05, s.sftSteps(), 1.0, lora, s.seed(), 0, 0, 0,
-                true, false, 0);
-        Path merged = s.out().resolve("sft-merged.gguf");
+        SftConfig c = new SftConfig(128, 8, 1, pretrained ? 1e-3 : 3e-3, LrSchedule.Kind.COSINE, 10, 0.05, s.sftSteps(), 1.0, lora,
+                s.seed(), 0, 0, 0, true, false, 0, pretrained);
         try (LlamaModel m = LlamaModel.load(base)) {
-            List<Packing.Chunk> train = SftData.pack(SftData.readTexts(data.resolve("finetune.jsonl"), null), m.tokenizer(), 128);
+            List<String> texts = c.full() ? SftData.shuffleBuffer(siteTexts(data, "finetune.jsonl"), 1024, s.seed())
+                    : SftData.readTexts(data.resolve("finetune.jsonl"), null);
+            List<Packing.Chunk> train = SftData.pack(texts, m.tokenizer(), 128);
             List<Packing.Chunk> eval = SftData.pack(SftData.readTexts(data.resolve("evaluation.jsonl"), null), m.tokenizer(), 128);
             SftRun.Summary r = new SftRun(m, c, train, eval, dir, log).run(null, false);
             report.put("sft_eval_loss", r.evalLoss());
             log.printf("sft: eval loss %.3f (perplexity %.1f)%n", r.evalLoss(), Math.exp(r.evalLoss()));
+            if (c.full()) return r.adapter();
+            Path merged = s.out().resolve("sft-merged.gguf");
             try (LoraAdapter a = AdapterFile.load(r.adapter(), m)) {
                 Merge.merge(m, a, null, merged);
             }
+            return merged;
         }
-        return merged;
     }
 
     /** Reward model on the SFT trunk; returns the reward GGUF. */
     public Path reward(Path sftModel, Path data) throws IOException {
         Path dir = s.out().resolve("reward");
-        RewardConfig c = new RewardConfig(1e-3, 8, 1, 1, LrSchedule.Kind.LINEAR, 10, 0.001, 512, 1.0, 0, 0,
-                RewardConfig.defaultLora(s.seed()), s.seed(), s.rewardSteps());
+        LoraConfig lora = new LoraConfig(16, 32f, 0.0f, EnumSet.allOf(LoraConfig.Target.class), s.seed());
+        RewardConfig c = new RewardConfig(1e-3, 8, 1, 1, LrSchedule.Kind.LINEAR, 10, 0.001, 512, 1.0, 0, 0, lora, s.seed(),
+                s.rewardSteps());
         try (LlamaModel m = LlamaModel.load(sftModel)) {
             RewardData.Loaded train = RewardData.load(data.resolve("reward.jsonl"), m.tokenizer(), 512);
             RewardData.Loaded eval = RewardData.load(data.resolve("evaluation.jsonl"), m.tokenizer(), 512);
@@ -145,21 +258,36 @@ public final class DemoPipeline {
         }
     }
 
-    /** PPO on the SFT trunk against the reward model; prints and records the before/after report. */
+    /** The demo's PPO settings (tuned over seeds; docs/pipeline.md). */
+    public PpoConfig ppoConfig() {
+        return PpoConfig.defaults().toBuilder().learningRate(3e-4).batchSize(16).miniBatchSize(4).ppoEpochs(4).initKlCoef(0.2)
+                .horizon(1000).minNewTokens(6).maxNewTokens(24).seed(s.seed()).build();
+    }
+
+    /**
+     * PPO on the SFT trunk against the reward model; records the before/after report and, every
+     * {@code evalEvery} steps, the held-out correctness, score and KL for the figure.
+     */
     public void ppo(Path sftModel, Path rewardModel, Path data) throws IOException {
         Path dir = s.out().resolve("ppo");
-        // Tuned on this setting (docs/pipeline.md): a faster-reacting KL controller (horizon 1000)
-        // and lr 5e-5, the rate of four tried over seeds 3, 4, 5 under which every seed gained true
-        // correctness; at 1.5e-4 one seed in three hacked the tiny reward model.
-        PpoConfig c = PpoConfig.defaults().toBuilder().learningRate(5e-5).batchSize(16).miniBatchSize(4).ppoEpochs(4)
-                .initKlCoef(0.2).horizon(1000).minNewTokens(4).maxNewTokens(12).seed(s.seed()).build();
+        PpoConfig c = ppoConfig();
         LoraConfig lora = new LoraConfig(16, 32f, 0.0f, EnumSet.allOf(LoraConfig.Target.class), s.seed());
         try (PpoSession session = PpoSession.open(sftModel, lora, RewardFunction.learned(sftModel, rewardModel))) {
             int max = session.maxPromptTokens(c);
             Prompts prompts = new Prompts(Prompts.read(data.resolve("rl.jsonl"), session.model().tokenizer(), max, new int[1]), s.seed());
             List<Prompts.Prompt> held = Prompts.read(data.resolve("evaluation.jsonl"), session.model().tokenizer(), max, new int[1]);
             held = held.subList(0, Math.min(128, held.size()));
+            long evalSeed = s.seed() + 99;
+            List<double[]> curve = new ArrayList<>();
+            List<Prompts.Prompt> heldOut = held;
             PpoRun run = new PpoRun(session.policy(), session.reward(), prompts, c, new PpoRun.Settings(s.ppoSteps(), 0, 1.0), dir, log);
+            if (s.evalEvery() > 0) {
+                curve.add(point(0, PpoEvaluation.run(session.policy(), session.reward(), heldOut, false, c.maxNewTokens(), evalSeed)));
+                run.afterEachStep(step -> {
+                    if (step % s.evalEvery() == 0 || step == s.ppoSteps())
+                        curve.add(point(step, PpoEvaluation.run(session.policy(), session.reward(), heldOut, true, c.maxNewTokens(), evalSeed)));
+                });
+            }
             long t0 = System.nanoTime();
             List<PpoRun.StepResult> steps = run.run(false);
             double gen = 0, score = 0, opt = 0;
@@ -168,12 +296,34 @@ public final class DemoPipeline {
                 score += (double) r.row().get("time/ppo/score_s");
                 opt += (double) r.row().get("time/ppo/optimize_s");
             }
-            report.put("ppo_seconds", (System.nanoTime() - t0) / 1e9);
             report.put("ppo_time_generate_score_optimize_s", List.of(Math.round(gen), Math.round(score), Math.round(opt)));
-            log.printf("ppo: %d steps in %.0f s (generate %.0f s, score %.0f s, optimise %.0f s); plot %s%n", steps.size(),
+            log.printf("ppo: %d steps in %.0f s (generate %.0f s, score %.0f s, optimise %.0f s); training plot %s%n", steps.size(),
                     (System.nanoTime() - t0) / 1e9, gen, score, opt, dir.resolve("ppo.png"));
+            if (!curve.isEmpty()) {
+                writeFigure(curve);
+                List<List<Double>> rows = new ArrayList<>();
+                for (double[] p : curve) rows.add(List.of(p[0], p[1], p[2], p[3]));
+                report.put("heldout_curve_step_correct_score_kl", rows);
+            }
             log.println();
-            report.putAll(session.compare(held, c.maxNewTokens(), s.seed() + 99, log, 4));
+            report.putAll(session.compare(held, c.maxNewTokens(), evalSeed, log, 4));
         }
+    }
+
+    private static double[] point(int step, PpoEvaluation.Report r) {
+        return new double[] {step, r.correctRate(), r.meanScore(), r.kl()};
+    }
+
+    private void writeFigure(List<double[]> curve) throws IOException {
+        double[] x = new double[curve.size()], correct = new double[x.length], score = new double[x.length], kl = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = curve.get(i)[0];
+            correct[i] = 100 * curve.get(i)[1];
+            score[i] = curve.get(i)[2];
+            kl[i] = curve.get(i)[3];
+        }
+        PlotPng.write(figureFile(), List.of(new PlotPng.Series("held-out true correctness, % (checker)", "PPO step", x, correct),
+                new PlotPng.Series("held-out reward-model score", "PPO step", x, score),
+                new PlotPng.Series("KL to the SFT model (nats per answer)", "PPO step", x, kl)), 900, 900);
     }
 }

@@ -82,9 +82,13 @@ public final class Policy implements AutoCloseable {
         return new Samples(responses, texts, n);
     }
 
-    /** Log-probs and values of the responses: with the adapter (the policy) or without (the reference). */
+    /**
+     * Log-probs and values of the responses: with the adapter (the policy) or without (the
+     * reference). {@code training}: dropout on, keeping what {@link #backward} needs; otherwise a
+     * no-grad pass run as inference (old and reference log-probs, values).
+     */
     public Pass evaluate(List<int[]> queries, List<int[]> responses, boolean adapter, boolean training) {
-        TrainerPool.Batch b = pool.forward(concat(queries, responses), true, training, adapter);
+        TrainerPool.Batch b = pool.forward(concat(queries, responses), true, training, adapter, training);
         double[][] lp = new double[queries.size()][], v = new double[queries.size()][];
         for (int i = 0; i < queries.size(); i++) {
             int q = queries.get(i).length, r = responses.get(i).length;
@@ -96,7 +100,7 @@ public final class Policy implements AutoCloseable {
                 v[i][t] = valueHead.score(b.hidden, row);
             }
         }
-        last = b;
+        last = training ? b : null;
         lastQueries = queries;
         lastResponses = responses;
         return new Pass(lp, v);

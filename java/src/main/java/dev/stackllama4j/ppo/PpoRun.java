@@ -70,6 +70,12 @@ public final class PpoRun {
     private int step;
     private boolean warnedNegativeKl;
     private final List<double[]> curve = new ArrayList<>();
+    private java.util.function.IntConsumer afterEachStep = step -> {};
+
+    /** Called with the step number after each step (and its metrics row) is done; e.g. a held-out evaluation. */
+    public void afterEachStep(java.util.function.IntConsumer hook) {
+        this.afterEachStep = hook;
+    }
 
     public PpoRun(Policy policy, RewardFunction reward, Prompts prompts, PpoConfig config, Settings settings, Path out, PrintStream log) {
         this.policy = policy;
@@ -99,6 +105,7 @@ public final class PpoRun {
                 progress.update(step, String.format("reward %.3f | kl %.3f | β %.4f", (double) row.get("env/reward_mean"),
                         (double) row.get("objective/kl"), (double) row.get("objective/kl_coef")));
                 if ((s.saveEvery() > 0 && step % s.saveEvery() == 0) || step == s.steps()) save(ckpt);
+                afterEachStep.accept(step);
             }
         }
         AdapterFile.save(out.resolve("adapter.gguf"), policy.lora());

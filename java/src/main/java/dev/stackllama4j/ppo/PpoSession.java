@@ -52,6 +52,23 @@ public final class PpoSession implements AutoCloseable {
             reward.close();
             throw e;
         }
+        return open(m, ppoLora, reward);
+    }
+
+    /** A learned reward model on the policy's own trunk: one mapping of the weights serves both. */
+    public static PpoSession openSharedTrunk(Path trunk, LoraConfig ppoLora, Path rewardModel) {
+        LlamaModel m = LlamaModel.load(trunk);
+        RewardFunction reward;
+        try {
+            reward = RewardFunction.learned(m, rewardModel, false);
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+        return open(m, ppoLora, reward);
+    }
+
+    private static PpoSession open(LlamaModel m, LoraConfig ppoLora, RewardFunction reward) {
         LoraAdapter lora = null;
         try {
             lora = LoraAdapter.create(m, ppoLora);
@@ -101,7 +118,11 @@ public final class PpoSession implements AutoCloseable {
 
     /** A PpoConfig's sampling limits are in tokens; prompts longer than the context minus them are dropped. */
     public int maxPromptTokens(PpoConfig c) {
-        return (int) Math.max(8, Math.min(4096, model.contextLength()) - c.maxNewTokens());
+        return maxPromptTokens(model, c);
+    }
+
+    public static int maxPromptTokens(LlamaModel m, PpoConfig c) {
+        return (int) Math.max(8, Math.min(4096, m.contextLength()) - c.maxNewTokens());
     }
 
     public LlamaModel model() {
@@ -111,7 +132,7 @@ public final class PpoSession implements AutoCloseable {
     @Override
     public void close() {
         policy.close();
-        reward.close();
+        reward.close();  // before the model: a shared-trunk reward function reads it
         lora.close();
         model.close();
     }

@@ -23,27 +23,35 @@ public interface RewardFunction extends AutoCloseable {
     static RewardFunction learned(Path trunk, Path rewardModel) {
         LlamaModel m = LlamaModel.load(trunk);
         try {
-            RewardModelFile.Loaded r = RewardModelFile.load(rewardModel, m, false);
-            SequenceScorer scorer = new SequenceScorer(m, r.lora(), r.head(), m.tokenizer().vocabulary().eos());
-            return new RewardFunction() {
-                @Override
-                public double[] score(List<int[]> queries, List<int[]> responses, List<String> questions, List<String> answers) {
-                    List<int[]> seqs = new ArrayList<>();
-                    for (int i = 0; i < queries.size(); i++) seqs.add(concat(queries.get(i), responses.get(i)));
-                    return scorer.score(seqs, false);
-                }
-
-                @Override
-                public void close() {
-                    scorer.close();
-                    r.close();
-                    m.close();
-                }
-            };
+            return learned(m, rewardModel, true);
         } catch (RuntimeException e) {
             m.close();
             throw e;
         }
+    }
+
+    /**
+     * A reward model from {@code train-reward} on an open trunk (the policy's own when they are the
+     * same file: its weights are then mapped once); {@code ownsModel}: closing the function closes it.
+     */
+    static RewardFunction learned(LlamaModel m, Path rewardModel, boolean ownsModel) {
+        RewardModelFile.Loaded r = RewardModelFile.load(rewardModel, m, false);
+        SequenceScorer scorer = new SequenceScorer(m, r.lora(), r.head(), m.tokenizer().vocabulary().eos());
+        return new RewardFunction() {
+            @Override
+            public double[] score(List<int[]> queries, List<int[]> responses, List<String> questions, List<String> answers) {
+                List<int[]> seqs = new ArrayList<>();
+                for (int i = 0; i < queries.size(); i++) seqs.add(concat(queries.get(i), responses.get(i)));
+                return scorer.score(seqs, false);
+            }
+
+            @Override
+            public void close() {
+                scorer.close();
+                r.close();
+                if (ownsModel) m.close();
+            }
+        };
     }
 
     /** The synthetic site's checker: 1 for a correct answer, 0 otherwise (an oracle reward). */

@@ -22,12 +22,15 @@ public final class SequenceScorer implements AutoCloseable {
             throw new IllegalArgumentException("head has " + head.weight.length + " weights, the model's hidden size is " + pool.dim());
     }
 
-    /** Scores of each sequence (with dropout when {@code training}). */
+    /**
+     * Scores of each sequence. {@code training}: with dropout, keeping what {@link #backward}
+     * needs; otherwise inference (nothing kept).
+     */
     public double[] score(List<int[]> seqs, boolean training) {
-        TrainerPool.Batch b = pool.forward(seqs, false, training, true);
+        TrainerPool.Batch b = pool.forward(seqs, false, training, true, training);
         double[] scores = new double[b.count];
         for (int i = 0; i < b.count; i++) scores[i] = head.score(b.hidden, b.row(i, b.lengths[i] - 1));
-        last = b;
+        last = training ? b : null;
         return scores;
     }
 

@@ -6,6 +6,7 @@ import dev.stackllama4j.engine.GgufWriter;
 import dev.stackllama4j.engine.LlamaModel;
 import dev.stackllama4j.engine.LoraAdapter;
 import dev.stackllama4j.engine.TensorType;
+import dev.stackllama4j.engine.Trainable;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.Set;
@@ -41,15 +42,20 @@ public final class AdapterFile {
         w.putF32(KEY_DROPOUT, c.dropout());
         w.putString(KEY_TARGETS, c.targetList());
         w.putU64(KEY_SEED, c.seed());
-        for (int i = 0; i < lora.tensors().size(); i++) {
-            LoraAdapter.TensorInfo t = lora.tensors().get(i);
-            w.addTensor(t.name(), TensorType.F32, t.dims(), lora.get(i, LoraAdapter.Field.VALUE));
+        addTensors(w, lora, withOptimizerState);
+        return w;
+    }
+
+    /** Adds every tensor's values (and, with {@code withOptimizerState}, its AdamW moments) as F32. */
+    public static void addTensors(GgufWriter w, Trainable params, boolean withOptimizerState) {
+        for (int i = 0; i < params.tensors().size(); i++) {
+            Trainable.TensorInfo t = params.tensors().get(i);
+            w.addTensor(t.name(), TensorType.F32, t.dims(), params.get(i, Trainable.Field.VALUE));
             if (withOptimizerState) {
-                w.addTensor("stackllama4j.adam_m." + t.name(), TensorType.F32, t.dims(), lora.get(i, LoraAdapter.Field.ADAM_M));
-                w.addTensor("stackllama4j.adam_v." + t.name(), TensorType.F32, t.dims(), lora.get(i, LoraAdapter.Field.ADAM_V));
+                w.addTensor("stackllama4j.adam_m." + t.name(), TensorType.F32, t.dims(), params.get(i, Trainable.Field.ADAM_M));
+                w.addTensor("stackllama4j.adam_v." + t.name(), TensorType.F32, t.dims(), params.get(i, Trainable.Field.ADAM_V));
             }
         }
-        return w;
     }
 
     /** Writes a plain adapter (atomically). */
@@ -104,21 +110,21 @@ public final class AdapterFile {
      * from an open adapter or checkpoint file; names and shapes must match, and the file may hold no
      * LoRA tensor the adapter lacks.
      */
-    public static void restoreInto(GgufFile f, LoraAdapter lora, boolean withOptimizerState) {
+    public static void restoreInto(GgufFile f, Trainable lora, boolean withOptimizerState) {
         Path path = f.path();
         java.util.Set<String> seen = new java.util.HashSet<>();
         for (int i = 0; i < lora.tensors().size(); i++) {
-            LoraAdapter.TensorInfo t = lora.tensors().get(i);
+            Trainable.TensorInfo t = lora.tensors().get(i);
             if (!f.hasTensor(t.name()))
                 throw new IllegalArgumentException(path + ": tensor " + t.name() + " is missing (the adapter does not fit this model)");
             GgufTensorInfo g = f.tensor(t.name());
             if (!java.util.Arrays.equals(g.dims(), t.dims()))
                 throw new IllegalArgumentException(path + ": tensor " + t.name() + " has shape " + g.shape() + ", the model needs "
                         + java.util.Arrays.toString(t.dims()));
-            lora.set(i, LoraAdapter.Field.VALUE, f.readFloats(t.name()));
+            lora.set(i, Trainable.Field.VALUE, f.readFloats(t.name()));
             if (withOptimizerState) {
-                lora.set(i, LoraAdapter.Field.ADAM_M, f.readFloats("stackllama4j.adam_m." + t.name()));
-                lora.set(i, LoraAdapter.Field.ADAM_V, f.readFloats("stackllama4j.adam_v." + t.name()));
+                lora.set(i, Trainable.Field.ADAM_M, f.readFloats("stackllama4j.adam_m." + t.name()));
+                lora.set(i, Trainable.Field.ADAM_V, f.readFloats("stackllama4j.adam_v." + t.name()));
             }
             seen.add(t.name());
         }

@@ -2,18 +2,20 @@ package dev.stackllama4j.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.stackllama4j.engine.FullWeights;
 import dev.stackllama4j.engine.GgufFile;
 import dev.stackllama4j.engine.GgufWriter;
 import dev.stackllama4j.engine.LlamaModel;
 import dev.stackllama4j.engine.LoraAdapter;
+import dev.stackllama4j.engine.Trainable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * A training checkpoint in one GGUF file (so one atomic rename commits it): the adapter, its AdamW
- * moments, and the run's state as JSON under {@code stackllama4j.train_state} (steps done, data
+ * A training checkpoint in one GGUF file (so one atomic rename commits it): the adapter (or, for
+ * full-parameter training, every weight), its AdamW moments, and the run's state as JSON under {@code stackllama4j.train_state} (steps done, data
  * cursor, AdamW step count, dropout counter, and the settings a resume must match).
  */
 public final class Checkpoint {
@@ -22,8 +24,16 @@ public final class Checkpoint {
 
     private Checkpoint() {}
 
-    public static void save(Path path, LoraAdapter lora, Map<String, Object> state) {
-        try (GgufWriter w = AdapterFile.writer(lora, true)) {
+    public static void save(Path path, Trainable params, Map<String, Object> state) {
+        GgufWriter writer;
+        if (params instanceof LoraAdapter lora) {
+            writer = AdapterFile.writer(lora, true);
+        } else {
+            writer = new GgufWriter();
+            writer.putString("general.type", "checkpoint");
+            AdapterFile.addTensors(writer, params, true);
+        }
+        try (GgufWriter w = writer) {
             write(path, w, state);
         }
     }
@@ -44,6 +54,20 @@ public final class Checkpoint {
             return JSON.readTree(f.getString(KEY_STATE));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Every weight with its optimizer state, from a full-parameter checkpoint of this model. */
+    public static FullWeights loadFull(Path path, LlamaModel model, JsonNode[] state) {
+        state[0] = readState(path);
+        FullWeights full = FullWeights.create(model);
+        try (GgufFile f = GgufFile.open(path)) {
+            AdapterFile.restoreInto(f, full, true);
+            full.setAdamwSteps(state[0].get("adamw_steps").asLong());
+            return full;
+        } catch (RuntimeException e) {
+            full.close();
+            throw e;
         }
     }
 

@@ -22,10 +22,21 @@ package dev.stackllama4j.train;
  *     sequence ({@code --no-cross-doc-attention}). Default true (StackLLaMA).
  * @param checkpointing recompute activations per layer in backward (long sequences). Default false.
  * @param stopAfter stop (with a checkpoint) after this many steps in this invocation; 0 = never. Default 0.
+ * @param full train every weight of the model instead of a LoRA adapter ({@code sft --full},
+ *     {@code pretrain}); the run writes {@code model.gguf}; {@code lora} is unused. Default false.
  */
 public record SftConfig(int seqLength, int batchSize, int gradAccum, double lr, LrSchedule.Kind schedule, int warmupSteps,
                         double weightDecay, int maxSteps, double maxGradNorm, LoraConfig lora, long seed, int shuffleBuffer,
-                        int evalEvery, int saveEvery, boolean crossDocAttention, boolean checkpointing, int stopAfter) {
+                        int evalEvery, int saveEvery, boolean crossDocAttention, boolean checkpointing, int stopAfter,
+                        boolean full) {
+    /** A LoRA run. */
+    public SftConfig(int seqLength, int batchSize, int gradAccum, double lr, LrSchedule.Kind schedule, int warmupSteps,
+                     double weightDecay, int maxSteps, double maxGradNorm, LoraConfig lora, long seed, int shuffleBuffer,
+                     int evalEvery, int saveEvery, boolean crossDocAttention, boolean checkpointing, int stopAfter) {
+        this(seqLength, batchSize, gradAccum, lr, schedule, warmupSteps, weightDecay, maxSteps, maxGradNorm, lora, seed, shuffleBuffer,
+                evalEvery, saveEvery, crossDocAttention, checkpointing, stopAfter, false);
+    }
+
     public SftConfig {
         positive(seqLength, "seq-length", 2);
         positive(batchSize, "batch-size", 1);
@@ -43,7 +54,13 @@ public record SftConfig(int seqLength, int batchSize, int gradAccum, double lr, 
 
     public static SftConfig defaults() {
         return new SftConfig(1024, 4, 1, 1e-4, LrSchedule.Kind.COSINE, 100, 0.05, 0, 1.0, LoraConfig.defaults(), 0, 0, 0, 0,
-                true, false, 0);
+                true, false, 0, false);
+    }
+
+    /** The same settings training every weight ({@code full} true) or a LoRA adapter. */
+    public SftConfig withFull(boolean full) {
+        return new SftConfig(seqLength, batchSize, gradAccum, lr, schedule, warmupSteps, weightDecay, maxSteps, maxGradNorm, lora, seed,
+                shuffleBuffer, evalEvery, saveEvery, crossDocAttention, checkpointing, stopAfter, full);
     }
 
     private static void positive(int v, String name, int min) {

@@ -2,8 +2,10 @@ package dev.stackllama4j.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.stackllama4j.engine.AdamW;
+import dev.stackllama4j.engine.FullWeights;
 import dev.stackllama4j.engine.LlamaModel;
 import dev.stackllama4j.engine.LoraAdapter;
+import dev.stackllama4j.engine.Trainable;
 import dev.stackllama4j.engine.Trainer;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -14,9 +16,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One SFT run: packed chunks in, LoRA steps out, with metrics, evaluation, checkpoints and resume.
- * Files in the output folder: {@code adapter.gguf} (llama.cpp LoRA), {@code checkpoint.gguf},
- * {@code metrics.jsonl}.
+ * One SFT run: packed chunks in, LoRA (or, with {@link SftConfig#full}, full-parameter) steps out,
+ * with metrics, evaluation, checkpoints and resume. Files in the output folder: {@code adapter.gguf}
+ * (llama.cpp LoRA) or {@code model.gguf} (the whole model, F32, for full-parameter runs),
+ * {@code checkpoint.gguf}, {@code metrics.jsonl}.
  */
 public final class SftRun {
     /** Raised when the loss stops being a number; the message says where the last checkpoint is. */
@@ -26,7 +29,7 @@ public final class SftRun {
         }
     }
 
-    /** What a finished (or stopped) run reports. */
+    /** What a finished (or stopped) run reports; {@code adapter} is model.gguf for a full-parameter run. */
     public record Summary(int stepsDone, int totalSteps, double lastLoss, double evalLoss, Path adapter) {}
 
     private final LlamaModel model;
@@ -61,13 +64,15 @@ public final class SftRun {
         JsonNode[] state = new JsonNode[1];
         boolean resuming = resume && Files.exists(ckpt);
         if (resume && !resuming) log.println("notice: --resume given but " + ckpt + " does not exist: starting fresh");
-        try (LoraAdapter lora = resuming ? Checkpoint.load(ckpt, model, state)
+        if (resuming) checkCompatible(Checkpoint.readState(ckpt)); // before loading: a LoRA run cannot load a full checkpoint
+        if (c.full() && initAdapter != null) throw new IllegalArgumentException("a full-parameter run takes no initial adapter");
+        try (Trainable lora = c.full() ? (resuming ? Checkpoint.loadFull(ckpt, model, state) : FullWeights.create(model))
+                : resuming ? Checkpoint.load(ckpt, model, state)
                 : initAdapter != null ? AdapterFile.load(initAdapter, model) : LoraAdapter.create(model, c.lora());
                 Trainer tr = Trainer.create(model, lora, c.batchSize(), c.seqLength(), c.checkpointing())) {
             int step = 0;
             long cursor = 0;
             if (resuming) {
-                checkCompatible(state[0]);
                 step = state[0].get("step").asInt();
                 cursor = state[0].get("cursor").asLong();
                 tr.setForwardCount(state[0].get("forward_count").asLong());
@@ -76,7 +81,7 @@ public final class SftRun {
             Batches batches = new Batches(train, c.batchSize(), cursor);
             double lastLoss = Double.NaN, evalLoss = Double.NaN;
             int stopAt = c.stopAfter() > 0 ? Math.min(total, step + c.stopAfter()) : total;
-            Progress progress = new Progress(log, "sft", step, total, 10);
+            Progress progress = new Progress(log, c.full() ? "full" : "sft", step, total, 10);
             try (MetricsLog metrics = new MetricsLog(out.resolve("metrics.jsonl"), step)) {
                 AdamW opt = AdamW.of(c.lr(), c.weightDecay());
                 while (step < stopAt) {
@@ -108,15 +113,16 @@ public final class SftRun {
                         Checkpoint.save(ckpt, lora, state(step, batches.cursor(), tr, lora));
                 }
             }
-            Path adapter = out.resolve("adapter.gguf");
-            AdapterFile.save(adapter, lora);
+            Path adapter = out.resolve(c.full() ? "model.gguf" : "adapter.gguf");
+            if (lora instanceof FullWeights full) Merge.saveFull(model, full, adapter);
+            else AdapterFile.save(adapter, (LoraAdapter) lora);
             return new Summary(step, total, lastLoss, evalLoss, adapter);
         }
     }
 
     private record StepResult(double loss, double gradNorm, long tokens) {}
 
-    private StepResult step(Trainer tr, LoraAdapter lora, Batches batches, AdamW opt) {
+    private StepResult step(Trainer tr, Trainable lora, Batches batches, AdamW opt) {
         lora.zeroGrad();
         double loss = 0;
         long tokens = 0;
@@ -152,7 +158,7 @@ public final class SftRun {
         }
     }
 
-    private Map<String, Object> state(int step, long cursor, Trainer tr, LoraAdapter lora) {
+    private Map<String, Object> state(int step, long cursor, Trainer tr, Trainable lora) {
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("step", step);
         s.put("cursor", cursor);
@@ -162,15 +168,17 @@ public final class SftRun {
         s.put("batch_size", c.batchSize());
         s.put("grad_accum", c.gradAccum());
         s.put("train_sequences", train.size());
+        s.put("full", c.full());
         return s;
     }
 
     private void checkCompatible(JsonNode s) {
         String[][] keys = {{"seq_length", String.valueOf(c.seqLength())}, {"batch_size", String.valueOf(c.batchSize())},
-                {"grad_accum", String.valueOf(c.gradAccum())}, {"train_sequences", String.valueOf(train.size())}};
+                {"grad_accum", String.valueOf(c.gradAccum())}, {"train_sequences", String.valueOf(train.size())},
+                {"full", String.valueOf(c.full())}};
         for (String[] k : keys)
-            if (!s.get(k[0]).asText().equals(k[1]))
-                throw new IllegalArgumentException("cannot resume: the checkpoint has " + k[0] + " " + s.get(k[0]).asText()
+            if (!s.path(k[0]).asText("false").equals(k[1]))
+                throw new IllegalArgumentException("cannot resume: the checkpoint has " + k[0] + " " + s.path(k[0]).asText("false")
                         + ", this run " + k[1] + " (resume with the same data and settings)");
     }
 }

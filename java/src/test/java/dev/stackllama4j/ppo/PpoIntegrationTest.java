@@ -5,19 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.stackllama4j.data.Prepare;
-import dev.stackllama4j.data.SynthSite;
-import dev.stackllama4j.engine.LlamaModel;
-import dev.stackllama4j.engine.LoraAdapter;
-import dev.stackllama4j.io.AtomicFileSet;
 import dev.stackllama4j.pipeline.DemoPipeline;
 import dev.stackllama4j.rl.PpoConfig;
-import dev.stackllama4j.testing.SharedFiles;
 import dev.stackllama4j.train.LoraConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
@@ -26,113 +21,116 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * PPO end to end on stories260K (from ../shared) and the easy synthetic site: SFT, then PPO.
- * The bounds were set from measured runs with margin; everything is seeded and the engine is
- * deterministic for a given thread count, so the run is reproducible on this machine kind.
+ * The demo end to end, as a new user runs it (no ../shared): a LLaMA pretrained here, SFT of every
+ * weight, a reward model and PPO, for the three seeds docs/pipeline.md reports. Everything is
+ * seeded and the engine is deterministic for a given thread count, but one PPO run is a chaotic
+ * process, so the claims are the table's: means over the seeds, and no seed losing ground. The
+ * bounds fail on a reward-hacked run (reward-model score up, true correctness flat or down).
  */
 class PpoIntegrationTest {
     @TempDir
     static Path tmp;
 
-    static Path data, sft;
+    static final long[] SEEDS = {1, 2, 3};
+    static final List<Map<String, Object>> reports = new ArrayList<>();
     static final PrintStream QUIET = new PrintStream(new ByteArrayOutputStream());
 
     @BeforeAll
-    static void siteAndSft() throws Exception {
-        Path base = SharedFiles.require("models/stories260K/stories260K.gguf");
-        DemoPipeline p = new DemoPipeline(new DemoPipeline.Settings(tmp, List.of(), base, SynthSite.Difficulty.EASY, 2000, 200, 150, 0, 3),
-                QUIET);
-        data = p.prepare(p.site());
-        sft = p.sft(base, data);
+    static void runTheDemoForEachSeed() throws Exception {
+        for (long seed : SEEDS) {
+            DemoPipeline.Settings d = DemoPipeline.Settings.defaults(tmp.resolve("seed-" + seed));
+            DemoPipeline.Settings s = new DemoPipeline.Settings(d.out(), d.posts(), d.baseModel(), d.difficulty(), d.questions(),
+                    d.pretrainSteps(), d.sftSteps(), d.rewardSteps(), d.ppoSteps(), d.evalEvery(), seed);
+            reports.add(new DemoPipeline(s, QUIET).runAll(title -> {}));
+        }
     }
 
-    static PpoConfig config(int batch) {
-        return PpoConfig.defaults().toBuilder().learningRate(5e-4).batchSize(batch).miniBatchSize(4).initKlCoef(0.05).minNewTokens(4)
-                .maxNewTokens(12).seed(3).build();
+    static double d(Map<String, Object> r, String key) {
+        return ((Number) r.get(key)).doubleValue();
     }
 
-    /**
-     * One PPO run is a chaotic process: a last-bit change anywhere in the engine (a summation
-     * order, an exp) sends a seeded run down another trajectory, and single runs of this setting
-     * end anywhere from no change to +10 points. So the claim is made of the mean over three
-     * seeds, at a learning rate where no measured seed lost ground.
-     */
+    static String table() {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < SEEDS.length; i++) {
+            Map<String, Object> r = reports.get(i);
+            b.append(String.format("%n  seed %d: reward accuracy %.3f, correct %.3f -> %.3f, score %.2f -> %.2f, KL %.2f", SEEDS[i],
+                    d(r, "reward_eval_accuracy"), d(r, "correct_before"), d(r, "correct_after"), d(r, "reward_before"),
+                    d(r, "reward_after"), d(r, "kl_after")));
+        }
+        return b.toString();
+    }
+
     @Test
-    void withTheCheckerAsRewardTrueCorrectnessRisesOnAverageOverSeedsWithinAKlBound() throws Exception {
+    void rlhfRaisesTrueCorrectnessWithTheRewardOnEverySeed() {
+        double gain = 0, accuracy = 0;
+        for (Map<String, Object> r : reports) {
+            gain += (d(r, "correct_after") - d(r, "correct_before")) / SEEDS.length;
+            accuracy += d(r, "reward_eval_accuracy") / SEEDS.length;
+            // no seed loses true correctness (measured: every seed gained 3 to 12 points; a reward-hacked
+            // run loses 14 to 17); 0.02 (under 3 of 128 prompts) allows for another SIMD level's last bits
+            assertTrue(d(r, "correct_after") >= d(r, "correct_before") - 0.02, "a seed lost true correctness:" + table());
+            assertTrue(d(r, "kl_after") > 0 && d(r, "kl_after") < 10, "KL to the SFT model out of range:" + table());
+        }
+        System.err.println("demo over seeds:" + table());
+        assertTrue(accuracy >= GATE_ACCURACY, "mean held-out reward-model accuracy " + accuracy + ":" + table());
+        assertTrue(gain >= GATE_GAIN, "mean gain in held-out true correctness " + gain + ":" + table());
+    }
+
+    // Measured (docs/pipeline.md, seeds 1-3): reward-model accuracy 0.836 / 0.879 / 0.825 (mean 0.847);
+    // true correctness 0.305 -> 0.344, 0.297 -> 0.328, 0.398 -> 0.516 (mean gain +0.063). A flat or
+    // reward-hacked run (gain <= 0) fails the gain bound.
+    static final double GATE_ACCURACY = 0.80, GATE_GAIN = 0.03;
+
+    @Test
+    void summaryAndFigureAreWritten() throws Exception {
+        Path out = tmp.resolve("seed-1");
+        JsonNode s = new ObjectMapper().readTree(out.resolve("summary.json").toFile());
+        for (String k : List.of("base_model", "sft_eval_loss", "reward_eval_accuracy", "reward_before", "reward_after", "correct_before",
+                "correct_after", "kl_after", "seconds", "heldout_curve_step_correct_score_kl"))
+            assertTrue(s.has(k), "summary.json lacks " + k);
+        for (String stage : List.of("site", "prepare", "pretrain", "sft", "reward", "ppo", "total"))
+            assertTrue(s.get("seconds").get(stage).asDouble() > 0, "no time for stage " + stage);
+        assertTrue(s.get("base_model").asText().startsWith("pretrained here"), s.get("base_model").asText());
+        // the curve starts at the SFT model and ends at the reported after-PPO figures
+        JsonNode curve = s.get("heldout_curve_step_correct_score_kl");
+        assertEquals(0.0, curve.get(0).get(0).asDouble());
+        assertEquals(s.get("correct_before").asDouble(), curve.get(0).get(1).asDouble(), 1e-12);
+        JsonNode last = curve.get(curve.size() - 1);
+        assertEquals(60.0, last.get(0).asDouble());
+        assertEquals(s.get("correct_after").asDouble(), last.get(1).asDouble(), 1e-12);
+        assertEquals(s.get("reward_after").asDouble(), last.get(2).asDouble(), 1e-12);
+        assertTrue(Files.size(out.resolve("ppo-heldout.png")) > 1000);
+        // the PPO run's own artefacts: TRL's stats, its plot, its adapter
+        JsonNode row = new ObjectMapper().readTree(Files.readAllLines(out.resolve("ppo/metrics.jsonl")).get(59));
+        for (String k : List.of("objective/kl", "objective/kl_coef", "ppo/mean_scores", "ppo/loss/policy", "ppo/loss/value",
+                "ppo/policy/clipfrac", "ppo/val/var_explained", "env/reward_mean", "time/ppo/optimize_s"))
+            assertTrue(row.has(k), "missing stat " + k);
+        assertTrue(Files.size(out.resolve("ppo/ppo.png")) > 1000);
+        assertTrue(Files.isRegularFile(out.resolve("ppo/adapter.gguf")));
+    }
+
+    @Test
+    void aStoppedPpoRunResumesToTheSameEnd() throws Exception {
+        Path run = tmp.resolve("seed-1");
+        Path sft = run.resolve("sft/model.gguf"), rm = run.resolve("reward/reward.gguf"), data = run.resolve("data");
         LoraConfig lora = new LoraConfig(16, 32f, 0f, EnumSet.allOf(LoraConfig.Target.class), 3);
-        int[] seeds = {3, 4, 6};
-        double before = Double.NaN, gain = 0;
-        StringBuilder runs = new StringBuilder();
-        for (int seed : seeds) {
-            try (PpoSession s = PpoSession.open(sft, lora, RewardFunction.checker())) {
-                PpoConfig c = config(16).toBuilder().learningRate(2.5e-4).seed(seed).build();
+        PpoConfig c = new DemoPipeline(DemoPipeline.Settings.defaults(run), QUIET).ppoConfig();
+        Path straight = tmp.resolve("ppo-straight"), stopped = tmp.resolve("ppo-stopped");
+        for (int part = 0; part < 3; part++) {
+            try (PpoSession s = PpoSession.open(sft, lora, RewardFunction.learned(sft, rm))) {
                 Prompts prompts = new Prompts(Prompts.read(data.resolve("rl.jsonl"), s.model().tokenizer(), 64, new int[1]), 3);
-                List<Prompts.Prompt> held = Prompts.read(data.resolve("evaluation.jsonl"), s.model().tokenizer(), 64, new int[1]);
-                held = held.subList(0, Math.min(128, held.size()));
-                Path out = tmp.resolve("ppo-checker-" + seed);
-                List<PpoRun.StepResult> steps = new PpoRun(s.policy(), s.reward(), prompts, c, new PpoRun.Settings(50, 0, 1.0), out, QUIET)
-                        .run(false);
-                assertEquals(50, steps.size());
-                Map<String, Object> r = s.compare(held, c.maxNewTokens(), 102, QUIET, 0);
-                before = (double) r.get("correct_before");
-                double after = (double) r.get("correct_after"), kl = (double) r.get("kl_after");
-                runs.append(String.format(" seed %d: %.3f -> %.3f (KL %.1f);", seed, before, after, kl));
-                // the checker is the reward, so the reward and the correctness rate are the same figure here
-                assertEquals(before, (double) r.get("reward_before"), 1e-12);
-                assertTrue(after >= before - 0.03, "a seed lost ground:" + runs);
-                assertTrue(kl < 40, "KL to the reference " + kl + " nats per answer");
-                gain += (after - before) / seeds.length;
-                if (seed == seeds[0]) checkArtefacts(out, lora);
+                // part 0: 12 steps straight; part 1: 6 steps, then part 2 resumes to 12 in a new session
+                Path out = part == 0 ? straight : stopped;
+                List<PpoRun.StepResult> steps = new PpoRun(s.policy(), s.reward(), prompts, c, new PpoRun.Settings(part == 1 ? 6 : 12, 3, 1.0),
+                        out, QUIET).run(part == 2);
+                assertEquals(part == 0 ? 12 : 6, steps.size());
             }
         }
-        // measured on this machine kind: 0.086 -> 0.102, 0.117, 0.133 (mean +0.031, KL 1.9-2.7)
-        System.err.println("oracle PPO:" + runs);
-        assertTrue(gain >= 0.02, "mean gain in true correctness " + gain + ":" + runs);
-    }
-
-    // TRL's stats are all there, and the run left its artefacts
-    private static void checkArtefacts(Path out, LoraConfig lora) throws Exception {
-        JsonNode last = new ObjectMapper().readTree(Files.readAllLines(out.resolve("metrics.jsonl")).get(49));
-        for (String k : List.of("objective/kl", "objective/kl_coef", "objective/entropy", "ppo/mean_scores", "ppo/std_scores",
-                "ppo/loss/policy", "ppo/loss/value", "ppo/policy/clipfrac", "ppo/policy/approxkl", "ppo/policy/entropy",
-                "ppo/returns/mean", "ppo/val/var_explained", "env/reward_mean", "time/ppo/generate_s", "time/ppo/optimize_s"))
-            assertTrue(last.has(k), "missing stat " + k);
-        assertTrue(Files.size(out.resolve("ppo.png")) > 1000);
-        try (LlamaModel m = LlamaModel.load(sft); LoraAdapter a = dev.stackllama4j.train.AdapterFile.load(out.resolve("adapter.gguf"), m)) {
-            assertEquals(lora.r(), a.config().r());
-        }
-    }
-
-    @Test
-    void withALearnedRewardModelTheRewardRisesWithinAKlBoundAndResumeContinuesTheRun() throws Exception {
-        DemoPipeline p = new DemoPipeline(new DemoPipeline.Settings(tmp.resolve("rm"), List.of(), sft, SynthSite.Difficulty.EASY, 0, 0,
-                150, 0, 3), QUIET);
-        Path rm = p.reward(sft, data);
-        LoraConfig lora = new LoraConfig(16, 32f, 0f, EnumSet.allOf(LoraConfig.Target.class), 3);
-        PpoConfig c = PpoConfig.defaults().toBuilder().learningRate(1.5e-4).batchSize(16).miniBatchSize(4).initKlCoef(0.2).horizon(1000)
-                .minNewTokens(4).maxNewTokens(12).seed(3).build();
-        Path out = tmp.resolve("ppo-rm");
-        try (PpoSession s = PpoSession.open(sft, lora, RewardFunction.learned(sft, rm))) {
-            Prompts prompts = new Prompts(Prompts.read(data.resolve("rl.jsonl"), s.model().tokenizer(), 64, new int[1]), 3);
-            List<Prompts.Prompt> held = Prompts.read(data.resolve("evaluation.jsonl"), s.model().tokenizer(), 64, new int[1]);
-            held = held.subList(0, Math.min(128, held.size()));
-            // a run stopped after 20 of 40 steps ...
-            new PpoRun(s.policy(), s.reward(), prompts, c, new PpoRun.Settings(20, 10, 1.0), out, QUIET).run(false);
-        }
-        try (PpoSession s = PpoSession.open(sft, lora, RewardFunction.learned(sft, rm))) {
-            Prompts prompts = new Prompts(Prompts.read(data.resolve("rl.jsonl"), s.model().tokenizer(), 64, new int[1]), 3);
-            List<Prompts.Prompt> held = Prompts.read(data.resolve("evaluation.jsonl"), s.model().tokenizer(), 64, new int[1]);
-            held = held.subList(0, Math.min(128, held.size()));
-            // ... is resumed to 40 from its checkpoint
-            List<PpoRun.StepResult> more = new PpoRun(s.policy(), s.reward(), prompts, c, new PpoRun.Settings(40, 10, 1.0), out, QUIET)
-                    .run(true);
-            assertEquals(20, more.size());
-            assertEquals(21, more.get(0).step());
-            assertEquals(40, Files.readAllLines(out.resolve("metrics.jsonl")).size());
-            Map<String, Object> r = s.compare(held, c.maxNewTokens(), 102, QUIET, 0);
-            double before = (double) r.get("reward_before"), after = (double) r.get("reward_after");
-            assertTrue(after > before + 0.3, "reward-model score " + before + " -> " + after);
-            assertTrue((double) r.get("kl_after") < 15, "KL " + r.get("kl_after"));
-        }
+        List<String> a = Files.readAllLines(straight.resolve("metrics.jsonl")), b = Files.readAllLines(stopped.resolve("metrics.jsonl"));
+        assertEquals(12, b.size());
+        ObjectMapper m = new ObjectMapper();
+        for (int i = 0; i < 12; i++)
+            for (String k : List.of("env/reward_mean", "objective/kl", "ppo/loss/policy"))
+                assertEquals(m.readTree(a.get(i)).get(k).asDouble(), m.readTree(b.get(i)).get(k).asDouble(), 0.0, "step " + (i + 1) + " " + k);
     }
 }

@@ -79,7 +79,8 @@ class RewardRunTest {
             double alone = sc.score(List.of(a), false)[0];
             double[] both = sc.score(List.of(b, a), false);
             assertEquals(alone, both[1], 1e-5);
-            // the head on the model's own hidden state
+            // the head on the model's own hidden state (an F32 KV cache: the trainer's keys are F32)
+            m.useKvType(dev.stackllama4j.engine.KvType.F32);
             float[][] hidden = m.hiddenStates(a);
             RewardHead h = RewardHead.init(64, 1);
             double direct = 0;

@@ -81,6 +81,43 @@ class SftRunTest {
     }
 
     @Test
+    void fullParameterRunResumesExactlyAndWritesAModelWhoseEveryWeightTrained() throws Exception {
+        Path model = smallModel(TensorType.F16);
+        try (LlamaModel m = LlamaModel.load(model)) {
+            List<Packing.Chunk> chunks = SftData.pack(texts(40), m.tokenizer(), 32);
+            Path a = tmp.resolve("fa"), b = tmp.resolve("fb");
+            new SftRun(m, config(6, 0, 0.0).withFull(true), chunks, List.of(), a, QUIET).run(null, false);
+            assertEquals(3, new SftRun(m, config(6, 3, 0.0).withFull(true), chunks, List.of(), b, QUIET).run(null, false).stepsDone());
+            SftRun.Summary s = new SftRun(m, config(6, 0, 0.0).withFull(true), chunks, List.of(), b, QUIET).run(null, true);
+            assertEquals(b.resolve("model.gguf"), s.adapter());
+            List<Double> la = losses(a.resolve("metrics.jsonl"));
+            assertEquals(la, losses(b.resolve("metrics.jsonl")), "the resumed run's losses must equal the uninterrupted run's");
+            assertTrue(la.get(5) < la.get(0), "loss must fall: " + la);
+            try (GgufFile base = GgufFile.open(model); GgufFile fa = GgufFile.open(a.resolve("model.gguf"));
+                    GgufFile fb = GgufFile.open(b.resolve("model.gguf"))) {
+                assertEquals(base.tensors().size(), fa.tensors().size());
+                for (var t : base.tensors()) {
+                    assertEquals(TensorType.F32, fa.tensor(t.name()).type(), t.name());
+                    assertArrayEquals(t.dims(), fa.tensor(t.name()).dims(), t.name());
+                    assertArrayEquals(fa.readFloats(t.name()), fb.readFloats(t.name()), t.name());
+                    assertTrue(!java.util.Arrays.equals(base.readFloats(t.name()), fa.readFloats(t.name())), t.name() + " did not train");
+                }
+                assertEquals(base.getString("tokenizer.ggml.model"), fa.getString("tokenizer.ggml.model"));
+            }
+            // The written model loads and computes with the trained weights.
+            try (LlamaModel trained = LlamaModel.load(a.resolve("model.gguf"))) {
+                int[] ids = m.tokenizer().encode(texts(1).get(0), true, false);
+                float[][] before = m.logits(ids), after = trained.logits(ids);
+                assertTrue(!java.util.Arrays.equals(before[0], after[0]));
+            }
+            // a LoRA resume of a full checkpoint is refused with the reason
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new SftRun(m, config(6, 0, 0.0), chunks, List.of(), b, QUIET).run(null, true));
+            assertTrue(e.getMessage().contains("full"), e.getMessage());
+        }
+    }
+
+    @Test
     void adapterFileIsLlamaCppShapedAndMergeEqualsAttachedAdapter() throws Exception {
         Path model = smallModel(TensorType.F32);
         try (LlamaModel m = LlamaModel.load(model)) {

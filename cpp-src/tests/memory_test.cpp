@@ -1,0 +1,327 @@
+// Memory bounds of the trainer: the output head runs in row chunks (a 128k vocabulary never
+// materialises rows × vocab logits; chunked results equal one-chunk results), and a no-grad
+// forward allocates one layer's buffers and its outputs only (the trainer's counting hook
+// buffer_bytes() sees every buffer it holds), with results equal to a keeping forward's.
+// An F16 KV cache stays within a stated tolerance of an F32 one over a 4096-position context.
+// The memory plan (sl4j_memory_plan) is the same arithmetic: checked against the trainer's counted
+// buffers and against hand-computed 7B shapes.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "core/hash.h"
+#include "stackllama4j.h"
+#include "gguf/gguf.h"
+#include "model/llama_model.h"
+#include "model/session.h"
+#include "testing.h"
+#include "train/lora.h"
+#include "train/memory_plan.h"
+#include "train/trainer.h"
+
+using namespace sl4j;
+
+namespace {
+
+const char* kModel = "java/src/test/resources/fixtures/models/gqa_f32.gguf";
+
+float uniform(uint64_t seed, uint64_t i, float scale) {
+    return float((double(mix64(seed * 0x9E3779B97F4A7C15ull + i) >> 11) / double(1ull << 53) - 0.5) * 2 * scale);
+}
+
+// A small random F32 LLaMA GGUF with a large vocabulary, written to /tmp.
+std::string write_model(int64_t vocab, int64_t dim, int64_t layers, int64_t heads, int64_t kv_heads, int64_t ffn) {
+    GgufWriter w;
+    w.set("general.architecture", GgufValue::of_str("llama"));
+    w.set("llama.embedding_length", GgufValue::of_uint(SL4J_GGUF_UINT32, uint64_t(dim)));
+    w.set("llama.block_count", GgufValue::of_uint(SL4J_GGUF_UINT32, uint64_t(layers)));
+    w.set("llama.attention.head_count", GgufValue::of_uint(SL4J_GGUF_UINT32, uint64_t(heads)));
+    w.set("llama.attention.head_count_kv", GgufValue::of_uint(SL4J_GGUF_UINT32, uint64_t(kv_heads)));
+    w.set("llama.feed_forward_length", GgufValue::of_uint(SL4J_GGUF_UINT32, uint64_t(ffn)));
+    uint64_t seed = 1;
+    auto add = [&](const std::string& name, int64_t in, int64_t out, float scale, bool ones) {
+        std::vector<float> v(size_t(in * out));
+        for (size_t i = 0; i < v.size(); ++i) v[i] = ones ? 1.f : uniform(seed, i, scale);
+        ++seed;
+        std::vector<int64_t> dims = out == 1 ? std::vector<int64_t>{in} : std::vector<int64_t>{in, out};
+        w.add_tensor(name, SL4J_TYPE_F32, dims, v.data(), v.size() * sizeof(float));
+    };
+    const int64_t kv = dim / heads * kv_heads;
+    const float s = 1.f / float(dim);
+    add("token_embd.weight", dim, vocab, 1.f, false);
+    for (int64_t l = 0; l < layers; ++l) {
+        std::string p = "blk." + std::to_string(l) + ".";
+        add(p + "attn_norm.weight", dim, 1, 0, true);
+        add(p + "attn_q.weight", dim, dim, s * 4, false);
+        add(p + "attn_k.weight", dim, kv, s * 4, false);
+        add(p + "attn_v.weight", dim, kv, s * 4, false);
+        add(p + "attn_output.weight", dim, dim, s * 4, false);
+        add(p + "ffn_norm.weight", dim, 1, 0, true);
+        add(p + "ffn_gate.weight", dim, ffn, s * 4, false);
+        add(p + "ffn_up.weight", dim, ffn, s * 4, false);
+        add(p + "ffn_down.weight", ffn, dim, s * 4, false);
+    }
+    add("output_norm.weight", dim, 1, 0, true);
+    add("output.weight", dim, vocab, 0.5f, false);
+    const std::string path = "/tmp/sl4j_memory_test_" + std::to_string(getpid()) + "_v" + std::to_string(vocab) + ".gguf";
+    w.write(path);
+    return path;
+}
+
+LoraConfig lora_config() {
+    LoraConfig c;
+    c.r = 4;
+    c.alpha = 8;
+    c.dropout = 0.f;
+    c.targets = (1u << kLoraNumTargets) - 1;
+    return c;
+}
+
+void randomize_b(LoraAdapter& lora) {
+    for (LoraTensor& T : lora.tensors())
+        if (T.name.back() == 'b')
+            for (int64_t i = 0; i < T.size(); ++i) T.w[i] = uniform(7, uint64_t(i) + T.name.size() * 131, 0.05f);
+}
+
+struct Rows {
+    std::vector<int32_t> tokens, targets;
+};
+
+// B·T random tokens; every third target ignored.
+Rows random_rows(int64_t n, int64_t vocab, uint64_t seed) {
+    Rows r;
+    for (int64_t i = 0; i < n; ++i) {
+        r.tokens.push_back(int32_t(mix64(seed + uint64_t(i)) % uint64_t(vocab)));
+        r.targets.push_back(i % 3 == 2 ? kIgnoreIndex : int32_t(mix64(seed * 31 + uint64_t(i)) % uint64_t(vocab)));
+    }
+    return r;
+}
+
+// Every adapter tensor's gradient.
+std::vector<std::vector<float>> grads(const LoraAdapter& lora) {
+    std::vector<std::vector<float>> g;
+    for (const LoraTensor& T : lora.tensors()) g.push_back(T.grad);
+    return g;
+}
+
+// One LoRA step (mean CE backward) with the head in chunks of head_rows; returns losses and grads.
+void ce_step(const LlamaModel& m, int64_t B, int64_t T, int64_t head_rows, const Rows& rows,
+             std::vector<float>* losses, std::vector<std::vector<float>>* g, int64_t* logits_bytes) {
+    LoraAdapter lora(m.hparams(), lora_config());
+    randomize_b(lora);
+    TrainConfig tc;
+    tc.batch = B;
+    tc.seq_len = T;
+    tc.head_rows = head_rows;
+    Trainer tr(m, &lora, tc);
+    tr.forward(rows.tokens.data(), rows.targets.data(), nullptr);
+    int64_t counted = 0;
+    tr.mean_loss(&counted);
+    std::vector<float> d(size_t(tr.rows()), 1.f / float(counted));
+    tr.backward(d.data(), nullptr, 1.f);
+    *losses = tr.row_losses();
+    *g = grads(lora);
+    *logits_bytes = tr.logits_bytes();
+}
+
+}  // namespace
+
+// At vocab 128256 the head's logits buffer stays within kHeadChunkBytes (not B·T × vocab), and
+// chunked losses and gradients equal those of a head run as one chunk bit for bit (rows of a
+// product are independent; every chunk's logits are recomputed identically in backward).
+TEST(head_chunks_bound_logits_at_128k_vocab) {
+    const int64_t V = 128256, B = 2, T = 160;  // 320 rows: 164 MB of logits in one piece
+    const std::string path = write_model(V, 32, 1, 4, 2, 64);
+    auto m = LlamaModel::load(path);
+    Rows rows = random_rows(B * T, V, 5);
+    std::vector<float> l_chunk, l_one;
+    std::vector<std::vector<float>> g_chunk, g_one;
+    int64_t bytes_chunk = 0, bytes_one = 0;
+    ce_step(*m, B, T, 0, rows, &l_chunk, &g_chunk, &bytes_chunk);
+    CHECK(bytes_chunk <= kHeadChunkBytes);
+    CHECK(bytes_chunk < B * T * V * int64_t(sizeof(float)) / 2);
+    CHECK_EQ(head_chunk_rows(B * T, V), kHeadChunkBytes / (V * 4));
+    ce_step(*m, B, T, B * T, rows, &l_one, &g_one, &bytes_one);
+    CHECK_EQ(bytes_one, B * T * V * int64_t(sizeof(float)));
+    CHECK(l_chunk == l_one);
+    CHECK(g_chunk == g_one);
+    bool nonzero = false;
+    for (auto& g : g_chunk)
+        for (float x : g) nonzero |= x != 0.f;
+    CHECK(nonzero);
+    std::remove(path.c_str());
+}
+
+// Chunks of at most 11 rows over 29 rows on the fixture model (three chunks of 9-10 rows, ignored
+// rows inside them) equal one chunk.
+TEST(head_chunks_of_eleven_rows_equal_one_chunk) {
+    auto m = LlamaModel::load(kModel);
+    const int64_t B = 1, T = 29;
+    Rows rows = random_rows(B * T, m->hparams().n_vocab, 9);
+    std::vector<float> l5, l1;
+    std::vector<std::vector<float>> g5, g1;
+    int64_t b5 = 0, b1 = 0;
+    ce_step(*m, B, T, 11, rows, &l5, &g5, &b5);
+    ce_step(*m, B, T, 0, rows, &l1, &g1, &b1);
+    CHECK_EQ(b5, 11 * m->hparams().n_vocab * int64_t(sizeof(float)));
+    CHECK(l5 == l1);
+    CHECK(g5 == g1);
+}
+
+// A no-grad forward holds x, the scratch row block, one layer's activations, the hidden states,
+// the losses, rope tables and the logits chunk, and nothing per layer; its results equal a keeping
+// forward's bit for bit; the keeping forward then adds at least the other layers' activations.
+TEST(no_grad_forward_allocates_no_activations) {
+    const int64_t V = 1000, dim = 64, layers = 6, ffn = 96, B = 2, T = 32, N = B * T;
+    const std::string path = write_model(V, dim, layers, 4, 2, ffn);
+    auto m = LlamaModel::load(path);
+    const LlamaHparams& h = m->hparams();
+    LoraAdapter lora(h, lora_config());
+    randomize_b(lora);
+    TrainConfig tc;
+    tc.batch = B;
+    tc.seq_len = T;
+    Trainer tr(*m, &lora, tc);
+    tr.set_training(false);
+    const int64_t f = sizeof(float), kv = h.kv_dim(), r = lora_config().r;
+    // one layer by hand: xn1, att, x_mid, xn2, q (dim); k, v (kv); gate, up, hact (ffn); inv1, inv2; u (r) × 7
+    const int64_t layer = N * (5 * dim + 2 * kv + 3 * ffn + 2 + kLoraNumTargets * r) * f;
+    // outputs and one-layer scratch: x, tmp, hidden (dim), inv_f, losses, rope (n_rot), logits chunk,
+    // and the int rows (seq, targets: 4 bytes; pos, first: 8 bytes)
+    const int64_t rest = N * (3 * dim + 2 + h.n_rot) * f + tr.logits_bytes() + N * (4 + 4 + 8 + 8);
+    const int64_t at_init = tr.buffer_bytes();
+    CHECK_EQ(at_init, layer + rest);
+    const TrainerBytes plan = trainer_bytes(h, B, T, false, r, lora_config().targets);
+    CHECK_EQ(plan.layer, layer);
+    CHECK_EQ(plan.no_grad(), at_init);
+    Rows rows = random_rows(N, V, 3);
+    tr.forward(rows.tokens.data(), rows.targets.data(), nullptr, false);
+    CHECK_EQ(tr.buffer_bytes(), at_init);
+    const std::vector<float> loss_infer = tr.row_losses(), hidden_infer = tr.hidden();
+    EXPECT_THROWS(tr.backward(nullptr, hidden_infer.data(), 1.f));  // nothing kept: refused
+    tr.forward(rows.tokens.data(), rows.targets.data(), nullptr, true);
+    CHECK(tr.buffer_bytes() >= at_init + (layers - 1) * layer + layers * N * dim * f);
+    CHECK_EQ(tr.buffer_bytes(), plan.grad());
+    CHECK(tr.row_losses() == loss_infer);
+    CHECK(tr.hidden() == hidden_infer);
+    std::remove(path.c_str());
+}
+
+// An F16 KV cache holds half the bytes of an F32 one and its logits stay within 2e-4 of the
+// largest |logit| of the F32 cache's over a 4096-position context (prefill in 512-token batches,
+// then single-token decode steps), and the greedy tokens agree.
+TEST(f16_kv_cache_logits_match_f32_over_4096_positions) {
+    const int64_t V = 512, ctx = 4096;
+    const std::string path = write_model(V, 64, 2, 4, 2, 96);
+    auto m = LlamaModel::load(path);
+    LlamaSession s16(*m, 1, ctx, SL4J_TYPE_F16), s32(*m, 1, ctx, SL4J_TYPE_F32);
+    CHECK_EQ(s16.kv_bytes() * 2, s32.kv_bytes());
+    CHECK_EQ(s32.kv_bytes(), int64_t(2 * 2 * ctx * m->hparams().kv_dim() * 4));
+    std::vector<int32_t> tokens(static_cast<size_t>(ctx));
+    for (int64_t i = 0; i < ctx; ++i) tokens[size_t(i)] = int32_t(mix64(uint64_t(i) + 11) % uint64_t(V));
+    double worst = 0, scale = 0;
+    int64_t agree = 0, compared = 0;
+    auto compare = [&]() {
+        const std::vector<float>&a = s16.logits(), &b = s32.logits();
+        CHECK_EQ(a.size(), b.size());
+        for (int64_t r = 0; r * V < int64_t(b.size()); ++r) {
+            int32_t ia = 0, ib = 0;
+            for (int64_t j = 0; j < V; ++j) {
+                worst = std::max(worst, std::fabs(double(a[r * V + j]) - b[r * V + j]));
+                scale = std::max(scale, std::fabs(double(b[r * V + j])));
+                if (a[r * V + j] > a[r * V + ia]) ia = int32_t(j);
+                if (b[r * V + j] > b[r * V + ib]) ib = int32_t(j);
+            }
+            agree += ia == ib;
+            ++compared;
+        }
+    };
+    const int64_t prefill = ctx - 8;
+    for (int64_t p = 0; p < prefill; p += 512) {
+        const int64_t n = std::min<int64_t>(512, prefill - p);
+        s16.decode(tokens.data() + p, nullptr, nullptr, nullptr, n, true);
+        s32.decode(tokens.data() + p, nullptr, nullptr, nullptr, n, true);
+        compare();
+    }
+    for (int64_t p = prefill; p < ctx; ++p) {
+        s16.decode(tokens.data() + p, nullptr, nullptr, nullptr, 1, true);
+        s32.decode(tokens.data() + p, nullptr, nullptr, nullptr, 1, true);
+        compare();
+    }
+    std::fprintf(stderr, "    F16 vs F32 KV cache: max |Δlogit| %.3g of max |logit| %.3g; greedy agrees %lld/%lld\n",
+                 worst, scale, (long long)agree, (long long)compared);
+    CHECK_EQ(s16.length(0), ctx);
+    CHECK(scale > 0);
+    CHECK(worst > 0);  // the F16 path really ran
+    CHECK(worst <= 2e-4 * scale);
+    CHECK(agree >= compared * 99 / 100);
+    std::remove(path.c_str());
+}
+
+// The memory plan of LLaMA-2-7B shapes against figures computed by hand.
+TEST(memory_plan_of_7b_shapes_matches_hand_arithmetic) {
+    sl4j_model_info info{};
+    info.n_vocab = 32000;
+    info.dim = 4096;
+    info.n_layers = 32;
+    info.n_heads = 32;
+    info.n_kv_heads = 32;
+    info.head_dim = 128;
+    info.ffn = 11008;
+    info.n_rot = 128;
+    // sft: 1 × 512, LoRA r16 on q and v, with checkpointing
+    sl4j_memory_plan_params p = sl4j_memory_plan_default_params();
+    p.mode = SL4J_PLAN_SFT;
+    p.weight_bytes = 3825065984;
+    p.batch = 1;
+    p.seq_len = 512;
+    p.checkpointing = 1;
+    sl4j_memory_plan_result m{};
+    CHECK_EQ(sl4j_memory_plan(&info, &p, &m), 0);
+    // LoRA: 32 layers × (q: 16·(4096+4096) + v: 16·(4096+4096)) = 8,388,608 floats
+    CHECK_EQ(m.lora, int64_t(8388608) * 4);
+    CHECK_EQ(m.gradients, int64_t(8388608) * 4);
+    CHECK_EQ(m.optimizer, int64_t(8388608) * 8);
+    // one layer, 512 rows: 4·512·(5·4096 + 2·4096 + 3·11008 + 2 + 2·16) = 126,423,040
+    const int64_t layer = 126423040;
+    // kept with checkpointing: 32 inputs + one recompute copy of 512 × 4096 floats
+    CHECK_EQ(m.activations_checkpointed, int64_t(33) * 512 * 4096 * 4);
+    CHECK_EQ(m.activations, m.activations_checkpointed);
+    // without: 32 inputs + 31 more layers
+    CHECK_EQ(m.activations_full, int64_t(32) * 512 * 4096 * 4 + 31 * layer);
+    // logits: 64 MiB / (32000 · 4) = 524 rows ≥ 512: all 512 rows
+    CHECK_EQ(m.logits_chunk, int64_t(512) * 32000 * 4);
+    // base: ints 24·512, rope 128, x/tmp/hidden, 2 → 4·512·(128 + 3·4096 + 2) + 12288 + layer; backward 4·512·(1 + 4·4096 + 2·4096 + 3·11008)
+    CHECK_EQ(m.scratch, int64_t(12288) + int64_t(4) * 512 * (128 + 3 * 4096 + 2) + layer +
+                            int64_t(4) * 512 * (1 + 4 * 4096 + 2 * 4096 + 3 * 11008));
+    CHECK_EQ(m.kv_cache, 0);
+    CHECK_EQ(m.total, m.weights + m.activations + m.lora + m.gradients + m.optimizer + m.logits_chunk + m.scratch);
+
+    // generate: 8 sequences of 4096 positions, F16 cache: 2 · 32 · 8 · 4096 · 4096 · 2 bytes = 16 GiB
+    sl4j_memory_plan_params g = sl4j_memory_plan_default_params();
+    g.weight_bytes = 3825065984;
+    g.kv_seqs = 8;
+    g.kv_ctx = 4096;
+    g.prefill_rows = 8 * 64;
+    CHECK_EQ(sl4j_memory_plan(&info, &g, &m), 0);
+    CHECK_EQ(m.kv_cache, int64_t(16) << 30);
+    g.kv_type = SL4J_TYPE_F32;
+    CHECK_EQ(sl4j_memory_plan(&info, &g, &m), 0);
+    CHECK_EQ(m.kv_cache, int64_t(32) << 30);
+    // 512 prefill rows: 4·(5·4096 + 2·4096 + 2·11008 + 128) + 20 each; 8 output rows of 2·4096 + 32000 floats
+    CHECK_EQ(m.scratch, int64_t(512) * (4 * (5 * 4096 + 2 * 4096 + 2 * 11008 + 128) + 20) + int64_t(8) * 4 * (2 * 4096 + 32000));
+    CHECK_EQ(m.lora + m.gradients + m.optimizer + m.activations, 0);
+
+    // Llama-3-8B head: vocab 128256 at 4 × 128 rows: 64 MiB / (128256 · 4) = 130 rows per chunk
+    info.n_vocab = 128256;
+    p.batch = 4;
+    p.seq_len = 128;
+    CHECK_EQ(sl4j_memory_plan(&info, &p, &m), 0);
+    CHECK_EQ(m.logits_chunk, int64_t(130) * 128256 * 4);
+    p.mode = 9;
+    CHECK(sl4j_memory_plan(&info, &p, &m) != 0);
+}

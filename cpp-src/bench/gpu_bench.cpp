@@ -8,6 +8,9 @@
 // r=16 adapters on every projection, then every layer's backward). The session and trainer
 // themselves still run their activations in host memory; this measures the kernels they will run.
 //
+// It also reports the planned peak device memory (sl4j_memory_plan) of LoRA SFT and a PPO step
+// on the full 7B shape; that part needs no GPU.
+//
 // Usage: gpu_bench [--quick] [--json FILE]. Exits 3 with "no GPU" when no CUDA device is usable.
 // --cpu-stand-in runs the same sequence on the CPU backend at a tiny GQA shape: a check of the
 // benchmark's own buffer sizes on a machine without a GPU (its figures mean nothing).
@@ -25,6 +28,7 @@
 #include "core/error.h"
 #include "core/types.h"
 #include "random_weights.h"
+#include "stackllama4j.h"
 
 #if defined(SL4J_WITH_CUDA)
 #include <cuda_runtime.h>
@@ -103,6 +107,68 @@ struct Adapter {
     int64_t in = 0, out = 0;
 };
 
+// Planned peak device memory (sl4j_memory_plan) of a command on the full 7B shape in Q4_K with
+// F32 norms, every part resident on the device: the plan's total less the host process's own
+// runtime bytes. Needs no GPU: the same figure in every mode.
+struct DevicePlan {
+    int64_t sft = 0, ppo = 0;
+};
+DevicePlan plan_device_bytes() {
+    const Shape S;
+    const int32_t wt = SL4J_TYPE_Q4_K;
+    sl4j_model_info info{};
+    info.n_vocab = S.vocab;
+    info.dim = S.dim;
+    info.n_layers = S.layers;
+    info.n_heads = S.heads;
+    info.n_kv_heads = S.kv_heads;
+    info.head_dim = S.head_dim();
+    info.ffn = S.ffn;
+    info.n_rot = S.head_dim();
+    info.n_ctx_train = 4096;
+    info.rope_base = 10000.0;
+    info.rms_eps = 1e-5;
+    info.weight_type = wt;
+    const int64_t weights = 2 * type_row_bytes(wt, S.dim) * S.vocab + 4 * S.dim * (2 * S.layers + 1) +
+                            S.layers * (type_row_bytes(wt, S.dim) * (2 * S.dim + 2 * S.kv_dim() + 2 * S.ffn) +
+                                        type_row_bytes(wt, S.ffn) * S.dim);
+    auto run = [&](const sl4j_memory_plan_params& p) {
+        sl4j_memory_plan_result r{};
+        if (sl4j_memory_plan(&info, &p, &r) != SL4J_OK)
+            SL4J_FAIL(SL4J_ERR_INTERNAL, "gpu_bench: memory plan failed: %s", sl4j_last_error());
+        return r.total - r.runtime;
+    };
+    DevicePlan out;
+    // LoRA r16 SFT at sequence 1024 x batch 4, activation checkpointing on.
+    sl4j_memory_plan_params sft = sl4j_memory_plan_default_params();
+    sft.mode = SL4J_PLAN_SFT;
+    sft.weight_bytes = weights;
+    sft.batch = 4;
+    sft.seq_len = 1024;
+    sft.checkpointing = 1;
+    sft.lora_r = 16;
+    out.sft = run(sft);
+    // PPO step, batch 8 x (256 prompt + 128 response): a rollout session of 8 x 384 positions
+    // (F16 KV cache, every prompt prefilled at once), no-grad passes of the policy (old),
+    // reference (adapter off), value and reward model on the same trunk (2 x 8 sequences), and
+    // the training mini-batch of all 8 at the padded length 512, checkpointing on.
+    sl4j_memory_plan_params ppo = sl4j_memory_plan_default_params();
+    ppo.mode = SL4J_PLAN_PPO;
+    ppo.weight_bytes = weights;
+    ppo.batch = 8;
+    ppo.seq_len = 512;
+    ppo.checkpointing = 1;
+    ppo.lora_r = 16;
+    ppo.infer_batch = 16;
+    ppo.infer_seq_len = 512;
+    ppo.kv_seqs = 8;
+    ppo.kv_ctx = 384;
+    ppo.kv_type = SL4J_TYPE_F16;
+    ppo.prefill_rows = 8 * 256;
+    out.ppo = run(ppo);
+    return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -117,6 +183,16 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    DevicePlan plan;
+    try {
+        plan = plan_device_bytes();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "gpu_bench: %s\n", e.what());
+        return 1;
+    }
+    std::printf("planned peak device memory, 7B Q4_K: LoRA r16 SFT 1024x4 (checkpointing) %.2f GiB, "
+                "PPO 8x(256+128) %.2f GiB\n", double(plan.sft) / 1073741824.0, double(plan.ppo) / 1073741824.0);
+    std::fflush(stdout);
     if (!stand_in && cuda_device_count() == 0) {
         std::fprintf(stderr, "gpu_bench: no GPU: no usable CUDA device (this build %s CUDA)\n",
 #if defined(SL4J_WITH_CUDA)
@@ -393,12 +469,14 @@ int main(int argc, char** argv) {
                          "  \"train_flops_per_token\": %.0f,\n  \"bench_peak_device_bytes\": %lld,\n"
                          "  \"decode_b1_fraction_of_floor\": %.3f,\n  \"decode_b1_target\": 0.70,\n"
                          "  \"train_fraction_of_gemm\": %.3f,\n  \"train_target\": 0.35,\n"
-                         "  \"sft_ppo_peak_device_bytes\": null,\n  \"note\": \"SFT/PPO peak memory needs the "
-                         "device-memory planner; bench_peak_device_bytes is this benchmark's own footprint\"\n}\n",
+                         "  \"sft_peak_device_bytes_planned\": %lld,\n  \"ppo_peak_device_bytes_planned\": %lld,\n"
+                         "  \"note\": \"*_planned: sl4j_memory_plan for the full 7B Q4_K shape (LoRA r16 SFT 1024x4 with "
+                         "checkpointing; PPO 8x(256+128), F16 KV cache, checkpointing), every part on the device, not "
+                         "measured; bench_peak_device_bytes is this benchmark's own footprint\"\n}\n",
                          be.name().c_str(), quick ? "true" : "false", (long long)S.layers, (long long)weight_bytes,
                          read_gbs, gemm_tflops, 512 / t_prefill, 1 / t_dec1, floor_tps, 8 / t_dec8, train_tps,
                          train_tflops, flops, (long long)(peak_mem - base_mem), (1 / t_dec1) / floor_tps,
-                         train_tflops / gemm_tflops);
+                         train_tflops / gemm_tflops, (long long)plan.sft, (long long)plan.ppo);
             std::fclose(out);
         }
     } catch (const std::exception& e) {

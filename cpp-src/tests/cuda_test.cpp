@@ -7,9 +7,9 @@
 //    relative error <= 2^-8 each, accumulation in F32);
 //  - elementwise and row ops: relative 1e-5 (F32 rounding, expf within 2 ulp, FMA contraction);
 //  - whole models, F32 GEMM: logits within 1e-3 of the CPU session for F32, F16, BF16, Q8_0,
-//    Q4_0, Q4_K, Q5_K and Q6_K weights (GQA, packed sequences, RoPE scaling); LoRA gradients of a
-//    training step within 1e-3 · max |gradient| of the CPU trainer; BF16 GEMM: logits within
-//    3e-2 · max |logit|.
+//    Q4_0, Q4_K, Q5_K and Q6_K weights (GQA, packed sequences, RoPE scaling; F16 and F32 KV
+//    caches); the LoRA and the full-parameter gradients of a training step within 1e-3 · max
+//    |gradient| per tensor of the CPU trainer's; BF16 GEMM: logits within 3e-2 · max |logit|.
 // The whole-model cases run the unchanged session and trainer on a MirrorBackend: host memory to
 // them, the CUDA kernels underneath (each op uploads its inputs and downloads its outputs).
 #include <algorithm>
@@ -28,6 +28,7 @@
 #include "quant/quant.h"
 #include "testing.h"
 #include "train/adamw.h"
+#include "train/full.h"
 #include "train/lora.h"
 #include "train/trainer.h"
 
@@ -735,6 +736,56 @@ TEST(cuda_lora_training_step_gradients_match_cpu) {
         for (size_t t = 0; t < grads[0].size(); ++t) {
             const double scale = max_abs(grads[0][t]), d = max_diff(grads[1][t], grads[0][t]);
             if (!(d <= 1e-3 * scale)) std::fprintf(stderr, "    tensor %zu: max diff %.3g, max |grad| %.3g\n", t, d, scale);
+            CHECK(scale > 0);
+            CHECK(d <= 1e-3 * scale);
+        }
+        std::remove(model_path(type).c_str());
+    }
+}
+
+// Full-parameter training (every weight trainable, F32): the gradient of every tensor after one
+// step of the GPU kernels within 1e-3 · max |gradient| of the CPU trainer's, on a tied model
+// (the embedding gets the input scatter-add and the output product) and an untied one.
+TEST(cuda_full_parameter_training_gradients_match_cpu) {
+    Backend& g = gpu(true);
+    for (int32_t type : {SL4J_TYPE_F32, SL4J_TYPE_Q8_0}) {
+        auto model = random_model(type);
+        TrainConfig tc;
+        tc.batch = 2;
+        tc.seq_len = 24;
+        tc.checkpointing = type == SL4J_TYPE_Q8_0;
+        std::vector<int32_t> tokens, targets;
+        std::vector<int64_t> doc;
+        for (int64_t i = 0; i < tc.batch * tc.seq_len; ++i) {
+            tokens.push_back(int32_t(i % 5 == 0 ? 17 : (i * 53 + 3) % 300));  // token 17 repeats
+            targets.push_back(i % 7 == 3 ? kIgnoreIndex : int32_t((i * 29 + 1) % 300));
+            doc.push_back(i % tc.seq_len >= 10 ? 10 : 0);
+        }
+        std::vector<std::vector<float>> grads[2];
+        std::vector<std::string> names;
+        double loss[2];
+        MirrorBackend mirror(g);
+        for (int which = 0; which < 2; ++which) {
+            FullParams full(*model);
+            Trainer tr(*model, &full, tc, which == 0 ? host() : static_cast<Backend&>(mirror));
+            tr.forward(tokens.data(), targets.data(), doc.data());
+            int64_t counted = 0;
+            loss[which] = tr.mean_loss(&counted);
+            std::vector<float> d(static_cast<size_t>(tr.rows()), 1.f / float(counted));
+            tr.backward(d.data(), nullptr, 1.f);
+            for (const ParamTensor& T : full.tensors()) {
+                grads[which].push_back(T.grad);
+                if (which == 0) names.push_back(T.name);
+            }
+        }
+        std::fprintf(stderr, "    type %d (%s): loss cpu %.6f gpu %.6f, %zu tensors\n", type,
+                     model->weights().tied_output ? "tied" : "untied", loss[0], loss[1], names.size());
+        CHECK_NEAR(loss[1], loss[0], 1e-4 * std::fabs(loss[0]));
+        CHECK_EQ(grads[0].size(), grads[1].size());
+        for (size_t t = 0; t < grads[0].size() && t < grads[1].size(); ++t) {
+            const double scale = max_abs(grads[0][t]), d = max_diff(grads[1][t], grads[0][t]);
+            if (!(d <= 1e-3 * scale))
+                std::fprintf(stderr, "    %s: max diff %.3g, max |grad| %.3g\n", names[t].c_str(), d, scale);
             CHECK(scale > 0);
             CHECK(d <= 1e-3 * scale);
         }

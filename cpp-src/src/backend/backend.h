@@ -4,17 +4,25 @@
 // the tensors' backend, so a new device adds kernels, not a new engine.
 //
 // The ops below are the whole vocabulary of the LLaMA session and the trainer: model/ and
-// train/ call nothing else that computes. Their pointers name backend memory. Today only the
-// CPU backend runs them, so the engine's activations, KV cache and LoRA tensors are still
-// std::vector and its weights are the mmapped GGUF (host memory is the CPU backend's memory);
-// moving activations and weights into backend allocations is the CUDA issue's step, together
-// with the CUDA kernels of these ops.
+// train/ call nothing else that computes. Their pointers name backend memory. The session and
+// trainer still keep activations, KV cache and LoRA tensors in std::vector and read weights from
+// the mmapped GGUF (host memory is the CPU backend's memory), so today they run on the CPU
+// backend; the CUDA backend (cuda/) runs every op on device pointers.
+//
+// What a caller may assume of any backend:
+//  - ops run in call order; they may return before the work is done (CUDA queues kernels), and
+//    download() waits for everything queued before it;
+//  - only these ops look at values on the host: embedding (token ids, range-checked),
+//    crossentropy (targets, range-checked, rows counted), log_softmax_at and sum_squares (their
+//    scalar result). Nothing else moves data between host and device;
+//  - a bad token id or target throws sl4j::Error naming it; nothing aborts.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 
+#include "core/kernel_math.h"
 #include "cpu/matmul.h"
 
 namespace sl4j {
@@ -129,6 +137,16 @@ public:
     // out (P×Q) += alpha·aᵀ·b (a: n×P, b: n×Q): the weight gradient of a Linear layer.
     virtual void outer_accumulate(float* out, const float* a, const float* b, int64_t n, int64_t P, int64_t Q,
                                   float alpha) = 0;
+
+    // ---- ops with defaults that run on host memory; a device backend overrides them ----
+
+    // dst[offsets[r] + j] = src[r·row_len + j]: rows written into a KV cache at their positions.
+    virtual void copy_rows(float* dst, const int64_t* offsets, const float* src, int64_t n_rows, int64_t row_len);
+
+    // One AdamW update of n parameters with the step's scalars (core/kernel_math.h: adamw_elem).
+    virtual void adamw(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& step);
+    // Σ x² over n values, accumulated in double (gradient-norm clipping scales with `scale`).
+    virtual double sum_squares(const float* x, int64_t n);
 };
 
 // Target of a row that does not count in the loss (PyTorch's ignore_index).
@@ -138,6 +156,14 @@ std::unique_ptr<Backend> make_cpu_backend();
 // Throws SL4J_ERR_UNSUPPORTED when CUDA was not compiled in, SL4J_ERR_BACKEND when the device
 // cannot be used.
 std::unique_ptr<Backend> make_cuda_backend(int device_index);
+
+// Settings of the CUDA backend.
+struct CudaBackendOptions {
+    // Products with more than 8 activation rows (prefill, training) in F32 FMA instead of BF16
+    // tensor cores with F32 accumulation: reference accuracy at a fraction of the speed.
+    bool f32_gemm = false;
+};
+std::unique_ptr<Backend> make_cuda_backend(int device_index, const CudaBackendOptions& options);
 // Usable CUDA devices; 0 without CUDA, driver or GPU. Never throws.
 int cuda_device_count();
 

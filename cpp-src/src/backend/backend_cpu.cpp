@@ -142,10 +142,25 @@ void Backend::attention_f16(float*, const float*, const uint16_t*, const uint16_
 
 std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
 
+void Backend::copy_rows(float* dst, const int64_t* offsets, const float* src, int64_t n_rows, int64_t row_len) {
+    for (int64_t r = 0; r < n_rows; ++r) std::memcpy(dst + offsets[r], src + r * row_len, size_t(row_len) * 4);
+}
+
+void Backend::adamw(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& step) {
+    for (int64_t i = 0; i < n; ++i) adamw_elem(p + i, g[i], m + i, v + i, step);
+}
+
+double Backend::sum_squares(const float* x, int64_t n) {
+    double ss = 0;
+    for (int64_t i = 0; i < n; ++i) ss += double(x[i]) * x[i];
+    return ss;
+}
+
 #ifndef SL4J_WITH_CUDA
-std::unique_ptr<Backend> make_cuda_backend(int) {
+std::unique_ptr<Backend> make_cuda_backend(int, const CudaBackendOptions&) {
     SL4J_FAIL(SL4J_ERR_UNSUPPORTED, "this build of stackllama4j has no CUDA backend (built without nvcc)");
 }
+std::unique_ptr<Backend> make_cuda_backend(int device_index) { return make_cuda_backend(device_index, {}); }
 int cuda_device_count() { return 0; }
 #endif
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/kernel_math.h"
 #include "core/types.h"
 #include "cpu/kernels.h"
 #include "cpu/threadpool.h"
@@ -33,9 +34,9 @@ void rmsnorm_forward(float* out, float* inv_rms, const float* x, const float* w,
             float* o = out + r * dim;
             double ss = 0;
             for (int64_t i = 0; i < dim; ++i) ss += double(xr[i]) * xr[i];
-            float s = float(1.0 / std::sqrt(ss / double(dim) + eps));
+            const float s = rmsnorm_inv_rms(ss, dim, eps);
             if (inv_rms) inv_rms[r] = s;
-            for (int64_t i = 0; i < dim; ++i) o[i] = xr[i] * s * w[i];
+            for (int64_t i = 0; i < dim; ++i) o[i] = rmsnorm_elem(xr[i], s, w[i]);
         }
     });
 }
@@ -44,11 +45,8 @@ void rope_cache_forward(float* cs, const int64_t* pos, int64_t n_rows, int64_t n
                         double linear_factor, const float* freq_factors) {
     const int64_t half = n_rot / 2;
     for (int64_t r = 0; r < n_rows; ++r) {
-        double p = double(pos[r]) / linear_factor;
         for (int64_t i = 0; i < half; ++i) {
-            double inv_freq = std::pow(base, -2.0 * double(i) / double(n_rot));
-            if (freq_factors) inv_freq /= freq_factors[i];
-            double theta = p * inv_freq;
+            const double theta = rope_theta(pos[r], i, n_rot, base, linear_factor, freq_factors ? freq_factors[i] : 1.f);
             cs[r * n_rot + 2 * i] = float(std::cos(theta));
             cs[r * n_rot + 2 * i + 1] = float(std::sin(theta));
         }
@@ -62,12 +60,7 @@ void rope_rotate(float* x, const float* cs, int64_t n_rows, int64_t n_heads, int
             const float* c = cs + r * n_rot;
             for (int64_t h = 0; h < n_heads; ++h) {
                 float* v = x + (r * n_heads + h) * head_dim;
-                for (int64_t i = 0; i < n_rot; i += 2) {
-                    const float cos_t = c[i], sin_t = sin_sign * c[i + 1];
-                    const float a = v[i], b = v[i + 1];
-                    v[i] = a * cos_t - b * sin_t;
-                    v[i + 1] = a * sin_t + b * cos_t;
-                }
+                for (int64_t i = 0; i < n_rot; i += 2) rope_rotate_pair(v + i, v + i + 1, c[i], sin_sign * c[i + 1]);
             }
         }
     });
@@ -79,10 +72,7 @@ void rope_forward(float* x, const float* cs, int64_t n_rows, int64_t n_heads, in
 
 void swiglu_forward(float* out, const float* gate, const float* up, int64_t n) {
     parallel_for(n, 4096, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) {
-            float g = gate[i];
-            out[i] = g / (1.f + std::exp(-g)) * up[i];
-        }
+        for (int64_t i = i0; i < i1; ++i) out[i] = swiglu_elem(gate[i], up[i]);
     });
 }
 

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/kernel_math.h"
 #include "cpu/matmul.h"
 #include "cpu/kernels.h"
 #include "cpu/ops.h"
@@ -16,7 +17,7 @@ void embedding_backward(float* dtable, const float* dout, const int32_t* tokens,
     // Sequential over rows: two rows of the same token write the same table row.
     for (int64_t r = 0; r < n_rows; ++r) {
         float* d = dtable + int64_t(tokens[r]) * dim;
-        for (int64_t i = 0; i < dim; ++i) d[i] += alpha * dout[r * dim + i];
+        for (int64_t i = 0; i < dim; ++i) d[i] = embedding_grad_elem(d[i], dout[r * dim + i], alpha);
     }
 }
 
@@ -25,7 +26,7 @@ void rmsnorm_weight_backward(float* dw, const float* dout, const float* x, const
     parallel_for(dim, 16, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) {
             double s = 0;
-            for (int64_t r = 0; r < n_rows; ++r) s += double(dout[r * dim + i]) * x[r * dim + i] * inv_rms[r];
+            for (int64_t r = 0; r < n_rows; ++r) s += rmsnorm_weight_grad_term(dout[r * dim + i], x[r * dim + i], inv_rms[r]);
             dw[i] += float(alpha * s);
         }
     });
@@ -41,9 +42,9 @@ void rmsnorm_backward(float* dx, const float* dout, const float* x, const float*
             // y_i = x_i·s·w_i with s = (mean x² + eps)^-1/2, so ds/dx_j = -s³·x_j/dim.
             double dot = 0;
             for (int64_t i = 0; i < dim; ++i) dot += double(g[i]) * w[i] * xr[i];
-            const double c = dot * s * s * s / double(dim);
+            const double c = rmsnorm_backward_coef(dot, s, dim);
             float* d = dx + r * dim;
-            for (int64_t i = 0; i < dim; ++i) d[i] += float(double(g[i]) * w[i] * s - c * xr[i]);
+            for (int64_t i = 0; i < dim; ++i) d[i] += rmsnorm_backward_elem(g[i], w[i], xr[i], s, c);
         }
     });
 }
@@ -54,13 +55,7 @@ void rope_backward(float* dx, const float* cs, int64_t n_rows, int64_t n_heads, 
 
 void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n) {
     parallel_for(n, 4096, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) {
-            const float g = gate[i];
-            const float sig = 1.f / (1.f + std::exp(-g));
-            const float silu = g * sig;
-            dup[i] = dout[i] * silu;
-            dgate[i] = dout[i] * up[i] * sig * (1.f + g * (1.f - sig));
-        }
+        for (int64_t i = i0; i < i1; ++i) swiglu_backward_elem(dout[i], gate[i], up[i], dgate + i, dup + i);
     });
 }
 
@@ -156,7 +151,7 @@ int64_t crossentropy_forward(float* losses, const float* logits, const int32_t* 
             const float* l = logits + r * n_vocab;
             float mx;
             const double sum = max_and_exp_sum(l, n_vocab, &mx, nullptr);
-            losses[r] = float(std::log(sum) - double(l[targets[r]] - mx));
+            losses[r] = crossentropy_loss(sum, mx, l[targets[r]]);
         }
     });
     return counted;

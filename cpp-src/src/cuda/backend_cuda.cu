@@ -1,60 +1,44 @@
-// CUDA backend: device probe, memory, and an F32 matmul kernel. Quantized
-// matmuls and the other ops of the seam arrive with the CUDA issue; until then
-// they report UNSUPPORTED, naming the op.
+// CUDA backend: device memory and every op of the backend seam on the GPU (kernels in cuda/*.cu).
+// Pointers passed to ops are device memory. Ops are queued on the default stream and return
+// without waiting; download() synchronises. The few ops that must look at values on the host
+// (token ids and targets are range-checked, a log-prob or a norm is returned) copy only those:
+// a token row's ids, a row of targets, one float or one double.
 #include <cuda_runtime.h>
+
+#include <vector>
 
 #include "backend/backend.h"
 #include "core/error.h"
+#include "cuda/common.cuh"
+#include "cuda/kernels.h"
 
 namespace sl4j {
 namespace {
 
-void check_cuda(cudaError_t err, const char* what) {
-    if (err != cudaSuccess)
-        SL4J_FAIL(SL4J_ERR_BACKEND, "CUDA %s failed: %s", what, cudaGetErrorString(err));
-}
-
-[[noreturn]] void not_yet(const char* op) {
-    SL4J_FAIL(SL4J_ERR_UNSUPPORTED, "CUDA kernel for %s is not implemented yet", op);
-}
-
-constexpr int kTile = 16;
-
-// out[i][r] = sum_j x[i][j] * w[r][j], one 16x16 output tile per block, shared-memory staged.
-__global__ void matmul_f32_kernel(float* out, const float* w, const float* x, int64_t n, int64_t k, int64_t m) {
-    __shared__ float xs[kTile][kTile + 1];
-    __shared__ float ws[kTile][kTile + 1];
-    int64_t row = blockIdx.y * kTile + threadIdx.y;  // index into n
-    int64_t col = blockIdx.x * kTile + threadIdx.x;  // index into m
-    int64_t w_row = blockIdx.x * kTile + threadIdx.y;
-    float acc = 0.f;
-    for (int64_t j0 = 0; j0 < k; j0 += kTile) {
-        int64_t j = j0 + threadIdx.x;
-        xs[threadIdx.y][threadIdx.x] = (row < n && j < k) ? x[row * k + j] : 0.f;
-        ws[threadIdx.y][threadIdx.x] = (w_row < m && j < k) ? w[w_row * k + j] : 0.f;
-        __syncthreads();
-        for (int t = 0; t < kTile; ++t) acc += xs[threadIdx.y][t] * ws[threadIdx.x][t];
-        __syncthreads();
-    }
-    if (row < n && col < m) out[row * m + col] = acc;
-}
+using cuda::check;
 
 class CudaBackend final : public Backend {
 public:
-    explicit CudaBackend(int index) : index_(index) {
-        check_cuda(cudaSetDevice(index), "cudaSetDevice");
+    CudaBackend(int index, const CudaBackendOptions& options)
+        : index_(index), precision_(options.f32_gemm ? cuda::GemmPrecision::kF32 : cuda::GemmPrecision::kBf16) {
+        check(cudaSetDevice(index), "cudaSetDevice");
         cudaDeviceProp prop;
-        check_cuda(cudaGetDeviceProperties(&prop, index), "cudaGetDeviceProperties");
-        name_ = format("CUDA: %s (%.1f GiB, sm_%d%d)", prop.name, prop.totalGlobalMem / 1073741824.0, prop.major,
-                       prop.minor);
+        check(cudaGetDeviceProperties(&prop, index), "cudaGetDeviceProperties");
+        SL4J_CHECK_ARG(prop.major >= 8, "CUDA device %d (%s) is sm_%d%d; this build needs sm_80 or newer", index,
+                       prop.name, prop.major, prop.minor);
+        name_ = format("CUDA: %s (%.1f GiB, sm_%d%d, %s GEMM)", prop.name, prop.totalGlobalMem / 1073741824.0,
+                       prop.major, prop.minor, options.f32_gemm ? "F32" : "BF16");
+        scalars_ = static_cast<double*>(alloc(2 * sizeof(double)));
     }
+    ~CudaBackend() override { cudaFree(scalars_); }
     int32_t device() const override { return SL4J_DEVICE_CUDA; }
     const std::string& name() const override { return name_; }
 
     void* alloc(int64_t n_bytes) override {
         void* p = nullptr;
         cudaSetDevice(index_);
-        if (cudaMalloc(&p, static_cast<size_t>(n_bytes)) != cudaSuccess) {
+        if (cudaMalloc(&p, static_cast<size_t>(n_bytes == 0 ? 1 : n_bytes)) != cudaSuccess) {
+            cudaGetLastError();
             size_t free_b = 0, total_b = 0;
             cudaMemGetInfo(&free_b, &total_b);
             SL4J_FAIL(SL4J_ERR_OUT_OF_MEMORY, "GPU out of memory: needed %lld bytes, %zu of %zu free",
@@ -64,91 +48,155 @@ public:
     }
     void release(void* p) override { cudaFree(p); }
     void upload(void* dst, const void* src, int64_t n) override {
-        check_cuda(cudaMemcpy(dst, src, static_cast<size_t>(n), cudaMemcpyHostToDevice), "upload");
+        check(cudaMemcpy(dst, src, static_cast<size_t>(n), cudaMemcpyHostToDevice), "upload");
     }
     void download(void* dst, const void* src, int64_t n) override {
-        check_cuda(cudaMemcpy(dst, src, static_cast<size_t>(n), cudaMemcpyDeviceToHost), "download");
+        check(cudaMemcpy(dst, src, static_cast<size_t>(n), cudaMemcpyDeviceToHost), "download");
     }
 
     using Backend::matmul;
     void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n, int64_t k,
                 int64_t m) override {
-        if (wtype != SL4J_TYPE_F32)
-            SL4J_FAIL(SL4J_ERR_UNSUPPORTED, "CUDA matmul supports F32 weights only so far (got type %d)", wtype);
-        dim3 block(kTile, kTile);
-        dim3 grid(static_cast<unsigned>((m + kTile - 1) / kTile), static_cast<unsigned>((n + kTile - 1) / kTile));
-        matmul_f32_kernel<<<grid, block>>>(out, static_cast<const float*>(w), x, n, k, m);
-        check_cuda(cudaGetLastError(), "matmul launch");
-        check_cuda(cudaDeviceSynchronize(), "matmul");
+        cuda::matmul(out, w, wtype, x, n, k, m, scratch_, precision_);
     }
-
-    // The ops the CUDA issue implements.
-    void matmul_transposed(float*, const void*, int32_t, const float*, int64_t, int64_t, int64_t) override {
-        not_yet("matmul_transposed");
+    void matmul_transposed(float* out, const void* w, int32_t wtype, const float* dy, int64_t n, int64_t k,
+                           int64_t m) override {
+        cuda::matmul_transposed(out, w, wtype, dy, n, k, m, scratch_, precision_);
     }
-    void embedding(float*, const int32_t*, const void*, int32_t, int64_t, int64_t, int64_t) override {
-        not_yet("embedding");
+    void embedding(float* out, const int32_t* tokens, const void* table, int32_t type, int64_t n_rows, int64_t dim,
+                   int64_t n_vocab) override {
+        std::vector<int32_t> ids(static_cast<size_t>(n_rows));
+        if (n_rows > 0) download(ids.data(), tokens, n_rows * 4);
+        for (int64_t r = 0; r < n_rows; ++r)
+            SL4J_CHECK_ARG(ids[r] >= 0 && ids[r] < n_vocab, "token id %d at position %lld is outside the vocabulary "
+                           "[0, %lld)", ids[r], (long long)r, (long long)n_vocab);
+        cuda::embedding(out, tokens, table, type, n_rows, dim);
     }
-    void rmsnorm(float*, float*, const float*, const float*, int64_t, int64_t, float) override { not_yet("rmsnorm"); }
-    void rmsnorm_backward(float*, const float*, const float*, const float*, const float*, int64_t, int64_t) override {
-        not_yet("rmsnorm_backward");
+    // Token ids are those embedding() range-checked in the forward (the trainer's rows).
+    void embedding_backward(float* dtable, const float* dout, const int32_t* tokens, int64_t n_rows, int64_t dim,
+                            float alpha) override {
+        cuda::embedding_backward(dtable, dout, tokens, n_rows, dim, alpha);
     }
-    void rope_cache(float*, const int64_t*, int64_t, int64_t, double, double, const float*) override {
-        not_yet("rope_cache");
+    void rmsnorm(float* out, float* inv_rms, const float* x, const float* w, int64_t n_rows, int64_t dim,
+                 float eps) override {
+        cuda::rmsnorm_forward(out, inv_rms, x, w, n_rows, dim, eps);
     }
-    void rope(float*, const float*, int64_t, int64_t, int64_t, int64_t) override { not_yet("rope"); }
-    void rope_backward(float*, const float*, int64_t, int64_t, int64_t, int64_t) override {
-        not_yet("rope_backward");
+    void rmsnorm_backward(float* dx, const float* dout, const float* x, const float* w, const float* inv_rms,
+                          int64_t n_rows, int64_t dim) override {
+        cuda::rmsnorm_backward(dx, dout, x, w, inv_rms, n_rows, dim);
     }
-    void swiglu(float*, const float*, const float*, int64_t) override { not_yet("swiglu"); }
-    void swiglu_backward(float*, float*, const float*, const float*, const float*, int64_t) override {
-        not_yet("swiglu_backward");
+    void rmsnorm_weight_backward(float* dw, const float* dout, const float* x, const float* inv_rms, int64_t n_rows,
+                                 int64_t dim, float alpha) override {
+        cuda::rmsnorm_weight_backward(dw, dout, x, inv_rms, n_rows, dim, alpha);
     }
-    void residual(float*, const float*, int64_t) override { not_yet("residual"); }
-    void residual_backward(float*, const float*, int64_t) override { not_yet("residual_backward"); }
-    void attention(float*, const float*, const float*, const float*, const int32_t*, const int64_t*, const int64_t*,
-                   int64_t, int64_t, int64_t, int64_t, int64_t) override {
-        not_yet("attention");
+    void rope_cache(float* cs, const int64_t* pos, int64_t n_rows, int64_t n_rot, double base, double linear_factor,
+                    const float* freq_factors) override {
+        cuda::rope_cache(cs, pos, n_rows, n_rot, base, linear_factor, freq_factors);
     }
-    void attention_backward(float*, float*, float*, const float*, const float*, const float*, const float*,
-                            const int32_t*, const int64_t*, const int64_t*, int64_t, int64_t, int64_t, int64_t,
-                            int64_t, int64_t) override {
-        not_yet("attention_backward");
+    void rope(float* x, const float* cs, int64_t n_rows, int64_t n_heads, int64_t head_dim, int64_t n_rot) override {
+        cuda::rope_rotate(x, cs, n_rows, n_heads, head_dim, n_rot, 1.f);
     }
-    int64_t crossentropy(float*, const float*, const int32_t*, int64_t, int64_t) override {
-        not_yet("crossentropy");
+    void rope_backward(float* dx, const float* cs, int64_t n_rows, int64_t n_heads, int64_t head_dim,
+                       int64_t n_rot) override {
+        cuda::rope_rotate(dx, cs, n_rows, n_heads, head_dim, n_rot, -1.f);
     }
-    void crossentropy_backward(float*, const float*, const int32_t*, const float*, int64_t, int64_t) override {
-        not_yet("crossentropy_backward");
+    void swiglu(float* out, const float* gate, const float* up, int64_t n) override {
+        cuda::swiglu_forward(out, gate, up, n);
     }
-    float log_softmax_at(const float*, int64_t, int32_t) override { not_yet("log_softmax_at"); }
-    void dropout(float*, const float*, float, uint64_t, int64_t) override { not_yet("dropout"); }
-    void dropout_backward(float*, const float*, float, uint64_t, int64_t) override { not_yet("dropout_backward"); }
-    void add_scaled(float*, const float*, float, int64_t) override { not_yet("add_scaled"); }
-    void scale(float*, float, int64_t) override { not_yet("scale"); }
-    void embedding_backward(float*, const float*, const int32_t*, int64_t, int64_t, float) override {
-        not_yet("embedding_backward");
+    void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up,
+                         int64_t n) override {
+        cuda::swiglu_backward(dgate, dup, dout, gate, up, n);
     }
-    void rmsnorm_weight_backward(float*, const float*, const float*, const float*, int64_t, int64_t, float) override {
-        not_yet("rmsnorm_weight_backward");
+    void residual(float* x, const float* y, int64_t n) override { cuda::add_scaled(x, y, 1.f, n); }
+    void residual_backward(float* dy, const float* dx, int64_t n) override { cuda::add_scaled(dy, dx, 1.f, n); }
+    void attention(float* out, const float* q, const float* k_cache, const float* v_cache, const int32_t* seq,
+                   const int64_t* pos, const int64_t* first_pos, int64_t n_rows, int64_t n_heads, int64_t n_kv_heads,
+                   int64_t head_dim, int64_t seq_stride) override {
+        cuda::attention_forward(out, q, k_cache, v_cache, seq, pos, first_pos, n_rows, n_heads, n_kv_heads, head_dim,
+                                seq_stride);
     }
-    void outer_accumulate(float*, const float*, const float*, int64_t, int64_t, int64_t, float) override {
-        not_yet("outer_accumulate");
+    void attention_f16(float* out, const float* q, const uint16_t* k_cache, const uint16_t* v_cache,
+                       const int32_t* seq, const int64_t* pos, const int64_t* first_pos, int64_t n_rows,
+                       int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t seq_stride) override {
+        cuda::attention_forward_f16(out, q, k_cache, v_cache, seq, pos, first_pos, n_rows, n_heads, n_kv_heads,
+                                    head_dim, seq_stride);
+    }
+    void attention_backward(float* dq, float* dk_cache, float* dv_cache, const float* dout, const float* q,
+                            const float* k_cache, const float* v_cache, const int32_t* seq, const int64_t* pos,
+                            const int64_t* first_pos, int64_t n_rows, int64_t, int64_t n_heads, int64_t n_kv_heads,
+                            int64_t head_dim, int64_t seq_stride) override {
+        cuda::attention_backward(dq, dk_cache, dv_cache, dout, q, k_cache, v_cache, seq, pos, first_pos, n_rows,
+                                 n_heads, n_kv_heads, head_dim, seq_stride);
+    }
+    int64_t crossentropy(float* losses, const float* logits, const int32_t* targets, int64_t n_rows,
+                         int64_t n_vocab) override {
+        std::vector<int32_t> t(static_cast<size_t>(n_rows));
+        if (n_rows > 0) download(t.data(), targets, n_rows * 4);
+        int64_t counted = 0;
+        for (int64_t r = 0; r < n_rows; ++r) {
+            if (t[r] == kIgnoreIndex) continue;
+            SL4J_CHECK_ARG(t[r] >= 0 && t[r] < n_vocab, "target %d at row %lld is outside the vocabulary [0, %lld) "
+                           "and is not the ignore index -100", t[r], (long long)r, (long long)n_vocab);
+            ++counted;
+        }
+        cuda::crossentropy_forward(losses, logits, targets, n_rows, n_vocab);
+        return counted;
+    }
+    void crossentropy_backward(float* dlogits, const float* logits, const int32_t* targets, const float* dlosses,
+                               int64_t n_rows, int64_t n_vocab) override {
+        cuda::crossentropy_backward(dlogits, logits, targets, dlosses, n_rows, n_vocab);
+    }
+    float log_softmax_at(const float* logits, int64_t n, int32_t target) override {
+        SL4J_CHECK_ARG(target >= 0 && target < n, "log_softmax_at: target %d outside [0, %lld)", target, (long long)n);
+        float* out = reinterpret_cast<float*>(scalars_);
+        cuda::log_softmax_at(out, logits, n, target);
+        float v = 0;
+        download(&v, out, 4);
+        return v;
+    }
+    void dropout(float* xd, const float* x, float p, uint64_t seed, int64_t n) override {
+        cuda::dropout_forward(xd, x, p, seed, n);
+    }
+    void dropout_backward(float* dx, const float* dxd, float p, uint64_t seed, int64_t n) override {
+        cuda::dropout_backward(dx, dxd, p, seed, n);
+    }
+    void add_scaled(float* y, const float* x, float alpha, int64_t n) override { cuda::add_scaled(y, x, alpha, n); }
+    void scale(float* x, float alpha, int64_t n) override { cuda::scale(x, alpha, n); }
+    void outer_accumulate(float* out, const float* a, const float* b, int64_t n, int64_t P, int64_t Q,
+                          float alpha) override {
+        cuda::outer_accumulate(out, a, b, n, P, Q, alpha);
+    }
+    void copy_rows(float* dst, const int64_t* offsets, const float* src, int64_t n_rows, int64_t row_len) override {
+        cuda::copy_rows(dst, offsets, src, n_rows, row_len);
+    }
+    void adamw(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& step) override {
+        cuda::adamw(p, g, m, v, n, step);
+    }
+    double sum_squares(const float* x, int64_t n) override {
+        cuda::sum_squares(scalars_, x, n);
+        double v = 0;
+        download(&v, scalars_, sizeof v);
+        return v;
     }
 
 private:
     int index_;
+    cuda::GemmPrecision precision_;
     std::string name_;
+    cuda::Scratch scratch_;
+    double* scalars_ = nullptr;  // device: results returned to the host (a log-prob, a sum of squares)
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cuda_backend(int device_index) {
+std::unique_ptr<Backend> make_cuda_backend(int device_index, const CudaBackendOptions& options) {
     int count = cuda_device_count();
     if (device_index < 0 || device_index >= count)
         SL4J_FAIL(SL4J_ERR_BACKEND, "CUDA device %d is not available (%d usable device(s))", device_index, count);
-    return std::make_unique<CudaBackend>(device_index);
+    return std::make_unique<CudaBackend>(device_index, options);
 }
+
+std::unique_ptr<Backend> make_cuda_backend(int device_index) { return make_cuda_backend(device_index, {}); }
 
 int cuda_device_count() {
     int count = 0;

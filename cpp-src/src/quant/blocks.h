@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 
+#include "core/hd.h"
+
 namespace sl4j {
 
 constexpr int QK4_0 = 32;
@@ -62,7 +64,7 @@ static_assert(sizeof(block_q6_K) == 210, "block_q6_K must be 210 bytes as in ggm
 // Bytes 0..3: scale j (low 6 bits); bytes 4..7: min j (low 6 bits); for j >= 4
 // the low 4 bits sit in byte j+4 (scale low nibble, min high nibble) and the
 // top 2 bits in the spare top bits of bytes j-4 (scale) and j (min).
-static inline void get_scale_min_k4(int j, const uint8_t* q, uint8_t* sc, uint8_t* m) {
+SL4J_HD static inline void get_scale_min_k4(int j, const uint8_t* q, uint8_t* sc, uint8_t* m) {
     if (j < 4) {
         *sc = q[j] & 63;
         *m = q[j + 4] & 63;

@@ -4,12 +4,30 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/hd.h"
+
 namespace sl4j {
 
-static inline float bits_to_f32(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
-static inline uint32_t f32_to_bits(float f) { uint32_t u; std::memcpy(&u, &f, 4); return u; }
+SL4J_HD static inline float bits_to_f32(uint32_t u) {
+#if defined(__CUDA_ARCH__)
+    return __uint_as_float(u);
+#else
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+#endif
+}
+SL4J_HD static inline uint32_t f32_to_bits(float f) {
+#if defined(__CUDA_ARCH__)
+    return __float_as_uint(f);
+#else
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    return u;
+#endif
+}
 
-static inline float half_to_f32(uint16_t h) {
+SL4J_HD static inline float half_to_f32(uint16_t h) {
     const uint32_t sign = (uint32_t)(h & 0x8000) << 16;
     const uint32_t exp = (h >> 10) & 0x1f;
     const uint32_t mant = h & 0x3ff;
@@ -22,7 +40,7 @@ static inline float half_to_f32(uint16_t h) {
     return bits_to_f32(sign | ((exp + 112) << 23) | (mant << 13));
 }
 
-static inline uint16_t f32_to_half(float f) {
+SL4J_HD static inline uint16_t f32_to_half(float f) {
     const uint32_t bits = f32_to_bits(f);
     const uint16_t sign = (uint16_t)((bits >> 16) & 0x8000);
     const uint32_t exp = (bits >> 23) & 0xff;
@@ -51,9 +69,9 @@ static inline uint16_t f32_to_half(float f) {
     return (uint16_t)(sign | half);
 }
 
-static inline float bf16_bits_to_f32(uint16_t h) { return bits_to_f32((uint32_t)h << 16); }
+SL4J_HD static inline float bf16_bits_to_f32(uint16_t h) { return bits_to_f32((uint32_t)h << 16); }
 
-static inline uint16_t f32_to_bf16_bits(float f) {
+SL4J_HD static inline uint16_t f32_to_bf16_bits(float f) {
     const uint32_t bits = f32_to_bits(f);
     if ((bits & 0x7fffffff) > 0x7f800000) return (uint16_t)((bits >> 16) | 0x40);  // quiet NaN
     return (uint16_t)((bits + 0x7fff + ((bits >> 16) & 1)) >> 16);

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/kernel_math.h"
 
 namespace sl4j {
 
@@ -13,17 +14,8 @@ void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, int64
                        a.weight_decay >= 0,
                    "AdamW needs 0 <= beta1, beta2 < 1, eps > 0, lr >= 0, weight_decay >= 0 (got %g %g %g %g %g)",
                    double(a.beta1), double(a.beta2), double(a.eps), double(a.lr), double(a.weight_decay));
-    const double bc1 = 1.0 - std::pow(double(a.beta1), double(t));
-    const double bc2 = 1.0 - std::pow(double(a.beta2), double(t));
-    const float decay = 1.f - a.lr * a.weight_decay;
-    const float step = float(double(a.lr) / bc1);
-    const float inv_sqrt_bc2 = float(1.0 / std::sqrt(bc2));
-    for (int64_t i = 0; i < n; ++i) {
-        p[i] *= decay;
-        m[i] = a.beta1 * m[i] + (1.f - a.beta1) * g[i];
-        v[i] = a.beta2 * v[i] + (1.f - a.beta2) * g[i] * g[i];
-        p[i] -= step * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + a.eps);
-    }
+    const AdamWStep s = adamw_step_scalars(a.lr, a.beta1, a.beta2, a.eps, a.weight_decay, t);
+    for (int64_t i = 0; i < n; ++i) adamw_elem(p + i, g[i], m + i, v + i, s);
 }
 
 void adamw_step(ParamSet& params, const AdamWParams& a) {

@@ -295,8 +295,8 @@ TEST(memory_plan_of_7b_shapes_matches_hand_arithmetic) {
     CHECK_EQ(m.activations_full, int64_t(32) * 512 * 4096 * 4 + 31 * layer);
     // logits: 64 MiB / (32000 · 4) = 524 rows ≥ 512: all 512 rows
     CHECK_EQ(m.logits_chunk, int64_t(512) * 32000 * 4);
-    // base: ints 24·512, rope 128, x/tmp/hidden, 2 → 4·512·(128 + 3·4096 + 2) + 12288 + layer; backward 4·512·(1 + 4·4096 + 2·4096 + 3·11008)
-    CHECK_EQ(m.scratch, int64_t(12288) + int64_t(4) * 512 * (128 + 3 * 4096 + 2) + layer +
+    // base: ints 28·512 (tokens, seq, targets 4 bytes; pos, first 8), rope 128, x/tmp/hidden, 2 → 4·512·(128 + 3·4096 + 2) + 14336 + layer; backward 4·512·(1 + 4·4096 + 2·4096 + 3·11008)
+    CHECK_EQ(m.scratch, int64_t(14336) + int64_t(4) * 512 * (128 + 3 * 4096 + 2) + layer +
                             int64_t(4) * 512 * (1 + 4 * 4096 + 2 * 4096 + 3 * 11008));
     CHECK_EQ(m.kv_cache, 0);
     CHECK_EQ(m.total, m.weights + m.activations + m.lora + m.gradients + m.optimizer + m.logits_chunk + m.scratch);

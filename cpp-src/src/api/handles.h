@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "model/llama_model.h"
+#include "model/sampler.h"
 #include "model/session.h"
 #include "train/lora.h"
 #include "train/trainer.h"
@@ -20,4 +21,7 @@ struct sl4j_trainer {
     std::unique_ptr<sl4j::Trainer> impl;
     sl4j::LoraAdapter* lora = nullptr;
     int64_t dim = 0;
+};
+struct sl4j_sampler {
+    std::unique_ptr<sl4j::TokenSampler> impl;
 };

@@ -1,0 +1,82 @@
+// C API: native token sampling over a session's logits.
+#include <memory>
+
+#include "api/guard.h"
+#include "api/handles.h"
+
+using namespace sl4j;
+
+extern "C" {
+
+struct sl4j_sampler_params sl4j_sampler_default_params(void) {
+    const SamplerConfig d;
+    sl4j_sampler_params p;
+    p.temperature = d.temperature;
+    p.top_k = d.top_k;
+    p.top_p = d.top_p;
+    p.min_p = d.min_p;
+    p.repeat_penalty = d.repeat_penalty;
+    p.frequency_penalty = d.frequency_penalty;
+    p.presence_penalty = d.presence_penalty;
+    p.penalty_last_n = d.penalty_last_n;
+    p.seed = d.seed;
+    return p;
+}
+
+int32_t sl4j_sampler_init(const sl4j_model* model, const struct sl4j_sampler_params* params, sl4j_sampler** out) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(model);
+        SL4J_CHECK_HANDLE(out);
+        *out = nullptr;
+        const sl4j_sampler_params p = params ? *params : sl4j_sampler_default_params();
+        SamplerConfig c;
+        c.temperature = p.temperature;
+        c.top_k = p.top_k;
+        c.top_p = p.top_p;
+        c.min_p = p.min_p;
+        c.repeat_penalty = p.repeat_penalty;
+        c.frequency_penalty = p.frequency_penalty;
+        c.presence_penalty = p.presence_penalty;
+        c.penalty_last_n = p.penalty_last_n;
+        c.seed = p.seed;
+        auto s = std::make_unique<sl4j_sampler>();
+        s->impl = std::make_unique<TokenSampler>(c, model->impl->hparams().n_vocab);
+        *out = s.release();
+    });
+}
+
+void sl4j_sampler_free(sl4j_sampler* sampler) { delete sampler; }
+
+int32_t sl4j_sampler_set_logit_bias(sl4j_sampler* sampler, const int32_t* tokens, const float* bias, int32_t n) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(sampler);
+        sampler->impl->set_logit_bias(tokens, bias, n);
+    });
+}
+
+int32_t sl4j_sampler_accept(sl4j_sampler* sampler, int32_t token) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(sampler);
+        sampler->impl->accept(token);
+    });
+}
+
+int32_t sl4j_sampler_sample(sl4j_sampler* sampler, const sl4j_session* session, int32_t row, int32_t banned,
+                            int32_t n_top, int32_t* token, float* logprob, int32_t* top_ids, float* top_logprobs) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(sampler);
+        SL4J_CHECK_HANDLE(session);
+        SL4J_CHECK_HANDLE(token);
+        const LlamaSession& s = *session->impl;
+        const int64_t V = s.model().hparams().n_vocab;
+        SL4J_CHECK_ARG(sampler->impl->n_vocab() == V, "the sampler was made for %lld tokens, the session's model has %lld",
+                       (long long)sampler->impl->n_vocab(), (long long)V);
+        SL4J_CHECK_ARG(s.has_logits(), "the last decode did not compute logits");
+        SL4J_CHECK_ARG(row >= 0 && row < s.n_outputs(), "row %d is outside the last decode's %lld output rows", row,
+                       (long long)s.n_outputs());
+        *token = sampler->impl->sample(s.logits().data() + (int64_t)row * V, banned, logprob, n_top, top_ids,
+                                       top_logprobs);
+    });
+}
+
+}  // extern "C"

@@ -42,7 +42,7 @@ public final class LogitsCommand implements Command {
                     : model.tokenizer().encode(cmd.getOptionValue("prompt"),
                             !cmd.hasOption("no-bos") && model.tokenizer().vocabulary().addBos(), false);
             if (ids.length == 0) throw new UsageException("nothing to evaluate: the prompt is empty and --no-bos was given");
-            float[][] logits = model.logits(ids);
+            float[][] logits = model.logits(ids, lora);
             Npy.write(out, logits);
             ctx.err().printf("wrote %s: float32 [%d, %d]%n", out, logits.length, logits[0].length);
         }

@@ -52,9 +52,20 @@ public final class Backend implements AutoCloseable {
         return Native.str(sl4j.sl4j_system_info());
     }
 
-    /** Threads of the CPU pool (0 = one per core). */
+    /**
+     * Threads of the process-wide CPU pool (0 = one per core). The pool is shared by every model,
+     * so this is refused with {@link IllegalStateException} while a model is loaded: set it once,
+     * before the first {@link LlamaModel#load}. Setting the current value is always allowed.
+     */
     public static void setThreads(int n) {
         Native.load();
+        if (n < 0) throw new IllegalArgumentException("threads must be >= 0, got " + n);
+        int open = LlamaModel.openModels();
+        if (open > 0) {
+            if (n == threads()) return;  // nothing to change: the running pool stays as it is
+            throw new IllegalStateException("the CPU thread pool is shared by the " + open
+                    + " loaded model(s); set the thread count before loading the first model");
+        }
         Native.check(sl4j.sl4j_set_threads(n));
     }
 

@@ -12,8 +12,12 @@ import org.bytedeco.javacpp.BytePointer;
 /**
  * A LoRA adapter over a model's projections, held natively with its gradients and AdamW moments.
  * Tensor names and shapes are those of llama.cpp's LoRA GGUF ({@code blk.N.attn_q.weight.lora_a},
- * dims {in, r}; {@code .lora_b}, dims {r, out}). Not thread-safe; must outlive the sessions and
- * trainers it is attached to, and be closed before its model.
+ * dims {in, r}; {@code .lora_b}, dims {r, out}).
+ *
+ * <p>Thread-safety: decoding only reads an adapter, so several sessions (on several threads) may
+ * use one adapter at once; training, {@link #set} and the optimizer steps mutate it and need the
+ * caller's exclusion. It must outlive the sessions and trainers it is attached to. One that is
+ * garbage-collected open is freed with a warning.
  */
 public final class LoraAdapter implements AutoCloseable {
     /** Which part of a tensor to read or write. */
@@ -24,12 +28,12 @@ public final class LoraAdapter implements AutoCloseable {
     /** A trainable tensor: name, ggml dims and element count. */
     public record TensorInfo(String name, long[] dims, long elements) {}
 
-    private sl4j_lora handle;
+    private final NativeHandle<sl4j_lora> handle;
     private final LoraConfig config;
     private final List<TensorInfo> tensors;
 
     private LoraAdapter(sl4j_lora handle, LoraConfig config) {
-        this.handle = handle;
+        this.handle = NativeHandle.register(this, "LoraAdapter", handle, sl4j::sl4j_lora_free);
         this.config = config;
         long n = sl4j.sl4j_lora_n_tensors(handle);
         List<TensorInfo> list = new ArrayList<>();
@@ -113,15 +117,13 @@ public final class LoraAdapter implements AutoCloseable {
     }
 
     private sl4j_lora h() {
-        if (handle == null) throw new IllegalStateException("LoRA adapter is closed");
-        return handle;
+        sl4j_lora p = handle.get();
+        if (p == null) throw new IllegalStateException("LoRA adapter is closed");
+        return p;
     }
 
     @Override
     public void close() {
-        if (handle != null) {
-            sl4j.sl4j_lora_free(handle);
-            handle = null;
-        }
+        handle.close();
     }
 }

@@ -1,6 +1,7 @@
 package dev.stackllama4j.inference;
 
 import dev.stackllama4j.engine.LlamaModel;
+import dev.stackllama4j.engine.LoraAdapter;
 import dev.stackllama4j.engine.Session;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -22,9 +23,17 @@ public final class Generator {
     public record Result(int[] tokens, boolean stoppedAtEos) {}
 
     private final LlamaModel model;
+    private final LoraAdapter lora;
 
+    /** Generation from the base model. */
     public Generator(LlamaModel model) {
+        this(model, null);
+    }
+
+    /** Generation with {@code lora} applied (null: the base model). */
+    public Generator(LlamaModel model, LoraAdapter lora) {
         this.model = model;
+        this.lora = lora;
     }
 
     public Result generate(int[] prompt, SamplingParams p, Listener listener) {
@@ -48,7 +57,7 @@ public final class Generator {
         }
         int vocab = (int) model.info().vocab();
         int eos = model.tokenizer().vocabulary().eos();
-        try (Session session = model.newSession(n, longest + maxNew)) {
+        try (Session session = model.newSession(n, longest + maxNew, lora)) {
             return run(session, prompts, limit, p, vocab, eos, listener);
         }
     }

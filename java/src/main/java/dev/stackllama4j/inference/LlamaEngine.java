@@ -1,0 +1,382 @@
+package dev.stackllama4j.inference;
+
+import dev.stackllama4j.engine.LlamaModel;
+import dev.stackllama4j.engine.LoraAdapter;
+import dev.stackllama4j.engine.Session;
+import dev.stackllama4j.engine.TokenSampler;
+import dev.stackllama4j.tokenizer.Tokenizer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Text generation over one shared {@link LlamaModel}, with concurrent requests batched: a worker
+ * thread keeps one KV-cache session per adapter in use, and every decode step advances all the
+ * running requests of that session together (a request's prompt is prefilled in the same step).
+ * Sampling runs natively per request ({@link TokenSampler}); only the picked token, its log-prob
+ * and the requested alternatives cross to Java.
+ *
+ * <p>Thread-safety: {@link #submit}, {@link #complete} and {@link #chat} may be called from any
+ * number of threads; listeners run on the engine's worker thread. The engine does not own the
+ * model or the adapters: close the engine first, then them.
+ *
+ * <pre>{@code
+ * try (LlamaModel model = LlamaModel.load(Path.of("model.gguf"));
+ *      LlamaEngine engine = LlamaEngine.create(model)) {
+ *     Completion c = engine.complete(CompletionRequest.builder().prompt("Once upon a time")
+ *             .maxTokens(64).stopStrings(List.of("\n\n")).listener(System.out::print).build());
+ * }
+ * }</pre>
+ */
+public final class LlamaEngine implements AutoCloseable {
+    /**
+     * @param maxBatch requests decoded side by side per adapter. Default 4.
+     * @param contextLength positions per request (prompt + generated); 0 means the model's
+     *     context, at most 4096. Default 0.
+     */
+    public record Options(int maxBatch, int contextLength) {
+        public Options {
+            if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
+            if (contextLength < 0) throw new IllegalArgumentException("contextLength must be >= 0, got " + contextLength);
+        }
+
+        public static Options defaults() {
+            return new Options(4, 0);
+        }
+    }
+
+    private final LlamaModel model;
+    private final Tokenizer tokenizer;
+    private final int maxBatch, context;
+    private final LinkedBlockingQueue<Job> incoming = new LinkedBlockingQueue<>();
+    private final Thread worker;
+    private volatile boolean closing;
+    private volatile ChatTemplate template;
+
+    private LlamaEngine(LlamaModel model, Options o) {
+        this.model = model;
+        this.tokenizer = model.tokenizer();
+        this.maxBatch = o.maxBatch();
+        this.context = o.contextLength() > 0 ? o.contextLength() : Math.min(model.contextLength(), 4096);
+        this.worker = new Thread(this::loop, "stackllama4j-engine");
+        worker.setDaemon(true);
+        worker.start();
+    }
+
+    public static LlamaEngine create(LlamaModel model) {
+        return create(model, Options.defaults());
+    }
+
+    public static LlamaEngine create(LlamaModel model, Options options) {
+        return new LlamaEngine(model, options);
+    }
+
+    public LlamaModel model() {
+        return model;
+    }
+
+    /** The model's chat template ({@code tokenizer.chat_template}, or ChatML when the file has none). */
+    public ChatTemplate chatTemplate() {
+        ChatTemplate t = template;
+        if (t == null) template = t = ChatTemplate.forModel(model);
+        return t;
+    }
+
+    /** Uses {@code t} for requests with messages instead of the model's own template. */
+    public void setChatTemplate(ChatTemplate t) {
+        template = t;
+    }
+
+    /** Runs a request to its end and returns the result (blocking). */
+    public Completion complete(CompletionRequest r) {
+        return submit(r).await();
+    }
+
+    /** Queues a request; the prompt is tokenized (and a chat rendered) on the calling thread. */
+    public CompletionHandle submit(CompletionRequest r) {
+        if (closing) throw new IllegalStateException("the engine is closed");
+        int[] prompt = promptTokens(r);
+        if (prompt.length == 0) throw new IllegalArgumentException("the prompt is empty (and no BOS was added)");
+        if (prompt.length + r.maxTokens() > context)
+            throw new IllegalArgumentException("prompt (" + prompt.length + " tokens) + maxTokens (" + r.maxTokens()
+                    + ") exceeds the engine's context of " + context + " positions");
+        int vocab = (int) model.info().vocab();
+        for (int t : prompt)
+            if (t < 0 || t >= vocab) throw new IllegalArgumentException("prompt token " + t + " is outside the vocabulary");
+        Job j = new Job(r, prompt);
+        incoming.add(j);
+        if (closing) j.fail(new IllegalStateException("the engine is closed"));
+        return j.handle;
+    }
+
+    /** Token ids of a request's prompt, as the engine will decode them. */
+    public int[] promptTokens(CompletionRequest r) {
+        if (r.promptTokens() != null) return r.promptTokens();
+        if (r.prompt() != null) return tokenizer.encode(r.prompt(), r.addBos() && tokenizer.vocabulary().addBos(), false);
+        String text = chatTemplate().render(r.messages(), true);
+        boolean bos = r.addBos() && tokenizer.vocabulary().addBos() && !text.startsWith(chatTemplate().bosToken());
+        return tokenizer.encode(text, bos, false, true);
+    }
+
+    // ---- worker -------------------------------------------------------------------------------
+
+    /** One request in flight; touched only by the worker after submission, except the handle. */
+    private final class Job {
+        final CompletionRequest req;
+        final int[] prompt;
+        final CompletionHandle handle = new CompletionHandle();
+        final Set<Integer> stops = new HashSet<>();
+        final int eos;
+        long start, deadline = Long.MAX_VALUE;
+        TokenSampler sampler;
+        TextStream text;
+        int[] tokens = new int[16];
+        int produced, slot = -1, last;
+        boolean prefilled;
+        List<TokenLogProb> logProbs = new ArrayList<>();
+
+        Job(CompletionRequest req, int[] prompt) {
+            this.req = req;
+            this.prompt = prompt;
+            this.eos = tokenizer.vocabulary().eos();
+            stops.addAll(req.stopTokens());
+            if (!req.ignoreEos()) stops.add(eos);
+        }
+
+        void admit(int slot) {
+            this.slot = slot;
+            this.start = System.nanoTime();
+            Duration t = req.timeout();
+            if (t != null) deadline = start + t.toNanos();
+            this.sampler = TokenSampler.create(model, req.sampling());
+            boolean atStart = prompt.length == 1 && prompt[0] == tokenizer.vocabulary().bos();
+            this.text = new TextStream(tokenizer.newDecoder(atStart), req.stopStrings());
+        }
+
+        /** Takes the picked token; returns the finish reason, or null to go on. */
+        Completion.FinishReason take(TokenSampler.Pick p) {
+            int t = p.token();
+            if (produced == tokens.length) tokens = java.util.Arrays.copyOf(tokens, produced * 2);
+            tokens[produced++] = t;
+            last = t;
+            sampler.accept(t);
+            boolean stopToken = stops.contains(t);
+            String released = stopToken ? "" : text.push(t);
+            String piece = stopToken ? "" : text.lastPiece();
+            TokenLogProb lp = null;
+            if (req.logProbs() >= 0) {
+                List<TokenLogProb.Alternative> alts = new ArrayList<>(p.topIds().length);
+                for (int i = 0; i < p.topIds().length; i++)
+                    alts.add(new TokenLogProb.Alternative(p.topIds()[i], p.topLogProbs()[i]));
+                lp = new TokenLogProb(t, piece, p.logProb(), alts);
+                logProbs.add(lp);
+            }
+            CompletionListener l = req.listener();
+            if (l != null) {
+                l.onToken(lp != null ? lp : new TokenLogProb(t, piece, p.logProb(), List.of()));
+                if (!released.isEmpty()) l.onText(released);
+            }
+            if (stopToken) return Completion.FinishReason.STOP_TOKEN;
+            if (text.stopped()) return Completion.FinishReason.STOP_STRING;
+            if (produced >= req.maxTokens()) return Completion.FinishReason.LENGTH;
+            return null;
+        }
+
+        void finish(Completion.FinishReason why) {
+            String rest = text == null ? "" : text.finish();
+            CompletionListener l = req.listener();
+            try {
+                if (l != null && !rest.isEmpty()) l.onText(rest);
+                handle.complete(new Completion(text == null ? "" : text.text(), java.util.Arrays.copyOf(tokens, produced),
+                        why, logProbs, prompt.length, Duration.ofNanos(System.nanoTime() - start)));
+            } catch (RuntimeException e) {
+                handle.fail(e);
+            } finally {
+                release();
+            }
+        }
+
+        void fail(Throwable e) {
+            handle.fail(e);
+            release();
+        }
+
+        void release() {
+            if (sampler != null) sampler.close();
+            sampler = null;
+        }
+    }
+
+    /** One session (one adapter) and the requests occupying its sequences. */
+    private final class Group {
+        final Session session;
+        final Job[] slots = new Job[maxBatch];
+        int active;
+
+        Group(LoraAdapter lora) {
+            session = model.newSession(maxBatch, context, lora);
+        }
+
+        boolean admit(Job j) {
+            for (int s = 0; s < slots.length; s++) {
+                if (slots[s] == null) {
+                    j.admit(s);
+                    slots[s] = j;
+                    active++;
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        void remove(Job j) {
+            slots[j.slot] = null;
+            active--;
+            session.truncate(j.slot, 0);
+        }
+
+        /** One decode step for every running request; ends those that stop. */
+        void step() {
+            long now = System.nanoTime();
+            for (Job j : slots) {
+                if (j == null) continue;
+                if (j.handle.cancelRequested()) end(j, Completion.FinishReason.CANCELLED);
+                else if (now >= j.deadline) end(j, Completion.FinishReason.DEADLINE);
+            }
+            if (active == 0) return;
+            int rows = 0;
+            for (Job j : slots) if (j != null) rows += j.prefilled ? 1 : j.prompt.length;
+            int[] toks = new int[rows], seqs = new int[rows];
+            boolean[] outs = new boolean[rows];
+            Job[] order = new Job[active];
+            int r = 0, o = 0;
+            for (Job j : slots) {
+                if (j == null) continue;
+                if (j.prefilled) {
+                    toks[r] = j.last;
+                    seqs[r] = j.slot;
+                    outs[r++] = true;
+                } else {
+                    for (int i = 0; i < j.prompt.length; i++, r++) {
+                        toks[r] = j.prompt[i];
+                        seqs[r] = j.slot;
+                        outs[r] = i == j.prompt.length - 1;
+                    }
+                }
+                order[o++] = j;
+            }
+            try {
+                session.decode(toks, seqs, outs, true);
+            } catch (RuntimeException e) {
+                for (Job j : order) {
+                    remove(j);
+                    j.fail(e);
+                }
+                return;
+            }
+            for (int row = 0; row < order.length; row++) {
+                Job j = order[row];
+                j.prefilled = true;
+                try {
+                    int banned = j.produced < j.req.minTokens() ? j.eos : -1;
+                    Completion.FinishReason why = j.take(j.sampler.sample(session, row, banned, Math.max(j.req.logProbs(), 0)));
+                    if (why != null) end(j, why);
+                } catch (RuntimeException e) {
+                    remove(j);
+                    j.fail(e);
+                }
+            }
+        }
+
+        void end(Job j, Completion.FinishReason why) {
+            remove(j);
+            j.finish(why);
+        }
+
+        void failAll(Throwable e) {
+            for (Job j : slots) {
+                if (j == null) continue;
+                remove(j);
+                j.fail(e);
+            }
+        }
+    }
+
+    private void loop() {
+        Map<LoraAdapter, Group> groups = new IdentityHashMap<>();
+        List<Job> waiting = new ArrayList<>();
+        try {
+            while (!closing) {
+                if (groups.isEmpty() && waiting.isEmpty()) {
+                    Job j = incoming.poll(50, TimeUnit.MILLISECONDS);
+                    if (j != null) waiting.add(j);
+                }
+                incoming.drainTo(waiting);
+                for (Iterator<Job> it = waiting.iterator(); it.hasNext(); ) {
+                    Job j = it.next();
+                    if (j.handle.isDone()) {
+                        it.remove();
+                        continue;
+                    }
+                    if (j.handle.cancelRequested()) {
+                        it.remove();
+                        j.start = System.nanoTime();
+                        j.finish(Completion.FinishReason.CANCELLED);
+                        continue;
+                    }
+                    try {
+                        Group g = groups.get(j.req.adapter());
+                        if (g == null) groups.put(j.req.adapter(), g = new Group(j.req.adapter()));
+                        if (g.admit(j)) it.remove();
+                    } catch (RuntimeException e) {
+                        it.remove();
+                        j.fail(e);
+                    }
+                }
+                for (Iterator<Group> it = groups.values().iterator(); it.hasNext(); ) {
+                    Group g = it.next();
+                    g.step();
+                    if (g.active == 0) {  // an idle session's KV cache is given back
+                        g.session.close();
+                        it.remove();
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Throwable e) {
+            for (Group g : groups.values()) g.failAll(e);
+            for (Job j : waiting) j.fail(e);
+            waiting.clear();
+        }
+        IllegalStateException closed = new IllegalStateException("the engine was closed before the request ended");
+        for (Group g : groups.values()) {
+            g.failAll(closed);
+            g.session.close();
+        }
+        for (Job j : waiting) j.fail(closed);
+        incoming.drainTo(waiting);
+        for (Job j : waiting) if (!j.handle.isDone()) j.fail(closed);
+    }
+
+    /**
+     * Stops the worker: requests still running or queued fail with {@link IllegalStateException}.
+     * Waits for the worker to free its sessions, so the model may be closed right after.
+     */
+    @Override
+    public void close() {
+        closing = true;
+        try {
+            worker.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

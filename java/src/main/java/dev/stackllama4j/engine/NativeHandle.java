@@ -20,7 +20,7 @@ final class NativeHandle<P extends Pointer> {
     static final boolean DEBUG = Boolean.getBoolean("stackllama4j.debugHandles")
             || "1".equals(System.getenv("SL4J_DEBUG_HANDLES"));
     private static final AtomicLong LEAKS = new AtomicLong();
-    private static volatile String lastLeak = "";
+    private static final java.util.Deque<String> RECENT = new java.util.concurrent.ConcurrentLinkedDeque<>();
 
     private final State<P> state;
     private final Cleaner.Cleanable cleanable;
@@ -49,7 +49,8 @@ final class NativeHandle<P extends Pointer> {
                 String msg = "a " + type + " was garbage-collected without close(); its native memory is freed now"
                         + (origin == null ? " (set -Dstackllama4j.debugHandles=true to see where it was created)"
                                 : "\n" + stack(origin));
-                lastLeak = msg;
+                RECENT.addLast(msg);
+                while (RECENT.size() > 32) RECENT.pollFirst();
                 LEAKS.incrementAndGet();
                 LOG.log(System.Logger.Level.WARNING, msg);
             }
@@ -95,8 +96,9 @@ final class NativeHandle<P extends Pointer> {
         return LEAKS.get();
     }
 
-    static String lastLeakMessage() {
-        return lastLeak;
+    /** The latest warnings (at most 32), oldest first. */
+    static java.util.List<String> recentLeakMessages() {
+        return java.util.List.copyOf(RECENT);
     }
 
     private static String stack(Throwable t) {

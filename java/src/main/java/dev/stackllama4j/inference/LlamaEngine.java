@@ -59,6 +59,7 @@ public final class LlamaEngine implements AutoCloseable {
     private final Thread worker;
     private volatile boolean closing;
     private volatile ChatTemplate template;
+    private volatile int peakBatch;
 
     private LlamaEngine(LlamaModel model, Options o) {
         this.model = model;
@@ -92,6 +93,11 @@ public final class LlamaEngine implements AutoCloseable {
     /** Uses {@code t} for requests with messages instead of the model's own template. */
     public void setChatTemplate(ChatTemplate t) {
         template = t;
+    }
+
+    /** The most requests one decode step has advanced together so far (a measure of batching). */
+    public int peakBatch() {
+        return peakBatch;
     }
 
     /** Runs a request to its end and returns the result (blocking). */
@@ -272,6 +278,7 @@ public final class LlamaEngine implements AutoCloseable {
                 }
                 order[o++] = j;
             }
+            if (order.length > peakBatch) peakBatch = order.length;
             try {
                 session.decode(toks, seqs, outs, true);
             } catch (RuntimeException e) {

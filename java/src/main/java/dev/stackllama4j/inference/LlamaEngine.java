@@ -2,7 +2,6 @@ package dev.stackllama4j.inference;
 
 import dev.stackllama4j.engine.LlamaModel;
 import dev.stackllama4j.engine.LoraAdapter;
-import dev.stackllama4j.engine.Session;
 import dev.stackllama4j.engine.TokenSampler;
 import dev.stackllama4j.tokenizer.Tokenizer;
 import java.time.Duration;
@@ -134,45 +133,61 @@ public final class LlamaEngine implements AutoCloseable {
     // ---- worker -------------------------------------------------------------------------------
 
     /** One request in flight; touched only by the worker after submission, except the handle. */
-    private final class Job {
+    private final class Job extends DecodeBatch.Sequence {
         final CompletionRequest req;
-        final int[] prompt;
         final CompletionHandle handle = new CompletionHandle();
         final Set<Integer> stops = new HashSet<>();
         final int eos;
-        long start, deadline = Long.MAX_VALUE;
-        TokenSampler sampler;
+        long start = System.nanoTime(), deadline = Long.MAX_VALUE;
         TextStream text;
         int[] tokens = new int[16];
-        int produced, slot = -1, last;
-        boolean prefilled;
-        List<TokenLogProb> logProbs = new ArrayList<>();
+        int produced;
+        Completion.FinishReason why;
+        RuntimeException failure;
+        final List<TokenLogProb> logProbs = new ArrayList<>();
 
         Job(CompletionRequest req, int[] prompt) {
+            super(prompt);
             this.req = req;
-            this.prompt = prompt;
             this.eos = tokenizer.vocabulary().eos();
             stops.addAll(req.stopTokens());
             if (!req.ignoreEos()) stops.add(eos);
         }
 
-        void admit(int slot) {
-            this.slot = slot;
-            this.start = System.nanoTime();
+        /** Called when the job gets a slot: its clock, sampler and text stream start. */
+        void admit() {
+            start = System.nanoTime();
             Duration t = req.timeout();
             if (t != null) deadline = start + t.toNanos();
-            this.sampler = TokenSampler.create(model, req.sampling());
+            sampler = TokenSampler.create(model, req.sampling());
             boolean atStart = prompt.length == 1 && prompt[0] == tokenizer.vocabulary().bos();
-            this.text = new TextStream(tokenizer.newDecoder(atStart), req.stopStrings());
+            text = new TextStream(tokenizer.newDecoder(atStart), req.stopStrings());
         }
 
-        /** Takes the picked token; returns the finish reason, or null to go on. */
-        Completion.FinishReason take(TokenSampler.Pick p) {
+        @Override
+        int banned() {
+            return produced < req.minTokens() ? eos : -1;
+        }
+
+        @Override
+        int topN() {
+            return Math.max(req.logProbs(), 0);
+        }
+
+        @Override
+        boolean take(TokenSampler.Pick p) {
+            try {
+                why = record(p);
+            } catch (RuntimeException e) {  // a listener failed: this request fails, the others go on
+                failure = e;
+            }
+            return why != null || failure != null;
+        }
+
+        private Completion.FinishReason record(TokenSampler.Pick p) {
             int t = p.token();
             if (produced == tokens.length) tokens = java.util.Arrays.copyOf(tokens, produced * 2);
             tokens[produced++] = t;
-            last = t;
-            sampler.accept(t);
             boolean stopToken = stops.contains(t);
             String released = stopToken ? "" : text.push(t);
             String piece = stopToken ? "" : text.lastPiece();
@@ -195,10 +210,12 @@ public final class LlamaEngine implements AutoCloseable {
             return null;
         }
 
-        void finish(Completion.FinishReason why) {
-            String rest = text == null ? "" : text.finish();
-            CompletionListener l = req.listener();
+        /** Completes the handle: with the result, or with the failure a listener raised. */
+        void finish() {
             try {
+                if (failure != null) throw failure;
+                String rest = text == null ? "" : text.finish();
+                CompletionListener l = req.listener();
                 if (l != null && !rest.isEmpty()) l.onText(rest);
                 handle.complete(new Completion(text == null ? "" : text.text(), java.util.Arrays.copyOf(tokens, produced),
                         why, logProbs, prompt.length, Duration.ofNanos(System.nanoTime() - start)));
@@ -207,6 +224,11 @@ public final class LlamaEngine implements AutoCloseable {
             } finally {
                 release();
             }
+        }
+
+        void end(Completion.FinishReason reason) {
+            why = reason;
+            finish();
         }
 
         void fail(Throwable e) {
@@ -220,108 +242,37 @@ public final class LlamaEngine implements AutoCloseable {
         }
     }
 
-    /** One session (one adapter) and the requests occupying its sequences. */
-    private final class Group {
-        final Session session;
-        final Job[] slots = new Job[maxBatch];
-        int active;
-
-        Group(LoraAdapter lora) {
-            session = model.newSession(maxBatch, context, lora);
-        }
-
-        boolean admit(Job j) {
-            for (int s = 0; s < slots.length; s++) {
-                if (slots[s] == null) {
-                    j.admit(s);
-                    slots[s] = j;
-                    active++;
-                    return true;
-                }
-            }
-            return false;
-        }
-
-        void remove(Job j) {
-            slots[j.slot] = null;
-            active--;
-            session.truncate(j.slot, 0);
-        }
-
-        /** One decode step for every running request; ends those that stop. */
-        void step() {
-            long now = System.nanoTime();
-            for (Job j : slots) {
-                if (j == null) continue;
-                if (j.handle.cancelRequested()) end(j, Completion.FinishReason.CANCELLED);
-                else if (now >= j.deadline) end(j, Completion.FinishReason.DEADLINE);
-            }
-            if (active == 0) return;
-            int rows = 0;
-            for (Job j : slots) if (j != null) rows += j.prefilled ? 1 : j.prompt.length;
-            int[] toks = new int[rows], seqs = new int[rows];
-            boolean[] outs = new boolean[rows];
-            Job[] order = new Job[active];
-            int r = 0, o = 0;
-            for (Job j : slots) {
-                if (j == null) continue;
-                if (j.prefilled) {
-                    toks[r] = j.last;
-                    seqs[r] = j.slot;
-                    outs[r++] = true;
-                } else {
-                    for (int i = 0; i < j.prompt.length; i++, r++) {
-                        toks[r] = j.prompt[i];
-                        seqs[r] = j.slot;
-                        outs[r] = i == j.prompt.length - 1;
-                    }
-                }
-                order[o++] = j;
-            }
-            if (order.length > peakBatch) peakBatch = order.length;
-            try {
-                session.decode(toks, seqs, outs, true);
-            } catch (RuntimeException e) {
-                for (Job j : order) {
-                    remove(j);
-                    j.fail(e);
-                }
-                return;
-            }
-            for (int row = 0; row < order.length; row++) {
-                Job j = order[row];
-                j.prefilled = true;
-                try {
-                    int banned = j.produced < j.req.minTokens() ? j.eos : -1;
-                    Completion.FinishReason why = j.take(j.sampler.sample(session, row, banned, Math.max(j.req.logProbs(), 0)));
-                    if (why != null) end(j, why);
-                } catch (RuntimeException e) {
-                    remove(j);
-                    j.fail(e);
-                }
+    /** Ends cancelled and late requests, then advances the rest by one token. */
+    private void step(DecodeBatch batch) {
+        long now = System.nanoTime();
+        for (DecodeBatch.Sequence q : batch.sequences()) {
+            Job j = (Job) q;
+            if (j.handle.cancelRequested() || now >= j.deadline) {
+                batch.remove(j);
+                j.end(j.handle.cancelRequested() ? Completion.FinishReason.CANCELLED : Completion.FinishReason.DEADLINE);
             }
         }
-
-        void end(Job j, Completion.FinishReason why) {
-            remove(j);
-            j.finish(why);
-        }
-
-        void failAll(Throwable e) {
-            for (Job j : slots) {
-                if (j == null) continue;
-                remove(j);
-                j.fail(e);
+        List<DecodeBatch.Sequence> done;
+        try {
+            done = batch.step();
+        } catch (RuntimeException e) {  // the whole step failed: so do its requests
+            for (DecodeBatch.Sequence q : batch.sequences()) {
+                batch.remove(q);
+                ((Job) q).fail(e);
             }
+            return;
         }
+        peakBatch = Math.max(peakBatch, batch.peak());
+        for (DecodeBatch.Sequence q : done) ((Job) q).finish();
     }
 
     private void loop() {
-        Map<LoraAdapter, Group> groups = new IdentityHashMap<>();
+        Map<LoraAdapter, DecodeBatch> batches = new IdentityHashMap<>();
         List<Job> waiting = new ArrayList<>();
+        Throwable fatal = null;
         try {
             while (!closing) {
-                if (groups.isEmpty() && waiting.isEmpty()) {
+                if (batches.isEmpty() && waiting.isEmpty()) {
                     Job j = incoming.poll(50, TimeUnit.MILLISECONDS);
                     if (j != null) waiting.add(j);
                 }
@@ -330,28 +281,28 @@ public final class LlamaEngine implements AutoCloseable {
                     Job j = it.next();
                     if (j.handle.isDone()) {
                         it.remove();
-                        continue;
-                    }
-                    if (j.handle.cancelRequested()) {
+                    } else if (j.handle.cancelRequested()) {
                         it.remove();
-                        j.start = System.nanoTime();
-                        j.finish(Completion.FinishReason.CANCELLED);
-                        continue;
-                    }
-                    try {
-                        Group g = groups.get(j.req.adapter());
-                        if (g == null) groups.put(j.req.adapter(), g = new Group(j.req.adapter()));
-                        if (g.admit(j)) it.remove();
-                    } catch (RuntimeException e) {
-                        it.remove();
-                        j.fail(e);
+                        j.end(Completion.FinishReason.CANCELLED);
+                    } else {
+                        try {
+                            DecodeBatch b = batches.get(j.req.adapter());
+                            if (b == null) batches.put(j.req.adapter(), b = new DecodeBatch(model, maxBatch, context, j.req.adapter()));
+                            if (b.add(j)) {
+                                it.remove();
+                                j.admit();
+                            }
+                        } catch (RuntimeException e) {
+                            it.remove();
+                            j.fail(e);
+                        }
                     }
                 }
-                for (Iterator<Group> it = groups.values().iterator(); it.hasNext(); ) {
-                    Group g = it.next();
-                    g.step();
-                    if (g.active == 0) {  // an idle session's KV cache is given back
-                        g.session.close();
+                for (Iterator<DecodeBatch> it = batches.values().iterator(); it.hasNext(); ) {
+                    DecodeBatch b = it.next();
+                    step(b);
+                    if (b.active() == 0) {  // an idle session's KV cache is given back
+                        b.close();
                         it.remove();
                     }
                 }
@@ -359,18 +310,16 @@ public final class LlamaEngine implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Throwable e) {
-            for (Group g : groups.values()) g.failAll(e);
-            for (Job j : waiting) j.fail(e);
-            waiting.clear();
+            fatal = e;
         }
-        IllegalStateException closed = new IllegalStateException("the engine was closed before the request ended");
-        for (Group g : groups.values()) {
-            g.failAll(closed);
-            g.session.close();
+        closing = true;  // after a fatal error too: later submissions are refused, not left waiting
+        Throwable why = fatal != null ? fatal : new IllegalStateException("the engine was closed before the request ended");
+        for (DecodeBatch b : batches.values()) {
+            for (DecodeBatch.Sequence q : b.sequences()) ((Job) q).fail(why);
+            b.close();
         }
-        for (Job j : waiting) j.fail(closed);
         incoming.drainTo(waiting);
-        for (Job j : waiting) if (!j.handle.isDone()) j.fail(closed);
+        for (Job j : waiting) if (!j.handle.isDone()) j.fail(why);
     }
 
     /**

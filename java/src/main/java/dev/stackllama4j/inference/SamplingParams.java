@@ -32,6 +32,15 @@ public record SamplingParams(double temperature, int topK, double topP, long see
     }
 
 
+    /**
+     * The native sampler's settings for sequence {@code index} of a batch: these controls, seed
+     * {@code seed + index}, no min-p, penalties or bias.
+     */
+    public Sampling sampling(int index) {
+        return Sampling.builder().temperature(temperature).topK(topK).topP(topP).minP(0).repeatPenalty(1)
+                .frequencyPenalty(0).presencePenalty(0).penaltyLastN(0).seed(seed + index).build();
+    }
+
     public SamplingParams withSeed(long s) {
         return new SamplingParams(temperature, topK, topP, s, maxNewTokens, minNewTokens, stopAtEos);
     }

@@ -6,7 +6,6 @@
 #include "model/sampler.h"
 #include "testing.h"
 
-using sl4j::SamplerConfig;
 using sl4j::TokenSampler;
 
 namespace {
@@ -42,7 +41,7 @@ std::vector<double> as_double(const std::vector<float>& v) { return std::vector<
 }  // namespace
 
 TEST(sampler_greedy_logprob_and_top_n_match_log_softmax) {
-    SamplerConfig c;
+    sl4j_sampler_params c = sl4j::sampler_default_params();
     c.temperature = 0;
     TokenSampler s(c, (int64_t)kLogits.size());
     float lp = 0;
@@ -68,14 +67,14 @@ TEST(sampler_temperature_top_k_top_p_min_p_draw_the_reference_distribution) {
     const std::vector<double> z = as_double(kLogits);
     std::vector<bool> all(z.size(), true);
     {
-        SamplerConfig c;
+        sl4j_sampler_params c = sl4j::sampler_default_params();
         c.temperature = 0.7f;
         c.seed = 11;
         TokenSampler s(c, (int64_t)z.size());
         check_frequencies(s, reference_probs(z, 0.7, all), n);
     }
     {
-        SamplerConfig c;  // top-k 3: ids 1, 2, 5
+        sl4j_sampler_params c = sl4j::sampler_default_params();  // top-k 3: ids 1, 2, 5
         c.top_k = 3;
         c.seed = 12;
         TokenSampler s(c, (int64_t)z.size());
@@ -85,7 +84,7 @@ TEST(sampler_temperature_top_k_top_p_min_p_draw_the_reference_distribution) {
     }
     {
         // top-p 0.6 at temperature 1: p(1)=.40, p(2)=.24 -> cumulative .64 >= .6 keeps {1, 2}
-        SamplerConfig c;
+        sl4j_sampler_params c = sl4j::sampler_default_params();
         c.top_p = 0.6f;
         c.seed = 13;
         TokenSampler s(c, (int64_t)z.size());
@@ -97,7 +96,7 @@ TEST(sampler_temperature_top_k_top_p_min_p_draw_the_reference_distribution) {
     }
     {
         // min-p 0.3: keep p >= 0.3 * p_max, i.e. z >= 3 + ln 0.3 = 1.796 -> {1, 2, 5}
-        SamplerConfig c;
+        sl4j_sampler_params c = sl4j::sampler_default_params();
         c.min_p = 0.3f;
         c.seed = 14;
         TokenSampler s(c, (int64_t)z.size());
@@ -109,7 +108,7 @@ TEST(sampler_temperature_top_k_top_p_min_p_draw_the_reference_distribution) {
 
 TEST(sampler_penalties_and_logit_bias_change_the_logits_by_their_formulas) {
     // repeat 2, frequency 0.25, presence 0.5; window holds 1, 1, 6.
-    SamplerConfig c;
+    sl4j_sampler_params c = sl4j::sampler_default_params();
     c.temperature = 1.0f;
     c.repeat_penalty = 2.0f;
     c.frequency_penalty = 0.25f;
@@ -132,7 +131,7 @@ TEST(sampler_penalties_and_logit_bias_change_the_logits_by_their_formulas) {
 }
 
 TEST(sampler_penalty_window_forgets_old_tokens_and_same_seed_repeats) {
-    SamplerConfig c;
+    sl4j_sampler_params c = sl4j::sampler_default_params();
     c.temperature = 0;
     c.repeat_penalty = 100.0f;
     c.penalty_last_n = 2;
@@ -142,7 +141,7 @@ TEST(sampler_penalty_window_forgets_old_tokens_and_same_seed_repeats) {
     s.accept(4);
     s.accept(4);  // window {4, 4}: 1 forgotten
     CHECK_EQ(s.sample(kLogits.data(), -1, nullptr, 0, nullptr, nullptr), 1);
-    SamplerConfig r;
+    sl4j_sampler_params r = sl4j::sampler_default_params();
     r.seed = 99;
     TokenSampler a(r, (int64_t)kLogits.size()), b(r, (int64_t)kLogits.size());
     for (int i = 0; i < 50; ++i)
@@ -151,13 +150,13 @@ TEST(sampler_penalty_window_forgets_old_tokens_and_same_seed_repeats) {
 }
 
 TEST(sampler_rejects_bad_settings_and_an_all_banned_row) {
-    SamplerConfig c;
+    sl4j_sampler_params c = sl4j::sampler_default_params();
     c.top_p = 0;
     EXPECT_THROWS(TokenSampler(c, 8));
-    SamplerConfig d;
+    sl4j_sampler_params d = sl4j::sampler_default_params();
     d.temperature = -1;
     EXPECT_THROWS(TokenSampler(d, 8));
-    SamplerConfig e;
+    sl4j_sampler_params e = sl4j::sampler_default_params();
     TokenSampler s(e, 2);
     const int32_t ids[] = {0, 1};
     const float ban[] = {-INFINITY, -INFINITY};

@@ -8,39 +8,15 @@ using namespace sl4j;
 
 extern "C" {
 
-struct sl4j_sampler_params sl4j_sampler_default_params(void) {
-    const SamplerConfig d;
-    sl4j_sampler_params p;
-    p.temperature = d.temperature;
-    p.top_k = d.top_k;
-    p.top_p = d.top_p;
-    p.min_p = d.min_p;
-    p.repeat_penalty = d.repeat_penalty;
-    p.frequency_penalty = d.frequency_penalty;
-    p.presence_penalty = d.presence_penalty;
-    p.penalty_last_n = d.penalty_last_n;
-    p.seed = d.seed;
-    return p;
-}
+struct sl4j_sampler_params sl4j_sampler_default_params(void) { return sampler_default_params(); }
 
 int32_t sl4j_sampler_init(const sl4j_model* model, const struct sl4j_sampler_params* params, sl4j_sampler** out) {
     return guard([&] {
         SL4J_CHECK_HANDLE(model);
         SL4J_CHECK_HANDLE(out);
         *out = nullptr;
-        const sl4j_sampler_params p = params ? *params : sl4j_sampler_default_params();
-        SamplerConfig c;
-        c.temperature = p.temperature;
-        c.top_k = p.top_k;
-        c.top_p = p.top_p;
-        c.min_p = p.min_p;
-        c.repeat_penalty = p.repeat_penalty;
-        c.frequency_penalty = p.frequency_penalty;
-        c.presence_penalty = p.presence_penalty;
-        c.penalty_last_n = p.penalty_last_n;
-        c.seed = p.seed;
         auto s = std::make_unique<sl4j_sampler>();
-        s->impl = std::make_unique<TokenSampler>(c, model->impl->hparams().n_vocab);
+        s->impl = std::make_unique<TokenSampler>(params ? *params : sampler_default_params(), model->impl->hparams().n_vocab);
         *out = s.release();
     });
 }

@@ -8,7 +8,21 @@
 
 namespace sl4j {
 
-TokenSampler::TokenSampler(const SamplerConfig& cfg, int64_t n_vocab) : cfg_(cfg), n_vocab_(n_vocab), rng_(cfg.seed) {
+sl4j_sampler_params sampler_default_params() {
+    sl4j_sampler_params p;
+    p.temperature = 1.0f;
+    p.top_k = 0;
+    p.top_p = 1.0f;
+    p.min_p = 0.0f;
+    p.repeat_penalty = 1.0f;
+    p.frequency_penalty = 0.0f;
+    p.presence_penalty = 0.0f;
+    p.penalty_last_n = 64;
+    p.seed = 0;
+    return p;
+}
+
+TokenSampler::TokenSampler(const sl4j_sampler_params& cfg, int64_t n_vocab) : cfg_(cfg), n_vocab_(n_vocab), rng_(cfg.seed) {
     SL4J_CHECK_ARG(n_vocab > 0, "sampler needs a vocabulary, got %lld tokens", (long long)n_vocab);
     SL4J_CHECK_ARG(cfg.temperature >= 0 && std::isfinite(cfg.temperature), "temperature must be >= 0, got %g",
                    (double)cfg.temperature);

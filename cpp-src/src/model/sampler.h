@@ -7,23 +7,16 @@
 #include <cstdint>
 #include <vector>
 
+#include "stackllama4j.h"
+
 namespace sl4j {
 
-struct SamplerConfig {
-    float temperature = 1.0f;      // 0 = greedy (argmax after bias and penalties)
-    int32_t top_k = 0;             // 0 = off
-    float top_p = 1.0f;            // 1 = off
-    float min_p = 0.0f;            // 0 = off; keeps p >= min_p * p_max (after temperature)
-    float repeat_penalty = 1.0f;   // 1 = off; CTRL-style: positive logits / rp, negative * rp
-    float frequency_penalty = 0.0f;// logit -= frequency_penalty * count
-    float presence_penalty = 0.0f; // logit -= presence_penalty if count > 0
-    int32_t penalty_last_n = 64;   // window of accepted tokens the penalties see; -1 = all
-    uint64_t seed = 0;
-};
+// The defaults of struct sl4j_sampler_params (documented per field in stackllama4j.h).
+sl4j_sampler_params sampler_default_params();
 
 class TokenSampler {
 public:
-    TokenSampler(const SamplerConfig& cfg, int64_t n_vocab);
+    TokenSampler(const sl4j_sampler_params& cfg, int64_t n_vocab);
 
     // Adds bias[i] to the logit of tokens[i] before sampling (-INFINITY bans a token).
     void set_logit_bias(const int32_t* tokens, const float* bias, int64_t n);
@@ -38,13 +31,13 @@ public:
                    float* top_lp);
 
     int64_t n_vocab() const { return n_vocab_; }
-    const SamplerConfig& config() const { return cfg_; }
+    const sl4j_sampler_params& config() const { return cfg_; }
 
 private:
     double next_uniform(); // [0, 1), splitmix64
     void apply_penalties(float* z);
 
-    SamplerConfig cfg_;
+    sl4j_sampler_params cfg_;
     int64_t n_vocab_;
     uint64_t rng_;
     std::vector<float> bias_;       // (n_vocab) additive, 0 by default

@@ -64,7 +64,7 @@ class LlamaChatModelTest {
 
     @Test
     void streamingChatModelStreamsTheSameAnswer() throws Exception {
-        try (LlamaStreamingChatModel s = LlamaStreamingChatModel.builder().modelPath(stories()).temperature(0).maxTokens(30).build();
+        try (LlamaChatModel s = LlamaChatModel.builder().modelPath(stories()).temperature(0).maxTokens(30).build();
                 LlamaChatModel c = LlamaChatModel.builder().modelPath(stories()).temperature(0).maxTokens(30).build()) {
             StringBuilder parts = new StringBuilder();
             CompletableFuture<ChatResponse> done = new CompletableFuture<>();

@@ -105,7 +105,7 @@ int32_t TokenSampler::sample(const float* logits, int32_t banned, float* logprob
     for (int64_t i = 0; i < V; ++i) m = std::max(m, logits[i]);
     SL4J_CHECK_ARG(std::isfinite(m), "the logits row has no finite value");
     double sum = 0;
-    for (int64_t i = 0; i < V; ++i) sum += std::exp((double)logits[i] - m);
+    for (int64_t i = 0; i < V; ++i) sum += (double)std::exp(logits[i] - m);
     const double lse = (double)m + std::log(sum);
     auto by_logit = [logits](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
     if (n_top > 0) {
@@ -140,20 +140,23 @@ int32_t TokenSampler::sample(const float* logits, int32_t banned, float* logprob
             zmax = std::max(zmax, z[i]);
             idx_[n++] = (int32_t)i;
         }
+        // w[i] = exp(z_i - zmax): unnormalised probabilities, the top candidate's is 1. Each is
+        // computed once; the controlled logits are not needed after this.
+        float* w = z;
+        for (int64_t i = 0; i < n; ++i) w[idx_[i]] = std::exp(z[idx_[i]] - zmax);
         if (n > 0) {
-            auto by_z = [z](int32_t a, int32_t b) { return z[a] > z[b] || (z[a] == z[b] && a < b); };
+            auto by_z = [w](int32_t a, int32_t b) { return w[a] > w[b] || (w[a] == w[b] && a < b); };
             if (cfg_.top_k > 0 && cfg_.top_k < n) {
                 std::nth_element(idx_.begin(), idx_.begin() + (cfg_.top_k - 1), idx_.begin() + n, by_z);
                 n = cfg_.top_k;
             }
-            // p_i = exp(z_i - zmax): unnormalised, the top candidate has p = 1.
             if (cfg_.top_p < 1.0f) {
                 std::sort(idx_.begin(), idx_.begin() + n, by_z);
                 double total = 0;
-                for (int64_t i = 0; i < n; ++i) total += std::exp((double)z[idx_[i]] - zmax);
+                for (int64_t i = 0; i < n; ++i) total += w[idx_[i]];
                 double cum = 0;
                 for (int64_t i = 0; i < n; ++i) {
-                    cum += std::exp((double)z[idx_[i]] - zmax);
+                    cum += w[idx_[i]];
                     if (cum >= (double)cfg_.top_p * total) {
                         n = i + 1;
                         break;
@@ -161,18 +164,17 @@ int32_t TokenSampler::sample(const float* logits, int32_t banned, float* logprob
                 }
             }
             if (cfg_.min_p > 0.0f) {
-                const double floor = std::log((double)cfg_.min_p);  // p_i >= min_p * p_max, in log space
-                int64_t kept = 0;
+                int64_t kept = 0;  // p_i >= min_p * p_max, and p_max's weight is 1
                 for (int64_t i = 0; i < n; ++i)
-                    if ((double)z[idx_[i]] - zmax >= floor) idx_[kept++] = idx_[i];
-                n = kept;  // the top candidate always passes (its log ratio is 0)
+                    if (w[idx_[i]] >= cfg_.min_p) idx_[kept++] = idx_[i];
+                n = kept;  // the top candidate always passes
             }
             double total = 0;
-            for (int64_t i = 0; i < n; ++i) total += std::exp((double)z[idx_[i]] - zmax);
+            for (int64_t i = 0; i < n; ++i) total += w[idx_[i]];
             double u = next_uniform() * total;
             pick = idx_[n - 1];
             for (int64_t i = 0; i < n; ++i) {
-                u -= std::exp((double)z[idx_[i]] - zmax);
+                u -= w[idx_[i]];
                 if (u < 0) {
                     pick = idx_[i];
                     break;

@@ -6,13 +6,14 @@ import dev.stackllama4j.bridge.sl4j_backend_params;
 
 /**
  * A compute device and the memory it owns. Tensors created from a backend live on it and every
- * op runs there. Not thread-safe: use one backend per thread or synchronise.
+ * op runs there. Not thread-safe: use one backend per thread or synchronise. Freed on close, or
+ * with a warning when garbage-collected open.
  */
 public final class Backend implements AutoCloseable {
-    private sl4j_backend handle;
+    private final NativeHandle<sl4j_backend> handle;
 
     private Backend(sl4j_backend handle) {
-        this.handle = handle;
+        this.handle = NativeHandle.register(this, "Backend", handle, sl4j::sl4j_backend_free);
     }
 
     public static Backend open(Device device) {
@@ -75,15 +76,13 @@ public final class Backend implements AutoCloseable {
     }
 
     sl4j_backend handle() {
-        if (handle == null) throw new IllegalStateException("backend is closed");
-        return handle;
+        sl4j_backend p = handle.get();
+        if (p == null) throw new IllegalStateException("backend is closed");
+        return p;
     }
 
     @Override
     public void close() {
-        if (handle != null) {
-            sl4j.sl4j_backend_free(handle);
-            handle = null;
-        }
+        handle.close();
     }
 }

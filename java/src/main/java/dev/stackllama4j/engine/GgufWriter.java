@@ -11,15 +11,16 @@ import org.bytedeco.javacpp.PointerPointer;
 /**
  * Builds a GGUF v3 file in memory (metadata and tensors in insertion order) and writes it
  * atomically (temporary file, fsync, rename). Setting an existing key replaces it in place.
+ * Not thread-safe. Freed on close, or with a warning when garbage-collected open.
  */
 public final class GgufWriter implements AutoCloseable {
-    private sl4j_gguf_writer handle;
+    private final NativeHandle<sl4j_gguf_writer> handle;
 
     public GgufWriter() {
         Native.load();
         sl4j_gguf_writer h = new sl4j_gguf_writer();
         Native.check(sl4j.sl4j_gguf_writer_init(h));
-        handle = h;
+        handle = NativeHandle.register(this, "GgufWriter", h, sl4j::sl4j_gguf_writer_free);
     }
 
     public GgufWriter putU32(String key, long value) {
@@ -124,15 +125,13 @@ public final class GgufWriter implements AutoCloseable {
     }
 
     private sl4j_gguf_writer h() {
-        if (handle == null) throw new IllegalStateException("GGUF writer is closed");
-        return handle;
+        sl4j_gguf_writer p = handle.get();
+        if (p == null) throw new IllegalStateException("GGUF writer is closed");
+        return p;
     }
 
     @Override
     public void close() {
-        if (handle != null) {
-            sl4j.sl4j_gguf_writer_free(handle);
-            handle = null;
-        }
+        handle.close();
     }
 }

@@ -2,7 +2,7 @@ package dev.stackllama4j.inference;
 
 /**
  * One turn of a conversation, as chat templates see it ({@code message['role']},
- * {@code message['content']}). Immutable.
+ * {@code message['content']}). Immutable, so safe to share between threads.
  *
  * @param role "system", "user" or "assistant" (templates may accept others)
  * @param content the text

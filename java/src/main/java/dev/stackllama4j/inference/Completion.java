@@ -4,7 +4,7 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * The result of one request. Immutable.
+ * The result of one request. Immutable, so safe to share between threads.
  *
  * @param text the generated text, without the prompt, a matched stop string, or stop tokens
  * @param tokens every generated token id, a final stop token included
@@ -16,7 +16,14 @@ import java.util.List;
 public record Completion(String text, int[] tokens, FinishReason finishReason, List<TokenLogProb> logProbs,
                          int promptTokens, Duration elapsed) {
     public Completion {
+        tokens = tokens.clone();
         logProbs = List.copyOf(logProbs);
+    }
+
+    /** A copy of the generated token ids. */
+    @Override
+    public int[] tokens() {
+        return tokens.clone();
     }
 
     /** Why a request ended. */

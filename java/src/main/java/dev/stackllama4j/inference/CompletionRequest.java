@@ -8,7 +8,8 @@ import java.util.Set;
 /**
  * One generation request: a prompt (text, token ids, or chat messages rendered by the model's chat
  * template), how to sample, when to stop, and what to report. Build with {@link #builder()};
- * immutable and reusable.
+ * immutable, so one request may be submitted many times and from several threads (its listener
+ * then receives the pieces of every run it belongs to).
  *
  * @param prompt prompt text (null when {@code promptTokens} or {@code messages} is given)
  * @param promptTokens prompt token ids, used as they are (null otherwise)
@@ -48,6 +49,12 @@ public record CompletionRequest(String prompt, int[] promptTokens, List<ChatMess
         if (timeout != null && (timeout.isNegative() || timeout.isZero()))
             throw new IllegalArgumentException("timeout must be positive, got " + timeout);
         if (logProbs < -1) throw new IllegalArgumentException("logProbs must be >= -1, got " + logProbs);
+    }
+
+    /** A copy of the prompt's token ids (null unless given). */
+    @Override
+    public int[] promptTokens() {
+        return promptTokens == null ? null : promptTokens.clone();
     }
 
     public static Builder builder() {

@@ -125,8 +125,10 @@ public final class LlamaEngine implements AutoCloseable {
     public int[] promptTokens(CompletionRequest r) {
         if (r.promptTokens() != null) return r.promptTokens();
         if (r.prompt() != null) return tokenizer.encode(r.prompt(), r.addBos() && tokenizer.vocabulary().addBos(), false);
-        String text = chatTemplate().render(r.messages(), true);
-        boolean bos = r.addBos() && tokenizer.vocabulary().addBos() && !text.startsWith(chatTemplate().bosToken());
+        ChatTemplate t = chatTemplate();
+        String text = t.render(r.messages(), true);
+        // BOS is added unless the template wrote it itself (Llama-2, Mistral, Zephyr templates do)
+        boolean bos = r.addBos() && tokenizer.vocabulary().addBos() && (t.bosToken().isEmpty() || !text.startsWith(t.bosToken()));
         return tokenizer.encode(text, bos, false, true);
     }
 
@@ -329,6 +331,7 @@ public final class LlamaEngine implements AutoCloseable {
     @Override
     public void close() {
         closing = true;
+        if (Thread.currentThread() == worker) return;  // called from a listener: the loop ends after this step
         try {
             worker.join();
         } catch (InterruptedException e) {

@@ -5,7 +5,8 @@ import java.util.Map;
 /**
  * How the next token is picked, natively, for one request. Applied in this order: logit bias,
  * repetition / frequency / presence penalties, then greedy (temperature 0) or temperature,
- * top-k, top-p, min-p and a draw from the request's own seeded random stream. Immutable.
+ * top-k, top-p, min-p and a draw from the request's own seeded random stream. Immutable, so safe
+ * to share between threads; the builder is not.
  *
  * @param temperature softmax temperature; 0 is greedy. Default 0.8.
  * @param topK keep the k most likely tokens; 0 is off. Default 40.

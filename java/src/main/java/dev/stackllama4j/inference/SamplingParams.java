@@ -1,7 +1,8 @@
 package dev.stackllama4j.inference;
 
 /**
- * How to pick each next token.
+ * How {@link Generator} picks each next token (the PPO rollout settings). Immutable, so safe to
+ * share between threads.
  *
  * @param temperature softmax temperature; 0 means greedy (argmax). Default 1.0.
  * @param topK keep the k most likely tokens; 0 turns it off. Default 0.

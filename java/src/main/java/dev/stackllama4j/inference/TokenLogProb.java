@@ -5,7 +5,7 @@ import java.util.List;
 /**
  * A generated token with its log-probability under the model's distribution (the raw logits,
  * before sampling controls) and, when asked for, the most probable alternatives at that step.
- * Immutable.
+ * Immutable, so safe to share between threads.
  *
  * @param token the token id
  * @param text its text as the stream rendered it (may be "" for a token that completes nothing yet)

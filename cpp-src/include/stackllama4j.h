@@ -371,6 +371,43 @@ int32_t sl4j_session_truncate(sl4j_session* session, int32_t seq, int32_t len);
 
 
 /* ------------------------------------------------------------------------------------------ */
+/* Token sampling on the native side: a generation loop picks each next token (and its        */
+/* log-probability and top-n alternatives) from a session's logits without copying them out. */
+/* ------------------------------------------------------------------------------------------ */
+typedef struct sl4j_sampler sl4j_sampler;
+
+/* Applied in this order: logit bias, penalties, the banned token; then greedy (temperature 0) or
+ * temperature, top-k, top-p, min-p and a seeded draw. */
+struct sl4j_sampler_params {
+    float temperature;       /* 0 = greedy (argmax). Default 1.                                   */
+    int32_t top_k;           /* keep the k most likely tokens; 0 = off. Default 0.               */
+    float top_p;             /* keep the smallest set reaching this probability; 1 = off. Default 1. */
+    float min_p;             /* keep tokens with p >= min_p * p(most likely); 0 = off. Default 0. */
+    float repeat_penalty;    /* CTRL-style: a seen token's logit / rp if > 0, else * rp; 1 = off. Default 1. */
+    float frequency_penalty; /* logit -= frequency_penalty * occurrences in the window. Default 0. */
+    float presence_penalty;  /* logit -= presence_penalty once a token occurs in the window. Default 0. */
+    int32_t penalty_last_n;  /* accepted tokens the penalties look back on; -1 = all. Default 64. */
+    uint64_t seed;           /* the draw's random stream (splitmix64). Default 0.                 */
+};
+struct sl4j_sampler_params sl4j_sampler_default_params(void);
+
+/* A sampler for one sequence (its penalty window and random stream), sized to the model's vocabulary. */
+int32_t sl4j_sampler_init(const sl4j_model* model, const struct sl4j_sampler_params* params, sl4j_sampler** out);
+void sl4j_sampler_free(sl4j_sampler* sampler);
+/* bias[i] is added to the logit of tokens[i] (replacing an earlier bias); -INFINITY bans it. */
+int32_t sl4j_sampler_set_logit_bias(sl4j_sampler* sampler, const int32_t* tokens, const float* bias, int32_t n);
+/* Record a token in the penalty window (each generated token; prompt tokens if the caller wants). */
+int32_t sl4j_sampler_accept(sl4j_sampler* sampler, int32_t token);
+/* Pick a token from output row `row` of the session's last decode (which computed logits).
+ * banned: a token that must not be picked (EOS before a minimum length), or -1. *token receives
+ * the pick, *logprob (may be NULL) its log-probability under the model's distribution (the raw
+ * logits, before bias, penalties and temperature). With n_top > 0, top_ids / top_logprobs receive
+ * the n_top most probable tokens under that distribution, most probable first. The pick is not
+ * accepted into the penalty window: call sl4j_sampler_accept. */
+int32_t sl4j_sampler_sample(sl4j_sampler* sampler, const sl4j_session* session, int32_t row, int32_t banned,
+                            int32_t n_top, int32_t* token, float* logprob, int32_t* top_ids, float* top_logprobs);
+
+/* ------------------------------------------------------------------------------------------ */
 /* Training: LoRA adapters over a frozen base, training forward/backward, AdamW               */
 /*                                                                                            */
 /* A LoRA adapter adds to chosen projections of every layer y = W·x + (alpha/r)·B·A·drop(x),  */

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "model/llama_model.h"
+#include "model/sampler.h"
 #include "model/session.h"
 #include "train/full.h"
 #include "train/lora.h"
@@ -23,4 +24,7 @@ struct sl4j_lora {
 struct sl4j_trainer {
     std::unique_ptr<sl4j::Trainer> impl;
     int64_t dim = 0;
+};
+struct sl4j_sampler {
+    std::unique_ptr<sl4j::TokenSampler> impl;
 };

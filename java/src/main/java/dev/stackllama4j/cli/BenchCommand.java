@@ -66,7 +66,8 @@ public final class BenchCommand implements Command {
             Path path = tmp != null ? tmp : Path.of(cmd.getOptionValue("model"));
             if (!Files.isRegularFile(path)) throw new UsageException("no such model file: " + path);
             int threads = Flags.intValue(cmd, "threads", 0);
-            try (LlamaModel model = LlamaModel.load(path, new LlamaModel.Options(threads, dev.stackllama4j.engine.Device.CPU, 0))) {
+            if (threads > 0) Backend.setThreads(threads);
+            try (LlamaModel model = LlamaModel.load(path, new LlamaModel.Options(dev.stackllama4j.engine.Device.CPU, 0))) {
                 Map<String, Object> r = new java.util.LinkedHashMap<>();
                 r.put("model", cmd.hasOption("model") ? path.toString() : "random " + model.info().dim() + "x" + model.info().layers());
                 r.put("weight_type", model.info().weightType().toString());

@@ -45,7 +45,7 @@ public final class LogitsCommand implements Command {
             if (ids.length > model.contextLength())
                 throw new IllegalArgumentException("the input has " + ids.length + " tokens, past the model's context of "
                         + model.contextLength() + " (" + model.path() + ")");
-            float[][] logits = model.logits(ids);
+            float[][] logits = model.logits(ids, lora);
             Npy.write(out, logits);
             ctx.err().printf("wrote %s: float32 [%d, %d]%n", out, logits.length, logits[0].length);
         }

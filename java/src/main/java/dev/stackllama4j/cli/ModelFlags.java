@@ -33,17 +33,16 @@ final class ModelFlags {
         if (threads < 0) throw new UsageException("--threads must be >= 0");
         if (device == Device.AUTO && dev.stackllama4j.engine.Backend.cudaDeviceCount() > 0)
             ctx.err().println("notice: a CUDA GPU is present, but the LLaMA model runs on the CPU in this version");
-        return LlamaModel.load(path, new LlamaModel.Options(threads, device, 0));
+        if (threads > 0) dev.stackllama4j.engine.Backend.setThreads(threads);
+        return LlamaModel.load(path, new LlamaModel.Options(device, 0));
     }
 
-    /** Loads --adapter (if given) and attaches it to the model; null when absent. */
+    /** Loads --adapter (if given) for {@code model}; null when absent. The caller passes it to each use. */
     static LoraAdapter adapter(CommandLine cmd, LlamaModel model) {
         if (!cmd.hasOption("adapter")) return null;
         Path p = Path.of(cmd.getOptionValue("adapter"));
         if (!Files.isRegularFile(p)) throw new UsageException("no such adapter file: " + p);
-        LoraAdapter lora = AdapterFile.load(p, model);
-        model.useAdapter(lora);
-        return lora;
+        return AdapterFile.load(p, model);
     }
 
     /** Parses "1,2,3" into token ids. */

@@ -6,13 +6,14 @@ import dev.stackllama4j.bridge.sl4j_backend_params;
 
 /**
  * A compute device and the memory it owns. Tensors created from a backend live on it and every
- * op runs there. Not thread-safe: use one backend per thread or synchronise.
+ * op runs there. Not thread-safe: use one backend per thread or synchronise. Freed on close, or
+ * with a warning when garbage-collected open.
  */
 public final class Backend implements AutoCloseable {
-    private sl4j_backend handle;
+    private final NativeHandle<sl4j_backend> handle;
 
     private Backend(sl4j_backend handle) {
-        this.handle = handle;
+        this.handle = NativeHandle.register(this, "Backend", handle, sl4j::sl4j_backend_free);
     }
 
     public static Backend open(Device device) {
@@ -52,9 +53,20 @@ public final class Backend implements AutoCloseable {
         return Native.str(sl4j.sl4j_system_info());
     }
 
-    /** Threads of the CPU pool (0 = one per core). */
+    /**
+     * Threads of the process-wide CPU pool (0 = one per core). The pool is shared by every model,
+     * so this is refused with {@link IllegalStateException} while a model is loaded: set it once,
+     * before the first {@link LlamaModel#load}. Setting the current value is always allowed.
+     */
     public static void setThreads(int n) {
         Native.load();
+        if (n < 0) throw new IllegalArgumentException("threads must be >= 0, got " + n);
+        int open = LlamaModel.openModels();
+        if (open > 0) {
+            if (n == threads()) return;  // nothing to change: the running pool stays as it is
+            throw new IllegalStateException("the CPU thread pool is shared by the " + open
+                    + " loaded model(s); set the thread count before loading the first model");
+        }
         Native.check(sl4j.sl4j_set_threads(n));
     }
 
@@ -64,15 +76,13 @@ public final class Backend implements AutoCloseable {
     }
 
     sl4j_backend handle() {
-        if (handle == null) throw new IllegalStateException("backend is closed");
-        return handle;
+        sl4j_backend p = handle.get();
+        if (p == null) throw new IllegalStateException("backend is closed");
+        return p;
     }
 
     @Override
     public void close() {
-        if (handle != null) {
-            sl4j.sl4j_backend_free(handle);
-            handle = null;
-        }
+        handle.close();
     }
 }

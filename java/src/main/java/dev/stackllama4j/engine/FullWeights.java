@@ -13,7 +13,7 @@ import dev.stackllama4j.bridge.sl4j_lora;
  */
 public final class FullWeights extends Trainable {
     private FullWeights(sl4j_lora handle) {
-        super(handle);
+        super(handle, "FullWeights");
     }
 
     /** The model's weights, decoded to F32 whatever their stored type. */

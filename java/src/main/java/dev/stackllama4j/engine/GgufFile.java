@@ -15,12 +15,12 @@ import org.bytedeco.javacpp.BytePointer;
  * reads; {@link #close()} must not race with them.
  */
 public final class GgufFile implements AutoCloseable, MetadataSource {
-    private sl4j_gguf handle;
+    private final NativeHandle<sl4j_gguf> handle;
     private final Path path;
 
     private GgufFile(Path path, sl4j_gguf handle) {
         this.path = path;
-        this.handle = handle;
+        this.handle = NativeHandle.register(this, "GgufFile (" + path + ")", handle, sl4j::sl4j_gguf_free);
     }
 
     public static GgufFile open(Path path) {
@@ -261,15 +261,13 @@ public final class GgufFile implements AutoCloseable, MetadataSource {
     }
 
     sl4j_gguf h() {
-        if (handle == null) throw new IllegalStateException("GGUF file " + path + " is closed");
-        return handle;
+        sl4j_gguf p = handle.get();
+        if (p == null) throw new IllegalStateException("GGUF file " + path + " is closed");
+        return p;
     }
 
     @Override
     public void close() {
-        if (handle != null) {
-            sl4j.sl4j_gguf_free(handle);
-            handle = null;
-        }
+        handle.close();
     }
 }

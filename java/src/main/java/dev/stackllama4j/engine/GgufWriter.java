@@ -16,15 +16,17 @@ import org.bytedeco.javacpp.PointerPointer;
  * {@code addTensorFrom} and {@code addTensorMerged} tensors are produced while the file is written,
  * a chunk of rows at a time encoded on every core, so writing a model of any size takes a few tens
  * of MB. Files and adapters they read from must stay open until {@code write} returns.
+ *
+ * <p>Not thread-safe. Freed on close, or with a warning when garbage-collected open.
  */
 public final class GgufWriter implements AutoCloseable {
-    private sl4j_gguf_writer handle;
+    private final NativeHandle<sl4j_gguf_writer> handle;
 
     public GgufWriter() {
         Native.load();
         sl4j_gguf_writer h = new sl4j_gguf_writer();
         Native.check(sl4j.sl4j_gguf_writer_init(h));
-        handle = h;
+        handle = NativeHandle.register(this, "GgufWriter", h, sl4j::sl4j_gguf_writer_free);
     }
 
     public GgufWriter putU32(String key, long value) {
@@ -200,15 +202,13 @@ public final class GgufWriter implements AutoCloseable {
     }
 
     private sl4j_gguf_writer h() {
-        if (handle == null) throw new IllegalStateException("GGUF writer is closed");
-        return handle;
+        sl4j_gguf_writer p = handle.get();
+        if (p == null) throw new IllegalStateException("GGUF writer is closed");
+        return p;
     }
 
     @Override
     public void close() {
-        if (handle != null) {
-            sl4j.sl4j_gguf_writer_free(handle);
-            handle = null;
-        }
+        handle.close();
     }
 }

@@ -13,51 +13,62 @@ import org.bytedeco.javacpp.BytePointer;
 /**
  * A LLaMA-architecture model loaded from GGUF. Weights stay memory-mapped in their stored type.
  *
- * <p>Thread-safety: a model is immutable once loaded and may be shared by any number of threads,
- * each using its own {@link Session}. Close the model only after all its sessions.
+ * <p>Thread-safety: a model is immutable once loaded and may be shared by any number of threads.
+ * Everything that varies per use belongs to a {@link Session} (one thread at a time): its KV
+ * cache and its LoRA adapter. The convenience methods ({@link #logits}, {@link #logProbs},
+ * {@link #hiddenStates}) make a private session per call and take the adapter as an argument.
+ * {@link #close()} refuses while sessions are open; a model that is garbage-collected without
+ * {@code close()} is freed with a warning.
  */
 public final class LlamaModel implements AutoCloseable {
     /**
-     * @param threads CPU threads for the process-wide pool; 0 keeps the current setting (default one
-     *     per core)
-     * @param device where to run; AUTO uses a usable GPU, else the CPU
+     * @param device where to run; AUTO uses a usable GPU, else the CPU. Default AUTO.
      * @param contextLength positions per sequence for sessions made by the convenience methods; 0
-     *     means the model's training context
+     *     means the model's training context. Default 0.
      */
-    public record Options(int threads, Device device, int contextLength) {
+    public record Options(Device device, int contextLength) {
         public Options {
-            if (threads < 0) throw new IllegalArgumentException("threads must be >= 0, got " + threads);
+            if (device == null) throw new IllegalArgumentException("device must not be null");
             if (contextLength < 0) throw new IllegalArgumentException("contextLength must be >= 0, got " + contextLength);
         }
 
         public static Options defaults() {
-            return new Options(0, Device.AUTO, 0);
+            return new Options(Device.AUTO, 0);
         }
     }
 
-    private sl4j_model handle;
+    private static final java.util.concurrent.atomic.AtomicInteger OPEN_MODELS = new java.util.concurrent.atomic.AtomicInteger();
+
+    private final NativeHandle<sl4j_model> handle;
     private final Path path;
     private final ModelInfo info;
     private final Options options;
+    private final java.util.concurrent.atomic.AtomicInteger openSessions = new java.util.concurrent.atomic.AtomicInteger();
     private Tokenizer tokenizer;
-    private volatile LoraAdapter adapter;
     private volatile KvType kvType = KvType.F16;
 
-    private LlamaModel(Path path, sl4j_model handle, Options options) {
+    private LlamaModel(Path path, sl4j_model h, Options options) {
         this.path = path;
-        this.handle = handle;
+        this.handle = NativeHandle.register(this, "LlamaModel (" + path + ")", h, p -> {
+            sl4j.sl4j_model_free(p);
+            OPEN_MODELS.decrementAndGet();
+        });
+        OPEN_MODELS.incrementAndGet();
         this.options = options;
-        this.info = readInfo(handle);
+        this.info = readInfo(h);
     }
 
     public static LlamaModel load(Path path) {
         return load(path, Options.defaults());
     }
 
+    /**
+     * Loads a model. The CPU thread pool is process-wide and shared by every model: loading never
+     * changes it (set it with {@link Backend#setThreads} before the first load).
+     */
     public static LlamaModel load(Path path, Options options) {
         Native.load();
         if (!Files.isRegularFile(path)) throw new EngineException.Io(path + ": no such model file");
-        if (options.threads() > 0) Backend.setThreads(options.threads());
         sl4j_model h = new sl4j_model();
         try (sl4j_model_params p = sl4j.sl4j_model_default_params(); BytePointer cpath = Native.utf8(path.toString())) {
             // The engine decides: AUTO runs on the CPU in this version, CUDA is refused with a message.
@@ -73,6 +84,10 @@ public final class LlamaModel implements AutoCloseable {
         return new LlamaModel(path, h, options);
     }
 
+    /** Models loaded and not yet freed in this process. */
+    static int openModels() {
+        return OPEN_MODELS.get();
+    }
     private static ModelInfo readInfo(sl4j_model h) {
         try (sl4j_model_info i = new sl4j_model_info()) {
             Native.check(sl4j.sl4j_model_get_info(h, i));
@@ -106,27 +121,41 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
-     * A new session with a KV cache for {@code sequences} sequences of {@code context} positions,
-     * of this model's {@link #kvType()}.
+     * A new session with a KV cache for {@code sequences} sequences of {@code context} positions, of
+     * this model's {@link #kvType()}, on the base model.
      */
     public Session newSession(int sequences, int context) {
-        Session s = Session.create(this, sequences, context, kvType);
-        LoraAdapter a = adapter;
-        if (a != null) s.setLora(a, true);
-        return s;
+        return newSession(sequences, context, null);
     }
 
     /**
-     * Applies {@code lora} (merged on the fly) in every session created from now on, and in the
-     * convenience methods; null goes back to the base model. The caller keeps ownership of the
-     * adapter and must keep it open while sessions use it.
+     * A new session whose projections run with {@code lora} (null: the base model). The adapter
+     * is a property of the session: sessions of one model may use different adapters at once.
      */
-    public void useAdapter(LoraAdapter lora) {
-        this.adapter = lora;
+    public Session newSession(int sequences, int context, LoraAdapter lora) {
+        Session s = Session.create(this, sequences, context, kvType);
+        if (lora != null) {
+            try {
+                s.setLora(lora, true);
+            } catch (RuntimeException e) {
+                s.close();
+                throw e;
+            }
+        }
+        return s;
     }
 
-    public LoraAdapter adapter() {
-        return adapter;
+    /** Sessions (and trainers) made from this model and not yet closed. */
+    public int openSessions() {
+        return openSessions.get();
+    }
+
+    void sessionOpened() {
+        openSessions.incrementAndGet();
+    }
+
+    void sessionClosed() {
+        openSessions.decrementAndGet();
     }
 
     /** KV cache type of every session created from now on (default {@link KvType#F16}). */
@@ -140,7 +169,12 @@ public final class LlamaModel implements AutoCloseable {
 
     /** Logits for every position of one sequence: [tokens.length][vocab]. */
     public float[][] logits(int[] tokens) {
-        try (Session s = newSession(1, tokens.length)) {
+        return logits(tokens, null);
+    }
+
+    /** As {@link #logits(int[])}, with {@code lora} applied (null: the base model). */
+    public float[][] logits(int[] tokens, LoraAdapter lora) {
+        try (Session s = newSession(1, tokens.length, lora)) {
             s.decode(tokens, null, null, true);
             return s.logitRows();
         }
@@ -151,8 +185,13 @@ public final class LlamaModel implements AutoCloseable {
      * reference. Length {@code tokens.length - 1}.
      */
     public float[] logProbs(int[] tokens) {
+        return logProbs(tokens, null);
+    }
+
+    /** As {@link #logProbs(int[])}, with {@code lora} applied (null: the base model). */
+    public float[] logProbs(int[] tokens, LoraAdapter lora) {
         if (tokens.length < 2) return new float[0];
-        try (Session s = newSession(1, tokens.length)) {
+        try (Session s = newSession(1, tokens.length, lora)) {
             boolean[] out = new boolean[tokens.length];
             java.util.Arrays.fill(out, 0, tokens.length - 1, true);
             s.decode(tokens, null, out, true);
@@ -162,22 +201,33 @@ public final class LlamaModel implements AutoCloseable {
 
     /** Final hidden states (after the output norm) of every position: [tokens.length][dim]. */
     public float[][] hiddenStates(int[] tokens) {
-        try (Session s = newSession(1, tokens.length)) {
+        return hiddenStates(tokens, null);
+    }
+
+    /** As {@link #hiddenStates(int[])}, with {@code lora} applied (null: the base model). */
+    public float[][] hiddenStates(int[] tokens, LoraAdapter lora) {
+        try (Session s = newSession(1, tokens.length, lora)) {
             s.decode(tokens, null, null, false);
             return s.hiddenRows();
         }
     }
 
     sl4j_model handle() {
-        if (handle == null) throw new IllegalStateException("model " + path + " is closed");
-        return handle;
+        sl4j_model h = handle.get();
+        if (h == null) throw new IllegalStateException("model " + path + " is closed");
+        return h;
     }
 
+    /**
+     * Frees the model. Fails with {@link IllegalStateException} while sessions or trainers made
+     * from it are open (close them first); closing twice is a no-op.
+     */
     @Override
     public void close() {
-        if (handle != null) {
-            sl4j.sl4j_model_free(handle);
-            handle = null;
-        }
+        int open = openSessions.get();
+        if (open > 0 && handle.get() != null)
+            throw new IllegalStateException("model " + path + " still has " + open
+                    + " open session(s) or trainer(s); close them before the model");
+        handle.close();
     }
 }

@@ -8,14 +8,18 @@ import dev.stackllama4j.train.LoraConfig;
 /**
  * A LoRA adapter over a model's projections, held natively with its gradients and AdamW moments.
  * Tensor names and shapes are those of llama.cpp's LoRA GGUF ({@code blk.N.attn_q.weight.lora_a},
- * dims {in, r}; {@code .lora_b}, dims {r, out}). Not thread-safe; must outlive the sessions and
- * trainers it is attached to, and be closed before its model.
+ * dims {in, r}; {@code .lora_b}, dims {r, out}).
+ *
+ * <p>Thread-safety: decoding only reads an adapter, so several sessions (on several threads) may
+ * use one adapter at once; training, {@link #set} and the optimizer steps mutate it and need the
+ * caller's exclusion. It must outlive the sessions and trainers it is attached to. One that is
+ * garbage-collected open is freed with a warning.
  */
 public final class LoraAdapter extends Trainable {
     private final LoraConfig config;
 
     private LoraAdapter(sl4j_lora handle, LoraConfig config) {
-        super(handle);
+        super(handle, "LoraAdapter");
         this.config = config;
     }
 

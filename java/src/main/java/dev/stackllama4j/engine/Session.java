@@ -6,20 +6,26 @@ import dev.stackllama4j.bridge.sl4j_session_params;
 
 /**
  * A KV cache for several sequences decoding side by side, and the forward pass over batches of
- * tokens from any of them. Not thread-safe: one thread at a time per session (sessions of one
- * model may run on different threads).
+ * tokens from any of them, with an optional LoRA adapter of its own. Not thread-safe: one thread
+ * at a time per session (sessions of one model may run on different threads, each with its own
+ * adapter). Close it before its model; one that is garbage-collected open is freed with a warning.
  */
 public final class Session implements AutoCloseable {
-    private sl4j_session handle;
+    private final NativeHandle<sl4j_session> handle;
     private final LlamaModel model;
+    private LoraAdapter lora;
     private final int sequences;
     private final int context;
     private int nOutputs;
     private boolean hasLogits;
 
-    private Session(LlamaModel model, sl4j_session handle, int sequences, int context) {
+    private Session(LlamaModel model, sl4j_session h, int sequences, int context) {
         this.model = model;
-        this.handle = handle;
+        model.sessionOpened();
+        this.handle = NativeHandle.register(this, "Session", h, p -> {
+            sl4j.sl4j_session_free(p);
+            model.sessionClosed();
+        }, model);
         this.sequences = sequences;
         this.context = context;
     }
@@ -114,6 +120,12 @@ public final class Session implements AutoCloseable {
      */
     public void setLora(LoraAdapter lora, boolean enabled) {
         Native.check(sl4j.sl4j_session_set_lora(h(), lora == null ? null : lora.handle(), enabled ? 1 : 0));
+        this.lora = lora;
+    }
+
+    /** The attached adapter, or null. */
+    public LoraAdapter lora() {
+        return lora;
     }
 
     /** Positions filled in a sequence. */
@@ -150,16 +162,15 @@ public final class Session implements AutoCloseable {
         return out;
     }
 
-    private sl4j_session h() {
-        if (handle == null) throw new IllegalStateException("session is closed");
-        return handle;
+    sl4j_session h() {
+        sl4j_session p = handle.get();
+        if (p == null) throw new IllegalStateException("session is closed");
+        return p;
     }
 
     @Override
     public void close() {
-        if (handle != null) {
-            sl4j.sl4j_session_free(handle);
-            handle = null;
-        }
+        handle.close();
+        lora = null;
     }
 }

@@ -3,14 +3,17 @@ package dev.stackllama4j.engine;
 import dev.stackllama4j.bridge.global.sl4j;
 import dev.stackllama4j.bridge.sl4j_tensor;
 
-/** A tensor stored on a backend in any supported type. Dims are in ggml order (dims[0] contiguous). */
+/**
+ * A tensor stored on a backend in any supported type. Dims are in ggml order (dims[0] contiguous).
+ * Not thread-safe (as its backend). Freed on close, or with a warning when garbage-collected open.
+ */
 public final class Tensor implements AutoCloseable {
-    private sl4j_tensor handle;
+    private final NativeHandle<sl4j_tensor> handle;
     private final Backend backend;
 
     private Tensor(Backend backend, sl4j_tensor handle) {
         this.backend = backend;
-        this.handle = handle;
+        this.handle = NativeHandle.register(this, "Tensor", handle, sl4j::sl4j_tensor_free, backend);
     }
 
     public static Tensor create(Backend backend, TensorType type, long... dims) {
@@ -66,15 +69,13 @@ public final class Tensor implements AutoCloseable {
     }
 
     sl4j_tensor handle() {
-        if (handle == null) throw new IllegalStateException("tensor is closed");
-        return handle;
+        sl4j_tensor p = handle.get();
+        if (p == null) throw new IllegalStateException("tensor is closed");
+        return p;
     }
 
     @Override
     public void close() {
-        if (handle != null) {
-            sl4j.sl4j_tensor_free(handle);
-            handle = null;
-        }
+        handle.close();
     }
 }

@@ -10,8 +10,10 @@ import org.bytedeco.javacpp.BytePointer;
 /**
  * Trainable tensors held natively with their gradients and AdamW moments: a {@link LoraAdapter}
  * or every weight of a model ({@link FullWeights}). Gradients add up over trainer steps until
- * zeroed. Not thread-safe; must outlive the trainers it is attached to, and be closed before its
- * model.
+ * zeroed. Decoding only reads the tensors, so several sessions (on several threads) may use one
+ * adapter at once; training, {@link #set} and optimizer steps mutate it and need the caller's
+ * exclusion. Must outlive the sessions and trainers it is attached to; one that is
+ * garbage-collected open is freed with a warning.
  */
 public abstract sealed class Trainable implements AutoCloseable permits LoraAdapter, FullWeights {
     /** Which part of a tensor to read or write. */
@@ -22,11 +24,11 @@ public abstract sealed class Trainable implements AutoCloseable permits LoraAdap
     /** A trainable tensor: name, ggml dims and element count. */
     public record TensorInfo(String name, long[] dims, long elements) {}
 
-    private sl4j_lora handle;
+    private final NativeHandle<sl4j_lora> handle;
     private final List<TensorInfo> tensors;
 
-    Trainable(sl4j_lora handle) {
-        this.handle = handle;
+    Trainable(sl4j_lora handle, String type) {
+        this.handle = NativeHandle.register(this, type, handle, sl4j::sl4j_lora_free);
         long n = sl4j.sl4j_lora_n_tensors(handle);
         List<TensorInfo> list = new ArrayList<>();
         for (long i = 0; i < n; i++) {
@@ -96,15 +98,13 @@ public abstract sealed class Trainable implements AutoCloseable permits LoraAdap
     }
 
     private sl4j_lora h() {
-        if (handle == null) throw new IllegalStateException(getClass().getSimpleName() + " is closed");
-        return handle;
+        sl4j_lora p = handle.get();
+        if (p == null) throw new IllegalStateException(getClass().getSimpleName() + " is closed");
+        return p;
     }
 
     @Override
     public void close() {
-        if (handle != null) {
-            sl4j.sl4j_lora_free(handle);
-            handle = null;
-        }
+        handle.close();
     }
 }

@@ -16,12 +16,16 @@ public final class Trainer implements AutoCloseable {
     /** Mean cross-entropy and the number of rows it averages over. */
     public record Loss(double mean, long counted) {}
 
-    private sl4j_trainer handle;
+    private final NativeHandle<sl4j_trainer> handle;
     private final int batch, seqLen;
     private final long dim;
 
-    private Trainer(sl4j_trainer handle, int batch, int seqLen, long dim) {
-        this.handle = handle;
+    private Trainer(LlamaModel model, sl4j_trainer handle, int batch, int seqLen, long dim) {
+        model.sessionOpened();
+        this.handle = NativeHandle.register(this, "Trainer", handle, p -> {
+            sl4j.sl4j_trainer_free(p);
+            model.sessionClosed();
+        }, model);
         this.batch = batch;
         this.seqLen = seqLen;
         this.dim = dim;
@@ -37,7 +41,7 @@ public final class Trainer implements AutoCloseable {
             p.batch(batch).seq_len(seqLen).checkpointing(checkpointing ? 1 : 0);
             Native.check(sl4j.sl4j_trainer_init(model.handle(), params == null ? null : params.handle(), p, h));
         }
-        return new Trainer(h, batch, seqLen, model.info().dim());
+        return new Trainer(model, h, batch, seqLen, model.info().dim());
     }
 
     /** Forward + mean CE + backward; trainable gradients += gradScale · d loss. */
@@ -131,15 +135,13 @@ public final class Trainer implements AutoCloseable {
     }
 
     private sl4j_trainer h() {
-        if (handle == null) throw new IllegalStateException("trainer is closed");
-        return handle;
+        sl4j_trainer p = handle.get();
+        if (p == null) throw new IllegalStateException("trainer is closed");
+        return p;
     }
 
     @Override
     public void close() {
-        if (handle != null) {
-            sl4j.sl4j_trainer_free(handle);
-            handle = null;
-        }
+        handle.close();
     }
 }

@@ -1,7 +1,8 @@
 package dev.stackllama4j.inference;
 
 /**
- * How to pick each next token.
+ * How {@link Generator} picks each next token (the PPO rollout settings). Immutable, so safe to
+ * share between threads.
  *
  * @param temperature softmax temperature; 0 means greedy (argmax). Default 1.0.
  * @param topK keep the k most likely tokens; 0 turns it off. Default 0.
@@ -31,6 +32,15 @@ public record SamplingParams(double temperature, int topK, double topP, long see
         return new SamplingParams(0, 0, 1.0, 0, maxNewTokens, 0, true);
     }
 
+
+    /**
+     * The native sampler's settings for sequence {@code index} of a batch: these controls, seed
+     * {@code seed + index}, no min-p, penalties or bias.
+     */
+    public Sampling sampling(int index) {
+        return Sampling.builder().temperature(temperature).topK(topK).topP(topP).minP(0).repeatPenalty(1)
+                .frequencyPenalty(0).presencePenalty(0).penaltyLastN(0).seed(seed + index).build();
+    }
 
     public SamplingParams withSeed(long s) {
         return new SamplingParams(temperature, topK, topP, s, maxNewTokens, minNewTokens, stopAtEos);

@@ -62,13 +62,7 @@ public final class Policy implements AutoCloseable {
      */
     public Samples sample(List<int[]> queries, SamplingParams sp, int[] limits, boolean adapter) {
         int eos = model.tokenizer().vocabulary().eos();
-        model.useAdapter(adapter ? lora : null);
-        List<Generator.Result> gen;
-        try {
-            gen = new Generator(model).generate(queries, sp, limits, null);
-        } finally {
-            model.useAdapter(lora);
-        }
+        List<Generator.Result> gen = new Generator(model, adapter ? lora : null).generate(queries, sp, limits, null);
         List<int[]> responses = new ArrayList<>(gen.size());
         List<String> texts = new ArrayList<>(gen.size());
         long n = 0;

@@ -77,7 +77,6 @@ public final class PpoSession implements AutoCloseable {
             lora = LoraAdapter.create(m, ppoLora);
             // the value head starts at zero: values start neutral and are learned from the returns
             RewardHead head = new RewardHead(new float[(int) m.info().dim()]);
-            m.useAdapter(lora);
             return new PpoSession(m, lora, new Policy(m, lora, head), reward);
         } catch (RuntimeException e) {
             if (lora != null) lora.close();

@@ -148,7 +148,12 @@ abstract class BaseTokenizer implements Tokenizer {
 
     @Override
     public final Decoder newDecoder() {
-        return new Decoder(pieces, vocab.bos(), stripsLeadingSpace());
+        return newDecoder(true);
+    }
+
+    @Override
+    public final Decoder newDecoder(boolean atTextStart) {
+        return new Decoder(pieces, vocab.bos(), atTextStart && stripsLeadingSpace());
     }
 
     @Override

@@ -28,6 +28,13 @@ public interface Tokenizer {
     /** A fresh streaming decoder: feed ids one at a time, get back only complete UTF-8 text. */
     Decoder newDecoder();
 
+    /**
+     * A streaming decoder for ids that continue earlier text. With {@code atTextStart} false (a
+     * continuation of a prompt that has text) the SentencePiece prefix space is kept, so that
+     * decode(prompt) + stream(continuation) == decode(prompt + continuation).
+     */
+    Decoder newDecoder(boolean atTextStart);
+
     Vocabulary vocabulary();
 
     static Tokenizer forVocabulary(Vocabulary vocab) {

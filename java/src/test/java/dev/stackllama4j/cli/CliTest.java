@@ -191,7 +191,7 @@ class CliTest {
         Path m = tinyModel();
         Run r = run("generate", "--model", m.toString(), "--max-tokens", "100", "--temperature", "0");
         assertEquals(1, r.code());
-        assertTrue(r.err().contains("--max-tokens 100 exceed the model's context of 64"), r.err());
+        assertTrue(r.err().contains("--max-tokens 100 exceed the context of 64"), r.err());
         r = run("generate", "--model", m.toString(), "--max-tokens", "100", "--temperature", "0", "--ignore-eos", "--truncate");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.err().contains("at most 63 new tokens"), r.err());
@@ -234,5 +234,25 @@ class CliTest {
         assertEquals(1, r.code());
         assertTrue(r.err().contains(plain + ": a file of that name is in the way (not a directory?)")
                 || r.err().contains(plain.resolve("Posts.xml") + ": not a directory"), r.err());
+
+    @Test
+    void generateChatUsesTheTemplateAndStopStringsCutTheText() throws Exception {
+        Path model = SharedFiles.require("models/stories260K/stories260K.gguf");
+        Run stop = run("generate", "--model", model.toString(), "--temperature", "0", "--max-tokens", "60", "--stop", "Lily");
+        assertEquals(0, stop.code(), stop.err());
+        assertEquals("Once upon a time, there was a little girl named \n", stop.out());
+        assertTrue(stop.err().contains("stop string"), stop.err());
+        Run chat = run("generate", "--model", model.toString(), "--chat", "--system", "You tell stories.", "--prompt",
+                "Tell me a story", "--temperature", "0", "--max-tokens", "16");
+        assertEquals(0, chat.code(), chat.err());
+        try (LlamaModel m = LlamaModel.load(model);
+                dev.stackllama4j.inference.LlamaEngine e = dev.stackllama4j.inference.LlamaEngine.create(m)) {
+            String expected = e.complete(dev.stackllama4j.inference.CompletionRequest.builder()
+                    .messages(java.util.List.of(dev.stackllama4j.inference.ChatMessage.system("You tell stories."),
+                            dev.stackllama4j.inference.ChatMessage.user("Tell me a story")))
+                    .sampling(dev.stackllama4j.inference.Sampling.greedy()).maxTokens(16).build()).text();
+            assertEquals(expected + "\n", chat.out());
+        }
+        assertEquals(2, run("generate", "--model", model.toString(), "--system", "x").code(), "--system needs --chat");
     }
 }

@@ -78,9 +78,7 @@ class MergeTest {
             assertEquals(2 * 7, merged);
             // the merged model computes what the attached adapter computes
             int[] ids = {1, 300, 301};
-            m.useAdapter(lora);
-            float[][] attached = m.logits(ids);
-            m.useAdapter(null);
+            float[][] attached = m.logits(ids, lora);
             try (LlamaModel mm = LlamaModel.load(f32)) {
                 float[][] ml = mm.logits(ids);
                 double diff = 0;

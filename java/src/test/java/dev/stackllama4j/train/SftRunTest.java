@@ -144,9 +144,7 @@ class SftRunTest {
             float[][] base = m.logits(ids);
             float[][] withAdapter;
             try (LoraAdapter lora = AdapterFile.load(s.adapter(), m)) {
-                m.useAdapter(lora);
-                withAdapter = m.logits(ids);
-                m.useAdapter(null);
+                withAdapter = m.logits(ids, lora);
                 Path merged = tmp.resolve("merged.gguf");
                 Merge.merge(m, lora, null, merged);
                 try (LlamaModel mm = LlamaModel.load(merged)) {

@@ -1,0 +1,58 @@
+// C API: native token sampling over a session's logits.
+#include <memory>
+
+#include "api/guard.h"
+#include "api/handles.h"
+
+using namespace sl4j;
+
+extern "C" {
+
+struct sl4j_sampler_params sl4j_sampler_default_params(void) { return sampler_default_params(); }
+
+int32_t sl4j_sampler_init(const sl4j_model* model, const struct sl4j_sampler_params* params, sl4j_sampler** out) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(model);
+        SL4J_CHECK_HANDLE(out);
+        *out = nullptr;
+        auto s = std::make_unique<sl4j_sampler>();
+        s->impl = std::make_unique<TokenSampler>(params ? *params : sampler_default_params(), model->impl->hparams().n_vocab);
+        *out = s.release();
+    });
+}
+
+void sl4j_sampler_free(sl4j_sampler* sampler) { delete sampler; }
+
+int32_t sl4j_sampler_set_logit_bias(sl4j_sampler* sampler, const int32_t* tokens, const float* bias, int32_t n) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(sampler);
+        sampler->impl->set_logit_bias(tokens, bias, n);
+    });
+}
+
+int32_t sl4j_sampler_accept(sl4j_sampler* sampler, int32_t token) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(sampler);
+        sampler->impl->accept(token);
+    });
+}
+
+int32_t sl4j_sampler_sample(sl4j_sampler* sampler, const sl4j_session* session, int32_t row, int32_t banned,
+                            int32_t n_top, int32_t* token, float* logprob, int32_t* top_ids, float* top_logprobs) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(sampler);
+        SL4J_CHECK_HANDLE(session);
+        SL4J_CHECK_HANDLE(token);
+        const LlamaSession& s = *session->impl;
+        const int64_t V = s.model().hparams().n_vocab;
+        SL4J_CHECK_ARG(sampler->impl->n_vocab() == V, "the sampler was made for %lld tokens, the session's model has %lld",
+                       (long long)sampler->impl->n_vocab(), (long long)V);
+        SL4J_CHECK_ARG(s.has_logits(), "the last decode did not compute logits");
+        SL4J_CHECK_ARG(row >= 0 && row < s.n_outputs(), "row %d is outside the last decode's %lld output rows", row,
+                       (long long)s.n_outputs());
+        *token = sampler->impl->sample(s.logits().data() + (int64_t)row * V, banned, logprob, n_top, top_ids,
+                                       top_logprobs);
+    });
+}
+
+}  // extern "C"

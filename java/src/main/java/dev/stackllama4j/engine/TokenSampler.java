@@ -1,0 +1,89 @@
+package dev.stackllama4j.engine;
+
+import dev.stackllama4j.bridge.global.sl4j;
+import dev.stackllama4j.bridge.sl4j_sampler;
+import dev.stackllama4j.bridge.sl4j_sampler_params;
+import dev.stackllama4j.inference.Sampling;
+import java.util.Map;
+
+/**
+ * The native sampler of one sequence: picks each next token from a session's logits without
+ * copying them to Java, with its own penalty window and seeded random stream (see
+ * {@link Sampling} for the controls). Not thread-safe: one per sequence, used by the thread that
+ * drives its session. Freed on close, or with a warning when garbage-collected open.
+ */
+public final class TokenSampler implements AutoCloseable {
+    /** A picked token, its log-probability under the model, and the top-n alternatives (may be empty). */
+    public record Pick(int token, float logProb, int[] topIds, float[] topLogProbs) {}
+
+    private final NativeHandle<sl4j_sampler> handle;
+    private final int vocab;
+
+    private TokenSampler(sl4j_sampler h, int vocab) {
+        this.handle = NativeHandle.register(this, "TokenSampler", h, sl4j::sl4j_sampler_free);
+        this.vocab = vocab;
+    }
+
+    public static TokenSampler create(LlamaModel model, Sampling s) {
+        sl4j_sampler h = new sl4j_sampler();
+        try (sl4j_sampler_params p = sl4j.sl4j_sampler_default_params()) {
+            p.temperature((float) s.temperature()).top_k(s.topK()).top_p((float) s.topP()).min_p((float) s.minP())
+                    .repeat_penalty((float) s.repeatPenalty()).frequency_penalty((float) s.frequencyPenalty())
+                    .presence_penalty((float) s.presencePenalty()).penalty_last_n(s.penaltyLastN()).seed(s.seed());
+            Native.check(sl4j.sl4j_sampler_init(model.handle(), p, h));
+        }
+        TokenSampler t = new TokenSampler(h, (int) model.info().vocab());
+        if (!s.logitBias().isEmpty()) {
+            try {
+                t.setLogitBias(s.logitBias());
+            } catch (RuntimeException e) {
+                t.close();
+                throw e;
+            }
+        }
+        return t;
+    }
+
+    public void setLogitBias(Map<Integer, Float> bias) {
+        int[] ids = new int[bias.size()];
+        float[] vals = new float[bias.size()];
+        int i = 0;
+        for (Map.Entry<Integer, Float> e : bias.entrySet()) {
+            ids[i] = e.getKey();
+            vals[i++] = e.getValue();
+        }
+        Native.check(sl4j.sl4j_sampler_set_logit_bias(h(), ids, vals, ids.length));
+    }
+
+    /** Records a token in the penalty window. */
+    public void accept(int token) {
+        Native.check(sl4j.sl4j_sampler_accept(h(), token));
+    }
+
+    /**
+     * Picks a token from output row {@code row} of the session's last decode.
+     *
+     * @param banned a token that must not be picked (EOS before a minimum length), or -1
+     * @param nTop how many most-probable alternatives to report (0: none)
+     */
+    public Pick sample(Session session, int row, int banned, int nTop) {
+        if (nTop < 0 || nTop > vocab) throw new IllegalArgumentException("nTop must be in [0, " + vocab + "], got " + nTop);
+        int[] token = new int[1];
+        float[] lp = new float[1];
+        int[] ids = new int[nTop];
+        float[] lps = new float[nTop];
+        Native.check(sl4j.sl4j_sampler_sample(h(), session.h(), row, banned, nTop, token, lp, ids, lps));
+        return new Pick(token[0], lp[0], ids, lps);
+    }
+
+    private sl4j_sampler h() {
+        sl4j_sampler p = handle.get();
+        if (p == null) throw new IllegalStateException("sampler is closed");
+        return p;
+    }
+
+    @Override
+    public void close() {
+        handle.close();
+    }
+}

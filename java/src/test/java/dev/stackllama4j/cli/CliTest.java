@@ -234,6 +234,7 @@ class CliTest {
         assertEquals(1, r.code());
         assertTrue(r.err().contains(plain + ": a file of that name is in the way (not a directory?)")
                 || r.err().contains(plain.resolve("Posts.xml") + ": not a directory"), r.err());
+    }
 
     @Test
     void generateChatUsesTheTemplateAndStopStringsCutTheText() throws Exception {

@@ -147,7 +147,7 @@ class EngineErrorsTest {
             java.util.Arrays.fill(long65, 5);
             assertThrows(EngineException.InvalidArgument.class, () -> m.logits(long65));
         }
-        try (LlamaModel m = LlamaModel.load(p, new LlamaModel.Options(0, Device.AUTO, 128))) {
+        try (LlamaModel m = LlamaModel.load(p, new LlamaModel.Options(Device.AUTO, 128))) {
             m.newSession(1, 128).close();
         }
     }

@@ -48,6 +48,8 @@ public final class PrepareCommand implements Command {
                 .desc("split proportions (default finetune=0.3,reward=0.3,rl=0.3,evaluation=0.1)").get());
         o.addOption(Option.builder().longOpt("buffer-mb").hasArg().argName("MB")
                 .desc("external-sort buffer, the bulk of the heap used (default 64)").get());
+        o.addOption(Option.builder().longOpt("threads").hasArg().argName("N")
+                .desc("HTML-to-text converters beside the XML parser (default: one per core; 1: parse and convert in turn)").get());
         o.addOption(Option.builder().longOpt("tmp-dir").hasArg().argName("DIR")
                 .desc("where sort runs go (default: inside --out)").get());
         return o;
@@ -106,7 +108,9 @@ public final class PrepareCommand implements Command {
             throw new UsageException("--splits: " + e.getMessage());
         }
         Path tmp = cmd.hasOption("tmp-dir") ? Path.of(cmd.getOptionValue("tmp-dir")) : null;
-        Prepare.Config c = new Prepare.Config(files, out, seed, maxPairs, splits, (long) bufferMb << 20, 64, tmp, paired, hh);
+        int threads = Flags.intValue(cmd, "threads", 0);
+        if (threads < 0) throw new UsageException("--threads must be >= 1 (or 0 for one per core), got " + threads);
+        Prepare.Config c = new Prepare.Config(files, out, seed, maxPairs, splits, (long) bufferMb << 20, 64, tmp, paired, hh, threads);
 
         long t0 = System.nanoTime();
         Prepare.Stats st;

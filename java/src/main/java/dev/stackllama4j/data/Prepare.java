@@ -37,7 +37,13 @@ public final class Prepare {
      * whose rows have no id) and re-written, without the pair cap.
      */
     public record Config(List<Path> posts, Path out, long seed, int maxPairsPerQuestion, Splits splits,
-            long bufferBytes, int fanIn, Path tmpDir, List<Path> pairedJsonl, List<Path> hhJsonl) {
+            long bufferBytes, int fanIn, Path tmpDir, List<Path> pairedJsonl, List<Path> hhJsonl, int threads) {
+        /** {@code threads} 0: one HTML converter per available core. */
+        public Config(List<Path> posts, Path out, long seed, int maxPairsPerQuestion, Splits splits, long bufferBytes,
+                int fanIn, Path tmpDir, List<Path> pairedJsonl, List<Path> hhJsonl) {
+            this(posts, out, seed, maxPairsPerQuestion, splits, bufferBytes, fanIn, tmpDir, pairedJsonl, hhJsonl, 0);
+        }
+
         public Config(List<Path> posts, Path out, long seed, int maxPairsPerQuestion, Splits splits, long bufferBytes,
                 int fanIn, Path tmpDir) {
             this(posts, out, seed, maxPairsPerQuestion, splits, bufferBytes, fanIn, tmpDir, List.of(), List.of());
@@ -45,6 +51,7 @@ public final class Prepare {
 
         public Config {
             if (posts.isEmpty() && pairedJsonl.isEmpty() && hhJsonl.isEmpty()) throw new IllegalArgumentException("no input given");
+            if (threads < 0) throw new IllegalArgumentException("threads must be >= 0 (0: one per core), got " + threads);
             if (maxPairsPerQuestion < 1) throw new IllegalArgumentException("max pairs per question must be >= 1, got " + maxPairsPerQuestion);
         }
 
@@ -151,7 +158,17 @@ public final class Prepare {
         Files.createDirectories(tmpRoot);
         Path sortDir = Files.createTempDirectory(tmpRoot, ".prepare-sort-");
         try (ExternalSorter sorter = new ExternalSorter(sortDir, c.bufferBytes(), c.fanIn())) {
-            for (int src = 0; src < sources.size(); src++) readOne(sources.get(src), src, sorter, st, total, progress);
+            int threads = c.threads() > 0 ? c.threads() : Runtime.getRuntime().availableProcessors();
+            java.util.concurrent.ExecutorService pool = threads > 1 ? java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
+                Thread t = new Thread(r, "prepare-convert");
+                t.setDaemon(true);
+                return t;
+            }) : null;
+            try {
+                for (int src = 0; src < sources.size(); src++) readOne(sources.get(src), src, sorter, st, total, progress, pool, threads);
+            } finally {
+                if (pool != null) pool.shutdownNow();
+            }
             Iterator<SortRecord> sorted = sorter.sorted();
             st.sortRuns = sorter.spills();
             try (AtomicFileSet files = new AtomicFileSet()) {
@@ -184,11 +201,23 @@ public final class Prepare {
         return st;
     }
 
-    private static void readOne(PostsSource source, int src, ExternalSorter sorter, Stats st, long total, Progress progress)
-            throws IOException {
+    /** Posts per conversion task of pass 1's pipeline. */
+    static final int BATCH = 256;
+
+    /**
+     * Pass 1 for one site. With one thread: parse, convert and sort in turn. With more: this thread
+     * parses and hands batches of {@link #BATCH} posts to {@code threads} converters (HTML to text),
+     * then takes the converted batches back in input order and feeds the sorter, so the sorter sees
+     * the same sequence whatever the thread count. At most {@code 2 * threads} batches are in flight:
+     * parsing waits for the oldest when that many are out (back-pressure, bounded memory).
+     */
+    private static void readOne(PostsSource source, int src, ExternalSorter sorter, Stats st, long total, Progress progress,
+            java.util.concurrent.ExecutorService pool, int threads) throws IOException {
         long group0 = (long) src << SITE_SHIFT; // ids of different sites clash; the source keeps them apart
         long before = st.bytesRead;
         long[] seen = {0};
+        java.util.ArrayDeque<java.util.concurrent.Future<SortRecord[]>> inFlight = new java.util.ArrayDeque<>();
+        List<Post> batch = new ArrayList<>(BATCH);
         try (CountingInput in = new CountingInput(source.open(), n -> {
             if (progress != null && n - seen[0] >= 1 << 20) {
                 seen[0] = n;
@@ -196,25 +225,71 @@ public final class Prepare {
             }
         })) {
             st.rows += PostsReader.read(in, source.describe(), st.skipped, p -> {
-                try {
-                    if ((p.isQuestion() ? p.id() : p.parentId()) >= 1L << SITE_SHIFT)
-                        throw new DataFormatException(source.describe() + ": line " + p.line() + ": post id "
-                                + (p.isQuestion() ? p.id() : p.parentId()) + " is 2^" + SITE_SHIFT + " or more (ids must be below it)");
-                    if (p.isQuestion()) {
-                        st.questions++;
-                        String q = Template.questionText(HtmlToText.convert(p.title()), HtmlToText.convert(p.body()));
-                        sorter.add(new SortRecord(group0 | p.id(), SortRecord.QUESTION, p.id(), p.acceptedAnswerId(), q, p.creationDate()));
-                    } else {
-                        st.answers++;
-                        sorter.add(new SortRecord(group0 | p.parentId(), SortRecord.ANSWER, p.id(), p.score(), HtmlToText.convert(p.body())));
-                    }
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
+                long key = p.isQuestion() ? p.id() : p.parentId();
+                if (key >= 1L << SITE_SHIFT)
+                    throw new DataFormatException(source.describe() + ": line " + p.line() + ": post id " + key + " is 2^"
+                            + SITE_SHIFT + " or more (ids must be below it)");
+                if (pool == null) {
+                    add(sorter, st, convert(p, group0));
+                    return;
+                }
+                batch.add(p);
+                if (batch.size() == BATCH) {
+                    List<Post> b = List.copyOf(batch);
+                    batch.clear();
+                    inFlight.add(pool.submit(() -> convert(b, group0)));
+                    if (inFlight.size() >= 2 * threads) drain(inFlight.poll(), sorter, st);
                 }
             });
+            if (!batch.isEmpty()) {
+                List<Post> b = List.copyOf(batch);
+                inFlight.add(pool.submit(() -> convert(b, group0)));
+            }
+            while (!inFlight.isEmpty()) drain(inFlight.poll(), sorter, st);
             st.bytesRead += in.count();
             if (progress != null) progress.update(st.bytesRead, total, st.questions + st.answers);
+        } finally {
+            for (java.util.concurrent.Future<SortRecord[]> f : inFlight) f.cancel(true);
         }
+    }
+
+    private static SortRecord convert(Post p, long group0) {
+        if (p.isQuestion()) {
+            String q = Template.questionText(HtmlToText.convert(p.title()), HtmlToText.convert(p.body()));
+            return new SortRecord(group0 | p.id(), SortRecord.QUESTION, p.id(), p.acceptedAnswerId(), q, p.creationDate());
+        }
+        return new SortRecord(group0 | p.parentId(), SortRecord.ANSWER, p.id(), p.score(), HtmlToText.convert(p.body()));
+    }
+
+    private static SortRecord[] convert(List<Post> batch, long group0) {
+        SortRecord[] out = new SortRecord[batch.size()];
+        for (int i = 0; i < out.length; i++) out[i] = convert(batch.get(i), group0);
+        return out;
+    }
+
+    private static void add(ExternalSorter sorter, Stats st, SortRecord r) {
+        if (r.kind() == SortRecord.QUESTION) st.questions++;
+        else st.answers++;
+        try {
+            sorter.add(r);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void drain(java.util.concurrent.Future<SortRecord[]> f, ExternalSorter sorter, Stats st) {
+        SortRecord[] rs;
+        try {
+            rs = f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while converting posts", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) throw re;
+            if (e.getCause() instanceof Error err) throw err;
+            throw new IllegalStateException(e.getCause());
+        }
+        for (SortRecord r : rs) add(sorter, st, r);
     }
 
     /** A site's question ids live in the low {@value} bits of a question's group and output qid. */

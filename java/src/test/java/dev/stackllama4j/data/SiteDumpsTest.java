@@ -117,6 +117,24 @@ class SiteDumpsTest {
     }
 
     @Test
+    void pipelineGivesTheSameBytesWithAnyNumberOfConverters() throws Exception {
+        writeSites();
+        Map<Integer, Prepare.Stats> st = new HashMap<>();
+        for (int threads : new int[] {1, 2, 5}) {
+            // a 64 kB sort buffer: several spills, so the sorter's input order would show in ties
+            st.put(threads, Prepare.run(new Prepare.Config(List.of(tmp.resolve("xml")), tmp.resolve("t" + threads), 0, 10,
+                    Splits.defaults(), 64 << 10, 4, null, List.of(), List.of(), threads)));
+            assertTrue(st.get(threads).sortRuns > 1, "sort runs " + st.get(threads).sortRuns);
+        }
+        for (String s : new String[] {"finetune.jsonl", "reward.jsonl", "rl.jsonl", "evaluation.jsonl", "stats.json"}) {
+            byte[] one = Files.readAllBytes(tmp.resolve("t1/" + s));
+            assertArrayEquals(one, Files.readAllBytes(tmp.resolve("t2/" + s)), s);
+            assertArrayEquals(one, Files.readAllBytes(tmp.resolve("t5/" + s)), s);
+        }
+        assertEquals(st.get(1).questions + st.get(1).answers, st.get(5).questions + st.get(5).answers);
+    }
+
+    @Test
     void pairedDateIsTheQuestionsDay() {
         assertEquals("2011/03/04", Prepare.pairedDate("2011-03-04T10:20:30.123"));
         assertEquals("", Prepare.pairedDate(""));

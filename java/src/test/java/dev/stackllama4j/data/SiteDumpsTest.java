@@ -134,6 +134,33 @@ class SiteDumpsTest {
         assertEquals(st.get(1).questions + st.get(1).answers, st.get(5).questions + st.get(5).answers);
     }
 
+    /**
+     * Bounded memory at CI scale: a 48 MB dump through {@code prepare} in a JVM whose whole heap is
+     * 12 MB (the ratio of a 1 GB dump under -Xmx256m), sort buffer 1 MB, the pipeline on; an
+     * OutOfMemoryError would end the child with a non-zero status.
+     */
+    @Test
+    void fourTimesTheHeapOfXmlRunsInBoundedMemory() throws Exception {
+        Path posts = tmp.resolve("big/Posts.xml");
+        Files.createDirectories(posts.getParent());
+        try (Writer w = Files.newBufferedWriter(posts, StandardCharsets.UTF_8)) {
+            SynthSite.write(w, 43_000, 5, SynthSite.Difficulty.STANDARD);
+        }
+        long bytes = Files.size(posts);
+        assertTrue(bytes > 46_000_000, "input " + bytes);
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx12m",
+                "-XX:+ExitOnOutOfMemoryError", "-cp", System.getProperty("java.class.path"), "dev.stackllama4j.cli.Main", "prepare",
+                "--posts", posts.toString(), "--out", tmp.resolve("big-out").toString(), "--buffer-mb", "1", "--threads", "2")
+                .redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(300, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), log);
+        JsonNode stats = PrepareTest.JSON.readTree(tmp.resolve("big-out/stats.json").toFile());
+        assertEquals(bytes, stats.get("input_bytes").asLong());
+        assertEquals(43_000, stats.get("questions").asLong());
+        assertTrue(stats.get("pairs").asLong() > 40_000, log);
+    }
+
     @Test
     void pairedDateIsTheQuestionsDay() {
         assertEquals("2011/03/04", Prepare.pairedDate("2011-03-04T10:20:30.123"));

@@ -34,7 +34,8 @@ public final class PrepareCommand implements Command {
     public Options options() {
         Options o = new Options();
         o.addOption(Option.builder().longOpt("posts").hasArg().argName("Posts.xml")
-                .desc("a site's Posts.xml (repeat for several sites)").get());
+                .desc("a site's .7z dump (read as a stream), its Posts.xml, or a folder of sites (.7z files or"
+                        + " folders holding Posts.xml); repeat for several").get());
         o.addOption(Option.builder().longOpt("paired-jsonl").hasArg().argName("FILE")
                 .desc("pairs in the lvwerra/stack-exchange-paired schema (.jsonl[.gz], repeatable)").get());
         o.addOption(Option.builder().longOpt("hh-jsonl").hasArg().argName("FILE")
@@ -47,6 +48,8 @@ public final class PrepareCommand implements Command {
                 .desc("split proportions (default finetune=0.3,reward=0.3,rl=0.3,evaluation=0.1)").get());
         o.addOption(Option.builder().longOpt("buffer-mb").hasArg().argName("MB")
                 .desc("external-sort buffer, the bulk of the heap used (default 64)").get());
+        o.addOption(Option.builder().longOpt("threads").hasArg().argName("N")
+                .desc("HTML-to-text converters beside the XML parser (default: one per core; 1: parse and convert in turn)").get());
         o.addOption(Option.builder().longOpt("tmp-dir").hasArg().argName("DIR")
                 .desc("where sort runs go (default: inside --out)").get());
         return o;
@@ -57,10 +60,7 @@ public final class PrepareCommand implements Command {
         String[] v = cmd.getOptionValues(name);
         if (v == null) return l;
         for (String s : v) {
-            Path p = Path.of(s);
-            // an extracted site folder (e.g. beer.stackexchange.com/) stands for its Posts.xml
-            if (name.equals("posts") && java.nio.file.Files.isDirectory(p)) p = p.resolve("Posts.xml");
-            l.add(p);
+            l.add(Path.of(s));
         }
         return l;
     }
@@ -72,6 +72,21 @@ public final class PrepareCommand implements Command {
             if (p.getType() == MemoryType.HEAP && p.getPeakUsage() != null) sum += p.getPeakUsage().getUsed();
         }
         return sum;
+    }
+
+    /** The progress line of pass 1 (XML read of total, rows/s, ETA) on a terminal; null in logs and pipes. */
+    static Prepare.Progress onTerminal(java.io.PrintStream err) {
+        if (System.console() == null) return null;
+        long start = System.nanoTime();
+        return (done, total, rows) -> {
+            double secs = Math.max(1e-9, (System.nanoTime() - start) / 1e9);
+            double frac = total == 0 ? 1 : (double) done / total;
+            long eta = frac > 0 ? Math.round(secs * (1 - frac) / frac) : 0;
+            err.printf("\rprepare %5.1f%% | %,.0f / %,.0f MB XML | %,.0f rows/s | %.1f MB/s | ETA %s   ", 100 * frac, done / 1e6,
+                    total / 1e6, rows / secs, done / 1e6 / secs, dev.stackllama4j.train.Progress.hms(eta));
+            if (done >= total) err.println();
+            err.flush();
+        };
     }
 
     @Override
@@ -93,12 +108,14 @@ public final class PrepareCommand implements Command {
             throw new UsageException("--splits: " + e.getMessage());
         }
         Path tmp = cmd.hasOption("tmp-dir") ? Path.of(cmd.getOptionValue("tmp-dir")) : null;
-        Prepare.Config c = new Prepare.Config(files, out, seed, maxPairs, splits, (long) bufferMb << 20, 64, tmp, paired, hh);
+        int threads = Flags.intValue(cmd, "threads", 0);
+        if (threads < 0) throw new UsageException("--threads must be >= 1 (or 0 for one per core), got " + threads);
+        Prepare.Config c = new Prepare.Config(files, out, seed, maxPairs, splits, (long) bufferMb << 20, 64, tmp, paired, hh, threads);
 
         long t0 = System.nanoTime();
         Prepare.Stats st;
         try {
-            st = Prepare.run(c, ctx.err());
+            st = Prepare.run(c, ctx.err(), onTerminal(ctx.err()));
         } catch (DataFormatException e) {
             ctx.err().println("prepare: " + e.getMessage() + "; nothing written");
             return 1;

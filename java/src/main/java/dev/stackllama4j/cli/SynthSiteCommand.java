@@ -24,7 +24,7 @@ public final class SynthSiteCommand implements Command {
     @Override
     public Options options() {
         Options o = new Options();
-        o.addOption(Option.builder().longOpt("out").hasArg().argName("DIR/Posts.xml").desc("the Posts.xml to write").get());
+        o.addOption(Option.builder().longOpt("out").hasArg().argName("DIR/Posts.xml").desc("the Posts.xml to write, or a site dump SITE.7z holding one").get());
         o.addOption(Option.builder().longOpt("easy").desc("only sums of two digits 1..4 (learnable by tiny models)").get());
         o.addOption(Option.builder().longOpt("questions").hasArg().argName("N").desc("number of questions (default 1000)").get());
         o.addOption(Option.builder().longOpt("seed").hasArg().argName("S").desc("generator seed (default 0)").get());
@@ -38,10 +38,15 @@ public final class SynthSiteCommand implements Command {
         if (n < 1) throw new UsageException("--questions must be >= 1, got " + n);
         long seed = Flags.longValue(cmd, "seed", 0);
         long rows;
-        try (AtomicFileSet files = new AtomicFileSet()) {
-            Writer w = files.open(out);
-            rows = SynthSite.write(w, n, seed, cmd.hasOption("easy") ? SynthSite.Difficulty.EASY : SynthSite.Difficulty.STANDARD);
-            files.commit();
+        SynthSite.Difficulty difficulty = cmd.hasOption("easy") ? SynthSite.Difficulty.EASY : SynthSite.Difficulty.STANDARD;
+        if (out.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".7z")) {
+            rows = SynthSite.writeSevenZ(out, n, seed, difficulty);
+        } else {
+            try (AtomicFileSet files = new AtomicFileSet()) {
+                Writer w = files.open(out);
+                rows = SynthSite.write(w, n, seed, difficulty);
+                files.commit();
+            }
         }
         ctx.out().printf("wrote %s: %d questions, %d rows, %.1f MB%n", out, n, rows, Files.size(out) / 1e6);
         return 0;

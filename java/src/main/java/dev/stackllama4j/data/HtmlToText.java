@@ -17,10 +17,30 @@ public final class HtmlToText {
 
     public static String convert(String html) {
         if (html == null || html.isEmpty()) return "";
+        if (plain(html)) {
+            // no markup, no entity: jsoup would make it one text node holding exactly this string
+            Writer w = new Writer();
+            w.text(html);
+            return tidy(w.sb);
+        }
+        return parsed(html);
+    }
+
+    /** The conversion through jsoup, whatever the input (what {@link #convert} does for markup). */
+    static String parsed(String html) {
         Element body = Jsoup.parseBodyFragment(html).body();
         Writer w = new Writer();
         w.children(body);
         return tidy(w.sb);
+    }
+
+    /** Text the HTML parser would keep as is: no tag, no entity, no carriage return or NUL for it to rewrite. */
+    static boolean plain(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '<' || c == '&' || c == '\r' || c == 0) return false;
+        }
+        return true;
     }
 
     // Trailing spaces per line off, at most one blank line in a row, no leading/trailing blank lines.

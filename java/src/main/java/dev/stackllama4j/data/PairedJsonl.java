@@ -7,8 +7,8 @@ import java.util.function.Consumer;
 
 /**
  * Reads preference pairs in the {@code lvwerra/stack-exchange-paired} schema ({@code qid, question,
- * date, metadata, response_j, response_k}), which is also what {@link Prepare} writes (with
- * {@code score_j, score_k} instead of date and metadata). response_j is the better answer.
+ * date, metadata, response_j, response_k}), which {@link Prepare} writes too (followed by
+ * {@code score_j, score_k, site}). response_j is the better answer.
  */
 public final class PairedJsonl {
     private PairedJsonl() {}

@@ -37,7 +37,13 @@ public final class Prepare {
      * whose rows have no id) and re-written, without the pair cap.
      */
     public record Config(List<Path> posts, Path out, long seed, int maxPairsPerQuestion, Splits splits,
-            long bufferBytes, int fanIn, Path tmpDir, List<Path> pairedJsonl, List<Path> hhJsonl) {
+            long bufferBytes, int fanIn, Path tmpDir, List<Path> pairedJsonl, List<Path> hhJsonl, int threads) {
+        /** {@code threads} 0: one HTML converter per available core. */
+        public Config(List<Path> posts, Path out, long seed, int maxPairsPerQuestion, Splits splits, long bufferBytes,
+                int fanIn, Path tmpDir, List<Path> pairedJsonl, List<Path> hhJsonl) {
+            this(posts, out, seed, maxPairsPerQuestion, splits, bufferBytes, fanIn, tmpDir, pairedJsonl, hhJsonl, 0);
+        }
+
         public Config(List<Path> posts, Path out, long seed, int maxPairsPerQuestion, Splits splits, long bufferBytes,
                 int fanIn, Path tmpDir) {
             this(posts, out, seed, maxPairsPerQuestion, splits, bufferBytes, fanIn, tmpDir, List.of(), List.of());
@@ -45,6 +51,7 @@ public final class Prepare {
 
         public Config {
             if (posts.isEmpty() && pairedJsonl.isEmpty() && hhJsonl.isEmpty()) throw new IllegalArgumentException("no input given");
+            if (threads < 0) throw new IllegalArgumentException("threads must be >= 0 (0: one per core), got " + threads);
             if (maxPairsPerQuestion < 1) throw new IllegalArgumentException("max pairs per question must be >= 1, got " + maxPairsPerQuestion);
         }
 
@@ -110,25 +117,58 @@ public final class Prepare {
         }
     }
 
+    /** Told of pass 1's progress: XML bytes read of all inputs' total, and questions plus answers read so far. */
+    public interface Progress {
+        void update(long bytesDone, long bytesTotal, long rows);
+    }
+
     public static Stats run(Config c) throws IOException {
         return run(c, System.err);
     }
 
-    /** Runs with {@code c.out()} locked ({@link FolderLock}); notices go to {@code log}. */
     public static Stats run(Config c, java.io.PrintStream log) throws IOException {
+        return run(c, log, null);
+    }
+
+    /**
+     * Runs with {@code c.out()} locked ({@link FolderLock}); notices go to {@code log},
+     * {@code progress} (may be null) hears of pass 1 about every megabyte.
+     */
+    public static Stats run(Config c, java.io.PrintStream log, Progress progress) throws IOException {
         try (FolderLock lock = FolderLock.acquire(c.out().toAbsolutePath(), log)) {
-            return runLocked(c);
+            return runLocked(c, progress);
         }
     }
 
-    private static Stats runLocked(Config c) throws IOException {
+    /** Every site the {@code --posts} paths stand for, in order; a site's index is its source number. */
+    static List<PostsSource> sources(Config c) throws IOException {
+        List<PostsSource> all = new ArrayList<>();
+        for (Path p : c.posts()) all.addAll(PostsSource.resolve(p));
+        if (all.size() >= 1 << 23) throw new DataFormatException("too many sites: " + all.size());
+        return all;
+    }
+
+    private static Stats runLocked(Config c, Progress progress) throws IOException {
         Stats st = new Stats();
+        List<PostsSource> sources = sources(c);
+        long total = 0;
+        for (PostsSource s : sources) total += s.xmlBytes();
         Path out = c.out().toAbsolutePath();
         Path tmpRoot = c.tmpDir() != null ? c.tmpDir() : out;
         Files.createDirectories(tmpRoot);
         Path sortDir = Files.createTempDirectory(tmpRoot, ".prepare-sort-");
         try (ExternalSorter sorter = new ExternalSorter(sortDir, c.bufferBytes(), c.fanIn())) {
-            for (int src = 0; src < c.posts().size(); src++) readOne(c.posts().get(src), src, sorter, st);
+            int threads = c.threads() > 0 ? c.threads() : Runtime.getRuntime().availableProcessors();
+            java.util.concurrent.ExecutorService pool = threads > 1 ? java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
+                Thread t = new Thread(r, "prepare-convert");
+                t.setDaemon(true);
+                return t;
+            }) : null;
+            try {
+                for (int src = 0; src < sources.size(); src++) readOne(sources.get(src), src, sorter, st, total, progress, pool, threads);
+            } finally {
+                if (pool != null) pool.shutdownNow();
+            }
             Iterator<SortRecord> sorted = sorter.sorted();
             st.sortRuns = sorter.spills();
             try (AtomicFileSet files = new AtomicFileSet()) {
@@ -141,8 +181,8 @@ public final class Prepare {
                     gens.put(s, g);
                 }
                 Writer statsWriter = files.open(out.resolve("stats.json"));
-                walk(sorted, c, st, gens);
-                int src = c.posts().size();
+                walk(sorted, c, st, gens, sources);
+                int src = sources.size();
                 for (Path p : c.pairedJsonl()) readPaired(p, src++, c, st, gens);
                 for (Path p : c.hhJsonl()) readHh(p, src++, c, st, gens);
                 for (JsonGenerator g : gens.values()) g.flush();
@@ -161,24 +201,140 @@ public final class Prepare {
         return st;
     }
 
-    private static void readOne(Path file, int src, ExternalSorter sorter, Stats st) throws IOException {
-        if (!Files.isRegularFile(file)) throw new DataFormatException(file + ": no such file");
-        st.bytesRead += Files.size(file);
-        long group0 = (long) src << 40; // ids of different sites clash; the source keeps them apart
-        st.rows += PostsReader.read(file, st.skipped, p -> {
-            try {
-                if (p.isQuestion()) {
-                    st.questions++;
-                    String q = Template.questionText(HtmlToText.convert(p.title()), HtmlToText.convert(p.body()));
-                    sorter.add(new SortRecord(group0 | p.id(), SortRecord.QUESTION, p.id(), p.acceptedAnswerId(), q));
-                } else {
-                    st.answers++;
-                    sorter.add(new SortRecord(group0 | p.parentId(), SortRecord.ANSWER, p.id(), p.score(), HtmlToText.convert(p.body())));
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
+    /** Posts per conversion task of pass 1's pipeline. */
+    static final int BATCH = 256;
+
+    /**
+     * Pass 1 for one site. With one thread: parse, convert and sort in turn. With more: this thread
+     * parses and hands batches of {@link #BATCH} posts to {@code threads} converters (HTML to text),
+     * then takes the converted batches back in input order and feeds the sorter, so the sorter sees
+     * the same sequence whatever the thread count. At most {@code 2 * threads} batches are in flight:
+     * parsing waits for the oldest when that many are out (back-pressure, bounded memory).
+     */
+    private static void readOne(PostsSource source, int src, ExternalSorter sorter, Stats st, long total, Progress progress,
+            java.util.concurrent.ExecutorService pool, int threads) throws IOException {
+        long group0 = (long) src << SITE_SHIFT; // ids of different sites clash; the source keeps them apart
+        long before = st.bytesRead;
+        long[] seen = {0};
+        java.util.ArrayDeque<java.util.concurrent.Future<SortRecord[]>> inFlight = new java.util.ArrayDeque<>();
+        List<Post> batch = new ArrayList<>(BATCH);
+        try (CountingInput in = new CountingInput(source.open(), n -> {
+            if (progress != null && n - seen[0] >= 1 << 20) {
+                seen[0] = n;
+                progress.update(before + n, total, st.questions + st.answers);
             }
-        });
+        })) {
+            st.rows += PostsReader.read(in, source.describe(), st.skipped, p -> {
+                long key = p.isQuestion() ? p.id() : p.parentId();
+                if (key >= 1L << SITE_SHIFT)
+                    throw new DataFormatException(source.describe() + ": line " + p.line() + ": post id " + key + " is 2^"
+                            + SITE_SHIFT + " or more (ids must be below it)");
+                if (pool == null) {
+                    add(sorter, st, convert(p, group0));
+                    return;
+                }
+                batch.add(p);
+                if (batch.size() == BATCH) {
+                    List<Post> b = List.copyOf(batch);
+                    batch.clear();
+                    inFlight.add(pool.submit(() -> convert(b, group0)));
+                    if (inFlight.size() >= 2 * threads) drain(inFlight.poll(), sorter, st);
+                }
+            });
+            if (!batch.isEmpty()) {
+                List<Post> b = List.copyOf(batch);
+                inFlight.add(pool.submit(() -> convert(b, group0)));
+            }
+            while (!inFlight.isEmpty()) drain(inFlight.poll(), sorter, st);
+            st.bytesRead += in.count();
+            if (progress != null) progress.update(st.bytesRead, total, st.questions + st.answers);
+        } finally {
+            for (java.util.concurrent.Future<SortRecord[]> f : inFlight) f.cancel(true);
+        }
+    }
+
+    private static SortRecord convert(Post p, long group0) {
+        if (p.isQuestion()) {
+            String q = Template.questionText(HtmlToText.convert(p.title()), HtmlToText.convert(p.body()));
+            return new SortRecord(group0 | p.id(), SortRecord.QUESTION, p.id(), p.acceptedAnswerId(), q, p.creationDate());
+        }
+        return new SortRecord(group0 | p.parentId(), SortRecord.ANSWER, p.id(), p.score(), HtmlToText.convert(p.body()));
+    }
+
+    private static SortRecord[] convert(List<Post> batch, long group0) {
+        SortRecord[] out = new SortRecord[batch.size()];
+        for (int i = 0; i < out.length; i++) out[i] = convert(batch.get(i), group0);
+        return out;
+    }
+
+    private static void add(ExternalSorter sorter, Stats st, SortRecord r) {
+        if (r.kind() == SortRecord.QUESTION) st.questions++;
+        else st.answers++;
+        try {
+            sorter.add(r);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void drain(java.util.concurrent.Future<SortRecord[]> f, ExternalSorter sorter, Stats st) {
+        SortRecord[] rs;
+        try {
+            rs = f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while converting posts", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) throw re;
+            if (e.getCause() instanceof Error err) throw err;
+            throw new IllegalStateException(e.getCause());
+        }
+        for (SortRecord r : rs) add(sorter, st, r);
+    }
+
+    /** A site's question ids live in the low {@value} bits of a question's group and output qid. */
+    static final int SITE_SHIFT = 40;
+
+    /** An input stream that counts the bytes read through it and reports the count. */
+    private static final class CountingInput extends java.io.FilterInputStream {
+        private final java.util.function.LongConsumer onRead;
+        private long count;
+
+        CountingInput(java.io.InputStream in, java.util.function.LongConsumer onRead) {
+            super(in);
+            this.onRead = onRead;
+        }
+
+        long count() {
+            return count;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) onRead.accept(++count);
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            if (n > 0) onRead.accept(count += n);
+            return n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            long k = super.skip(n);
+            if (k > 0) onRead.accept(count += k);
+            return k;
+        }
+    }
+
+    /** The stack-exchange-paired {@code date}: the question's CreationDate as YYYY/MM/DD ("" if absent). */
+    static String pairedDate(String creationDate) {
+        if (creationDate.length() < 10) return "";
+        return creationDate.substring(0, 10).replace('-', '/');
     }
 
     public static final String HH_NO_SHARED_PROMPT = "hh_no_shared_prompt";
@@ -267,7 +423,8 @@ public final class Prepare {
         st.pairsPerSplit.merge(split, 1L, Long::sum);
     }
 
-    private static void walk(Iterator<SortRecord> it, Config c, Stats st, Map<String, JsonGenerator> gens) throws IOException {
+    private static void walk(Iterator<SortRecord> it, Config c, Stats st, Map<String, JsonGenerator> gens, List<PostsSource> sources)
+            throws IOException {
         SortRecord next = it.hasNext() ? it.next() : null;
         List<PairSampler.Answer> answers = new ArrayList<>();
         while (next != null) {
@@ -300,8 +457,10 @@ public final class Prepare {
                 answers.add(new PairSampler.Answer(r.id(), Scoring.score(r.value(), accepted), r.text()));
             }
             if (question == null) continue;
-            int src = (int) (group >>> 40);
-            long qid = question.id();
+            int src = (int) (group >>> SITE_SHIFT);
+            String site = sources.get(src).site();
+            // unique across sites: a site's own id, above it the site's source number (0 for the first)
+            long qid = group;
             List<PairSampler.Pair> pairs = PairSampler.pairs(answers, c.maxPairsPerQuestion(), c.seed(), src, qid);
             if (pairs.isEmpty()) continue;
             st.questionsWithPairs++;
@@ -313,19 +472,28 @@ public final class Prepare {
                 g.writeStartObject();
                 g.writeNumberField("qid", qid);
                 g.writeStringField("question", question.text());
+                g.writeStringField("site", site);
                 g.writeEndObject();
                 g.writeRaw('\n');
                 st.rlPrompts++;
                 continue;
             }
+            String date = pairedDate(question.date());
+            String questionUrl = "https://" + site + "/questions/" + question.id();
             for (PairSampler.Pair p : pairs) {
                 g.writeStartObject();
                 g.writeNumberField("qid", qid);
                 g.writeStringField("question", question.text());
+                g.writeStringField("date", date);
+                g.writeArrayFieldStart("metadata");
+                g.writeString(questionUrl);
+                g.writeString("https://" + site);
+                g.writeEndArray();
                 g.writeStringField("response_j", p.better().text());
                 g.writeStringField("response_k", p.worse().text());
                 g.writeNumberField("score_j", p.better().score());
                 g.writeNumberField("score_k", p.worse().score());
+                g.writeStringField("site", site);
                 g.writeEndObject();
                 g.writeRaw('\n');
             }

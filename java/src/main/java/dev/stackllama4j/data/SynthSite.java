@@ -234,6 +234,45 @@ public final class SynthSite {
         return rows;
     }
 
+    /**
+     * Writes the site as a Stack Exchange dump does: a {@code .7z} archive (LZMA2) holding
+     * {@code Posts.xml} after another table ({@code Tags.xml}), so readers must find the entry by
+     * name. Written beside {@code archive} and renamed over it once complete. Returns the rows.
+     */
+    public static long writeSevenZ(java.nio.file.Path archive, int questions, long seed, Difficulty difficulty) throws IOException {
+        long[] rows = {0};
+        dev.stackllama4j.io.AtomicFiles.writeChannel(archive, ch -> {
+            // not closed: closing would close the channel before it is forced; finish() completes the archive
+            org.apache.commons.compress.archivers.sevenz.SevenZOutputFile z =
+                    new org.apache.commons.compress.archivers.sevenz.SevenZOutputFile(ch);
+            z.setContentCompression(org.apache.commons.compress.archivers.sevenz.SevenZMethod.LZMA2);
+            java.io.OutputStream entry = new java.io.OutputStream() {
+                @Override
+                public void write(int b) throws IOException {
+                    z.write(b);
+                }
+
+                @Override
+                public void write(byte[] b, int off, int len) throws IOException {
+                    z.write(b, off, len);
+                }
+            };
+            org.apache.commons.compress.archivers.sevenz.SevenZArchiveEntry tags = new org.apache.commons.compress.archivers.sevenz.SevenZArchiveEntry();
+            tags.setName("Tags.xml");
+            z.putArchiveEntry(tags);
+            entry.write(("\uFEFF<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<tags>\n  <row Id=\"1\" TagName=\"math\" Count=\""
+                    + questions + "\" />\n</tags>\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            z.closeArchiveEntry();
+            org.apache.commons.compress.archivers.sevenz.SevenZArchiveEntry posts = new org.apache.commons.compress.archivers.sevenz.SevenZArchiveEntry();
+            posts.setName("Posts.xml");
+            z.putArchiveEntry(posts);
+            rows[0] = write(new java.io.OutputStreamWriter(entry, java.nio.charset.StandardCharsets.UTF_8), questions, seed, difficulty);
+            z.closeArchiveEntry();
+            z.finish();
+        });
+        return rows[0];
+    }
+
     private static void row(Writer w, String idName, long id, String typeName, int type, String accName, long acc,
             String date, long score, String body, String title, int answerCount) throws IOException {
         StringBuilder sb = new StringBuilder(256);

@@ -20,10 +20,11 @@
  *       Answers whose body converts to nothing are skipped ({@code empty_answer}).
  *   <li>Splits: a question with at least one pair goes to one split by a hash of (seed, source, qid).
  *       finetune, reward and evaluation get its pairs (finetune's response_j is the SFT text); rl
- *       gets one prompt line {@code {qid, question}} (like StackLLaMA's rl split, drawn from paired
+ *       gets one prompt line {@code {qid, question, site}} (like StackLLaMA's rl split, drawn from paired
  *       questions). stats.json also counts {@code pairs_sampled_incl_rl}, the pairs of all questions.
  *   <li>Several dumps: ids are per site, so the source index is part of every key; the written
- *       {@code qid} is the site's own post id.
+ *       {@code qid} is the site's own post id plus the source index times 2^40 (unique across
+ *       sites), and each row names its {@code site}.
  *   <li>Skipped rows are counted by reason in stats.json: {@code missing_id}, {@code bad_number},
  *       {@code missing_post_type}, {@code other_post_type} (tag wikis etc.),
  *       {@code answer_without_parent_id}, {@code missing_score}, {@code missing_body},

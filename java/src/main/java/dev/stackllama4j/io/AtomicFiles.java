@@ -18,18 +18,31 @@ public final class AtomicFiles {
         void writeTo(OutputStream out) throws IOException;
     }
 
+    /** A body that needs the file itself (to seek back, as a .7z writer does); it must not close the channel. */
+    @FunctionalInterface
+    public interface ChannelBody {
+        void writeTo(FileChannel ch) throws IOException;
+    }
+
     /** Writes to a temporary file beside {@code path}, forces it to disk, renames it over and forces the folder. */
     public static void write(Path path, Body body) throws IOException {
+        writeChannel(path, ch -> {
+            OutputStream out = new BufferedOutputStream(java.nio.channels.Channels.newOutputStream(ch), 1 << 16);
+            body.writeTo(out);
+            out.flush();
+        });
+    }
+
+    /** {@link #write}, the body given the temporary file's channel (opened for reading and writing). */
+    public static void writeChannel(Path path, ChannelBody body) throws IOException {
         Path abs = path.toAbsolutePath();
         Path dir = abs.getParent();
         if (dir != null) Files.createDirectories(dir);
         // Not createTempFile: its 0600 mode would carry over to the renamed output.
         Path tmp = dir.resolve("." + abs.getFileName() + "." + Long.toHexString(System.nanoTime() ^ Thread.currentThread().getId()) + ".tmp");
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-                    OutputStream out = new BufferedOutputStream(java.nio.channels.Channels.newOutputStream(ch), 1 << 16)) {
-                body.writeTo(out);
-                out.flush();
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ)) {
+                body.writeTo(ch);
                 ch.force(true);
             }
             Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

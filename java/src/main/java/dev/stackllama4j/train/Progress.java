@@ -43,7 +43,7 @@ public final class Progress {
         return "[" + "#".repeat(filled) + "-".repeat(width - filled) + "]";
     }
 
-    static String hms(long s) {
+    public static String hms(long s) {
         return s >= 3600 ? String.format("%dh%02dm", s / 3600, s / 60 % 60) : String.format("%dm%02ds", s / 60, s % 60);
     }
 }

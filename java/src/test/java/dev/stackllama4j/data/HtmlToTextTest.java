@@ -2,7 +2,9 @@ package dev.stackllama4j.data;
 
 import dev.stackllama4j.testing.SharedFiles;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -33,6 +35,34 @@ class HtmlToTextTest {
     void emphasisHeadingsBlockquoteBreaks() {
         String html = "<h2>Title</h2><blockquote><p>quoted</p></blockquote><p>a<br>b <strong>bold</strong> <em>it</em></p><hr>";
         assertEquals("## Title\n\n> quoted\n\na\nb **bold** *it*\n\n---", HtmlToText.convert(html));
+    }
+
+    /** Text without markup skips jsoup: the same result as through the parser, for random text and every real title. */
+    @Test
+    void plainTextWithoutTheParserMatchesTheParser() throws Exception {
+        String alphabet = "ab Z9 \n\t\u00a0\u2003\u000b\f>\"'=/;#\u00e9\u4e2d\ud83d\ude00.-*`";
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(7);
+        int checked = 0;
+        for (int i = 0; i < 20_000; i++) {
+            StringBuilder sb = new StringBuilder();
+            for (int n = rng.nextInt(40); n > 0; n--) sb.append(alphabet.charAt(rng.nextInt(alphabet.length())));
+            String t = sb.toString();
+            if (t.isEmpty() || !HtmlToText.plain(t)) continue;
+            assertEquals(HtmlToText.parsed(t), HtmlToText.convert(t), "for " + t.codePoints().boxed().toList());
+            checked++;
+        }
+        assertTrue(checked > 15_000);
+        assertFalse(HtmlToText.plain("a &amp; b") || HtmlToText.plain("a <b>") || HtmlToText.plain("a\r\nb"));
+    }
+
+    @Test
+    void realTitlesWithoutTheParserMatchTheParser() throws Exception {
+        for (String site : new String[] {"beer", "coffee"}) {
+            Path posts = SharedFiles.require("data/stackexchange/" + site + "/Posts.xml");
+            PostsReader.read(posts, new SkipCounter(), p -> {
+                assertEquals(HtmlToText.parsed(p.title()), p.title().isEmpty() ? "" : HtmlToText.convert(p.title()), p.title());
+            });
+        }
     }
 
     private static Map<Long, String> bodies(Path posts, Set<Long> ids) throws Exception {

@@ -67,20 +67,22 @@ class PpoIntegrationTest {
         for (Map<String, Object> r : reports) {
             gain += (d(r, "correct_after") - d(r, "correct_before")) / SEEDS.length;
             accuracy += d(r, "reward_eval_accuracy") / SEEDS.length;
-            // no seed loses true correctness (measured: every seed gained 3 to 12 points; a reward-hacked
-            // run loses 14 to 17); 0.02 (under 3 of 128 prompts) allows for another SIMD level's last bits
+            // no seed loses true correctness (measured: every seed gained 5 to 8 points; with β₀ 0.2 seed 1
+            // drifted to KL 10.9 and lost 5 points, seed 2 lost 9); 0.02 (under 3 of 128 prompts) allows for
+            // another SIMD level's last bits
             assertTrue(d(r, "correct_after") >= d(r, "correct_before") - 0.02, "a seed lost true correctness:" + table());
-            assertTrue(d(r, "kl_after") > 0 && d(r, "kl_after") < 10, "KL to the SFT model out of range:" + table());
+            // measured 1.6 to 5.6 nats; the drifted run above ended at 10.9
+            assertTrue(d(r, "kl_after") > 0 && d(r, "kl_after") < 8, "KL to the SFT model out of range:" + table());
         }
         System.err.println("demo over seeds:" + table());
         assertTrue(accuracy >= GATE_ACCURACY, "mean held-out reward-model accuracy " + accuracy + ":" + table());
         assertTrue(gain >= GATE_GAIN, "mean gain in held-out true correctness " + gain + ":" + table());
     }
 
-    // Measured (docs/pipeline.md, seeds 1-3): reward-model accuracy 0.836 / 0.879 / 0.825 (mean 0.847);
-    // true correctness 0.305 -> 0.344, 0.297 -> 0.328, 0.398 -> 0.516 (mean gain +0.063). A flat or
-    // reward-hacked run (gain <= 0) fails the gain bound.
-    static final double GATE_ACCURACY = 0.80, GATE_GAIN = 0.03;
+    // Measured (docs/pipeline.md, seeds 1-3): reward-model accuracy 0.890 / 0.779 / 0.866 (mean 0.845);
+    // true correctness 0.367 -> 0.414, 0.336 -> 0.414, 0.336 -> 0.406 (mean gain +0.065). A flat or
+    // reward-hacked run (β₀ 0.2: mean gain -0.026) fails the gain bound.
+    static final double GATE_ACCURACY = 0.80, GATE_GAIN = 0.04;
 
     @Test
     void summaryAndFigureAreWritten() throws Exception {
@@ -97,12 +99,12 @@ class PpoIntegrationTest {
         assertEquals(0.0, curve.get(0).get(0).asDouble());
         assertEquals(s.get("correct_before").asDouble(), curve.get(0).get(1).asDouble(), 1e-12);
         JsonNode last = curve.get(curve.size() - 1);
-        assertEquals(60.0, last.get(0).asDouble());
+        assertEquals(DemoPipeline.Settings.defaults(out).ppoSteps(), last.get(0).asDouble());
         assertEquals(s.get("correct_after").asDouble(), last.get(1).asDouble(), 1e-12);
         assertEquals(s.get("reward_after").asDouble(), last.get(2).asDouble(), 1e-12);
         assertTrue(Files.size(out.resolve("ppo-heldout.png")) > 1000);
         // the PPO run's own artefacts: TRL's stats, its plot, its adapter
-        JsonNode row = new ObjectMapper().readTree(Files.readAllLines(out.resolve("ppo/metrics.jsonl")).get(59));
+        JsonNode row = new ObjectMapper().readTree(Files.readAllLines(out.resolve("ppo/metrics.jsonl")).get(DemoPipeline.Settings.defaults(out).ppoSteps() - 1));
         for (String k : List.of("objective/kl", "objective/kl_coef", "ppo/mean_scores", "ppo/loss/policy", "ppo/loss/value",
                 "ppo/policy/clipfrac", "ppo/val/var_explained", "env/reward_mean", "time/ppo/optimize_s"))
             assertTrue(row.has(k), "missing stat " + k);

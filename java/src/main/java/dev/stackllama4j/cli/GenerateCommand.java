@@ -85,7 +85,7 @@ public final class GenerateCommand implements Command {
             try (LlamaEngine engine = LlamaEngine.create(model, new LlamaEngine.Options(1, 0))) {
                 CompletionRequest probe = req.adapter(lora).build();
                 int[] ids = engine.promptTokens(probe);
-                int context = Math.min(model.contextLength(), 4096);  // the engine's sessions hold at most 4096 positions
+                int context = engine.context();
                 int room = context - ids.length;
                 if (room < 1)
                     throw new IllegalArgumentException("the prompt has " + ids.length + " tokens, which fills the context of " + context

@@ -94,6 +94,11 @@ public final class LlamaEngine implements AutoCloseable {
         template = t;
     }
 
+    /** Positions a request may use (prompt + generated): the options' context, or the model's capped at 4096. */
+    public int context() {
+        return context;
+    }
+
     /** The most requests one decode step has advanced together so far (a measure of batching). */
     public int peakBatch() {
         return peakBatch;

@@ -110,7 +110,7 @@ public final class DemoPipeline {
             ppo(sft, reward, data);
             return null;
         });
-        seconds.put("total", round1((System.nanoTime() - t0) / 1e9));
+        seconds.put("total", roundMs((System.nanoTime() - t0) / 1e9));
         report.put("seconds", seconds);
         writeSummary();
         return report;
@@ -123,12 +123,13 @@ public final class DemoPipeline {
     private <T> T timed(String name, Stage<T> stage) throws IOException {
         long t0 = System.nanoTime();
         T r = stage.run();
-        seconds.put(name, round1((System.nanoTime() - t0) / 1e9));
+        seconds.put(name, roundMs((System.nanoTime() - t0) / 1e9));
         return r;
     }
 
-    private static double round1(double x) {
-        return Math.round(x * 10) / 10.0;
+    /** Seconds to the millisecond: a fast machine writes the site in under 0.05 s, which a 0.1 s rounding reported as 0. */
+    private static double roundMs(double x) {
+        return Math.round(x * 1000) / 1000.0;
     }
 
     public Path summaryFile() {

@@ -1,6 +1,5 @@
 package dev.stackllama4j.cli;
 
-import dev.stackllama4j.data.Template;
 import dev.stackllama4j.engine.LlamaModel;
 import dev.stackllama4j.reward.RewardData;
 import dev.stackllama4j.reward.RewardModelFile;
@@ -44,8 +43,7 @@ public final class ScoreCommand implements Command {
         try (LlamaModel model = ModelFlags.load(cmd, ctx); RewardModelFile.Loaded r = RewardModelFile.load(rm, model, false);
                 SequenceScorer scorer = new SequenceScorer(model, r.lora(), r.head(), model.tokenizer().vocabulary().eos())) {
             if (single) {
-                String text = Template.format(cmd.getOptionValue("question"), cmd.getOptionValue("answer"));
-                int[] ids = model.tokenizer().encode(text, model.tokenizer().vocabulary().addBos(), false);
+                int[] ids = RewardData.tokens(model.tokenizer(), cmd.getOptionValue("question"), cmd.getOptionValue("answer"));
                 if (ids.length > model.contextLength())
                     throw new IllegalArgumentException("the question and answer make " + ids.length + " tokens, past the model's context of "
                             + model.contextLength() + " (" + model.path() + ")");

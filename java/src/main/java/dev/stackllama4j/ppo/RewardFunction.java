@@ -2,6 +2,7 @@ package dev.stackllama4j.ppo;
 
 import dev.stackllama4j.data.SynthSite;
 import dev.stackllama4j.engine.LlamaModel;
+import dev.stackllama4j.reward.RewardData;
 import dev.stackllama4j.reward.RewardModelFile;
 import dev.stackllama4j.reward.SequenceScorer;
 import java.nio.file.Path;
@@ -19,7 +20,11 @@ public interface RewardFunction extends AutoCloseable {
     @Override
     default void close() {}
 
-    /** A reward model from {@code train-reward}, on its own trunk model; scores query + response tokens. */
+    /**
+     * A reward model from {@code train-reward}, on its own trunk model. It scores what it was
+     * trained on: {@link RewardData#tokens} of the question and the response's decoded text (no
+     * EOS, re-tokenised), the same input as {@code score --question Q --answer A}.
+     */
     static RewardFunction learned(Path trunk, Path rewardModel) {
         LlamaModel m = LlamaModel.load(trunk);
         try {
@@ -41,7 +46,7 @@ public interface RewardFunction extends AutoCloseable {
             @Override
             public double[] score(List<int[]> queries, List<int[]> responses, List<String> questions, List<String> answers) {
                 List<int[]> seqs = new ArrayList<>();
-                for (int i = 0; i < queries.size(); i++) seqs.add(concat(queries.get(i), responses.get(i)));
+                for (int i = 0; i < answers.size(); i++) seqs.add(RewardData.tokens(m.tokenizer(), questions.get(i), answers.get(i)));
                 return scorer.score(seqs, false);
             }
 

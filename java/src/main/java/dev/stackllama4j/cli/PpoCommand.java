@@ -66,6 +66,8 @@ public final class PpoCommand implements Command {
         Flags.arg(o, "min-new-tokens", "N", "response length drawn from [min, max] (default 32)");
         Flags.arg(o, "max-new-tokens", "N", "(default 128)");
         o.addOption(Option.builder().longOpt("no-stop-at-eos").desc("keep sampling past EOS").get());
+        o.addOption(Option.builder().longOpt("training-dropout")
+                .desc("LoRA dropout on the training pass too (TRL before 0.7.2; default: no dropout in any PPO forward)").get());
         Flags.arg(o, "lora-r", "N", "PPO LoRA rank (default 16)");
         Flags.arg(o, "lora-alpha", "X", "(default 32)");
         Flags.arg(o, "lora-dropout", "X", "(default 0.05)");
@@ -98,7 +100,8 @@ public final class PpoCommand implements Command {
                     .earlyStopping(cmd.hasOption("early-stopping")).targetKl(Flags.doubleValue(cmd, "target-kl", d.targetKl()))
                     .minNewTokens(Flags.intValue(cmd, "min-new-tokens", d.minNewTokens()))
                     .maxNewTokens(Flags.intValue(cmd, "max-new-tokens", d.maxNewTokens()))
-                    .stopAtEos(!cmd.hasOption("no-stop-at-eos")).seed(Flags.longValue(cmd, "seed", d.seed())).build();
+                    .stopAtEos(!cmd.hasOption("no-stop-at-eos")).trainingDropout(cmd.hasOption("training-dropout"))
+                    .seed(Flags.longValue(cmd, "seed", d.seed())).build();
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

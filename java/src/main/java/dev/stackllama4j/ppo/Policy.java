@@ -78,11 +78,13 @@ public final class Policy implements AutoCloseable {
 
     /**
      * Log-probs and values of the responses: with the adapter (the policy) or without (the
-     * reference). {@code training}: dropout on, keeping what {@link #backward} needs; otherwise a
-     * no-grad pass run as inference (old and reference log-probs, values).
+     * reference). {@code grad}: keep what {@link #backward} needs (the training pass); otherwise a
+     * no-grad pass run as inference (old and reference log-probs, values). {@code dropout}: the
+     * adapter's dropout on this pass (only a training pass may have it).
      */
-    public Pass evaluate(List<int[]> queries, List<int[]> responses, boolean adapter, boolean training) {
-        TrainerPool.Batch b = pool.forward(concat(queries, responses), true, training, adapter, training);
+    public Pass evaluate(List<int[]> queries, List<int[]> responses, boolean adapter, boolean grad, boolean dropout) {
+        if (dropout && !grad) throw new IllegalArgumentException("dropout is for a training pass only");
+        TrainerPool.Batch b = pool.forward(concat(queries, responses), true, dropout, adapter, grad);
         double[][] lp = new double[queries.size()][], v = new double[queries.size()][];
         for (int i = 0; i < queries.size(); i++) {
             int q = queries.get(i).length, r = responses.get(i).length;
@@ -94,7 +96,7 @@ public final class Policy implements AutoCloseable {
                 v[i][t] = valueHead.score(b.hidden, row);
             }
         }
-        last = training ? b : null;
+        last = grad ? b : null;
         lastQueries = queries;
         lastResponses = responses;
         return new Pass(lp, v);

@@ -30,8 +30,8 @@ public final class PpoEvaluation {
         List<int[]> responses = out.responses();
         List<String> answers = out.texts();
         double[] scores = reward.score(queries, responses, questions, answers);
-        double[][] lp = policy.evaluate(queries, responses, true, false).logprobs();
-        double[][] ref = policy.evaluate(queries, responses, false, false).logprobs();
+        double[][] lp = policy.evaluate(queries, responses, true, false, false).logprobs();
+        double[][] ref = policy.evaluate(queries, responses, false, false, false).logprobs();
         double kl = 0, score = 0;
         List<Sample> samples = new ArrayList<>();
         for (int i = 0; i < queries.size(); i++) {

@@ -151,9 +151,9 @@ public final class PpoRun {
         double[] sc = scores.process(raw);
         long t2 = System.nanoTime();
 
-        Policy.Pass old = policy.evaluate(queries, responses, true, false);
+        Policy.Pass old = policy.evaluate(queries, responses, true, false, false);
         double[][] oldLp = old.logprobs(), oldV = old.values();
-        double[][] refLp = policy.evaluate(queries, responses, false, false).logprobs();
+        double[][] refLp = policy.evaluate(queries, responses, false, false, false).logprobs();
         requireFinite(now, "policy log-prob", oldLp);
         requireFinite(now, "value", oldV);
         requireFinite(now, "reference log-prob", refLp);
@@ -222,7 +222,7 @@ public final class PpoRun {
                     q.add(queries.get(i));
                     r.add(responses.get(i));
                 }
-                Policy.Pass now = policy.evaluate(q, r, true, true);
+                Policy.Pass now = policy.evaluate(q, r, true, true, c.trainingDropout());
                 requireFinite(step + 1, "policy log-prob (training pass)", now.logprobs());
                 requireFinite(step + 1, "value (training pass)", now.values());
                 PpoLoss.Batch b = new PpoLoss.Batch(Ragged.select(oldLp, idx), now.logprobs(), Ragged.select(oldV, idx), now.values(),

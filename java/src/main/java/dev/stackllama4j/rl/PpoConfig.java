@@ -34,6 +34,9 @@ package dev.stackllama4j.rl;
  * @param minNewTokens shortest response length the length sampler draws. Default 32.
  * @param maxNewTokens longest response length the length sampler draws (inclusive). Default 128.
  * @param stopAtEos end a response at its first EOS (kept) and drop the rest. Default true.
+ * @param trainingDropout LoRA dropout on the training pass (the rollout and reference passes never
+ *     have it, so the ratio is then not 1 at a step's first mini-batch). Default false: TRL ≥ 0.7.2
+ *     disables dropout in every PPO forward.
  * @param seed length sampler, mini-batch shuffling, sampling. Default 0.
  */
 public record PpoConfig(double learningRate, int batchSize, int miniBatchSize, int gradAccum, int ppoEpochs,
@@ -42,7 +45,7 @@ public record PpoConfig(double learningRate, int batchSize, int miniBatchSize, i
                         double rewardBaseline, boolean scoreScaling, boolean scoreNorm, double scoreClip,
                         boolean whitenRewards, boolean whitenAdvantages, double ratioThreshold,
                         boolean earlyStopping, double targetKl, int minNewTokens, int maxNewTokens,
-                        boolean stopAtEos, long seed) {
+                        boolean stopAtEos, boolean trainingDropout, long seed) {
     public PpoConfig {
         if (!(learningRate > 0) || !Double.isFinite(learningRate)) fail("lr", "must be > 0", learningRate);
         atLeast(batchSize, "batch-size", 1);
@@ -92,7 +95,8 @@ public record PpoConfig(double learningRate, int batchSize, int miniBatchSize, i
         b.vfCoef = vfCoef; b.rewardBaseline = rewardBaseline; b.scoreScaling = scoreScaling; b.scoreNorm = scoreNorm;
         b.scoreClip = scoreClip; b.whitenRewards = whitenRewards; b.whitenAdvantages = whitenAdvantages;
         b.ratioThreshold = ratioThreshold; b.earlyStopping = earlyStopping; b.targetKl = targetKl;
-        b.minNewTokens = minNewTokens; b.maxNewTokens = maxNewTokens; b.stopAtEos = stopAtEos; b.seed = seed;
+        b.minNewTokens = minNewTokens; b.maxNewTokens = maxNewTokens; b.stopAtEos = stopAtEos;
+        b.trainingDropout = trainingDropout; b.seed = seed;
         return b;
     }
 
@@ -138,6 +142,7 @@ public record PpoConfig(double learningRate, int batchSize, int miniBatchSize, i
         private int minNewTokens = 32;
         private int maxNewTokens = 128;
         private boolean stopAtEos = true;
+        private boolean trainingDropout = false;
         private long seed = 0;
 
         private Builder() {}
@@ -169,13 +174,14 @@ public record PpoConfig(double learningRate, int batchSize, int miniBatchSize, i
         public Builder minNewTokens(int v) { minNewTokens = v; return this; }
         public Builder maxNewTokens(int v) { maxNewTokens = v; return this; }
         public Builder stopAtEos(boolean v) { stopAtEos = v; return this; }
+        public Builder trainingDropout(boolean v) { trainingDropout = v; return this; }
         public Builder seed(long v) { seed = v; return this; }
 
         public PpoConfig build() {
             return new PpoConfig(learningRate, batchSize, miniBatchSize, gradAccum, ppoEpochs, initKlCoef, adaptiveKl, target,
                     horizon, klPenalty, gamma, lam, cliprange, cliprangeValue, vfCoef, rewardBaseline, scoreScaling, scoreNorm,
                     scoreClip, whitenRewards, whitenAdvantages, ratioThreshold, earlyStopping, targetKl, minNewTokens,
-                    maxNewTokens, stopAtEos, seed);
+                    maxNewTokens, stopAtEos, trainingDropout, seed);
         }
     }
 }

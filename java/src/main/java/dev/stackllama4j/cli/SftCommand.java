@@ -56,7 +56,7 @@ public class SftCommand implements Command {
         Flags.arg(o, "lora-targets", "LIST", "q,k,v,o,gate,up,down subset (default q,v)");
         Flags.arg(o, "init-adapter", "A.gguf", "start from this adapter instead of a fresh one");
         Flags.arg(o, "seed", "N", "shuffling and adapter init (default 0)");
-        Flags.arg(o, "shuffle-buffer", "N", "example shuffle buffer, 0 keeps file order (default 0)");
+        Flags.arg(o, "shuffle-buffer", "N", "example shuffle buffer, 0 keeps file order (default 5000)");
         Flags.arg(o, "eval-every", "N", "steps between evaluations (default: at the end)");
         Flags.arg(o, "save-every", "N", "steps between checkpoints (default: at the end)");
         Flags.arg(o, "stop-after", "N", "stop after N steps of this invocation, with a checkpoint (continue with --resume)");
@@ -97,7 +97,7 @@ public class SftCommand implements Command {
                     LrSchedule.Kind.parse(cmd.getOptionValue("lr-schedule", "cosine")),
                     Flags.intValue(cmd, "warmup-steps", d.warmupSteps()), Flags.doubleValue(cmd, "weight-decay", d.weightDecay()),
                     Flags.intValue(cmd, "max-steps", 0), Flags.doubleValue(cmd, "max-grad-norm", d.maxGradNorm()),
-                    lora(cmd, 16, 32, 0.05, "q,v", seed), seed, Flags.intValue(cmd, "shuffle-buffer", 0),
+                    lora(cmd, 16, 32, 0.05, "q,v", seed), seed, Flags.intValue(cmd, "shuffle-buffer", d.shuffleBuffer()),
                     Flags.intValue(cmd, "eval-every", 0), Flags.intValue(cmd, "save-every", 0),
                     !cmd.hasOption("no-cross-doc-attention"), cmd.hasOption("activation-checkpointing"),
                     Flags.intValue(cmd, "stop-after", 0));

@@ -20,8 +20,9 @@ import java.util.Map;
 /**
  * Stack Exchange dump(s) to StackLLaMA's data: pass 1 streams each Posts.xml, converts bodies to
  * text and feeds an {@link ExternalSorter} keyed by question; pass 2 walks the sorted stream one
- * question at a time (question first, then its answers), scores answers, samples pairs and writes
- * the split files. Heap is the sort buffer plus one question's answers, whatever the dump size.
+ * question at a time (question first, then its answers), scores answers and samples pairs; the
+ * rows of each split are then shuffled (seeded, see {@link ShuffledRows}) into the split files.
+ * Heap is the sort buffer plus one question's answers, whatever the dump size.
  */
 public final class Prepare {
     private Prepare() {}
@@ -171,14 +172,15 @@ public final class Prepare {
             }
             Iterator<SortRecord> sorted = sorter.sorted();
             st.sortRuns = sorter.spills();
-            try (AtomicFileSet files = new AtomicFileSet()) {
+            try (AtomicFileSet files = new AtomicFileSet();
+                    ExternalSorter shuffle = new ExternalSorter(Files.createTempDirectory(tmpRoot, ".prepare-shuffle-"),
+                            Math.max(1024, c.bufferBytes() / 2), c.fanIn())) {
                 Map<String, JsonGenerator> gens = new LinkedHashMap<>();
                 JsonFactory jf = new JsonFactory();
-                for (String s : Splits.NAMES) {
-                    Writer w = files.open(out.resolve(s + ".jsonl"));
-                    JsonGenerator g = jf.createGenerator(w);
+                for (int i = 0; i < Splits.NAMES.size(); i++) {
+                    JsonGenerator g = jf.createGenerator(new ShuffledRows(shuffle, i, c.seed()));
                     g.setRootValueSeparator(null);
-                    gens.put(s, g);
+                    gens.put(Splits.NAMES.get(i), g);
                 }
                 Writer statsWriter = files.open(out.resolve("stats.json"));
                 walk(sorted, c, st, gens, sources);
@@ -186,6 +188,15 @@ public final class Prepare {
                 for (Path p : c.pairedJsonl()) readPaired(p, src++, c, st, gens);
                 for (Path p : c.hhJsonl()) readHh(p, src++, c, st, gens);
                 for (JsonGenerator g : gens.values()) g.flush();
+                sorter.close(); // pass 2 is over: its merge buffers go before the shuffle's merge opens its own
+                List<Writer> splitFiles = new ArrayList<>();
+                for (String s : Splits.NAMES) splitFiles.add(files.open(out.resolve(s + ".jsonl")));
+                for (Iterator<SortRecord> rows = shuffle.sorted(); rows.hasNext(); ) {
+                    SortRecord r = rows.next();
+                    Writer w = splitFiles.get((int) (r.group() >>> ShuffledRows.SPLIT_SHIFT));
+                    w.write(r.text());
+                    w.write('\n');
+                }
                 ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
                 statsWriter.write(om.writeValueAsString(st.toJson(c)));
                 statsWriter.write("\n");
@@ -199,6 +210,45 @@ public final class Prepare {
             throw e.getCause();
         }
         return st;
+    }
+
+    /**
+     * The rows of one split, shuffled globally with the seed as StackLLaMA's data loader does (so
+     * a question's pairs, and repeated answer texts, do not sit side by side): each row goes to an
+     * {@link ExternalSorter} keyed by (split, a seeded hash of its index in the split), so the
+     * order is a seeded permutation and the heap stays bounded whatever the dump size.
+     */
+    static final class ShuffledRows extends Writer {
+        static final int SPLIT_SHIFT = 56;
+        private final ExternalSorter sorter;
+        private final long split, seed;
+        private final StringBuilder line = new StringBuilder();
+        private long rows;
+
+        ShuffledRows(ExternalSorter sorter, int split, long seed) {
+            this.sorter = sorter;
+            this.split = split;
+            this.seed = seed;
+        }
+
+        @Override
+        public void write(char[] buf, int off, int len) throws IOException {
+            for (int i = off; i < off + len; i++) {
+                if (buf[i] != '\n') {
+                    line.append(buf[i]);
+                    continue;
+                }
+                long key = Splits.mix(Splits.mix(seed * 0x9E3779B97F4A7C15L + split) + rows) & ((1L << SPLIT_SHIFT) - 1);
+                sorter.add(new SortRecord((split << SPLIT_SHIFT) | key, SortRecord.ANSWER, rows++, 0, line.toString()));
+                line.setLength(0);
+            }
+        }
+
+        @Override
+        public void flush() {}
+
+        @Override
+        public void close() {}
     }
 
     /** Posts per conversion task of pass 1's pipeline. */

@@ -225,10 +225,10 @@ public final class DemoPipeline {
         Path dir = s.out().resolve("sft");
         LoraConfig lora = new LoraConfig(16, 32f, 0.0f, EnumSet.allOf(LoraConfig.Target.class), s.seed());
         SftConfig c = new SftConfig(128, 8, 1, pretrained ? 1e-3 : 3e-3, LrSchedule.Kind.COSINE, 10, 0.05, s.sftSteps(), 1.0, lora,
-                s.seed(), 0, 0, 0, true, false, 0, pretrained);
+                s.seed(), SftConfig.defaults().shuffleBuffer(), 0, 0, true, false, 0, pretrained);
         try (RunFolder folder = RunFolder.open(dir, RunFolder.Mode.OVERWRITE, log, SftRun.OUTPUTS); LlamaModel m = LlamaModel.load(base)) {
-            List<String> texts = c.full() ? SftData.shuffleBuffer(siteTexts(data, "finetune.jsonl"), 1024, s.seed())
-                    : SftData.readTexts(data.resolve("finetune.jsonl"), null);
+            List<String> texts = SftData.shuffleBuffer(c.full() ? siteTexts(data, "finetune.jsonl")
+                    : SftData.readTexts(data.resolve("finetune.jsonl"), null), c.shuffleBuffer(), s.seed());
             List<Packing.Chunk> train = SftData.pack(texts, m.tokenizer(), 128);
             List<Packing.Chunk> eval = SftData.pack(SftData.readTexts(data.resolve("evaluation.jsonl"), null), m.tokenizer(), 128);
             SftRun.Summary r = new SftRun(m, c, train, eval, folder, log).run(null);

@@ -118,9 +118,17 @@ public final class PpoSession implements AutoCloseable {
         return r;
     }
 
-    /** A PpoConfig's sampling limits are in tokens; prompts longer than the context minus them are dropped. */
+    /**
+     * A PpoConfig's sampling limits are in tokens; prompts longer than the context minus them are
+     * dropped, and so are those longer than the reward model's training length minus them (so the
+     * reward model scores texts of the length it was trained on; StackLLaMA keeps prompts under 512).
+     */
     public int maxPromptTokens(PpoConfig c) {
-        return maxPromptTokens(model, c);
+        int byReward = reward.maxLength() - c.maxNewTokens();
+        if (byReward < 1)
+            throw new IllegalArgumentException("--max-new-tokens " + c.maxNewTokens() + " leaves no room for a prompt in the reward model's "
+                    + "training length of " + reward.maxLength() + " tokens");
+        return Math.min(maxPromptTokens(model, c), byReward);
     }
 
     public static int maxPromptTokens(LlamaModel m, PpoConfig c) {
@@ -133,6 +141,8 @@ public final class PpoSession implements AutoCloseable {
 
     /** Where {@link #maxPromptTokens}'s limit comes from, for messages. */
     public String promptLimitReason(PpoConfig c) {
+        if (reward.maxLength() - c.maxNewTokens() < maxPromptTokens(model, c))
+            return "the reward model's training length " + reward.maxLength() + " minus --max-new-tokens " + c.maxNewTokens();
         return (model.contextLength() > 4096 ? "4096 (the rollout cap)" : "the model's context " + model.contextLength())
                 + " minus --max-new-tokens " + c.maxNewTokens();
     }

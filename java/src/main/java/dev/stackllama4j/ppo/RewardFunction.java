@@ -17,6 +17,11 @@ public interface RewardFunction extends AutoCloseable {
      */
     double[] score(List<int[]> queries, List<int[]> responses, List<String> questions, List<String> answers);
 
+    /** The longest text, in tokens, the reward was trained to score (a learned model's training length); PPO prompts are capped by it. */
+    default int maxLength() {
+        return Integer.MAX_VALUE;
+    }
+
     @Override
     default void close() {}
 
@@ -48,6 +53,11 @@ public interface RewardFunction extends AutoCloseable {
                 List<int[]> seqs = new ArrayList<>();
                 for (int i = 0; i < answers.size(); i++) seqs.add(RewardData.tokens(m.tokenizer(), questions.get(i), answers.get(i)));
                 return scorer.score(seqs, false);
+            }
+
+            @Override
+            public int maxLength() {
+                return r.maxLength();
             }
 
             @Override

@@ -15,7 +15,7 @@ package dev.stackllama4j.train;
  * @param maxGradNorm global gradient-norm clip. Default 1.0.
  * @param lora adapter shape. Default r 16, alpha 32, dropout 0.05, targets q,v.
  * @param seed data shuffling and adapter init. Default 0.
- * @param shuffleBuffer example shuffle buffer; 0 keeps file order. Default 0.
+ * @param shuffleBuffer example shuffle buffer; 0 keeps file order. Default 5000 (StackLLaMA).
  * @param evalEvery steps between evaluations; 0 evaluates at the end only. Default 0.
  * @param saveEvery steps between checkpoints; 0 checkpoints at the end only. Default 0.
  * @param crossDocAttention false masks attention at document boundaries inside a packed
@@ -53,7 +53,7 @@ public record SftConfig(int seqLength, int batchSize, int gradAccum, double lr, 
     }
 
     public static SftConfig defaults() {
-        return new SftConfig(1024, 4, 1, 1e-4, LrSchedule.Kind.COSINE, 100, 0.05, 0, 1.0, LoraConfig.defaults(), 0, 0, 0, 0,
+        return new SftConfig(1024, 4, 1, 1e-4, LrSchedule.Kind.COSINE, 100, 0.05, 0, 1.0, LoraConfig.defaults(), 0, 5000, 0, 0,
                 true, false, 0, false);
     }
 

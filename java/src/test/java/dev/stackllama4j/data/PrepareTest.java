@@ -192,6 +192,7 @@ class PrepareTest {
             assertEquals("First\n\nbody 10", r.get("question").asText());
             got.add(r.get("response_j").asText() + ">" + r.get("response_k").asText() + " " + r.get("score_j") + ">" + r.get("score_k"));
         }
+        got.sort(null); // the rows are shuffled
         assertEquals(List.of("answer 11>answer 12 3>1", "answer 11>answer 13 3>-1", "answer 12>answer 13 1>-1"), got);
     }
 

@@ -133,11 +133,21 @@ public final class SynthSite {
 
     private record Ans(String html, long score, boolean correct, boolean working) {}
 
+    /**
+     * A wrong number: half the time a slip (off by 1 or 2, by 10, or a dropped zero), half the time
+     * a miscount anywhere within 5 of the truth, so that every plausible wrong number of a question
+     * appears on the site and a reward model has to read the arithmetic, not the number's size.
+     */
     private static long wrongValue(Question q, SplittableRandom rng) {
         long t = q.truth();
-        long[] offsets = {1, -1, 2, -2, 10, -10};
-        long v = t + offsets[rng.nextInt(offsets.length)];
-        if (rng.nextInt(4) == 0 && t >= 10) v = t / 10; // a dropped zero, the classic slip
+        long v;
+        if (rng.nextBoolean()) {
+            long[] offsets = {1, -1, 2, -2, 10, -10};
+            v = t + offsets[rng.nextInt(offsets.length)];
+            if (rng.nextInt(4) == 0 && t >= 10) v = t / 10; // a dropped zero, the classic slip
+        } else {
+            v = t + (rng.nextBoolean() ? 1 : -1) * (1 + rng.nextInt(5));
+        }
         return v == t ? t + 1 : v;
     }
 

@@ -62,14 +62,14 @@ public final class DemoPipeline {
      * @param baseModel model to start from (null: pretrain {@link #BASE_SHAPE} on the site's text)
      * @param questions synthetic questions. Default 2000.
      * @param pretrainSteps full-parameter steps of the base model (batches of 8 × 128 tokens). Default 800.
-     * @param sftSteps default 100. @param rewardSteps default 500. @param ppoSteps default 120.
+     * @param sftSteps default 100. @param rewardSteps default 1000. @param ppoSteps default 120.
      * @param evalEvery PPO steps between held-out evaluations for the figure (0: none). Default 20.
      * @param seed default 1.
      */
     public record Settings(Path out, List<Path> posts, Path baseModel, SynthSite.Difficulty difficulty, int questions,
                            int pretrainSteps, int sftSteps, int rewardSteps, int ppoSteps, int evalEvery, long seed) {
         public static Settings defaults(Path out) {
-            return new Settings(out, List.of(), null, SynthSite.Difficulty.EASY, 2000, 800, 100, 500, 120, 20, 1);
+            return new Settings(out, List.of(), null, SynthSite.Difficulty.EASY, 2000, 800, 100, 1000, 120, 20, 1);
         }
     }
 

@@ -67,22 +67,24 @@ class PpoIntegrationTest {
         for (Map<String, Object> r : reports) {
             gain += (d(r, "correct_after") - d(r, "correct_before")) / SEEDS.length;
             accuracy += d(r, "reward_eval_accuracy") / SEEDS.length;
-            // no seed loses true correctness (measured: every seed gained 5 to 8 points; with β₀ 0.2 seed 1
-            // drifted to KL 10.9 and lost 5 points, seed 2 lost 9); 0.02 (under 3 of 128 prompts) allows for
-            // another SIMD level's last bits
-            assertTrue(d(r, "correct_after") >= d(r, "correct_before") - 0.02, "a seed lost true correctness:" + table());
-            // measured 1.6 to 5.6 nats; the drifted run above ended at 10.9
-            assertTrue(d(r, "kl_after") > 0 && d(r, "kl_after") < 8, "KL to the SFT model out of range:" + table());
+            // every seed gains (measured +23 to +50 points); a flat or reward-hacked seed (the reward model over-scoring
+            // answers it never saw: +0.8 points with the score up by 1.1) fails
+            assertTrue(d(r, "correct_after") - d(r, "correct_before") >= GATE_SEED_GAIN, "a seed did not gain true correctness:" + table());
+            // the reward-model score rises with true correctness (measured +2.0 to +4.0)
+            assertTrue(d(r, "reward_after") - d(r, "reward_before") >= GATE_SCORE_RISE, "the reward-model score did not rise:" + table());
+            // measured 2.1 to 12.1 nats (seed 1's last evaluation; 3.0 twenty steps before)
+            assertTrue(d(r, "kl_after") > 0 && d(r, "kl_after") < 20, "KL to the SFT model out of range:" + table());
         }
         System.err.println("demo over seeds:" + table());
         assertTrue(accuracy >= GATE_ACCURACY, "mean held-out reward-model accuracy " + accuracy + ":" + table());
         assertTrue(gain >= GATE_GAIN, "mean gain in held-out true correctness " + gain + ":" + table());
     }
 
-    // Measured (docs/pipeline.md, seeds 1-3): reward-model accuracy 0.890 / 0.779 / 0.866 (mean 0.845);
-    // true correctness 0.367 -> 0.414, 0.336 -> 0.414, 0.336 -> 0.406 (mean gain +0.065). A flat or
-    // reward-hacked run (β₀ 0.2: mean gain -0.026) fails the gain bound.
-    static final double GATE_ACCURACY = 0.80, GATE_GAIN = 0.04;
+    // Measured (docs/pipeline.md, seeds 1-3): reward-model accuracy 0.946 / 0.836 / 0.915 (mean 0.899);
+    // true correctness 0.328 -> 0.828, 0.250 -> 0.484, 0.281 -> 0.656 (mean gain +0.370); score -2.17 -> 1.83,
+    // -0.17 -> 1.34, -2.64 -> 0.11. The runs docs/pipeline.md records as flat or reward-hacked (mean gains +0.065,
+    // -0.026; a seed at +0.008) fail the gain bounds; the targets are accuracy 0.85 and a 20-point gain.
+    static final double GATE_ACCURACY = 0.85, GATE_GAIN = 0.20, GATE_SEED_GAIN = 0.10, GATE_SCORE_RISE = 0.5;
 
     @Test
     void summaryAndFigureAreWritten() throws Exception {

@@ -184,11 +184,11 @@ public final class Prepare {
                 }
                 Writer statsWriter = files.open(out.resolve("stats.json"));
                 walk(sorted, c, st, gens, sources);
+                sorter.close(); // pass 2 is over: its merge buffers go before the next sort opens its own
                 int src = sources.size();
-                for (Path p : c.pairedJsonl()) readPaired(p, src++, c, st, gens);
+                for (Path p : c.pairedJsonl()) readPaired(p, src++, c, st, gens, tmpRoot);
                 for (Path p : c.hhJsonl()) readHh(p, src++, c, st, gens);
                 for (JsonGenerator g : gens.values()) g.flush();
-                sorter.close(); // pass 2 is over: its merge buffers go before the shuffle's merge opens its own
                 List<Writer> splitFiles = new ArrayList<>();
                 for (String s : Splits.NAMES) splitFiles.add(files.open(out.resolve(s + ".jsonl")));
                 for (Iterator<SortRecord> rows = shuffle.sorted(); rows.hasNext(); ) {
@@ -389,22 +389,37 @@ public final class Prepare {
 
     public static final String HH_NO_SHARED_PROMPT = "hh_no_shared_prompt";
 
-    private static void readPaired(Path file, int src, Config c, Stats st, Map<String, JsonGenerator> gens) throws IOException {
+    /**
+     * A pair file, its rows grouped by question first (an {@link ExternalSorter} keyed by qid, file
+     * order kept within a question): a question is counted once and gives one RL prompt even when
+     * its rows are spread through the file, as in the shuffled files this class writes.
+     */
+    private static void readPaired(Path file, int src, Config c, Stats st, Map<String, JsonGenerator> gens, Path tmpRoot)
+            throws IOException {
         st.bytesRead += Files.size(file);
+        ObjectMapper om = new ObjectMapper();
         String[] lastRl = {null};
-        String[] lastQ = {null};
-        try {
+        try (ExternalSorter byQuestion = new ExternalSorter(Files.createTempDirectory(tmpRoot, ".prepare-paired-"), c.bufferBytes(),
+                c.fanIn())) {
+            long[] row = {0};
             st.jsonlRows += PairedJsonl.read(file, r -> {
                 try {
                     // ids in this schema are integers; any other text still hashes deterministically
-                    long qid = parseOrHash(r.qid());
-                    boolean newQuestion = !r.qid().equals(lastQ[0]);
-                    lastQ[0] = r.qid();
-                    emit(c, st, gens, src, qid, r.question(), r.responseJ(), r.responseK(), r.scoreJ(), r.scoreK(), newQuestion, lastRl);
+                    byQuestion.add(new SortRecord(parseOrHash(r.qid()), SortRecord.ANSWER, row[0]++, 0, om.writeValueAsString(r)));
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
             });
+            long lastQ = 0;
+            boolean first = true;
+            for (Iterator<SortRecord> it = byQuestion.sorted(); it.hasNext(); ) {
+                SortRecord rec = it.next();
+                PairedJsonl.Row r = om.readValue(rec.text(), PairedJsonl.Row.class);
+                boolean newQuestion = first || rec.group() != lastQ;
+                first = false;
+                lastQ = rec.group();
+                emit(c, st, gens, src, rec.group(), r.question(), r.responseJ(), r.responseK(), r.scoreJ(), r.scoreK(), newQuestion, lastRl);
+            }
         } catch (UncheckedIOException e) {
             throw e.getCause();
         }

@@ -19,6 +19,25 @@ class SynthSiteTest {
     @TempDir
     Path tmp;
 
+    /** Wrong answers cover every plausible wrong number (within 5 of the truth), not only slips of 1, 2 or 10. */
+    @Test
+    void wrongAnswersCoverEveryMiscountWithinFive() throws Exception {
+        Path posts = tmp.resolve("site/Posts.xml");
+        Files.createDirectories(posts.getParent());
+        try (java.io.Writer w = Files.newBufferedWriter(posts)) {
+            SynthSite.write(w, 400, 3, SynthSite.Difficulty.EASY);
+        }
+        Prepare.run(Prepare.Config.of(List.of(posts), tmp.resolve("data"), 1));
+        java.util.Map<Long, Integer> offsets = new java.util.TreeMap<>();
+        for (String split : Splits.pairSplits())
+            for (JsonNode r : PrepareTest.lines(tmp.resolve("data").resolve(split + ".jsonl")))
+                for (String side : List.of("response_j", "response_k")) {
+                    OptionalLong v = SynthSite.answerValue(r.get(side).asText()), t = SynthSite.truth(r.get("question").asText());
+                    if (v.isPresent() && v.getAsLong() != t.getAsLong()) offsets.merge(v.getAsLong() - t.getAsLong(), 1, Integer::sum);
+                }
+        for (long d = -5; d <= 5; d++) if (d != 0) assertTrue(offsets.getOrDefault(d, 0) > 5, "wrong answers off by " + d + ": " + offsets);
+    }
+
     @Test
     void checkerOnHandWrittenCases() {
         assertEquals(OptionalLong.of(42), SynthSite.truth("What is 17 + 25?"));

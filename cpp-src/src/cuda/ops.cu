@@ -4,6 +4,7 @@
 #include "backend/backend.h"
 #include "cuda/common.cuh"
 #include "cuda/kernels.h"
+#include "quant/fp16.h"
 
 namespace sl4j::cuda {
 namespace {
@@ -101,6 +102,12 @@ __global__ void copy_rows_kernel(float* dst, const int64_t* offsets, const float
                                  int64_t row_len) {
     const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n_rows * row_len) dst[offsets[i / row_len] + i % row_len] = src[i];
+}
+
+__global__ void copy_rows_f16_kernel(uint16_t* dst, const int64_t* offsets, const float* src, int64_t n_rows,
+                                     int64_t row_len) {
+    const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i < n_rows * row_len) dst[offsets[i / row_len] + i % row_len] = f32_to_half(src[i]);
 }
 
 __global__ void scale_kernel(float* x, float alpha, int64_t n) {
@@ -252,6 +259,9 @@ void swiglu_backward(float* dgate, float* dup, const float* dout, const float* g
 void add_scaled(float* y, const float* x, float alpha, int64_t n) { SL4J_ELEMENTWISE(n, add_scaled_kernel, y, x, alpha, n); }
 void copy_rows(float* dst, const int64_t* offsets, const float* src, int64_t n_rows, int64_t row_len) {
     SL4J_ELEMENTWISE(n_rows * row_len, copy_rows_kernel, dst, offsets, src, n_rows, row_len);
+}
+void copy_rows_f16(uint16_t* dst, const int64_t* offsets, const float* src, int64_t n_rows, int64_t row_len) {
+    SL4J_ELEMENTWISE(n_rows * row_len, copy_rows_f16_kernel, dst, offsets, src, n_rows, row_len);
 }
 void scale(float* x, float alpha, int64_t n) { SL4J_ELEMENTWISE(n, scale_kernel, x, alpha, n); }
 void dropout_forward(float* xd, const float* x, float p, uint64_t seed, int64_t n) {

@@ -434,6 +434,26 @@ TEST(cuda_crossentropy_logprobs_outer_adamw_and_norm_match_cpu) {
     for (float x : p) ss += double(x) * x;
     CHECK_NEAR(g.sum_squares(dp.f(), np), ss, 1e-6 * ss);
 
+    // Greedy picks: rows with a repeated maximum (the lower id wins) and a -inf-heavy row.
+    {
+        const int64_t rows = 3, V = 5003;
+        auto L = noise(rows * V, 81, 4.f);
+        L[size_t(0 * V + 17)] = L[size_t(0 * V + 4000)] = 9.f;  // tie: 17 wins
+        for (int64_t i = 0; i < V; ++i)
+            if (i != 2500) L[size_t(2 * V + i)] = -INFINITY;
+        L[size_t(2 * V + 2500)] = -1.f;
+        std::vector<int32_t> want_t(rows), got_t;
+        std::vector<float> want_lp(rows);
+        host().argmax_logprob(want_t.data(), want_lp.data(), L.data(), rows, V);
+        CHECK_EQ(want_t[0], 17);
+        CHECK_EQ(want_t[2], 2500);
+        Dev dl(g, L), dt(g, rows * 4), dlp(g, rows * 4);
+        g.argmax_logprob(dt.as<int32_t>(), dlp.f(), dl.f(), rows, V);
+        got_t = dt.get<int32_t>(size_t(rows));
+        CHECK(got_t == want_t);
+        check_rel("argmax_logprob", dlp.get<float>(size_t(rows)), want_lp, 1e-5, 1e-3);
+    }
+
     // copy_rows: three rows into a cache at scattered offsets, the rest untouched.
     const auto src = noise(3 * 40, 71);
     auto cache = noise(1000, 72);
@@ -442,6 +462,13 @@ TEST(cuda_crossentropy_logprobs_outer_adamw_and_norm_match_cpu) {
     host().copy_rows(cache.data(), offs.data(), src.data(), 3, 40);
     g.copy_rows(dcache.f(), doffs.as<int64_t>(), dsrc.f(), 3, 40);
     CHECK(dcache.get<float>(cache.size()) == cache);
+
+    // copy_rows_f16: the same rows rounded to F16 into an F16 cache.
+    std::vector<uint16_t> cache16(1000, 0x3c00);
+    Dev dcache16(g, cache16);
+    host().copy_rows_f16(cache16.data(), offs.data(), src.data(), 3, 40);
+    g.copy_rows_f16(dcache16.as<uint16_t>(), doffs.as<int64_t>(), dsrc.f(), 3, 40);
+    CHECK(dcache16.get<uint16_t>(cache16.size()) == cache16);
 }
 
 namespace {
@@ -629,13 +656,7 @@ std::string model_path(int32_t type) {
 }
 
 std::unique_ptr<LlamaModel> random_model(int32_t type) {
-    bench::RandomLlama spec;
-    spec.dim = 256;  // K-quant rows need whole 256-element blocks
-    spec.n_heads = 4;
-    spec.n_kv_heads = 2;
-    spec.ffn = 512;
-    spec.n_vocab = 300;
-    spec.type = type;
+    bench::RandomLlama spec = bench::small_gqa(type);
     spec.tied = type != SL4J_TYPE_Q8_0;
     spec.rope_linear = type == SL4J_TYPE_Q4_0 ? 2.0 : 0.0;
     spec.freq_factors = type == SL4J_TYPE_F16;

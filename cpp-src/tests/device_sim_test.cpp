@@ -25,15 +25,9 @@ namespace {
 
 std::string sim_model_path(int32_t type) { return "/tmp/sl4j_device_sim_test_" + std::to_string(type) + ".gguf"; }
 
-// A random GQA model (dim 256: K-quant rows need whole 256-element blocks).
+// A random GQA model.
 void write_model(int32_t type) {
-    bench::RandomLlama spec;
-    spec.dim = 256;
-    spec.n_heads = 4;
-    spec.n_kv_heads = 2;
-    spec.ffn = 512;
-    spec.n_vocab = 300;
-    spec.type = type;
+    bench::RandomLlama spec = bench::small_gqa(type);
     spec.tied = type != SL4J_TYPE_Q8_0;
     spec.freq_factors = type == SL4J_TYPE_Q4_K;
     spec.seed = uint64_t(type) + 11;
@@ -150,13 +144,27 @@ TEST(device_sim_decode_step_moves_only_the_batch_in_and_what_is_asked_out) {
     const float* row = s.logits_row(1);
     CHECK_EQ(c.download_bytes, V * 4);
     CHECK_EQ(c.downloads, 1);
-    // Batch 1 decode: one row in.
+    // Greedy picks on the device: one token id and its log-prob per row come back (8 bytes),
+    // the same as the argmax of the row and the log-prob the session computes for it.
     c = TransferCounts();
-    const int32_t one = 11;
+    int32_t picks[2];
+    float lps[2];
+    s.greedy(picks, lps);
+    CHECK_EQ(c.download_bytes, 2 * 8);
+    CHECK_EQ(c.uploads, 0);
+    int32_t best = 0;
+    for (int64_t i = 1; i < V; ++i)
+        if (row[i] > row[best]) best = int32_t(i);
+    CHECK_EQ(picks[1], best);
+    CHECK_EQ(lps[1], s.logprob(1, best));
+    // Batch 1 decode and its greedy pick: one row in (32 bytes); out, the id embedding checks,
+    // then the token and its log-prob.
+    c = TransferCounts();
+    const int32_t one = picks[0];
     s.decode(&one, nullptr, nullptr, nullptr, 1, true);
+    s.greedy(picks, lps);
     CHECK_EQ(c.upload_bytes, row_in);
-    CHECK_EQ(c.download_bytes, 4);
-    (void)row;
+    CHECK_EQ(c.download_bytes, 4 + 8);
     std::remove(sim_model_path(SL4J_TYPE_Q4_K).c_str());
 }
 

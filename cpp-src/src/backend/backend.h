@@ -161,6 +161,10 @@ public:
     // The same into an F16 cache: dst[offsets[r] + j] = f16(src[r·row_len + j]), rounded to nearest even.
     virtual void copy_rows_f16(uint16_t* dst, const int64_t* offsets, const float* src, int64_t n_rows,
                                int64_t row_len);
+    // Greedy choice per row, on the device: tokens[r] = argmax of logits row r (ties: the lower id),
+    // logprobs[r] = log softmax of the row at it. Outputs in backend memory.
+    virtual void argmax_logprob(int32_t* tokens, float* logprobs, const float* logits, int64_t n_rows,
+                                int64_t n_vocab);
     // dst = src, n_bytes of backend memory (non-overlapping).
     virtual void copy(void* dst, const void* src, int64_t n_bytes);
 

@@ -201,6 +201,18 @@ void Backend::copy_rows_f16(uint16_t* dst, const int64_t* offsets, const float* 
     for (int64_t r = 0; r < n_rows; ++r) quantize_row(SL4J_TYPE_F16, src + r * row_len, dst + offsets[r], row_len);
 }
 
+void Backend::argmax_logprob(int32_t* tokens, float* logprobs, const float* logits, int64_t n_rows,
+                             int64_t n_vocab) {
+    for (int64_t r = 0; r < n_rows; ++r) {
+        const float* l = logits + r * n_vocab;
+        int32_t best = 0;
+        for (int64_t i = 1; i < n_vocab; ++i)
+            if (l[i] > l[best]) best = int32_t(i);
+        tokens[r] = best;
+        logprobs[r] = cpu::log_softmax_at(l, n_vocab, best);
+    }
+}
+
 void Backend::copy(void* dst, const void* src, int64_t n_bytes) {
     if (n_bytes > 0) std::memcpy(dst, src, static_cast<size_t>(n_bytes));
 }

@@ -182,6 +182,37 @@ __global__ void log_softmax_at_kernel(float* out, const float* l, int64_t n, int
     if (threadIdx.x == 0) out[0] = -crossentropy_loss(sum, mx, l[target]);
 }
 
+// One block per row: the first maximum (a tree over (value, index) pairs, ties to the lower
+// index), then log softmax at it from the same reductions as log_softmax_at.
+__global__ void argmax_logprob_kernel(int32_t* tokens, float* logprobs, const float* logits, int64_t n_vocab) {
+    __shared__ float sv[kThreads];
+    __shared__ int64_t si[kThreads];
+    const float* l = logits + int64_t(blockIdx.x) * n_vocab;
+    float best = -INFINITY;
+    int64_t bi = n_vocab;
+    for (int64_t i = threadIdx.x; i < n_vocab; i += blockDim.x)
+        if (l[i] > best || (bi == n_vocab && l[i] == best)) best = l[i], bi = i;
+    sv[threadIdx.x] = best;
+    si[threadIdx.x] = bi;
+    __syncthreads();
+    for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) {
+            const float v = sv[threadIdx.x + s];
+            const int64_t j = si[threadIdx.x + s];
+            if (v > sv[threadIdx.x] || (v == sv[threadIdx.x] && j < si[threadIdx.x])) sv[threadIdx.x] = v, si[threadIdx.x] = j;
+        }
+        __syncthreads();
+    }
+    const int64_t pick = si[0] < n_vocab ? si[0] : 0;
+    float mx;
+    double sum;
+    row_max_and_exp_sum(l, n_vocab, &mx, &sum);
+    if (threadIdx.x == 0) {
+        tokens[blockIdx.x] = int32_t(pick);
+        logprobs[blockIdx.x] = -crossentropy_loss(sum, mx, l[pick]);
+    }
+}
+
 __global__ void adamw_kernel(float* p, const float* g, float* m, float* v, int64_t n, AdamWStep s) {
     const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) adamw_elem(p + i, g[i], m + i, v + i, s);
@@ -291,6 +322,12 @@ void crossentropy_backward(float* dlogits, const float* logits, const int32_t* t
 void log_softmax_at(float* out, const float* logits, int64_t n, int32_t target) {
     log_softmax_at_kernel<<<1, 1024>>>(out, logits, n, target);
     check_launch("log_softmax_at");
+}
+
+void argmax_logprob(int32_t* tokens, float* logprobs, const float* logits, int64_t n_rows, int64_t n_vocab) {
+    if (n_rows == 0) return;
+    argmax_logprob_kernel<<<unsigned(n_rows), kThreads>>>(tokens, logprobs, logits, n_vocab);
+    check_launch("argmax_logprob");
 }
 
 void sum_squares(double* out, const float* x, int64_t n) {

@@ -191,6 +191,22 @@ const float* LlamaSession::logits_row(int64_t row) const {
     return row_.data();
 }
 
+void LlamaSession::greedy(int32_t* tokens, float* logprobs) {
+    SL4J_CHECK_ARG(tokens != nullptr && logprobs != nullptr, "greedy needs room for the tokens and log-probs");
+    SL4J_CHECK_ARG(has_logits_ && n_outputs_ > 0, "the last decode did not compute logits");
+    const int64_t n = n_outputs_, V = model_.hparams().n_vocab;
+    if (be_.host_memory()) {
+        be_.argmax_logprob(tokens, logprobs, logits_be_, n, V);
+        return;
+    }
+    greedy_dev_.ensure(be_, n * 8);
+    int32_t* d_tokens = greedy_dev_.as<int32_t>();
+    float* d_lp = reinterpret_cast<float*>(d_tokens + n);
+    be_.argmax_logprob(d_tokens, d_lp, logits_be_, n, V);
+    be_.download(tokens, d_tokens, n * 4);
+    be_.download(logprobs, d_lp, n * 4);
+}
+
 float LlamaSession::logprob(int64_t row, int32_t target) const {
     const int64_t V = model_.hparams().n_vocab;
     SL4J_CHECK_ARG(has_logits_ && row >= 0 && row < n_outputs_, "row %lld has no logits (%lld output rows)",

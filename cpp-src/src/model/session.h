@@ -73,6 +73,10 @@ public:
     // alone), valid until the next call.
     const float* logits_row(int64_t row) const;
     bool has_logits() const { return has_logits_; }
+    // Greedy choice for every output row of the last decode (logits needed): tokens[r] = the
+    // row's argmax (ties: the lower id), logprobs[r] its log-probability, computed by the
+    // backend: a device reads back 8 bytes per row, not the logits.
+    void greedy(int32_t* tokens, float* logprobs);
     // log softmax(logits of output row)[target], computed by the session's backend.
     float logprob(int64_t row, int32_t target) const;
 
@@ -106,6 +110,7 @@ private:
     KvCache cache_;
     Activations a_;
     DeviceBuffer logits_dev_, hidden_dev_;          // outputs in backend memory (device backends)
+    DeviceBuffer greedy_dev_;                       // (n_outputs) ids, then (n_outputs) log-probs
     mutable std::vector<float> logits_, hidden_;    // the host's: written in place on the CPU
     mutable std::vector<float> row_;                // one downloaded row of logits
     mutable bool logits_on_host_ = false, hidden_on_host_ = false;

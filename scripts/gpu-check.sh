@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The one command that verifies the CUDA engine on a GPU machine: the native CUDA test suite
-# (every op CUDA-vs-CPU, whole-model logits in every weight type, LoRA gradients), then the
+# (every op CUDA-vs-CPU, whole-model logits in every weight type through the kernels and with the
+# model resident on the device, LoRA and full-parameter gradients, a 20-step SFT loss curve, a PPO
+# step's stats, the --device choice through the C API), then the
 # native benchmark (7B-shaped Q4_K: prefill 512, decode batch 1 and 8, LoRA training, beside the
 # measured HBM read bandwidth and BF16 GEMM rate). No JVM, no Maven, no network: it runs two
 # prebuilt executables. Figures and logs go to $OUT (default ./gpu-check-out):

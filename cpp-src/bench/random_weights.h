@@ -84,6 +84,19 @@ struct RandomLlama {
     uint64_t seed = 1;
 };
 
+// A small GQA shape whose rows suit every weight type (dim 256: K-quant rows need whole
+// 256-element blocks), for tests comparing backends.
+inline RandomLlama small_gqa(int32_t type) {
+    RandomLlama s;
+    s.dim = 256;
+    s.n_heads = 4;
+    s.n_kv_heads = 2;
+    s.ffn = 512;
+    s.n_vocab = 300;
+    s.type = type;
+    return s;
+}
+
 inline void write_random_llama(const std::string& path, const RandomLlama& s) {
     GgufWriter w;
     auto u32 = [&](const char* k, int64_t v) { w.set(k, GgufValue::of_uint(SL4J_GGUF_UINT32, uint64_t(v))); };

@@ -299,7 +299,14 @@ typedef struct sl4j_model sl4j_model;
 typedef struct sl4j_session sl4j_session;
 
 struct sl4j_model_params {
-    int32_t device; /* enum sl4j_device. Default SL4J_DEVICE_AUTO. */
+    int32_t device;      /* enum sl4j_device: where the weights live and sessions run. CPU: weights used
+                          * in place in the mapped file. CUDA: each tensor uploaded once in its stored
+                          * type; fails with SL4J_ERR_BACKEND saying why when no usable GPU is present.
+                          * AUTO: CUDA when a usable GPU is present, else CPU; sl4j_model_notice() says
+                          * which in one line. Training, LoRA adapters and full-parameter sets need a
+                          * model on the CPU in this version (SL4J_ERR_UNSUPPORTED otherwise).
+                          * Default SL4J_DEVICE_AUTO. */
+    int32_t cuda_device; /* index of the GPU for CUDA and AUTO. Default 0. */
 };
 struct sl4j_model_params sl4j_model_default_params(void);
 
@@ -326,6 +333,14 @@ struct sl4j_model_info {
  * shared by many sessions (read-only); it must outlive them. */
 int32_t sl4j_model_load(const char* path, const struct sl4j_model_params* params, sl4j_model** out);
 void sl4j_model_free(sl4j_model* model);
+/* The device the model's weights and sessions are on (SL4J_DEVICE_CPU or SL4J_DEVICE_CUDA). */
+int32_t sl4j_model_device(const sl4j_model* model);
+/* Its backend in words ("CPU: 2 threads, AVX-512"); owned by the model. */
+const char* sl4j_model_backend_name(const sl4j_model* model);
+/* For device AUTO, one line naming the device picked; "" otherwise. Owned by the model. */
+const char* sl4j_model_notice(const sl4j_model* model);
+/* Bytes of weights held in device memory (0 on the CPU, where they stay in the mapped file). */
+int64_t sl4j_model_device_bytes(const sl4j_model* model);
 int32_t sl4j_model_get_info(const sl4j_model* model, struct sl4j_model_info* out);
 /* Scan every tensor of the model's file, decoded, for a NaN or an infinity: SL4J_OK when all
  * values are finite, else SL4J_ERR_FORMAT with a message naming the file, the first offending

@@ -38,6 +38,7 @@ public:
 
     int32_t device() const override { return cpu_->device(); }
     const std::string& name() const override { return cpu_->name(); }
+    bool host_memory() const override { return true; }
     void* alloc(int64_t n) override { return cpu_->alloc(n); }
     void release(void* p) override { cpu_->release(p); }
     void upload(void* d, const void* s, int64_t n) override { cpu_->upload(d, s, n); }

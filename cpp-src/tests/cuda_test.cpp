@@ -10,8 +10,13 @@
 //    Q4_0, Q4_K, Q5_K and Q6_K weights (GQA, packed sequences, RoPE scaling; F16 and F32 KV
 //    caches); the LoRA and the full-parameter gradients of a training step within 1e-3 · max
 //    |gradient| per tensor of the CPU trainer's; BF16 GEMM: logits within 3e-2 · max |logit|.
-// The whole-model cases run the unchanged session and trainer on a MirrorBackend: host memory to
-// them, the CUDA kernels underneath (each op uploads its inputs and downloads its outputs).
+//  - a model resident on the device (weights uploaded at load, KV cache, activations and logits
+//    in device memory): logits within 1e-3 of the CPU session in every weight type;
+//  - a 20-step LoRA SFT loss curve within 1e-3 per step; a PPO step's mean KL, policy loss and
+//    gradient norm within 1e-4 relative.
+// The training cases run the trainer (host memory in this version) on a MirrorBackend: host
+// memory to it, the CUDA kernels underneath (each op uploads its inputs and downloads its
+// outputs). With SL4J_CUDA_TESTS_ON=cpu the device-resident case runs on the device-sim backend.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -429,6 +434,26 @@ TEST(cuda_crossentropy_logprobs_outer_adamw_and_norm_match_cpu) {
     for (float x : p) ss += double(x) * x;
     CHECK_NEAR(g.sum_squares(dp.f(), np), ss, 1e-6 * ss);
 
+    // Greedy picks: rows with a repeated maximum (the lower id wins) and a -inf-heavy row.
+    {
+        const int64_t rows = 3, V = 5003;
+        auto L = noise(rows * V, 81, 4.f);
+        L[size_t(0 * V + 17)] = L[size_t(0 * V + 4000)] = 9.f;  // tie: 17 wins
+        for (int64_t i = 0; i < V; ++i)
+            if (i != 2500) L[size_t(2 * V + i)] = -INFINITY;
+        L[size_t(2 * V + 2500)] = -1.f;
+        std::vector<int32_t> want_t(rows), got_t;
+        std::vector<float> want_lp(rows);
+        host().argmax_logprob(want_t.data(), want_lp.data(), L.data(), rows, V);
+        CHECK_EQ(want_t[0], 17);
+        CHECK_EQ(want_t[2], 2500);
+        Dev dl(g, L), dt(g, rows * 4), dlp(g, rows * 4);
+        g.argmax_logprob(dt.as<int32_t>(), dlp.f(), dl.f(), rows, V);
+        got_t = dt.get<int32_t>(size_t(rows));
+        CHECK(got_t == want_t);
+        check_rel("argmax_logprob", dlp.get<float>(size_t(rows)), want_lp, 1e-5, 1e-3);
+    }
+
     // copy_rows: three rows into a cache at scattered offsets, the rest untouched.
     const auto src = noise(3 * 40, 71);
     auto cache = noise(1000, 72);
@@ -437,6 +462,13 @@ TEST(cuda_crossentropy_logprobs_outer_adamw_and_norm_match_cpu) {
     host().copy_rows(cache.data(), offs.data(), src.data(), 3, 40);
     g.copy_rows(dcache.f(), doffs.as<int64_t>(), dsrc.f(), 3, 40);
     CHECK(dcache.get<float>(cache.size()) == cache);
+
+    // copy_rows_f16: the same rows rounded to F16 into an F16 cache.
+    std::vector<uint16_t> cache16(1000, 0x3c00);
+    Dev dcache16(g, cache16);
+    host().copy_rows_f16(cache16.data(), offs.data(), src.data(), 3, 40);
+    g.copy_rows_f16(dcache16.as<uint16_t>(), doffs.as<int64_t>(), dsrc.f(), 3, 40);
+    CHECK(dcache16.get<uint16_t>(cache16.size()) == cache16);
 }
 
 namespace {
@@ -448,6 +480,7 @@ public:
     explicit MirrorBackend(Backend& device) : d_(device), name_("mirror of " + device.name()) {}
     int32_t device() const override { return SL4J_DEVICE_CPU; }
     const std::string& name() const override { return name_; }
+    bool host_memory() const override { return true; }
     void* alloc(int64_t n) override { return host().alloc(n); }
     void release(void* p) override { host().release(p); }
     void upload(void* d, const void* s, int64_t n) override { host().upload(d, s, n); }
@@ -623,13 +656,7 @@ std::string model_path(int32_t type) {
 }
 
 std::unique_ptr<LlamaModel> random_model(int32_t type) {
-    bench::RandomLlama spec;
-    spec.dim = 256;  // K-quant rows need whole 256-element blocks
-    spec.n_heads = 4;
-    spec.n_kv_heads = 2;
-    spec.ffn = 512;
-    spec.n_vocab = 300;
-    spec.type = type;
+    bench::RandomLlama spec = bench::small_gqa(type);
     spec.tied = type != SL4J_TYPE_Q8_0;
     spec.rope_linear = type == SL4J_TYPE_Q4_0 ? 2.0 : 0.0;
     spec.freq_factors = type == SL4J_TYPE_F16;
@@ -791,4 +818,164 @@ TEST(cuda_full_parameter_training_gradients_match_cpu) {
         }
         std::remove(model_path(type).c_str());
     }
+}
+
+namespace {
+
+// A backend of its own for a model to own (weights uploaded at load, KV cache and activations
+// in its memory): the CUDA backend with F32 GEMM, or with SL4J_CUDA_TESTS_ON=cpu the device-sim
+// backend (separate "device" allocations, every transfer through upload/download).
+std::unique_ptr<Backend> own_gpu() {
+    static TransferCounts counts;
+    const char* stand_in = std::getenv("SL4J_CUDA_TESTS_ON");
+    if (stand_in != nullptr && std::string(stand_in) == "cpu") return make_device_sim_backend(&counts);
+    if (cuda_device_count() == 0) sl4j_test::skip("no GPU: no usable CUDA device (built without nvcc, no driver, or no device)");
+    CudaBackendOptions o;
+    o.f32_gemm = true;
+    return make_cuda_backend(0, o);
+}
+
+// A LoRA adapter over every target with non-zero A and B (so the adapter's path counts).
+void fill_adapter(LoraAdapter& lora) {
+    for (LoraTensor& T : lora.tensors())
+        for (int64_t i = 0; i < T.size(); ++i) T.w[i] = bench::random_uniform(T.name.size() * 131 + 7, uint64_t(i), 0.05f);
+}
+
+LoraConfig every_target_lora() {
+    LoraConfig c;
+    c.r = 4;
+    c.alpha = 8.f;
+    c.dropout = 0.1f;
+    c.targets = (1u << kLoraNumTargets) - 1;
+    return c;
+}
+
+// B·T rows: tokens, the next token as target (every 7th ignored), two packed documents per row.
+void batch_rows(int64_t B, int64_t T, uint64_t salt, std::vector<int32_t>* tokens, std::vector<int32_t>* targets,
+                std::vector<int64_t>* doc) {
+    for (int64_t i = 0; i < B * T; ++i) {
+        tokens->push_back(int32_t((i * 53 + 3 + salt * 17) % 300));
+        targets->push_back(i % 7 == 3 ? kIgnoreIndex : int32_t((i * 29 + 1 + salt * 5) % 300));
+        doc->push_back(i % T >= 10 ? 10 : 0);
+    }
+}
+
+}  // namespace
+
+// The model resident on the device: weights uploaded once at load, KV cache, activations and
+// logits in device memory, only the batch and the asked-for outputs crossing. Logits of every
+// weight type within 1e-3 of the CPU session (F32 GEMM; F16 and F32 KV caches).
+TEST(cuda_device_resident_model_logits_every_type_match_cpu) {
+    for (int32_t type : kTypes) {
+        auto cpu_model = random_model(type);
+        auto dev_model = LlamaModel::load(model_path(type), own_gpu());
+        CHECK(dev_model->device_bytes() > 0);
+        for (int32_t kv : {SL4J_TYPE_F16, SL4J_TYPE_F32}) {
+            const auto want = run_session(*cpu_model, host(), kv);
+            const auto got = run_session(*dev_model, dev_model->backend(), kv);
+            const double d = max_diff(got, want);
+            std::fprintf(stderr, "    type %-2d, %s KV cache: max |logit| %.3f, max diff %.2e\n", type,
+                         kv == SL4J_TYPE_F16 ? "F16" : "F32", max_abs(want), d);
+            CHECK(max_abs(want) > 0.1);
+            CHECK(d <= 1e-3);
+        }
+        std::remove(model_path(type).c_str());
+    }
+}
+
+// 20 steps of LoRA SFT (every target, dropout 0.1, clipping at 1, AdamW lr 1e-2) with the GPU
+// kernels and with the CPU's, from the same initial adapter on the same batches: every step's
+// loss within 1e-3, and the curve falls (the test trains something).
+TEST(cuda_sft_20_step_loss_curve_matches_cpu) {
+    Backend& g = gpu(true);
+    auto model = random_model(SL4J_TYPE_Q4_K);
+    TrainConfig tc;
+    tc.batch = 2;
+    tc.seq_len = 24;
+    tc.checkpointing = true;
+    AdamWParams ap;
+    ap.lr = 1e-2f;
+    MirrorBackend mirror(g);
+    std::vector<double> curve[2];
+    for (int which = 0; which < 2; ++which) {
+        LoraAdapter lora(model->hparams(), every_target_lora());
+        fill_adapter(lora);
+        Trainer tr(*model, &lora, tc, which == 0 ? host() : static_cast<Backend&>(mirror));
+        for (int step = 0; step < 20; ++step) {
+            std::vector<int32_t> tokens, targets;
+            std::vector<int64_t> doc;
+            batch_rows(tc.batch, tc.seq_len, uint64_t(step % 4), &tokens, &targets, &doc);
+            zero_grad(lora);
+            tr.forward(tokens.data(), targets.data(), doc.data());
+            int64_t counted = 0;
+            curve[which].push_back(tr.mean_loss(&counted));
+            std::vector<float> d(static_cast<size_t>(tr.rows()), 1.f / float(counted));
+            tr.backward(d.data(), nullptr, 1.f);
+            clip_grad_norm(lora, 1.0);
+            adamw_step(lora, ap);
+        }
+    }
+    double worst = 0;
+    for (size_t s = 0; s < curve[0].size(); ++s) worst = std::max(worst, std::fabs(curve[1][s] - curve[0][s]));
+    std::fprintf(stderr, "    loss %.4f -> %.4f (cpu), %.4f -> %.4f (gpu), max step diff %.2e\n", curve[0].front(),
+                 curve[0].back(), curve[1].front(), curve[1].back(), worst);
+    CHECK_EQ(curve[1].size(), size_t(20));
+    CHECK(worst <= 1e-3);
+    CHECK(curve[0].back() < 0.8 * curve[0].front());
+    std::remove(model_path(SL4J_TYPE_Q4_K).c_str());
+}
+
+// One PPO step's native part: old log-probs (policy, no grad), reference log-probs (adapter
+// off), the per-token KL, then the clipped-surrogate gradient at ratio 1 (d loss/d row loss =
+// advantage / counted rows) pushed through the policy. Mean KL, policy loss and gradient norm
+// within 1e-4 relative of the CPU's.
+TEST(cuda_ppo_step_stats_match_cpu) {
+    Backend& g = gpu(true);
+    auto model = random_model(SL4J_TYPE_Q8_0);
+    TrainConfig tc;
+    tc.batch = 2;
+    tc.seq_len = 24;
+    MirrorBackend mirror(g);
+    double kl[2], pg[2], norm[2];
+    for (int which = 0; which < 2; ++which) {
+        LoraConfig c = every_target_lora();
+        c.dropout = 0.f;  // PPO's policy forward is deterministic
+        LoraAdapter lora(model->hparams(), c);
+        fill_adapter(lora);
+        Trainer tr(*model, &lora, tc, which == 0 ? host() : static_cast<Backend&>(mirror));
+        std::vector<int32_t> tokens, targets;
+        std::vector<int64_t> doc;
+        batch_rows(tc.batch, tc.seq_len, 9, &tokens, &targets, &doc);
+        tr.forward(tokens.data(), targets.data(), doc.data(), false);
+        const std::vector<float> old_nlp = tr.row_losses();
+        tr.set_adapter_enabled(false);
+        tr.forward(tokens.data(), targets.data(), doc.data(), false);
+        const std::vector<float> ref_nlp = tr.row_losses();
+        tr.set_adapter_enabled(true);
+        tr.forward(tokens.data(), targets.data(), doc.data());
+        int64_t counted = 0;
+        tr.mean_loss(&counted);
+        std::vector<float> d(static_cast<size_t>(tr.rows()), 0.f);
+        double kl_sum = 0, pg_sum = 0;
+        for (int64_t r = 0; r < tr.rows(); ++r) {
+            if (targets[size_t(r)] == kIgnoreIndex) continue;
+            const double adv = double(int64_t(r % 5) - 2) * 0.5;  // fixed advantages, mean 0 over a cycle
+            const double ratio = std::exp(double(old_nlp[size_t(r)]) - tr.row_losses()[size_t(r)]);
+            kl_sum += double(ref_nlp[size_t(r)]) - old_nlp[size_t(r)];  // log π - log π_ref
+            pg_sum += -adv * ratio;
+            d[size_t(r)] = float(adv * ratio / double(counted));  // d(-adv·ratio)/d(row loss)
+        }
+        zero_grad(lora);
+        tr.backward(d.data(), nullptr, 1.f);
+        kl[which] = kl_sum / double(counted);
+        pg[which] = pg_sum / double(counted);
+        norm[which] = grad_norm(lora);
+    }
+    std::fprintf(stderr, "    mean KL cpu %.6g gpu %.6g, policy loss cpu %.6g gpu %.6g, grad norm cpu %.6g gpu %.6g\n",
+                 kl[0], kl[1], pg[0], pg[1], norm[0], norm[1]);
+    CHECK(std::fabs(kl[0]) > 1e-4 && norm[0] > 0);
+    CHECK_NEAR(kl[1], kl[0], 1e-4 * std::fabs(kl[0]) + 1e-6);
+    CHECK_NEAR(pg[1], pg[0], 1e-4 * std::fabs(pg[0]) + 1e-6);
+    CHECK_NEAR(norm[1], norm[0], 1e-4 * norm[0]);
+    std::remove(model_path(SL4J_TYPE_Q8_0).c_str());
 }

@@ -21,22 +21,6 @@ using namespace sl4j;
 
 namespace {
 
-std::unique_ptr<Backend> choose_backend(const sl4j_backend_params& p, std::string& notice) {
-    switch (p.device) {
-        case SL4J_DEVICE_CPU: return make_cpu_backend();
-        case SL4J_DEVICE_CUDA: return make_cuda_backend(p.cuda_device);
-        case SL4J_DEVICE_AUTO:
-            if (cuda_device_count() > p.cuda_device) return make_cuda_backend(p.cuda_device);
-#ifdef SL4J_WITH_CUDA
-            notice = "no usable CUDA GPU found (no driver or no device): running on the CPU";
-#else
-            notice = "built without CUDA: running on the CPU";
-#endif
-            return make_cpu_backend();
-        default: SL4J_FAIL(SL4J_ERR_INVALID_ARGUMENT, "unknown device %d (expected 0 cpu, 1 cuda, 2 auto)", p.device);
-    }
-}
-
 void check_tensor_shape(int32_t type, int32_t n_dims, const int64_t* dims) {
     SL4J_CHECK_ARG(n_dims >= 1 && n_dims <= 4, "a tensor has 1 to 4 dims, got %d", n_dims);
     SL4J_CHECK_ARG(dims != nullptr, "dims is NULL");
@@ -80,7 +64,7 @@ int32_t sl4j_backend_init(const struct sl4j_backend_params* params, sl4j_backend
         *out = nullptr;
         sl4j_backend_params p = params ? *params : sl4j_backend_default_params();
         auto b = std::make_unique<sl4j_backend>();
-        b->impl = choose_backend(p, b->notice);
+        b->impl = choose_backend(p.device, p.cuda_device, &b->notice);
         *out = b.release();
     });
 }

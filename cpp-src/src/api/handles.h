@@ -1,6 +1,7 @@
 // Definitions of the opaque C handles shared by more than one API file.
 #pragma once
 #include <memory>
+#include <string>
 
 #include "model/llama_model.h"
 #include "model/sampler.h"
@@ -11,6 +12,7 @@
 
 struct sl4j_model {
     std::unique_ptr<sl4j::LlamaModel> impl;
+    std::string notice;  // device AUTO: which device it picked
 };
 struct sl4j_session {
     std::unique_ptr<sl4j::LlamaSession> impl;

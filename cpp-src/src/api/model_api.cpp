@@ -14,6 +14,7 @@ extern "C" {
 struct sl4j_model_params sl4j_model_default_params(void) {
     sl4j_model_params p;
     p.device = SL4J_DEVICE_AUTO;
+    p.cuda_device = 0;
     return p;
 }
 
@@ -23,15 +24,19 @@ int32_t sl4j_model_load(const char* path, const struct sl4j_model_params* params
         SL4J_CHECK_HANDLE(out);
         *out = nullptr;
         sl4j_model_params p = params ? *params : sl4j_model_default_params();
-        if (p.device == SL4J_DEVICE_CUDA)
-            SL4J_FAIL(SL4J_ERR_UNSUPPORTED, "the LLaMA model runs on the CPU only in this version (device cuda asked)");
         auto m = std::make_unique<sl4j_model>();
-        m->impl = LlamaModel::load(path);
+        m->impl = LlamaModel::load(path, choose_backend(p.device, p.cuda_device, &m->notice));
         *out = m.release();
     });
 }
 
 void sl4j_model_free(sl4j_model* model) { delete model; }
+int32_t sl4j_model_device(const sl4j_model* model) { return model ? model->impl->backend().device() : -1; }
+const char* sl4j_model_backend_name(const sl4j_model* model) {
+    return model ? model->impl->backend().name().c_str() : "";
+}
+const char* sl4j_model_notice(const sl4j_model* model) { return model ? model->notice.c_str() : ""; }
+int64_t sl4j_model_device_bytes(const sl4j_model* model) { return model ? model->impl->device_bytes() : -1; }
 
 int32_t sl4j_model_get_info(const sl4j_model* model, struct sl4j_model_info* out) {
     return guard([&] {

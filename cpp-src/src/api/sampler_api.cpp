@@ -50,7 +50,7 @@ int32_t sl4j_sampler_sample(sl4j_sampler* sampler, const sl4j_session* session, 
         SL4J_CHECK_ARG(s.has_logits(), "the last decode did not compute logits");
         SL4J_CHECK_ARG(row >= 0 && row < s.n_outputs(), "row %d is outside the last decode's %lld output rows", row,
                        (long long)s.n_outputs());
-        *token = sampler->impl->sample(s.logits().data() + (int64_t)row * V, banned, logprob, n_top, top_ids,
+        *token = sampler->impl->sample(s.logits_row(row), banned, logprob, n_top, top_ids,
                                        top_logprobs);
     });
 }

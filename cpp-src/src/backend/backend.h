@@ -4,17 +4,30 @@
 // the tensors' backend, so a new device adds kernels, not a new engine.
 //
 // The ops below are the whole vocabulary of the LLaMA session and the trainer: model/ and
-// train/ call nothing else that computes. Their pointers name backend memory. The session and
-// trainer still keep activations, KV cache and LoRA tensors in std::vector and read weights from
-// the mmapped GGUF (host memory is the CPU backend's memory), so today they run on the CPU
-// backend; the CUDA backend (cuda/) runs every op on device pointers.
+// train/ call nothing else that computes. Every pointer an op takes names backend memory,
+// including the small index arrays (token ids, targets, row sequences, positions, offsets).
+//
+// Memory. Engine buffers are DeviceBuffers: allocations of one backend, released with it. A
+// backend whose memory is host memory (host_memory(): the CPU backend) lets the engine use host
+// data in place: the model's weights stay in the mmapped file, a batch's token ids are read from
+// the caller's array, logits are written where the caller reads them. On any other backend the
+// model uploads each weight tensor once, in its stored type, at load, and the engine moves data
+// with upload()/download() only at these points:
+//  - in: a batch's token ids and row metadata (sequence, position, document start, KV-cache
+//    offsets) per decode or training forward; a training step's targets and loss gradients;
+//  - out: a row of logits or hidden states when the caller asks for it, a log-prob or a
+//    gradient norm (one scalar), and whatever an op below says it reads back.
+// Today the session, the model and the device-sim test backend follow this; the trainer and the
+// trainable tensors (LoRA, full parameters, AdamW state) still live in host vectors, so training
+// needs a host-memory backend (the Trainer says so when given another).
 //
 // What a caller may assume of any backend:
 //  - ops run in call order; they may return before the work is done (CUDA queues kernels), and
 //    download() waits for everything queued before it;
 //  - only these ops look at values on the host: embedding (token ids, range-checked),
 //    crossentropy (targets, range-checked, rows counted), log_softmax_at and sum_squares (their
-//    scalar result). Nothing else moves data between host and device;
+//    scalar result); on a device they download exactly those values. Nothing else moves data
+//    between host and device;
 //  - a bad token id or target throws sl4j::Error naming it; nothing aborts.
 #pragma once
 #include <cstddef>
@@ -51,6 +64,9 @@ public:
     virtual void release(void* p) = 0;
     virtual void upload(void* dst, const void* host_src, int64_t n_bytes) = 0;
     virtual void download(void* host_dst, const void* src, int64_t n_bytes) = 0;
+    // True when backend memory is host memory that host code may read and write in place (the
+    // CPU backend): the engine then skips uploads and downloads. False by default.
+    virtual bool host_memory() const { return false; }
 
     // out = x · wᵀ (see sl4j_matmul): w {k, m} any supported type, x F32 {k, n}, out F32 {m, n}.
     void matmul(Tensor& out, const Tensor& w, const Tensor& x) {
@@ -142,6 +158,15 @@ public:
 
     // dst[offsets[r] + j] = src[r·row_len + j]: rows written into a KV cache at their positions.
     virtual void copy_rows(float* dst, const int64_t* offsets, const float* src, int64_t n_rows, int64_t row_len);
+    // The same into an F16 cache: dst[offsets[r] + j] = f16(src[r·row_len + j]), rounded to nearest even.
+    virtual void copy_rows_f16(uint16_t* dst, const int64_t* offsets, const float* src, int64_t n_rows,
+                               int64_t row_len);
+    // Greedy choice per row, on the device: tokens[r] = argmax of logits row r (ties: the lower id),
+    // logprobs[r] = log softmax of the row at it. Outputs in backend memory.
+    virtual void argmax_logprob(int32_t* tokens, float* logprobs, const float* logits, int64_t n_rows,
+                                int64_t n_vocab);
+    // dst = src, n_bytes of backend memory (non-overlapping).
+    virtual void copy(void* dst, const void* src, int64_t n_bytes);
 
     // One AdamW update of n parameters with the step's scalars (core/kernel_math.h: adamw_elem).
     virtual void adamw(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& step);
@@ -149,10 +174,62 @@ public:
     virtual double sum_squares(const float* x, int64_t n);
 };
 
+// One allocation of a backend, released when the buffer goes (move-only). Empty by default.
+class DeviceBuffer {
+public:
+    DeviceBuffer() = default;
+    DeviceBuffer(Backend& be, int64_t n_bytes) : be_(&be), p_(be.alloc(n_bytes)), bytes_(n_bytes) {}
+    ~DeviceBuffer() { reset(); }
+    DeviceBuffer(DeviceBuffer&& o) noexcept : be_(o.be_), p_(o.p_), bytes_(o.bytes_) { o.p_ = nullptr, o.bytes_ = 0; }
+    DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+        if (this != &o) {
+            reset();
+            be_ = o.be_, p_ = o.p_, bytes_ = o.bytes_;
+            o.p_ = nullptr, o.bytes_ = 0;
+        }
+        return *this;
+    }
+    DeviceBuffer(const DeviceBuffer&) = delete;
+    DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+
+    void reset() {
+        if (p_ != nullptr) be_->release(p_);
+        p_ = nullptr, bytes_ = 0;
+    }
+    // Holds at least n_bytes afterwards (contents lost when it grows).
+    void ensure(Backend& be, int64_t n_bytes) {
+        if (p_ != nullptr && be_ == &be && bytes_ >= n_bytes) return;
+        reset();
+        *this = DeviceBuffer(be, n_bytes);
+    }
+    void* data() const { return p_; }
+    float* f() const { return static_cast<float*>(p_); }
+    template <typename T>
+    T* as() const { return static_cast<T*>(p_); }
+    int64_t bytes() const { return bytes_; }
+    Backend* backend() const { return be_; }
+
+private:
+    Backend* be_ = nullptr;
+    void* p_ = nullptr;
+    int64_t bytes_ = 0;
+};
+
 // Target of a row that does not count in the loss (PyTorch's ignore_index).
 constexpr int32_t kIgnoreIndex = -100;
 
 std::unique_ptr<Backend> make_cpu_backend();
+
+// Bytes and calls of upload() and download() through a device-sim backend.
+struct TransferCounts {
+    int64_t uploads = 0, upload_bytes = 0, downloads = 0, download_bytes = 0;
+};
+// The CPU kernels behind a device's memory discipline: host_memory() is false, so the engine
+// keeps every buffer in this backend's own allocations and moves data only through upload() and
+// download(), which it counts into *counts (kept by the caller, outliving the backend). Ops that
+// read values on the host (embedding's ids, crossentropy's targets, log_softmax_at, sum_squares)
+// count the download a GPU makes for them.
+std::unique_ptr<Backend> make_device_sim_backend(TransferCounts* counts);
 // Throws SL4J_ERR_UNSUPPORTED when CUDA was not compiled in, SL4J_ERR_BACKEND when the device
 // cannot be used.
 std::unique_ptr<Backend> make_cuda_backend(int device_index);
@@ -166,5 +243,10 @@ struct CudaBackendOptions {
 std::unique_ptr<Backend> make_cuda_backend(int device_index, const CudaBackendOptions& options);
 // Usable CUDA devices; 0 without CUDA, driver or GPU. Never throws.
 int cuda_device_count();
+
+// The backend of an enum sl4j_device: CPU; CUDA (fails with SL4J_ERR_BACKEND saying why when
+// there is no usable GPU); AUTO, CUDA when a usable GPU is present, else the CPU. For AUTO,
+// *notice gets one line naming the device picked (notice may be NULL).
+std::unique_ptr<Backend> choose_backend(int32_t device, int cuda_device, std::string* notice);
 
 }  // namespace sl4j

@@ -8,6 +8,7 @@
 #include "cpu/ops_backward.h"
 #include "cpu/ops_lora.h"
 #include "cpu/threadpool.h"
+#include "quant/quant.h"
 
 namespace sl4j {
 namespace {
@@ -15,11 +16,12 @@ namespace {
 static_assert(kIgnoreIndex == cpu::kIgnoreIndex, "the engine and the CPU kernels must agree on ignored targets");
 
 // Every op forwards to its cpu:: kernel: the CPU backend adds no computation of its own.
-class CpuBackend final : public Backend {
+class CpuBackend : public Backend {
 public:
     CpuBackend() : name_(format("CPU: %d threads, %s", cpu::threads(), cpu::simd_level())) {}
     int32_t device() const override { return SL4J_DEVICE_CPU; }
     const std::string& name() const override { return name_; }
+    bool host_memory() const override { return true; }
 
     void* alloc(int64_t n_bytes) override {
         // 64-byte alignment suits AVX-512 loads and ggml's 32-byte GGUF alignment.
@@ -128,11 +130,59 @@ public:
         cpu::outer_accumulate(out, a, b, n, P, Q, alpha);
     }
 
-private:
+protected:
     std::string name_;
 };
 
+// The CPU kernels in separate "device" allocations, every transfer counted (backend.h).
+class DeviceSimBackend final : public CpuBackend {
+public:
+    explicit DeviceSimBackend(TransferCounts* counts) : counts_(counts) { name_ = "device-sim over " + name_; }
+    bool host_memory() const override { return false; }
+    void upload(void* dst, const void* src, int64_t n) override {
+        ++counts_->uploads;
+        counts_->upload_bytes += n;
+        CpuBackend::upload(dst, src, n);
+    }
+    void download(void* dst, const void* src, int64_t n) override {
+        ++counts_->downloads;
+        counts_->download_bytes += n;
+        CpuBackend::download(dst, src, n);
+    }
+    // What a GPU reads back for the ops that look at values on the host.
+    void embedding(float* out, const int32_t* tokens, const void* table, int32_t type, int64_t n_rows, int64_t dim,
+                   int64_t n_vocab) override {
+        count_download(n_rows * 4);
+        CpuBackend::embedding(out, tokens, table, type, n_rows, dim, n_vocab);
+    }
+    int64_t crossentropy(float* losses, const float* logits, const int32_t* targets, int64_t n_rows,
+                         int64_t n_vocab) override {
+        count_download(n_rows * 4);
+        return CpuBackend::crossentropy(losses, logits, targets, n_rows, n_vocab);
+    }
+    float log_softmax_at(const float* logits, int64_t n, int32_t target) override {
+        count_download(4);
+        return CpuBackend::log_softmax_at(logits, n, target);
+    }
+    double sum_squares(const float* x, int64_t n) override {
+        count_download(8);
+        return CpuBackend::sum_squares(x, n);
+    }
+
+private:
+    void count_download(int64_t n) {
+        ++counts_->downloads;
+        counts_->download_bytes += n;
+    }
+    TransferCounts* counts_;
+};
+
 }  // namespace
+
+std::unique_ptr<Backend> make_device_sim_backend(TransferCounts* counts) {
+    SL4J_CHECK_ARG(counts != nullptr, "the device-sim backend needs a TransferCounts to count into");
+    return std::make_unique<DeviceSimBackend>(counts);
+}
 
 void Backend::attention_f16(float*, const float*, const uint16_t*, const uint16_t*, const int32_t*, const int64_t*,
                             const int64_t*, int64_t, int64_t, int64_t, int64_t, int64_t) {
@@ -146,6 +196,27 @@ void Backend::copy_rows(float* dst, const int64_t* offsets, const float* src, in
     for (int64_t r = 0; r < n_rows; ++r) std::memcpy(dst + offsets[r], src + r * row_len, size_t(row_len) * 4);
 }
 
+void Backend::copy_rows_f16(uint16_t* dst, const int64_t* offsets, const float* src, int64_t n_rows,
+                            int64_t row_len) {
+    for (int64_t r = 0; r < n_rows; ++r) quantize_row(SL4J_TYPE_F16, src + r * row_len, dst + offsets[r], row_len);
+}
+
+void Backend::argmax_logprob(int32_t* tokens, float* logprobs, const float* logits, int64_t n_rows,
+                             int64_t n_vocab) {
+    for (int64_t r = 0; r < n_rows; ++r) {
+        const float* l = logits + r * n_vocab;
+        int32_t best = 0;
+        for (int64_t i = 1; i < n_vocab; ++i)
+            if (l[i] > l[best]) best = int32_t(i);
+        tokens[r] = best;
+        logprobs[r] = cpu::log_softmax_at(l, n_vocab, best);
+    }
+}
+
+void Backend::copy(void* dst, const void* src, int64_t n_bytes) {
+    if (n_bytes > 0) std::memcpy(dst, src, static_cast<size_t>(n_bytes));
+}
+
 void Backend::adamw(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& step) {
     for (int64_t i = 0; i < n; ++i) adamw_elem(p + i, g[i], m + i, v + i, step);
 }
@@ -154,6 +225,33 @@ double Backend::sum_squares(const float* x, int64_t n) {
     double ss = 0;
     for (int64_t i = 0; i < n; ++i) ss += double(x[i]) * x[i];
     return ss;
+}
+
+std::unique_ptr<Backend> choose_backend(int32_t device, int cuda_device, std::string* notice) {
+#ifdef SL4J_WITH_CUDA
+    const char* why_not = "no usable CUDA GPU (no NVIDIA driver, or no device visible)";
+#else
+    const char* why_not = "this build of stackllama4j has no CUDA backend (built without nvcc)";
+#endif
+    const bool usable = cuda_device >= 0 && cuda_device < cuda_device_count();
+    switch (device) {
+        case SL4J_DEVICE_CPU: return make_cpu_backend();
+        case SL4J_DEVICE_CUDA:
+            if (!usable)
+                SL4J_FAIL(SL4J_ERR_BACKEND, "device cuda asked, but %s: use device cpu or auto",
+                          cuda_device_count() > 0 ? format("CUDA device %d is not one of the %d usable", cuda_device,
+                                                           cuda_device_count()).c_str()
+                                                  : why_not);
+            return make_cuda_backend(cuda_device);
+        case SL4J_DEVICE_AUTO: {
+            std::unique_ptr<Backend> be = usable ? make_cuda_backend(cuda_device) : make_cpu_backend();
+            if (notice != nullptr)
+                *notice = usable ? "device auto: running on the GPU, " + be->name()
+                                 : format("device auto: running on the CPU: %s", why_not);
+            return be;
+        }
+        default: SL4J_FAIL(SL4J_ERR_INVALID_ARGUMENT, "unknown device %d (expected 0 cpu, 1 cuda, 2 auto)", device);
+    }
 }
 
 #ifndef SL4J_WITH_CUDA

@@ -169,6 +169,17 @@ public:
     void copy_rows(float* dst, const int64_t* offsets, const float* src, int64_t n_rows, int64_t row_len) override {
         cuda::copy_rows(dst, offsets, src, n_rows, row_len);
     }
+    void copy_rows_f16(uint16_t* dst, const int64_t* offsets, const float* src, int64_t n_rows,
+                       int64_t row_len) override {
+        cuda::copy_rows_f16(dst, offsets, src, n_rows, row_len);
+    }
+    void argmax_logprob(int32_t* tokens, float* logprobs, const float* logits, int64_t n_rows,
+                        int64_t n_vocab) override {
+        cuda::argmax_logprob(tokens, logprobs, logits, n_rows, n_vocab);
+    }
+    void copy(void* dst, const void* src, int64_t n) override {
+        if (n > 0) check(cudaMemcpyAsync(dst, src, static_cast<size_t>(n), cudaMemcpyDeviceToDevice, 0), "copy");
+    }
     void adamw(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& step) override {
         cuda::adamw(p, g, m, v, n, step);
     }

@@ -57,6 +57,8 @@ void rope_rotate(float* x, const float* cs, int64_t n_rows, int64_t n_heads, int
 void swiglu_forward(float* out, const float* gate, const float* up, int64_t n);
 void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n);
 void copy_rows(float* dst, const int64_t* offsets, const float* src, int64_t n_rows, int64_t row_len);
+void argmax_logprob(int32_t* tokens, float* logprobs, const float* logits, int64_t n_rows, int64_t n_vocab);
+void copy_rows_f16(uint16_t* dst, const int64_t* offsets, const float* src, int64_t n_rows, int64_t row_len);
 void add_scaled(float* y, const float* x, float alpha, int64_t n);  // y += alpha·x (residual: alpha = 1)
 void scale(float* x, float alpha, int64_t n);
 void dropout_forward(float* xd, const float* x, float p, uint64_t seed, int64_t n);

@@ -4,6 +4,7 @@
 #include "backend/backend.h"
 #include "cuda/common.cuh"
 #include "cuda/kernels.h"
+#include "quant/fp16.h"
 
 namespace sl4j::cuda {
 namespace {
@@ -103,6 +104,12 @@ __global__ void copy_rows_kernel(float* dst, const int64_t* offsets, const float
     if (i < n_rows * row_len) dst[offsets[i / row_len] + i % row_len] = src[i];
 }
 
+__global__ void copy_rows_f16_kernel(uint16_t* dst, const int64_t* offsets, const float* src, int64_t n_rows,
+                                     int64_t row_len) {
+    const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i < n_rows * row_len) dst[offsets[i / row_len] + i % row_len] = f32_to_half(src[i]);
+}
+
 __global__ void scale_kernel(float* x, float alpha, int64_t n) {
     const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) x[i] *= alpha;
@@ -173,6 +180,37 @@ __global__ void log_softmax_at_kernel(float* out, const float* l, int64_t n, int
     double sum;
     row_max_and_exp_sum(l, n, &mx, &sum);
     if (threadIdx.x == 0) out[0] = -crossentropy_loss(sum, mx, l[target]);
+}
+
+// One block per row: the first maximum (a tree over (value, index) pairs, ties to the lower
+// index), then log softmax at it from the same reductions as log_softmax_at.
+__global__ void argmax_logprob_kernel(int32_t* tokens, float* logprobs, const float* logits, int64_t n_vocab) {
+    __shared__ float sv[kThreads];
+    __shared__ int64_t si[kThreads];
+    const float* l = logits + int64_t(blockIdx.x) * n_vocab;
+    float best = -INFINITY;
+    int64_t bi = n_vocab;
+    for (int64_t i = threadIdx.x; i < n_vocab; i += blockDim.x)
+        if (l[i] > best || (bi == n_vocab && l[i] == best)) best = l[i], bi = i;
+    sv[threadIdx.x] = best;
+    si[threadIdx.x] = bi;
+    __syncthreads();
+    for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) {
+            const float v = sv[threadIdx.x + s];
+            const int64_t j = si[threadIdx.x + s];
+            if (v > sv[threadIdx.x] || (v == sv[threadIdx.x] && j < si[threadIdx.x])) sv[threadIdx.x] = v, si[threadIdx.x] = j;
+        }
+        __syncthreads();
+    }
+    const int64_t pick = si[0] < n_vocab ? si[0] : 0;
+    float mx;
+    double sum;
+    row_max_and_exp_sum(l, n_vocab, &mx, &sum);
+    if (threadIdx.x == 0) {
+        tokens[blockIdx.x] = int32_t(pick);
+        logprobs[blockIdx.x] = -crossentropy_loss(sum, mx, l[pick]);
+    }
 }
 
 __global__ void adamw_kernel(float* p, const float* g, float* m, float* v, int64_t n, AdamWStep s) {
@@ -253,6 +291,9 @@ void add_scaled(float* y, const float* x, float alpha, int64_t n) { SL4J_ELEMENT
 void copy_rows(float* dst, const int64_t* offsets, const float* src, int64_t n_rows, int64_t row_len) {
     SL4J_ELEMENTWISE(n_rows * row_len, copy_rows_kernel, dst, offsets, src, n_rows, row_len);
 }
+void copy_rows_f16(uint16_t* dst, const int64_t* offsets, const float* src, int64_t n_rows, int64_t row_len) {
+    SL4J_ELEMENTWISE(n_rows * row_len, copy_rows_f16_kernel, dst, offsets, src, n_rows, row_len);
+}
 void scale(float* x, float alpha, int64_t n) { SL4J_ELEMENTWISE(n, scale_kernel, x, alpha, n); }
 void dropout_forward(float* xd, const float* x, float p, uint64_t seed, int64_t n) {
     SL4J_ELEMENTWISE(n, dropout_kernel, xd, x, 1.f / (1.f - p), dropout_keep_threshold(p), seed, n);
@@ -281,6 +322,12 @@ void crossentropy_backward(float* dlogits, const float* logits, const int32_t* t
 void log_softmax_at(float* out, const float* logits, int64_t n, int32_t target) {
     log_softmax_at_kernel<<<1, 1024>>>(out, logits, n, target);
     check_launch("log_softmax_at");
+}
+
+void argmax_logprob(int32_t* tokens, float* logprobs, const float* logits, int64_t n_rows, int64_t n_vocab) {
+    if (n_rows == 0) return;
+    argmax_logprob_kernel<<<unsigned(n_rows), kThreads>>>(tokens, logprobs, logits, n_vocab);
+    check_launch("argmax_logprob");
 }
 
 void sum_squares(double* out, const float* x, int64_t n) {

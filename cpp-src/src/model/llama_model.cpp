@@ -52,9 +52,12 @@ void vector_f32(const GgufFile& f, const std::string& name, int64_t n, float* ds
 
 }  // namespace
 
-std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& path) {
+std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& path) { return load(path, make_cpu_backend()); }
+
+std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& path, std::unique_ptr<Backend> backend) {
+    SL4J_CHECK_ARG(backend != nullptr, "loading %s: no backend given", path.c_str());
     auto m = std::unique_ptr<LlamaModel>(new LlamaModel());
-    m->backend_ = make_cpu_backend();
+    m->backend_ = std::move(backend);
     m->file_ = GgufFile::open(path);
     const GgufFile& f = *m->file_;
     m->hp_ = read_llama_hparams(f);
@@ -86,8 +89,45 @@ std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& path) {
     if (f.find_tensor("rope_freqs.weight") >= 0) {
         h.rope_freq_factors.assign(size_t(h.n_rot / 2), 0.f);
         vector_f32(f, "rope_freqs.weight", h.n_rot / 2, h.rope_freq_factors.data());
+        w.rope_freqs = h.rope_freq_factors.data();
     }
+    if (!m->backend_->host_memory()) m->upload_weights();
     return m;
+}
+
+// Each tensor once, in its stored type (a tied output shares the embedding's copy), and the F32
+// norms and RoPE factors; every pointer of w_ then names the device copy.
+void LlamaModel::upload_weights() {
+    Backend& be = *backend_;
+    auto upload = [&](const void* src, int64_t n_bytes) {
+        device_.emplace_back(be, n_bytes);
+        be.upload(device_.back().data(), src, n_bytes);
+        return device_.back().data();
+    };
+    auto matrix = [&](Weight& W) { W.data = upload(W.data, type_row_bytes(W.type, W.in) * W.out); };
+    matrix(w_.tok_embd);
+    for (LayerWeights& L : w_.layers)
+        for (Weight* W : {&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down}) matrix(*W);
+    if (w_.tied_output)
+        w_.output = w_.tok_embd;
+    else
+        matrix(w_.output);
+    const float* host_norms = w_.norms.data();
+    const float* norms = static_cast<const float*>(upload(host_norms, int64_t(w_.norms.size() * sizeof(float))));
+    for (LayerWeights& L : w_.layers) {
+        L.attn_norm = norms + (L.attn_norm - host_norms);
+        L.ffn_norm = norms + (L.ffn_norm - host_norms);
+    }
+    w_.output_norm = norms + (w_.output_norm - host_norms);
+    if (w_.rope_freqs != nullptr)
+        w_.rope_freqs = static_cast<const float*>(
+            upload(hp_.rope_freq_factors.data(), int64_t(hp_.rope_freq_factors.size() * sizeof(float))));
+}
+
+int64_t LlamaModel::device_bytes() const {
+    int64_t n = 0;
+    for (const DeviceBuffer& b : device_) n += b.bytes();
+    return n;
 }
 
 }  // namespace sl4j

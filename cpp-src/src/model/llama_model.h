@@ -1,6 +1,7 @@
-// A LLaMA model bound to a memory-mapped GGUF: weights are used in place in
-// their stored type (a Q4_K file stays Q4_K in memory); only the small norm
-// vectors are decoded to F32 at load.
+// A LLaMA model bound to a memory-mapped GGUF and a backend. Weights keep their stored type (a
+// Q4_K file stays Q4_K in memory); only the small norm vectors are decoded to F32 at load. On a
+// host-memory backend (the CPU) the weights are used in place in the mapped file; on a device
+// each tensor is uploaded once at load and every pointer in LlamaWeights names device memory.
 #pragma once
 #include <memory>
 #include <string>
@@ -39,6 +40,7 @@ struct LlamaWeights {
     std::vector<float> norms;            // (2·n_layers + 1) × dim: the norm weights decoded to F32
     Weight output;                   // (dim) -> (vocab); tok_embd when tied
     bool tied_output = false;
+    const float* rope_freqs = nullptr;   // (n_rot / 2) RoPE frequency factors, or NULL when absent
 };
 
 class LlamaModel {
@@ -46,16 +48,24 @@ public:
     // Throws sl4j::Error naming the file and tensor for a missing tensor, a wrong shape or an
     // unsupported type. The model runs on the CPU backend (weights stay in the mmapped file).
     static std::unique_ptr<LlamaModel> load(const std::string& path);
+    // The same on `backend`, which the model owns: weights uploaded once unless its memory is
+    // host memory.
+    static std::unique_ptr<LlamaModel> load(const std::string& path, std::unique_ptr<Backend> backend);
 
     // The backend sessions and trainers of this model dispatch their ops to by default.
     Backend& backend() const { return *backend_; }
+    // Bytes of the weights held in backend allocations (0 when used in place from the file).
+    int64_t device_bytes() const;
 
     const LlamaHparams& hparams() const { return hp_; }
     const LlamaWeights& weights() const { return w_; }
     const GgufFile& file() const { return *file_; }
 
 private:
+    void upload_weights();
+
     std::unique_ptr<Backend> backend_;
+    std::vector<DeviceBuffer> device_;  // uploaded tensors and norms (device backends); before w_'s users go
     std::unique_ptr<GgufFile> file_;
     LlamaHparams hp_;
     LlamaWeights w_;

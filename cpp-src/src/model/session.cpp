@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "core/error.h"
-#include "quant/quant.h"
 
 namespace sl4j {
 
@@ -32,14 +31,11 @@ LlamaSession::LlamaSession(const LlamaModel& model, int64_t n_seq, int64_t n_ctx
     cache_.n_ctx = n_ctx;
     cache_.n_layers = h.n_layers;
     cache_.kv_dim = h.kv_dim();
-    const int64_t cells = h.n_layers * n_seq * n_ctx * h.kv_dim();
-    if (kv_type == SL4J_TYPE_F32) {
-        cache_.k.assign(static_cast<size_t>(cells), 0.f);
-        cache_.v.assign(static_cast<size_t>(cells), 0.f);
-    } else {
-        cache_.k16.assign(static_cast<size_t>(cells), 0);
-        cache_.v16.assign(static_cast<size_t>(cells), 0);
-    }
+    // Cells are written before any row attends to them (positions past a sequence's length are never
+    // read), so the cache is not cleared.
+    const int64_t cell_bytes = h.n_layers * n_seq * n_ctx * h.kv_dim() * (kv_type == SL4J_TYPE_F32 ? 4 : 2);
+    cache_.k = DeviceBuffer(be_, cell_bytes);
+    cache_.v = DeviceBuffer(be_, cell_bytes);
     cache_.length.assign(static_cast<size_t>(n_seq), 0);
 }
 
@@ -67,19 +63,22 @@ void LlamaSession::truncate(int64_t seq, int64_t len) {
 
 void LlamaSession::grow(int64_t n) {
     const LlamaHparams& h = model_.hparams();
-    ensure(a_.x, n * h.dim);
-    ensure(a_.xb, n * h.dim);
-    ensure(a_.xb2, n * h.dim);
-    ensure(a_.q, n * h.dim);
-    ensure(a_.k, n * h.kv_dim());
-    ensure(a_.v, n * h.kv_dim());
-    ensure(a_.att, n * h.dim);
-    ensure(a_.hb, n * h.ffn);
-    ensure(a_.hb2, n * h.ffn);
-    ensure(a_.rope_cs, n * h.n_rot);
+    for (DeviceBuffer* b : {&a_.x, &a_.xb, &a_.xb2, &a_.q, &a_.att}) b->ensure(be_, n * h.dim * 4);
+    for (DeviceBuffer* b : {&a_.k, &a_.v}) b->ensure(be_, n * h.kv_dim() * 4);
+    for (DeviceBuffer* b : {&a_.hb, &a_.hb2}) b->ensure(be_, n * h.ffn * 4);
+    a_.rope_cs.ensure(be_, n * h.n_rot * 4);
     ensure(a_.pos, n);
     ensure(a_.first, n);
     ensure(a_.seq, n);
+    ensure(a_.kv_off, n);
+}
+
+template <typename T>
+const T* LlamaSession::to_backend(DeviceBuffer& d, const T* host, int64_t n) {
+    if (be_.host_memory()) return host;
+    d.ensure(be_, n * int64_t(sizeof(T)));
+    be_.upload(d.data(), host, n * int64_t(sizeof(T)));
+    return d.as<T>();
 }
 
 void LlamaSession::assign_positions(const int32_t* seq_ids, const int64_t* doc_start, int64_t n) {
@@ -94,6 +93,7 @@ void LlamaSession::assign_positions(const int32_t* seq_ids, const int64_t* doc_s
                       (long long)cache_.n_ctx);
         a_.seq[r] = s;
         a_.pos[r] = next[s]++;
+        a_.kv_off[r] = s * cache_.seq_stride() + a_.pos[r] * cache_.kv_dim;
         a_.first[r] = doc_start ? doc_start[r] : 0;
         SL4J_CHECK_ARG(a_.first[r] >= 0 && a_.first[r] <= a_.pos[r],
                        "row %lld: document start %lld is after its position %lld", (long long)r,
@@ -108,42 +108,119 @@ void LlamaSession::decode(const int32_t* tokens, const int32_t* seq_ids, const i
     const LlamaWeights& w = model_.weights();
     grow(n);
     assign_positions(seq_ids, doc_start, n);
+    // The batch in: token ids and the row metadata, once for every layer.
+    const int32_t* d_tokens = to_backend(a_.d_tokens, tokens, n);
+    const int64_t* d_pos = to_backend(a_.d_pos, a_.pos.data(), n);
+    to_backend(a_.d_first, a_.first.data(), n);
+    to_backend(a_.d_seq, a_.seq.data(), n);
+    to_backend(a_.d_kv_off, a_.kv_off.data(), n);
 
-    be_.embedding(a_.x.data(), tokens, w.tok_embd.data, w.tok_embd.type, n, h.dim, h.n_vocab);
-    be_.rope_cache(a_.rope_cs.data(), a_.pos.data(), n, h.n_rot, h.rope_base, h.rope_linear_factor,
-                   h.rope_freq_factors.empty() ? nullptr : h.rope_freq_factors.data());
+    be_.embedding(a_.x.f(), d_tokens, w.tok_embd.data, w.tok_embd.type, n, h.dim, h.n_vocab);
+    be_.rope_cache(a_.rope_cs.f(), d_pos, n, h.n_rot, h.rope_base, h.rope_linear_factor, w.rope_freqs);
     for (int64_t l = 0; l < h.n_layers; ++l) layer_forward(l, n);
     for (int64_t r = 0; r < n; ++r) cache_.length[a_.seq[r]] = std::max(cache_.length[a_.seq[r]], a_.pos[r] + 1);
 
-    // Gather the rows that produce outputs, then the final norm and the vocabulary projection.
+    // Gather the rows that produce outputs (every row: in place), then the final norm and the
+    // vocabulary projection.
     n_outputs_ = 0;
     for (int64_t r = 0; r < n; ++r)
         if (outputs == nullptr || outputs[r]) ++n_outputs_;
-    ensure(a_.out_x, n_outputs_ * h.dim);
-    for (int64_t r = 0, o = 0; r < n; ++r)
-        if (outputs == nullptr || outputs[r])
-            std::copy_n(a_.x.data() + r * h.dim, h.dim, a_.out_x.data() + (o++) * h.dim);
-    hidden_.resize(static_cast<size_t>(n_outputs_ * h.dim));
-    be_.rmsnorm(hidden_.data(), nullptr, a_.out_x.data(), w.output_norm, n_outputs_, h.dim,
-                         float(h.rms_eps));
-    has_logits_ = want_logits;
-    if (want_logits && n_outputs_ > 0) {
-        logits_.resize(static_cast<size_t>(n_outputs_ * h.n_vocab));
-        linear(be_, logits_.data(), w.output, hidden_.data(), n_outputs_);
+    const float* out_x = a_.x.f();
+    if (n_outputs_ < n) {
+        a_.out_x.ensure(be_, std::max<int64_t>(n_outputs_, 1) * h.dim * 4);
+        for (int64_t r = 0, o = 0; r < n; ++r)
+            if (outputs[r]) be_.copy(a_.out_x.f() + (o++) * h.dim, a_.x.f() + r * h.dim, h.dim * 4);
+        out_x = a_.out_x.f();
     }
+    // Outputs go where the host reads them on a host-memory backend, else to backend buffers
+    // downloaded on demand.
+    float* hidden;
+    if (be_.host_memory()) {
+        hidden_.resize(static_cast<size_t>(n_outputs_ * h.dim));
+        hidden = hidden_.data();
+    } else {
+        hidden_dev_.ensure(be_, std::max<int64_t>(n_outputs_, 1) * h.dim * 4);
+        hidden = hidden_dev_.f();
+    }
+    be_.rmsnorm(hidden, nullptr, out_x, w.output_norm, n_outputs_, h.dim, float(h.rms_eps));
+    hidden_be_ = hidden;
+    hidden_on_host_ = be_.host_memory();
+    has_logits_ = want_logits;
+    logits_on_host_ = be_.host_memory();
+    if (want_logits && n_outputs_ > 0) {
+        float* logits;
+        if (be_.host_memory()) {
+            logits_.resize(static_cast<size_t>(n_outputs_ * h.n_vocab));
+            logits = logits_.data();
+        } else {
+            logits_dev_.ensure(be_, n_outputs_ * h.n_vocab * 4);
+            logits = logits_dev_.f();
+        }
+        linear(be_, logits, w.output, hidden, n_outputs_);
+        logits_be_ = logits;
+    }
+}
+
+const std::vector<float>& LlamaSession::logits() const {
+    if (!has_logits_) {
+        logits_.clear();
+    } else if (!logits_on_host_) {
+        logits_.resize(static_cast<size_t>(n_outputs_ * model_.hparams().n_vocab));
+        if (!logits_.empty()) be_.download(logits_.data(), logits_be_, int64_t(logits_.size() * 4));
+        logits_on_host_ = true;
+    }
+    return logits_;
+}
+
+const std::vector<float>& LlamaSession::hidden() const {
+    if (!hidden_on_host_) {
+        hidden_.resize(static_cast<size_t>(n_outputs_ * model_.hparams().dim));
+        if (!hidden_.empty()) be_.download(hidden_.data(), hidden_be_, int64_t(hidden_.size() * 4));
+        hidden_on_host_ = true;
+    }
+    return hidden_;
+}
+
+const float* LlamaSession::logits_row(int64_t row) const {
+    const int64_t V = model_.hparams().n_vocab;
+    SL4J_CHECK_ARG(has_logits_ && row >= 0 && row < n_outputs_, "row %lld has no logits (%lld output rows)",
+                   (long long)row, (long long)(has_logits_ ? n_outputs_ : 0));
+    if (logits_on_host_) return logits_.data() + row * V;
+    row_.resize(static_cast<size_t>(V));
+    be_.download(row_.data(), logits_be_ + row * V, V * 4);
+    return row_.data();
+}
+
+void LlamaSession::greedy(int32_t* tokens, float* logprobs) {
+    SL4J_CHECK_ARG(tokens != nullptr && logprobs != nullptr, "greedy needs room for the tokens and log-probs");
+    SL4J_CHECK_ARG(has_logits_ && n_outputs_ > 0, "the last decode did not compute logits");
+    const int64_t n = n_outputs_, V = model_.hparams().n_vocab;
+    if (be_.host_memory()) {
+        be_.argmax_logprob(tokens, logprobs, logits_be_, n, V);
+        return;
+    }
+    greedy_dev_.ensure(be_, n * 8);
+    int32_t* d_tokens = greedy_dev_.as<int32_t>();
+    float* d_lp = reinterpret_cast<float*>(d_tokens + n);
+    be_.argmax_logprob(d_tokens, d_lp, logits_be_, n, V);
+    be_.download(tokens, d_tokens, n * 4);
+    be_.download(logprobs, d_lp, n * 4);
 }
 
 float LlamaSession::logprob(int64_t row, int32_t target) const {
     const int64_t V = model_.hparams().n_vocab;
     SL4J_CHECK_ARG(has_logits_ && row >= 0 && row < n_outputs_, "row %lld has no logits (%lld output rows)",
                    (long long)row, (long long)(has_logits_ ? n_outputs_ : 0));
-    return be_.log_softmax_at(logits_.data() + row * V, V, target);
+    return be_.log_softmax_at(logits_be_ + row * V, V, target);
 }
 
 void LlamaSession::set_lora(const LoraAdapter* lora, bool enabled) {
     SL4J_CHECK_ARG(lora == nullptr || lora->n_layers() == model_.hparams().n_layers,
                    "the adapter has %lld layers, the model %lld", (long long)(lora ? lora->n_layers() : 0),
                    (long long)model_.hparams().n_layers);
+    if (lora != nullptr && !be_.host_memory())
+        SL4J_FAIL(SL4J_ERR_UNSUPPORTED, "LoRA adapters live in host memory in this version: a session on %s cannot "
+                  "use one (run on the CPU)", be_.name().c_str());
     lora_ = lora;
     lora_enabled_ = enabled;
 }
@@ -164,8 +241,8 @@ void LlamaSession::proj(int64_t l, std::initializer_list<int> targets, float* co
     int i = 0;
     for (int t : targets) {
         if (lora_->has(l, t)) {
-            ensure(lora_u_, n * lora_->config().r);
-            lora_forward(be_, outs[i], lora_u_.data(), in, lora_->a(l, t), lora_->b(l, t), lora_->scale(), 0.f, 0, n,
+            a_.lora_u.ensure(be_, n * lora_->config().r * 4);
+            lora_forward(be_, outs[i], a_.lora_u.f(), in, lora_->a(l, t), lora_->b(l, t), lora_->scale(), 0.f, 0, n,
                          lora_scratch_);
         }
         ++i;
@@ -175,48 +252,45 @@ void LlamaSession::proj(int64_t l, std::initializer_list<int> targets, float* co
 void LlamaSession::layer_forward(int64_t l, int64_t n) {
     const LlamaHparams& h = model_.hparams();
     const LayerWeights& L = model_.weights().layers[l];
-    const int64_t kv = h.kv_dim();
+    const int32_t* seq = be_.host_memory() ? a_.seq.data() : a_.d_seq.as<int32_t>();
+    const int64_t* pos = be_.host_memory() ? a_.pos.data() : a_.d_pos.as<int64_t>();
+    const int64_t* first = be_.host_memory() ? a_.first.data() : a_.d_first.as<int64_t>();
+    const int64_t* kv_off = be_.host_memory() ? a_.kv_off.data() : a_.d_kv_off.as<int64_t>();
 
     // attention block
-    be_.rmsnorm(a_.xb.data(), nullptr, a_.x.data(), L.attn_norm, n, h.dim, float(h.rms_eps));
-    float* qkv[] = {a_.q.data(), a_.k.data(), a_.v.data()};
-    proj(l, {kLoraQ, kLoraK, kLoraV}, qkv, a_.xb.data(), n);
-    be_.rope(a_.q.data(), a_.rope_cs.data(), n, h.n_heads, h.head_dim, h.n_rot);
-    be_.rope(a_.k.data(), a_.rope_cs.data(), n, h.n_kv_heads, h.head_dim, h.n_rot);
+    be_.rmsnorm(a_.xb.f(), nullptr, a_.x.f(), L.attn_norm, n, h.dim, float(h.rms_eps));
+    float* qkv[] = {a_.q.f(), a_.k.f(), a_.v.f()};
+    proj(l, {kLoraQ, kLoraK, kLoraV}, qkv, a_.xb.f(), n);
+    be_.rope(a_.q.f(), a_.rope_cs.f(), n, h.n_heads, h.head_dim, h.n_rot);
+    be_.rope(a_.k.f(), a_.rope_cs.f(), n, h.n_kv_heads, h.head_dim, h.n_rot);
     const int64_t base = cache_.layer_offset(l);
     if (cache_.type == SL4J_TYPE_F32) {
-        float* kc = cache_.k.data() + base;
-        float* vc = cache_.v.data() + base;
-        for (int64_t r = 0; r < n; ++r) {
-            const int64_t off = a_.seq[r] * cache_.seq_stride() + a_.pos[r] * kv;
-            std::copy_n(a_.k.data() + r * kv, kv, kc + off);
-            std::copy_n(a_.v.data() + r * kv, kv, vc + off);
-        }
-        be_.attention(a_.att.data(), a_.q.data(), kc, vc, a_.seq.data(), a_.pos.data(), a_.first.data(), n,
-                      h.n_heads, h.n_kv_heads, h.head_dim, cache_.seq_stride());
+        float* kc = cache_.k.f() + base;
+        float* vc = cache_.v.f() + base;
+        be_.copy_rows(kc, kv_off, a_.k.f(), n, h.kv_dim());
+        be_.copy_rows(vc, kv_off, a_.v.f(), n, h.kv_dim());
+        be_.attention(a_.att.f(), a_.q.f(), kc, vc, seq, pos, first, n, h.n_heads, h.n_kv_heads, h.head_dim,
+                      cache_.seq_stride());
     } else {
-        uint16_t* kc = cache_.k16.data() + base;
-        uint16_t* vc = cache_.v16.data() + base;
-        for (int64_t r = 0; r < n; ++r) {
-            const int64_t off = a_.seq[r] * cache_.seq_stride() + a_.pos[r] * kv;
-            quantize_row(SL4J_TYPE_F16, a_.k.data() + r * kv, kc + off, kv);
-            quantize_row(SL4J_TYPE_F16, a_.v.data() + r * kv, vc + off, kv);
-        }
-        be_.attention_f16(a_.att.data(), a_.q.data(), kc, vc, a_.seq.data(), a_.pos.data(), a_.first.data(), n,
-                          h.n_heads, h.n_kv_heads, h.head_dim, cache_.seq_stride());
+        uint16_t* kc = cache_.k.as<uint16_t>() + base;
+        uint16_t* vc = cache_.v.as<uint16_t>() + base;
+        be_.copy_rows_f16(kc, kv_off, a_.k.f(), n, h.kv_dim());
+        be_.copy_rows_f16(vc, kv_off, a_.v.f(), n, h.kv_dim());
+        be_.attention_f16(a_.att.f(), a_.q.f(), kc, vc, seq, pos, first, n, h.n_heads, h.n_kv_heads, h.head_dim,
+                          cache_.seq_stride());
     }
-    float* o[] = {a_.xb2.data()};
-    proj(l, {kLoraO}, o, a_.att.data(), n);
-    be_.residual(a_.x.data(), a_.xb2.data(), n * h.dim);
+    float* o[] = {a_.xb2.f()};
+    proj(l, {kLoraO}, o, a_.att.f(), n);
+    be_.residual(a_.x.f(), a_.xb2.f(), n * h.dim);
 
     // feed-forward block
-    be_.rmsnorm(a_.xb.data(), nullptr, a_.x.data(), L.ffn_norm, n, h.dim, float(h.rms_eps));
-    float* gate_up[] = {a_.hb.data(), a_.hb2.data()};
-    proj(l, {kLoraGate, kLoraUp}, gate_up, a_.xb.data(), n);
-    be_.swiglu(a_.hb.data(), a_.hb.data(), a_.hb2.data(), n * h.ffn);
-    float* down[] = {a_.xb2.data()};
-    proj(l, {kLoraDown}, down, a_.hb.data(), n);
-    be_.residual(a_.x.data(), a_.xb2.data(), n * h.dim);
+    be_.rmsnorm(a_.xb.f(), nullptr, a_.x.f(), L.ffn_norm, n, h.dim, float(h.rms_eps));
+    float* gate_up[] = {a_.hb.f(), a_.hb2.f()};
+    proj(l, {kLoraGate, kLoraUp}, gate_up, a_.xb.f(), n);
+    be_.swiglu(a_.hb.f(), a_.hb.f(), a_.hb2.f(), n * h.ffn);
+    float* down[] = {a_.xb2.f()};
+    proj(l, {kLoraDown}, down, a_.hb.f(), n);
+    be_.residual(a_.x.f(), a_.xb2.f(), n * h.dim);
 }
 
 }  // namespace sl4j

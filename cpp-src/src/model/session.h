@@ -11,37 +11,41 @@
 
 namespace sl4j {
 
-// Keys and values in F16 (the default: half the bytes, attention decodes them) or F32.
+// Keys and values in F16 (the default: half the bytes, attention decodes them) or F32, in the
+// session backend's memory.
 struct KvCache {
     int64_t n_seq = 0, n_ctx = 0, n_layers = 0, kv_dim = 0;
     int32_t type = SL4J_TYPE_F16;   // SL4J_TYPE_F16 or SL4J_TYPE_F32
-    std::vector<float> k, v;        // F32: (n_layers, n_seq, n_ctx, kv_dim)
-    std::vector<uint16_t> k16, v16; // F16: (n_layers, n_seq, n_ctx, kv_dim)
-    std::vector<int64_t> length;    // (n_seq) positions filled
+    DeviceBuffer k, v;              // (n_layers, n_seq, n_ctx, kv_dim) of type
+    std::vector<int64_t> length;    // (n_seq) positions filled (host)
 
     int64_t seq_stride() const { return n_ctx * kv_dim; }
     int64_t layer_offset(int64_t l) const { return l * n_seq * seq_stride(); }
-    int64_t bytes() const { return int64_t(k.size() + v.size()) * 4 + int64_t(k16.size() + v16.size()) * 2; }
+    int64_t bytes() const { return k.bytes() + v.bytes(); }
 };
 
-// Buffers of one forward pass over N rows; grown on demand, reused across calls.
+// Buffers of one forward pass over N rows in the session backend's memory; grown on demand,
+// reused across calls.
 struct Activations {
-    std::vector<float> x;       // (N, dim) residual stream
-    std::vector<float> xb;      // (N, dim) normed input of a sub-layer
-    std::vector<float> xb2;     // (N, dim) sub-layer output
-    std::vector<float> q;       // (N, dim)
-    std::vector<float> k;       // (N, kv_dim)
-    std::vector<float> v;       // (N, kv_dim)
-    std::vector<float> att;     // (N, dim) attention output before wo
-    std::vector<float> hb;      // (N, ffn) gate, then silu(gate)·up
-    std::vector<float> hb2;     // (N, ffn) up
-    std::vector<float> rope_cs; // (N, n_rot) cos/sin per row
-    std::vector<int64_t> pos;   // (N)
-    std::vector<int64_t> first; // (N) first visible position (document start)
-    std::vector<int32_t> seq;   // (N)
+    DeviceBuffer x;       // (N, dim) residual stream
+    DeviceBuffer xb;      // (N, dim) normed input of a sub-layer
+    DeviceBuffer xb2;     // (N, dim) sub-layer output
+    DeviceBuffer q;       // (N, dim)
+    DeviceBuffer k;       // (N, kv_dim)
+    DeviceBuffer v;       // (N, kv_dim)
+    DeviceBuffer att;     // (N, dim) attention output before wo
+    DeviceBuffer hb;      // (N, ffn) gate, then silu(gate)·up
+    DeviceBuffer hb2;     // (N, ffn) up
+    DeviceBuffer rope_cs; // (N, n_rot) cos/sin per row
+    DeviceBuffer out_x;   // (n_out, dim) rows producing outputs, gathered (when not every row)
+    DeviceBuffer lora_u;  // (N, r) A·x of one adapted projection
+    // The batch's index arrays: built on the host, uploaded once per decode (device backends).
+    std::vector<int64_t> pos;      // (N)
+    std::vector<int64_t> first;    // (N) first visible position (document start)
+    std::vector<int32_t> seq;      // (N)
+    std::vector<int64_t> kv_off;   // (N) offset of the row's keys/values within a layer of the cache
     std::vector<int64_t> next_pos; // (n_seq) scratch: next free position while assigning rows
-    std::vector<int32_t> out_tokens; // rows producing outputs, gathered
-    std::vector<float> out_x;   // (n_out, dim)
+    DeviceBuffer d_tokens, d_pos, d_first, d_seq, d_kv_off; // device copies of the above
 };
 
 class LlamaSession {
@@ -61,9 +65,18 @@ public:
                 int64_t n_tokens, bool want_logits);
 
     int64_t n_outputs() const { return n_outputs_; }
-    const std::vector<float>& logits() const { return logits_; } // (n_outputs, n_vocab)
-    const std::vector<float>& hidden() const { return hidden_; } // (n_outputs, dim)
+    // (n_outputs, n_vocab) and (n_outputs, dim) on the host: on a device backend downloaded at the
+    // first call after a decode, on the CPU the buffers the decode wrote.
+    const std::vector<float>& logits() const;
+    const std::vector<float>& hidden() const;
+    // One output row's logits on the host (n_vocab floats; a device backend downloads that row
+    // alone), valid until the next call.
+    const float* logits_row(int64_t row) const;
     bool has_logits() const { return has_logits_; }
+    // Greedy choice for every output row of the last decode (logits needed): tokens[r] = the
+    // row's argmax (ties: the lower id), logprobs[r] its log-probability, computed by the
+    // backend: a device reads back 8 bytes per row, not the logits.
+    void greedy(int32_t* tokens, float* logprobs);
     // log softmax(logits of output row)[target], computed by the session's backend.
     float logprob(int64_t row, int32_t target) const;
 
@@ -79,11 +92,15 @@ public:
 
     // Attach a LoRA adapter (NULL detaches): every adapted projection becomes W·x + scale·B·A·x,
     // computed on the fly (no merged copy). The adapter must outlive its use; enabled = false
-    // runs the base model while keeping the attachment.
+    // runs the base model while keeping the attachment. Adapters live in host memory: a session
+    // on a device backend refuses one (SL4J_ERR_UNSUPPORTED).
     void set_lora(const LoraAdapter* lora, bool enabled);
 
 private:
     void assign_positions(const int32_t* seq_ids, const int64_t* doc_start, int64_t n);
+    // The batch's index arrays as the backend sees them (uploaded unless host memory).
+    template <typename T>
+    const T* to_backend(DeviceBuffer& d, const T* host, int64_t n);
     void layer_forward(int64_t l, int64_t n);
     void grow(int64_t n);
     void proj(int64_t l, std::initializer_list<int> targets, float* const* outs, const float* in, int64_t n);
@@ -92,12 +109,17 @@ private:
     Backend& be_;
     KvCache cache_;
     Activations a_;
-    std::vector<float> logits_, hidden_;
+    DeviceBuffer logits_dev_, hidden_dev_;          // outputs in backend memory (device backends)
+    DeviceBuffer greedy_dev_;                       // (n_outputs) ids, then (n_outputs) log-probs
+    mutable std::vector<float> logits_, hidden_;    // the host's: written in place on the CPU
+    mutable std::vector<float> row_;                // one downloaded row of logits
+    mutable bool logits_on_host_ = false, hidden_on_host_ = false;
+    const float* logits_be_ = nullptr;              // the last decode's logits and hidden states in
+    const float* hidden_be_ = nullptr;              //   backend memory
     int64_t n_outputs_ = 0;
     bool has_logits_ = false;
     const LoraAdapter* lora_ = nullptr;
     bool lora_enabled_ = false;
-    std::vector<float> lora_u_;
     LoraScratch lora_scratch_;
 };
 

@@ -22,6 +22,9 @@ void decode(const Weight& w, float* dst) {
 }  // namespace
 
 FullParams::FullParams(const LlamaModel& model) {
+    if (!model.backend().host_memory())
+        SL4J_FAIL(SL4J_ERR_UNSUPPORTED, "full-parameter training reads the weights in host memory in this version: "
+                  "the model is on %s (load it on the CPU)", model.backend().name().c_str());
     const LlamaHparams& h = model.hparams();
     const LlamaWeights& src = model.weights();
     // Every tensor is created before any pointer to its values is taken (tensors_ never grows after).

@@ -51,6 +51,10 @@ Trainer::Trainer(const LlamaModel& model, LoraAdapter* lora, FullParams* full, c
                  Backend& backend)
     : model_(model), be_(backend), lora_(lora), full_(full), w_(full ? full->weights() : model.weights()),
       cfg_(config), N_(config.batch * config.seq_len) {
+    if (!backend.host_memory() || !model.backend().host_memory())
+        SL4J_FAIL(SL4J_ERR_UNSUPPORTED, "training keeps its buffers and trainable tensors in host memory in this version: "
+                  "it cannot run on %s (load the model on the CPU)",
+                  (!backend.host_memory() ? backend : model.backend()).name().c_str());
     const LlamaHparams& h = model.hparams();
     SL4J_CHECK_ARG(cfg_.batch >= 1 && cfg_.seq_len >= 1 && N_ <= (int64_t(1) << 24),
                    "trainer needs batch >= 1 and seq_len >= 1 (got %lld × %lld)", (long long)cfg_.batch,

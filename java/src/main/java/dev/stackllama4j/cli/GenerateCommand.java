@@ -79,7 +79,7 @@ public final class GenerateCommand implements Command {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        try (LlamaModel model = ModelFlags.load(cmd, ctx);
+        try (LlamaModel model = ModelFlags.load(cmd, ctx, cmd.hasOption("adapter") ? "a LoRA adapter runs" : null);
                 LoraAdapter lora = ModelFlags.adapter(cmd, model)) {
             model.useKvType(PlanFlags.kvType(cmd));
             try (LlamaEngine engine = LlamaEngine.create(model, new LlamaEngine.Options(1, 0))) {

@@ -20,7 +20,17 @@ final class ModelFlags {
         o.addOption(Option.builder().longOpt("device").hasArg().argName("D").desc("cpu | cuda | auto (default auto)").get());
     }
 
+    /** Loads --model on --device for a command that runs sessions without an adapter (GPU-capable). */
     static LlamaModel load(CommandLine cmd, CliContext ctx) {
+        return load(cmd, ctx, null);
+    }
+
+    /**
+     * Loads --model on --device. {@code hostOnly}: why this use needs the model on the CPU in this
+     * version (training, a LoRA adapter or a reward head use host memory), or null when it can run on
+     * the GPU. Then auto picks the CPU with a one-line notice, and cuda is refused naming the reason.
+     */
+    static LlamaModel load(CommandLine cmd, CliContext ctx, String hostOnly) {
         Path path = Path.of(Flags.required(cmd, "model"));
         if (!Files.isRegularFile(path)) throw new UsageException("no such model file: " + path);
         Device device;
@@ -31,10 +41,17 @@ final class ModelFlags {
         }
         int threads = Flags.intValue(cmd, "threads", 0);
         if (threads < 0) throw new UsageException("--threads must be >= 0");
-        if (device == Device.AUTO && dev.stackllama4j.engine.Backend.cudaDeviceCount() > 0)
-            ctx.err().println("notice: a CUDA GPU is present, but the LLaMA model runs on the CPU in this version");
+        if (hostOnly != null && device == Device.CUDA)
+            throw new UsageException("--device cuda: " + hostOnly + " on the CPU in this version (use --device cpu or auto)");
+        if (hostOnly != null && device == Device.AUTO) {
+            if (dev.stackllama4j.engine.Backend.cudaDeviceCount() > 0)
+                ctx.err().println("device auto: running on the CPU (" + hostOnly + " on the CPU in this version)");
+            device = Device.CPU;
+        }
         if (threads > 0) dev.stackllama4j.engine.Backend.setThreads(threads);
-        return LlamaModel.load(path, new LlamaModel.Options(device, 0));
+        LlamaModel model = LlamaModel.load(path, new LlamaModel.Options(device, 0));
+        if (!model.deviceNotice().isEmpty()) ctx.err().println(model.deviceNotice());
+        return model;
     }
 
     /** Loads --adapter (if given) for {@code model}; null when absent. The caller passes it to each use. */

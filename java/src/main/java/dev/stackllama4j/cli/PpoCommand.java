@@ -128,7 +128,7 @@ public final class PpoCommand implements Command {
         Path rewardAdapter = oracle ? null : SftCommand.existing(cmd.getOptionValue("reward-adapter"));
         // The reward model's own trunk (--reward-model); by default it shares the policy's mapping.
         Path rewardTrunk = cmd.hasOption("reward-model") && !oracle ? SftCommand.existing(cmd.getOptionValue("reward-model")) : null;
-        try (LlamaModel base = ModelFlags.load(cmd, ctx)) {
+        try (LlamaModel base = ModelFlags.load(cmd, ctx, "PPO (training, LoRA adapters, the reward model) runs")) {
             int longest = 1;
             for (Prompts.Prompt p : Prompts.read(promptFile, base.tokenizer(), PpoSession.maxPromptTokens(base, c), new int[1], ""))
                 longest = Math.max(longest, p.tokens().length);

@@ -71,7 +71,7 @@ public final class LlamaModel implements AutoCloseable {
         if (!Files.isRegularFile(path)) throw new EngineException.Io(path + ": no such model file");
         sl4j_model h = new sl4j_model();
         try (sl4j_model_params p = sl4j.sl4j_model_default_params(); BytePointer cpath = Native.utf8(path.toString())) {
-            // The engine decides: AUTO runs on the CPU in this version, CUDA is refused with a message.
+            // The engine decides: AUTO takes a usable GPU, else the CPU; CUDA without one fails saying why.
             p.device(options.device().id);
             Native.check(sl4j.sl4j_model_load(cpath, p, h));
         }
@@ -99,6 +99,26 @@ public final class LlamaModel implements AutoCloseable {
 
     public Path path() {
         return path;
+    }
+
+    /** Where the weights and sessions are: {@link Device#CPU} or {@link Device#CUDA}, never AUTO. */
+    public Device device() {
+        return Device.fromId(sl4j.sl4j_model_device(handle()));
+    }
+
+    /** The backend in words, e.g. "CPU: 2 threads, AVX-512". */
+    public String backendName() {
+        return Native.str(sl4j.sl4j_model_backend_name(handle()));
+    }
+
+    /** With {@link Device#AUTO}: one line naming the device picked; otherwise "". */
+    public String deviceNotice() {
+        return Native.str(sl4j.sl4j_model_notice(handle()));
+    }
+
+    /** Bytes of weights in device memory: 0 on the CPU, where they stay in the mapped file. */
+    public long deviceBytes() {
+        return sl4j.sl4j_model_device_bytes(handle());
     }
 
     public ModelInfo info() {

@@ -256,4 +256,31 @@ class CliTest {
         }
         assertEquals(2, run("generate", "--model", model.toString(), "--system", "x").code(), "--system needs --chat");
     }
+
+    /**
+     * --device: cpu runs on the CPU; auto says in one line which device it picked; cuda without a usable GPU fails
+     * with exit 1 saying why; a training command refuses cuda as a usage error (training runs on the CPU).
+     */
+    @Test
+    void deviceFlagPicksAndRefusesClearly() throws Exception {
+        Path model = tinyModel();
+        Path npy = tmp.resolve("l.npy");
+        Run cpu = run("logits", "--model", model.toString(), "--tokens", "1,2,3", "--out", npy.toString(), "--device", "cpu");
+        assertEquals(0, cpu.code(), cpu.err());
+        assertFalse(cpu.err().contains("device auto"), cpu.err());
+        Run auto = run("logits", "--model", model.toString(), "--tokens", "1,2,3", "--out", npy.toString(), "--device", "auto");
+        assertEquals(0, auto.code(), auto.err());
+        assertEquals(1, auto.err().lines().filter(l -> l.startsWith("device auto: running on the ")).count(), auto.err());
+        if (dev.stackllama4j.engine.Backend.cudaDeviceCount() == 0) {
+            Run cuda = run("logits", "--model", model.toString(), "--tokens", "1,2,3", "--out", npy.toString(), "--device", "cuda");
+            assertEquals(1, cuda.code(), cuda.err());
+            assertTrue(cuda.err().contains("device cuda asked, but "), cuda.err());
+        }
+        Path texts = Files.writeString(tmp.resolve("t.jsonl"), "{\"text\": \"a\"}\n");
+        Run sft = run("sft", "--model", model.toString(), "--device", "cuda", "--train-file", texts.toString(),
+                "--text-field", "text", "--output", tmp.resolve("run").toString());
+        assertEquals(2, sft.code(), sft.err());
+        assertTrue(sft.err().contains("--device cuda: training runs on the CPU in this version"), sft.err());
+        assertEquals(2, run("logits", "--model", model.toString(), "--tokens", "1", "--device", "tpu").code());
+    }
 }

@@ -5,12 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.stackllama4j.data.Template;
 import dev.stackllama4j.engine.LlamaModel;
 import dev.stackllama4j.engine.LoraAdapter;
 import dev.stackllama4j.engine.TensorType;
 import dev.stackllama4j.engine.Trainable;
 import dev.stackllama4j.model.ModelShape;
 import dev.stackllama4j.model.RandomModel;
+import dev.stackllama4j.reward.RewardRunTest;
 import dev.stackllama4j.tokenizer.Tokenizer;
 import dev.stackllama4j.train.LoraConfig;
 import dev.stackllama4j.train.LrSchedule;
@@ -32,23 +34,13 @@ class DpoRunTest {
     Path tmp;
 
     static final PrintStream QUIET = new PrintStream(new ByteArrayOutputStream());
-    static final String[] WORDS = {"apple", "river", "stone", "cloud", "paper", "glass", "music", "train", "light", "table"};
-
-    /** Answers of random words; the chosen one contains the marker "great", the rejected one does not. */
+    /** RewardRunTest's planted preference (the chosen answer holds "great"), answers of 2–4 words, as DPO pairs. */
     static List<DpoData.Pair> plantedPairs(Tokenizer tok, int n, long seed) {
-        SplittableRandom r = new SplittableRandom(seed);
         List<DpoData.Pair> out = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            String q = "Question " + r.nextInt(100) + " about " + WORDS[r.nextInt(WORDS.length)] + "?";
-            StringBuilder a = new StringBuilder(), b = new StringBuilder();
-            int len = 2 + r.nextInt(3), marker = r.nextInt(len);
-            for (int w = 0; w < len; w++) {
-                a.append(w == marker ? "great" : WORDS[r.nextInt(WORDS.length)]).append(' ');
-                b.append(WORDS[r.nextInt(WORDS.length)]).append(' ');
-            }
-            int[] prompt = tok.encode(dev.stackllama4j.data.Template.prompt(q), tok.vocabulary().addBos(), false);
-            int[] j = DpoData.side(tok, q, a.toString().trim()), k = DpoData.side(tok, q, b.toString().trim());
-            out.add(new DpoData.Pair(String.valueOf(i), j, DpoData.answerStart(prompt, j), k, DpoData.answerStart(prompt, k)));
+        for (RewardRunTest.PlantedText t : RewardRunTest.plantedTexts(n, seed, 2, 3)) {
+            int[] prompt = tok.encode(Template.prompt(t.question()), tok.vocabulary().addBos(), false);
+            int[] j = DpoData.side(tok, t.question(), t.chosen()), k = DpoData.side(tok, t.question(), t.rejected());
+            out.add(new DpoData.Pair(String.valueOf(out.size()), j, DpoData.answerStart(prompt, j), k, DpoData.answerStart(prompt, k)));
         }
         return out;
     }

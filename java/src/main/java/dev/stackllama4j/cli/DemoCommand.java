@@ -50,6 +50,7 @@ public final class DemoCommand implements Command {
         o.addOption(Option.builder().longOpt("method").hasArg().argName("M")
                 .desc("stage 6: ppo | dpo | grpo | rloo, or a comma list run one after another on the same SFT and reward models"
                         + " (default ppo)").get());
+        o.addOption(Option.builder().longOpt("dpo-beta").hasArg().argName("X").desc("β of the dpo method (default " + DemoPipeline.DPO_BETA + ")").get());
         o.addOption(Option.builder().longOpt("seed").hasArg().argName("N").desc("random seed (default " + d.seed() + ")").get());
         return o;
     }
@@ -81,17 +82,20 @@ public final class DemoCommand implements Command {
             throw new UsageException(e.getMessage());
         }
         if (new java.util.HashSet<>(methods).size() != methods.size()) throw new UsageException("--method lists a method twice");
+        double dpoBeta = Flags.doubleValue(cmd, "dpo-beta", DemoPipeline.DPO_BETA);
+        if (!(dpoBeta > 0) || !Double.isFinite(dpoBeta)) throw new UsageException("--dpo-beta must be > 0, got " + dpoBeta);
         ctx.out().println("stackllama4j demo — " + Backend.systemInfo());
         try (Backend b = Backend.open(dev.stackllama4j.engine.Device.AUTO)) {
             if (!b.notice().isEmpty()) ctx.out().println("notice: " + b.notice());
         }
         try (FolderLock lock = FolderLock.acquire(dir, ctx.err())) {
-            return run(ctx, settings, methods, dir);
+            return run(ctx, settings, methods, dpoBeta, dir);
         }
     }
 
-    private static int run(CliContext ctx, DemoPipeline.Settings settings, List<DemoPipeline.Method> methods, Path dir) throws Exception {
-        DemoPipeline p = new DemoPipeline(settings, methods, ctx.out());
+    private static int run(CliContext ctx, DemoPipeline.Settings settings, List<DemoPipeline.Method> methods, double dpoBeta, Path dir)
+            throws Exception {
+        DemoPipeline p = new DemoPipeline(settings, methods, ctx.out()).dpoBeta(dpoBeta);
         long t0 = System.nanoTime();
         java.util.Map<String, Object> report = p.runAll(title -> stage(ctx, title));
         ctx.out().println();

@@ -380,15 +380,25 @@ public final class DemoPipeline {
 
     /**
      * The demo's DPO settings: the reward model's pairs, budget and LoRA (r16 on every projection,
-     * no dropout), β 0.1 (StackLLaMA-2's), sigmoid loss.
+     * no dropout), β {@link #DPO_BETA} unless set ({@link #dpoBeta}), sigmoid loss.
      */
     public DpoConfig dpoConfig() {
         LoraConfig lora = new LoraConfig(16, 32f, 0.0f, EnumSet.allOf(LoraConfig.Target.class), s.seed());
-        return new DpoConfig(DPO_BETA, DpoLoss.Kind.SIGMOID, 0, DPO_LR, 8, 1, 1, LrSchedule.Kind.COSINE, 10, 0.0, 512, 1.0, 0, 0, lora,
+        return new DpoConfig(dpoBeta, DpoLoss.Kind.SIGMOID, 0, DPO_LR, 8, 1, 1, LrSchedule.Kind.COSINE, 10, 0.0, 512, 1.0, 0, 0, lora,
                 s.seed(), s.rewardSteps());
     }
 
-    static final double DPO_BETA = 0.1, DPO_LR = 3e-4;
+    /** The demo's DPO β by default: StackLLaMA-2's. */
+    public static final double DPO_BETA = 0.1;
+    static final double DPO_LR = 3e-4;
+    private double dpoBeta = DPO_BETA;
+
+    /** Sets the DPO stage's β ({@code demo --dpo-beta}); returns this pipeline. */
+    public DemoPipeline dpoBeta(double beta) {
+        if (!(beta > 0) || !Double.isFinite(beta)) throw new IllegalArgumentException("--dpo-beta must be > 0, got " + beta);
+        this.dpoBeta = beta;
+        return this;
+    }
 
     /**
      * DPO on the SFT trunk with the reward split's pairs (those the reward model learns from);

@@ -388,8 +388,8 @@ public final class DemoPipeline {
                 s.seed(), s.rewardSteps());
     }
 
-    /** The demo's DPO β by default: StackLLaMA-2's. */
-    public static final double DPO_BETA = 0.1;
+    /** The demo's DPO β (StackLLaMA-2 used 0.1, which drifts to KL 14–30 nats here; docs/pipeline.md). */
+    public static final double DPO_BETA = 0.5;
     static final double DPO_LR = 3e-4;
     private double dpoBeta = DPO_BETA;
 

@@ -47,6 +47,10 @@ public final class DemoCommand implements Command {
         o.addOption(Option.builder().longOpt("reward-steps").hasArg().argName("N").desc("reward-model steps (default " + d.rewardSteps() + ")").get());
         o.addOption(Option.builder().longOpt("ppo-steps").hasArg().argName("N").desc("PPO steps (default " + d.ppoSteps() + ")").get());
         o.addOption(Option.builder().longOpt("eval-every").hasArg().argName("N").desc("PPO steps between held-out evaluations for the figure (default " + d.evalEvery() + ", 0: none)").get());
+        o.addOption(Option.builder().longOpt("method").hasArg().argName("M")
+                .desc("stage 6: ppo | dpo | grpo | rloo, or a comma list run one after another on the same SFT and reward models"
+                        + " (default ppo)").get());
+        o.addOption(Option.builder().longOpt("dpo-beta").hasArg().argName("X").desc("β of the dpo method (default " + DemoPipeline.DPO_BETA + ")").get());
         o.addOption(Option.builder().longOpt("seed").hasArg().argName("N").desc("random seed (default " + d.seed() + ")").get());
         return o;
     }
@@ -71,17 +75,27 @@ public final class DemoCommand implements Command {
                 Flags.intValue(cmd, "pretrain-steps", d.pretrainSteps()), Flags.intValue(cmd, "sft-steps", d.sftSteps()),
                 Flags.intValue(cmd, "reward-steps", d.rewardSteps()), Flags.intValue(cmd, "ppo-steps", d.ppoSteps()),
                 Flags.intValue(cmd, "eval-every", d.evalEvery()), Flags.longValue(cmd, "seed", d.seed()));
+        List<DemoPipeline.Method> methods = new ArrayList<>();
+        try {
+            for (String m : cmd.getOptionValue("method", "ppo").split(",")) methods.add(DemoPipeline.Method.parse(m));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        if (new java.util.HashSet<>(methods).size() != methods.size()) throw new UsageException("--method lists a method twice");
+        double dpoBeta = Flags.doubleValue(cmd, "dpo-beta", DemoPipeline.DPO_BETA);
+        if (!(dpoBeta > 0) || !Double.isFinite(dpoBeta)) throw new UsageException("--dpo-beta must be > 0, got " + dpoBeta);
         ctx.out().println("stackllama4j demo — " + Backend.systemInfo());
         try (Backend b = Backend.open(dev.stackllama4j.engine.Device.AUTO)) {
             if (!b.notice().isEmpty()) ctx.out().println("notice: " + b.notice());
         }
         try (FolderLock lock = FolderLock.acquire(dir, ctx.err())) {
-            return run(ctx, settings, dir);
+            return run(ctx, settings, methods, dpoBeta, dir);
         }
     }
 
-    private static int run(CliContext ctx, DemoPipeline.Settings settings, Path dir) throws Exception {
-        DemoPipeline p = new DemoPipeline(settings, ctx.out());
+    private static int run(CliContext ctx, DemoPipeline.Settings settings, List<DemoPipeline.Method> methods, double dpoBeta, Path dir)
+            throws Exception {
+        DemoPipeline p = new DemoPipeline(settings, methods, ctx.out()).dpoBeta(dpoBeta);
         long t0 = System.nanoTime();
         java.util.Map<String, Object> report = p.runAll(title -> stage(ctx, title));
         ctx.out().println();

@@ -28,7 +28,8 @@ public final class Main {
     public static List<Command> allCommands() {
         return List.of(new DemoCommand(), new InspectCommand(), new InitCommand(), new TokenizeCommand(), new DetokenizeCommand(),
                 new GenerateCommand(), new LogitsCommand(), new BenchCommand(), new SynthSiteCommand(), new PrepareCommand(),
-                new PretrainCommand(), new SftCommand(), new MergeCommand(), new QuantizeCommand(), new TrainRewardCommand(), new ScoreCommand(), new PpoCommand());
+                new PretrainCommand(), new SftCommand(), new MergeCommand(), new QuantizeCommand(), new TrainRewardCommand(), new ScoreCommand(), new PpoCommand(),
+                new DpoCommand());
     }
 
     public static void main(String[] args) {

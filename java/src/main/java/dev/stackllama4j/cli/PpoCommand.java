@@ -8,6 +8,8 @@ import dev.stackllama4j.ppo.PpoRun;
 import dev.stackllama4j.ppo.PpoSession;
 import dev.stackllama4j.ppo.Prompts;
 import dev.stackllama4j.ppo.RewardFunction;
+import dev.stackllama4j.rl.AlgoConfig;
+import dev.stackllama4j.rl.GroupAdvantages;
 import dev.stackllama4j.rl.KlEstimator;
 import dev.stackllama4j.rl.PpoConfig;
 import dev.stackllama4j.train.LoraConfig;
@@ -27,7 +29,7 @@ public final class PpoCommand implements Command {
 
     @Override
     public String summary() {
-        return "PPO against a reward model with a KL penalty to the SFT model (adaptive KL), LoRA policy";
+        return "PPO (or GRPO / RLOO) against a reward model with a KL penalty to the SFT model (adaptive KL), LoRA policy";
     }
 
     @Override
@@ -42,6 +44,9 @@ public final class PpoCommand implements Command {
         Flags.arg(o, "eval-file", "F.jsonl", "held-out questions for the before/after report (default: none)");
         Flags.arg(o, "eval-size", "N", "held-out prompts to evaluate (default 64)");
         Flags.arg(o, "output", "DIR", "output folder (required)");
+        Flags.arg(o, "algo", "A", "ppo | grpo | rloo (default ppo): grpo and rloo sample --group-size responses per prompt and take"
+                + " group-relative advantages instead of a value head");
+        Flags.arg(o, "group-size", "K", "responses per prompt (default 1 for ppo, 4 for grpo and rloo); --batch-size counts responses");
         Flags.arg(o, "steps", "N", "PPO steps (default 100)");
         Flags.arg(o, "save-every", "N", "steps between checkpoints (default: at the end)");
         Flags.arg(o, "lr", "X", "learning rate (default 1.4e-5)");
@@ -107,9 +112,21 @@ public final class PpoCommand implements Command {
         }
     }
 
+    static AlgoConfig algo(CommandLine cmd, PpoConfig c) {
+        try {
+            GroupAdvantages.Algo a = GroupAdvantages.Algo.parse(cmd.getOptionValue("algo", "ppo"));
+            AlgoConfig algo = new AlgoConfig(a, Flags.intValue(cmd, "group-size", a == GroupAdvantages.Algo.PPO ? 1 : 4));
+            algo.requireFits(c);
+            return algo;
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
     @Override
     public int run(CommandLine cmd, CliContext ctx) throws Exception {
         PpoConfig c = config(cmd);
+        AlgoConfig algo = algo(cmd, c);
         Path out = Path.of(Flags.required(cmd, "output"));
         Path model = SftCommand.existing(Flags.required(cmd, "model"));
         Path sft = cmd.hasOption("sft-adapter") ? SftCommand.existing(cmd.getOptionValue("sft-adapter")) : null;
@@ -159,7 +176,7 @@ public final class PpoCommand implements Command {
                         ? Prompts.read(SftCommand.existing(cmd.getOptionValue("eval-file")), session.model().tokenizer(), limit, new int[1], why)
                         : List.of();
                 held = held.subList(0, Math.min(held.size(), Flags.intValue(cmd, "eval-size", 64)));
-                PpoRun run = new PpoRun(session.policy(), session.reward(), prompts, c, settings, folder, ctx.err());
+                PpoRun run = new PpoRun(session.policy(), session.reward(), prompts, c, algo, settings, folder, ctx.err());
                 run.run();
                 ctx.out().printf("ppo: %d steps; adapter %s, metrics %s, plot %s%n", run.stepsDone(), out.resolve("adapter.gguf"),
                         out.resolve("metrics.jsonl"), out.resolve("ppo.png"));

@@ -7,6 +7,11 @@ import dev.stackllama4j.data.JsonlLines;
 import dev.stackllama4j.data.Prepare;
 import dev.stackllama4j.data.SynthSite;
 import dev.stackllama4j.data.Template;
+import dev.stackllama4j.dpo.DpoConfig;
+import dev.stackllama4j.dpo.DpoData;
+import dev.stackllama4j.dpo.DpoLoss;
+import dev.stackllama4j.dpo.DpoRun;
+import dev.stackllama4j.engine.GgufFile;
 import dev.stackllama4j.engine.LlamaModel;
 import dev.stackllama4j.engine.LoraAdapter;
 import dev.stackllama4j.engine.TensorType;
@@ -22,6 +27,8 @@ import dev.stackllama4j.ppo.RewardFunction;
 import dev.stackllama4j.reward.RewardConfig;
 import dev.stackllama4j.reward.RewardData;
 import dev.stackllama4j.reward.RewardRun;
+import dev.stackllama4j.rl.AlgoConfig;
+import dev.stackllama4j.rl.GroupAdvantages;
 import dev.stackllama4j.rl.PlotPng;
 import dev.stackllama4j.rl.PpoConfig;
 import dev.stackllama4j.train.AdapterFile;
@@ -73,14 +80,40 @@ public final class DemoPipeline {
         }
     }
 
+    /** What stage 6 runs on the SFT trunk: PPO, DPO on the reward split's pairs, or a group-relative method (no value head). */
+    public enum Method {
+        PPO, DPO, GRPO, RLOO;
+
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        public static Method parse(String s) {
+            for (Method m : values()) if (m.label().equals(s.trim())) return m;
+            throw new IllegalArgumentException("--method must be ppo, dpo, grpo or rloo (or a comma list of them), got " + s);
+        }
+    }
+
     private final Settings s;
+    private final List<Method> methods;
     private final PrintStream log;
     private final Map<String, Object> report = new LinkedHashMap<>();
     private final Map<String, Object> seconds = new LinkedHashMap<>();
     private boolean pretrained;
 
     public DemoPipeline(Settings settings, PrintStream log) {
+        this(settings, List.of(Method.PPO), log);
+    }
+
+    /**
+     * @param methods what stage 6 runs, each on the same SFT trunk and reward model (PPO's figures
+     *     at the report's top level as with PPO alone; every method's under {@code methods})
+     */
+    public DemoPipeline(Settings settings, List<Method> methods, PrintStream log) {
+        if (methods.isEmpty() || new java.util.HashSet<>(methods).size() != methods.size())
+            throw new IllegalArgumentException("--method needs one or more different methods, got " + methods);
         this.s = settings;
+        this.methods = List.copyOf(methods);
         this.log = log;
     }
 
@@ -105,11 +138,20 @@ public final class DemoPipeline {
         Path sft = timed("sft", () -> sft(base, data));
         stageTitle.accept("5/6 reward model (LoRA + scalar head) on the SFT trunk");
         Path reward = timed("reward", () -> reward(sft, data));
-        stageTitle.accept("6/6 PPO against the reward model, KL-penalised towards the SFT model");
-        timed("ppo", () -> {
-            ppo(sft, reward, data);
-            return null;
-        });
+        Map<String, Object> byMethod = new LinkedHashMap<>();
+        for (Method m : methods) {
+            stageTitle.accept(switch (m) {
+                case PPO -> "6/6 PPO against the reward model, KL-penalised towards the SFT model";
+                case DPO -> "6/6 DPO on the reward split's pairs, the SFT model as reference";
+                case GRPO, RLOO -> "6/6 " + m.name() + " (" + GROUP_SIZE + " answers per question, no value head) against the reward model, "
+                        + "KL-penalised towards the SFT model";
+            });
+            long tm = System.nanoTime();
+            Map<String, Object> r = timed(m.label(), () -> m == Method.DPO ? dpo(sft, reward, data) : ppo(sft, reward, data, m));
+            r.put("seconds", roundMs((System.nanoTime() - tm) / 1e9));
+            byMethod.put(m.label(), r);
+        }
+        report.put("methods", byMethod);
         seconds.put("total", roundMs((System.nanoTime() - t0) / 1e9));
         report.put("seconds", seconds);
         writeSummary();
@@ -277,8 +319,22 @@ public final class DemoPipeline {
      * {@code evalEvery} steps, the held-out correctness, score and KL for the figure.
      */
     public void ppo(Path sftModel, Path rewardModel, Path data) throws IOException {
-        Path dir = s.out().resolve("ppo");
+        ppo(sftModel, rewardModel, data, Method.PPO);
+    }
+
+    /** Responses per question of the demo's GRPO and RLOO (16 per step: 4 questions × 4). */
+    public static final int GROUP_SIZE = 4;
+
+    /**
+     * PPO, GRPO or RLOO with the demo's PPO settings; returns the before/after figures. PPO's go to
+     * the report's top level, with the held-out curve and figure (the others skip the curve).
+     */
+    public Map<String, Object> ppo(Path sftModel, Path rewardModel, Path data, Method method) throws IOException {
+        if (method == Method.DPO) throw new IllegalArgumentException("DPO is not a PPO-loop method");
+        boolean ppo = method == Method.PPO;
+        Path dir = s.out().resolve(method.label());
         PpoConfig c = ppoConfig();
+        AlgoConfig algo = ppo ? AlgoConfig.defaults() : new AlgoConfig(GroupAdvantages.Algo.valueOf(method.name()), GROUP_SIZE);
         LoraConfig lora = new LoraConfig(16, 32f, 0.0f, EnumSet.allOf(LoraConfig.Target.class), s.seed());
         try (RunFolder folder = RunFolder.open(dir, RunFolder.Mode.OVERWRITE, log, PpoRun.OUTPUTS);
                 PpoSession session = PpoSession.open(sftModel, lora, RewardFunction.learned(sftModel, rewardModel))) {
@@ -290,8 +346,8 @@ public final class DemoPipeline {
             long evalSeed = s.seed() + 99;
             List<double[]> curve = new ArrayList<>();
             List<Prompts.Prompt> heldOut = held;
-            PpoRun run = new PpoRun(session.policy(), session.reward(), prompts, c, new PpoRun.Settings(s.ppoSteps(), 0, 1.0), folder, log);
-            if (s.evalEvery() > 0) {
+            PpoRun run = new PpoRun(session.policy(), session.reward(), prompts, c, algo, new PpoRun.Settings(s.ppoSteps(), 0, 1.0), folder, log);
+            if (ppo && s.evalEvery() > 0) {
                 curve.add(point(0, PpoEvaluation.run(session.policy(), session.reward(), heldOut, false, c.maxNewTokens(), evalSeed)));
                 run.afterEachStep(step -> {
                     if (step % s.evalEvery() == 0 || step == s.ppoSteps())
@@ -306,8 +362,8 @@ public final class DemoPipeline {
                 score += (double) r.row().get("time/ppo/score_s");
                 opt += (double) r.row().get("time/ppo/optimize_s");
             }
-            report.put("ppo_time_generate_score_optimize_s", List.of(Math.round(gen), Math.round(score), Math.round(opt)));
-            log.printf("ppo: %d steps in %.0f s (generate %.0f s, score %.0f s, optimise %.0f s); training plot %s%n", steps.size(),
+            if (ppo) report.put("ppo_time_generate_score_optimize_s", List.of(Math.round(gen), Math.round(score), Math.round(opt)));
+            log.printf(method.label() + ": %d steps in %.0f s (generate %.0f s, score %.0f s, optimise %.0f s); training plot %s%n", steps.size(),
                     (System.nanoTime() - t0) / 1e9, gen, score, opt, dir.resolve("ppo.png"));
             if (!curve.isEmpty()) {
                 writeFigure(curve);
@@ -316,7 +372,54 @@ public final class DemoPipeline {
                 report.put("heldout_curve_step_correct_score_kl", rows);
             }
             log.println();
-            report.putAll(session.compare(held, c.maxNewTokens(), evalSeed, log, 4));
+            Map<String, Object> r = session.compare(held, c.maxNewTokens(), evalSeed, log, 4);
+            if (ppo) report.putAll(r);
+            return r;
+        }
+    }
+
+    /**
+     * The demo's DPO settings: the reward model's pairs, budget and LoRA (r16 on every projection,
+     * no dropout), β {@link #DPO_BETA} unless set ({@link #dpoBeta}), sigmoid loss.
+     */
+    public DpoConfig dpoConfig() {
+        LoraConfig lora = new LoraConfig(16, 32f, 0.0f, EnumSet.allOf(LoraConfig.Target.class), s.seed());
+        return new DpoConfig(dpoBeta, DpoLoss.Kind.SIGMOID, 0, DPO_LR, 8, 1, 1, LrSchedule.Kind.COSINE, 10, 0.0, 512, 1.0, 0, 0, lora,
+                s.seed(), s.rewardSteps());
+    }
+
+    /** The demo's DPO β (StackLLaMA-2 used 0.1, which drifts to KL 14–30 nats here; docs/pipeline.md). */
+    public static final double DPO_BETA = 0.5;
+    static final double DPO_LR = 3e-4;
+    private double dpoBeta = DPO_BETA;
+
+    /** Sets the DPO stage's β ({@code demo --dpo-beta}); returns this pipeline. */
+    public DemoPipeline dpoBeta(double beta) {
+        if (!(beta > 0) || !Double.isFinite(beta)) throw new IllegalArgumentException("--dpo-beta must be > 0, got " + beta);
+        this.dpoBeta = beta;
+        return this;
+    }
+
+    /**
+     * DPO on the SFT trunk with the reward split's pairs (those the reward model learns from);
+     * the reward model only scores the before/after answers. Returns the before/after figures.
+     */
+    public Map<String, Object> dpo(Path sftModel, Path rewardModel, Path data) throws IOException {
+        DpoConfig c = dpoConfig();
+        int maxNew = ppoConfig().maxNewTokens();
+        try (RunFolder folder = RunFolder.open(s.out().resolve("dpo"), RunFolder.Mode.OVERWRITE, log, DpoRun.OUTPUTS);
+                PpoSession session = PpoSession.open(sftModel, c.lora(), RewardFunction.learned(sftModel, rewardModel))) {
+            folder.input("train-file", data.resolve("reward.jsonl"));
+            DpoData.Loaded train = DpoData.load(data.resolve("reward.jsonl"), session.model().tokenizer(), c.maxLength());
+            DpoRun.Summary r = new DpoRun(session.model(), c, train.pairs(), List.of(), folder, log).run();
+            try (GgufFile f = GgufFile.open(r.adapter())) {
+                AdapterFile.restoreInto(f, session.policy().lora(), false);
+            }
+            log.printf("dpo: %d steps on %d pairs, last loss %.4f -> %s%n%n", r.stepsDone(), train.pairs().size(), r.lastLoss(), r.adapter());
+            List<Prompts.Prompt> held = Prompts.read(data.resolve("evaluation.jsonl"), session.model().tokenizer(),
+                    session.maxPromptTokens(ppoConfig()), new int[1]);
+            held = held.subList(0, Math.min(128, held.size()));
+            return session.compare(held, maxNew, s.seed() + 99, log, 4);
         }
     }
 

@@ -8,7 +8,9 @@ import dev.stackllama4j.engine.LoraAdapter;
 import dev.stackllama4j.engine.TensorType;
 import dev.stackllama4j.inference.SamplingParams;
 import dev.stackllama4j.reward.RewardHead;
+import dev.stackllama4j.rl.AlgoConfig;
 import dev.stackllama4j.rl.Gae;
+import dev.stackllama4j.rl.GroupAdvantages;
 import dev.stackllama4j.rl.KlController;
 import dev.stackllama4j.rl.KlEstimator;
 import dev.stackllama4j.rl.LengthSampler;
@@ -79,6 +81,7 @@ public final class PpoRun {
     private final Prompts prompts;
     private final PpoConfig c;
     private final Settings s;
+    private final AlgoConfig algo;
     private final RunFolder out;
     private final PrintStream log;
     private final Scores scores;
@@ -95,6 +98,14 @@ public final class PpoRun {
     }
 
     public PpoRun(Policy policy, RewardFunction reward, Prompts prompts, PpoConfig config, Settings settings, RunFolder out, PrintStream log) {
+        this(policy, reward, prompts, config, AlgoConfig.defaults(), settings, out, log);
+    }
+
+    /** A run of {@code algo} (PPO, or GRPO / RLOO: k responses per prompt, group-relative advantages, no value head). */
+    public PpoRun(Policy policy, RewardFunction reward, Prompts prompts, PpoConfig config, AlgoConfig algo, Settings settings, RunFolder out,
+                  PrintStream log) {
+        algo.requireFits(config);
+        this.algo = algo;
         this.policy = policy;
         this.reward = reward;
         this.prompts = prompts;
@@ -110,7 +121,7 @@ public final class PpoRun {
     public List<StepResult> run() throws IOException {
         Path ckpt = out.checkpoint();
         out.input("trunk", policy.model().path()).setting("data.prompts", prompts.size());
-        Map<String, Object> settings = RunSettings.with(RunSettings.of(c, s), "lora", policy.lora().config());
+        Map<String, Object> settings = RunSettings.with(RunSettings.of(c, s, algo), "lora", policy.lora().config());
         Checkpoint.State state = out.begin("ppo", settings, CHANGEABLE_ON_RESUME);
         if (state != null) restore(state);
         List<StepResult> results = new ArrayList<>();
@@ -138,7 +149,10 @@ public final class PpoRun {
     Map<String, Object> step() {
         long t0 = System.nanoTime();
         List<Prompts.Prompt> batch = new ArrayList<>();
-        for (int i = 0; i < c.batchSize(); i++) batch.add(prompts.at(cursor++));
+        for (int i = 0; i < c.batchSize() / algo.groupSize(); i++) {
+            Prompts.Prompt p = prompts.at(cursor++);
+            for (int j = 0; j < algo.groupSize(); j++) batch.add(p);  // a group's responses are consecutive
+        }
         List<int[]> queries = new ArrayList<>(), responses = new ArrayList<>();
         List<String> questions = new ArrayList<>(), answers = new ArrayList<>();
         long generated = rollout(batch, queries, responses, questions, answers);
@@ -161,7 +175,7 @@ public final class PpoRun {
         Rewards.Result rw = c.klPenalty() == KlEstimator.FULL
                 ? Rewards.fromKl(sc, policy.fullKl(queries, responses), beta)
                 : Rewards.compute(sc, oldLp, refLp, beta, c.klPenalty());
-        Gae.Result adv = Gae.compute(oldV, rw.rewards(), c);
+        Gae.Result adv = advantages(oldV, rw);
         List<PpoLoss.Result> losses = optimise(queries, responses, oldLp, oldV, adv);
         long t3 = System.nanoTime();
 
@@ -172,6 +186,8 @@ public final class PpoRun {
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("step", step);
         row.putAll(stats.map());
+        if (algo.algo() != GroupAdvantages.Algo.PPO)  // no value head: its statistics do not apply
+            row.keySet().removeIf(k -> k.startsWith("ppo/val/") || k.startsWith("ppo/returns/"));
         double correct = SynthSite.correctRate(questions, answers);
         if (!Double.isNaN(correct)) row.put("env/correct_rate", correct);
         row.put("time/ppo/generate_s", (t1 - t0) / 1e9);
@@ -185,6 +201,18 @@ public final class PpoRun {
         });
         curve.add(new double[] {step, stats.get("env/reward_mean"), stats.get("objective/kl"), beta});
         return row;
+    }
+
+    /**
+     * PPO: GAE over the value head's estimates. GRPO / RLOO: each response's return (score − β·Σ kl)
+     * against its group's, at every token; no value head (zero values and returns, value loss 0).
+     */
+    private Gae.Result advantages(double[][] values, Rewards.Result rw) {
+        if (algo.algo() == GroupAdvantages.Algo.PPO) return Gae.compute(values, rw.rewards(), c);
+        double[] ret = GroupAdvantages.returns(rw.rewards());
+        double[] a = algo.algo() == GroupAdvantages.Algo.GRPO ? GroupAdvantages.grpo(ret, algo.groupSize())
+                : GroupAdvantages.rloo(ret, algo.groupSize());
+        return new Gae.Result(GroupAdvantages.perToken(a, values), Ragged.zerosLike(values));
     }
 
     /** Samples a response per prompt from the policy; returns the number of generated tokens. */
@@ -225,16 +253,19 @@ public final class PpoRun {
                 Policy.Pass now = policy.evaluate(q, r, true, true, c.trainingDropout());
                 requireFinite(step + 1, "policy log-prob (training pass)", now.logprobs());
                 requireFinite(step + 1, "value (training pass)", now.values());
-                PpoLoss.Batch b = new PpoLoss.Batch(Ragged.select(oldLp, idx), now.logprobs(), Ragged.select(oldV, idx), now.values(),
+                boolean valueHead = algo.algo() == GroupAdvantages.Algo.PPO;
+                double[][] vNow = valueHead ? now.values() : Ragged.zerosLike(now.values());
+                PpoLoss.Batch b = new PpoLoss.Batch(Ragged.select(oldLp, idx), now.logprobs(),
+                        valueHead ? Ragged.select(oldV, idx) : Ragged.zerosLike(vNow), vNow,
                         Ragged.select(adv.advantages(), idx), Ragged.select(adv.returns(), idx), null);
-                PpoLoss.Result res = PpoLoss.compute(b, c);
+                PpoLoss.Result res = PpoLoss.compute(b, c.cliprange(), c.cliprangeValue(), valueHead ? c.vfCoef() : 0, c.ratioThreshold());
                 DivergedException.requireFinite(step + 1, "ppo/loss/total (epoch " + (e + 1) + ", mini-batch " + (m + 1) + ")",
                         res.loss(), out.checkpoint());
                 results.add(res);
                 policy.backward(res.dLogprobs(), res.dVpreds(), 1.0 / c.gradAccum());
                 if ((m + 1) % c.gradAccum() == 0) {
                     lora.adamwStep(opt);
-                    head.step(opt);
+                    if (valueHead) head.step(opt);
                     lora.zeroGrad();
                     head.zeroGrad();
                 }

@@ -6,11 +6,9 @@ import dev.stackllama4j.engine.LlamaModel;
 import dev.stackllama4j.engine.LoraAdapter;
 import dev.stackllama4j.train.AdapterFile;
 import dev.stackllama4j.train.Checkpoint;
+import dev.stackllama4j.train.BatchLoop;
 import dev.stackllama4j.train.DivergedException;
-import dev.stackllama4j.train.EpochOrder;
 import dev.stackllama4j.train.LrSchedule;
-import dev.stackllama4j.train.MetricsLog;
-import dev.stackllama4j.train.Progress;
 import dev.stackllama4j.train.RunFolder;
 import dev.stackllama4j.train.RunSettings;
 import java.io.IOException;
@@ -78,79 +76,106 @@ public final class RewardRun {
 
     public Summary run() throws IOException {
         Path ckpt = out.checkpoint();
-        int total = totalSteps();
-        LrSchedule schedule = new LrSchedule(c.schedule(), c.lr(), c.warmupSteps(), total);
         out.input("model", model.path()).setting("data.train-pairs", train.size()).setting("data.eval-pairs", eval.size());
         Checkpoint.State s = out.begin("train-reward", RunSettings.of(c), changeableOnResume(c));
-        boolean resuming = s != null;
-        RewardModelFile.Loaded loaded = resuming ? RewardModelFile.load(ckpt, model, true)
+        RewardModelFile.Loaded loaded = s != null ? RewardModelFile.load(ckpt, model, true)
                 : new RewardModelFile.Loaded(LoraAdapter.create(model, c.lora()), RewardHead.init((int) model.info().dim(), c.seed()),
                         c.maxLength());
         try (loaded; SequenceScorer scorer = new SequenceScorer(model, loaded.lora(), loaded.head(), pad)) {
-            LoraAdapter lora = loaded.lora();
-            RewardHead head = loaded.head();
-            int step = 0;
-            long cursor = 0;
-            if (resuming) {
-                step = (int) s.integer("step", 0, total);
-                cursor = s.integer("cursor", 0, Long.MAX_VALUE);
-                scorer.setForwardCount(s.integer("forward_count", 0, Long.MAX_VALUE));
-                lora.setAdamwSteps(s.integer("adamw_steps", step, step));
-                head.restore(head.moment1(), head.moment2(), s.integer("head_steps", step, step));
-                log.printf("resuming from %s at step %d%n", ckpt, step);
-            }
-            EpochOrder order = new EpochOrder(train.size(), c.seed() * 31);
-            AdamW opt = AdamW.of(c.lr(), c.weightDecay());
-            double lastLoss = Double.NaN;
-            Evaluation ev = null;
-            Progress progress = new Progress(log, "reward", step, total, 10);
-            try (MetricsLog metrics = new MetricsLog(out.file(RunFolder.METRICS), step)) {
-                while (step < total) {
-                    lora.zeroGrad();
-                    head.zeroGrad();
-                    double loss = 0, acc = 0;
-                    for (int a = 0; a < c.gradAccum(); a++) {
-                        List<RewardData.TokenPair> batch = new ArrayList<>();
-                        for (int i = 0; i < c.batchSize(); i++) batch.add(train.get(order.at(cursor++)));
-                        double[] r = stepBatch(scorer, batch, 1f / c.gradAccum());
-                        loss += r[0] / c.gradAccum();
-                        acc += r[1] / c.gradAccum();
-                    }
-                    DivergedException.requireFinite(step + 1, "reward loss", loss, ckpt);
-                    double norm = clipJoint(lora, head, c.maxGradNorm());
-                    DivergedException.requireFinite(step + 1, "gradient norm", norm, ckpt);
-                    AdamW o = opt.withLr(schedule.at(step));
-                    lora.adamwStep(o);
-                    head.step(o);
-                    step++;
-                    lastLoss = loss;
-                    Map<String, Object> row = new LinkedHashMap<>();
-                    row.put("step", step);
-                    row.put("loss", loss);
-                    row.put("train_accuracy", acc);
-                    row.put("lr", schedule.at(step - 1));
-                    row.put("grad_norm", norm);
-                    if ((c.evalEvery() > 0 && step % c.evalEvery() == 0) || step == total) {
-                        ev = evaluate(scorer, eval);
-                        if (ev != null) {
-                            row.put("eval_loss", ev.loss());
-                            row.put("eval_accuracy", ev.accuracy());
-                        }
-                    }
-                    metrics.write(row);
-                    progress.update(step, String.format("loss %.4f | acc %.2f%s", loss, acc,
-                            ev != null && row.containsKey("eval_accuracy") ? String.format(" | eval acc %.3f", ev.accuracy()) : ""));
-                    if ((c.saveEvery() > 0 && step % c.saveEvery() == 0) || step == total) {
-                        DivergedException.requireFinite(step, lora, ckpt);
-                        DivergedException.requireFinite(step, "reward head weight", head.weight, ckpt);
-                        saveCheckpoint(ckpt, lora, head, step, cursor, scorer.forwardCount());
-                    }
-                }
-            }
+            BatchLoop.Settings ls = new BatchLoop.Settings("reward", c.lr(), c.schedule(), c.warmupSteps(), totalSteps(), c.batchSize(),
+                    c.gradAccum(), c.weightDecay(), c.maxGradNorm(), c.evalEvery(), c.saveEvery(), c.seed() * 31);
+            BatchLoop.Result r = new BatchLoop<>(ls, train, eval, out, log).run(new Objective(scorer, loaded.lora(), loaded.head()), s);
             Path rm = out.file("reward.gguf");
-            RewardModelFile.save(rm, lora, head, c.maxLength());
-            AdapterFile.save(out.file("adapter.gguf"), lora);
-            return new Summary(step, total, lastLoss, ev, rm);
+            RewardModelFile.save(rm, loaded.lora(), loaded.head(), c.maxLength());
+            AdapterFile.save(out.file("adapter.gguf"), loaded.lora());
+            Evaluation ev = r.eval() == null ? null : new Evaluation(r.eval().get("loss"), r.eval().get("accuracy"), eval.size());
+            return new Summary(r.stepsDone(), totalSteps(), r.lastLoss(), ev, rm);
+        }
+    }
+
+    /** The reward model as a {@link BatchLoop} objective: LoRA trunk + scalar head, pairwise loss. */
+    private final class Objective implements BatchLoop.Objective<RewardData.TokenPair> {
+        private final SequenceScorer scorer;
+        private final LoraAdapter lora;
+        private final RewardHead head;
+
+        Objective(SequenceScorer scorer, LoraAdapter lora, RewardHead head) {
+            this.scorer = scorer;
+            this.lora = lora;
+            this.head = head;
+        }
+
+        @Override
+        public Map<String, Double> step(List<RewardData.TokenPair> batch, float gradScale) {
+            double[] r = stepBatch(scorer, batch, gradScale);
+            Map<String, Double> m = new LinkedHashMap<>();
+            m.put("loss", r[0]);
+            m.put("train_accuracy", r[1]);
+            return m;
+        }
+
+        @Override
+        public Map<String, Double> evaluate(List<RewardData.TokenPair> pairs) {
+            Evaluation e = RewardRun.evaluate(scorer, pairs, c.batchSize());
+            if (e == null) return null;
+            Map<String, Double> m = new LinkedHashMap<>();
+            m.put("loss", e.loss());
+            m.put("accuracy", e.accuracy());
+            return m;
+        }
+
+        @Override
+        public String progress(Map<String, Object> row) {
+            return String.format("loss %.4f | acc %.2f%s", (double) row.get("loss"), (double) row.get("train_accuracy"),
+                    row.containsKey("eval_accuracy") ? String.format(" | eval acc %.3f", (double) row.get("eval_accuracy")) : "");
+        }
+
+        @Override
+        public void zeroGrad() {
+            lora.zeroGrad();
+            head.zeroGrad();
+        }
+
+        @Override
+        public double clipGradNorm(double maxNorm) {
+            return clipJoint(lora, head, maxNorm);
+        }
+
+        @Override
+        public void adamwStep(AdamW opt) {
+            lora.adamwStep(opt);
+            head.step(opt);
+        }
+
+        @Override
+        public long adamwSteps() {
+            return lora.adamwSteps();
+        }
+
+        @Override
+        public long forwardCount() {
+            return scorer.forwardCount();
+        }
+
+        @Override
+        public void setForwardCount(long n) {
+            scorer.setForwardCount(n);
+        }
+
+        @Override
+        public void restore(Checkpoint.State s, int step) {
+            lora.setAdamwSteps(s.integer("adamw_steps", step, step));
+            head.restore(head.moment1(), head.moment2(), s.integer("head_steps", step, step));
+        }
+
+        @Override
+        public void save(Path ckpt, int step, Map<String, Object> state) {
+            DivergedException.requireFinite(step, lora, ckpt);
+            DivergedException.requireFinite(step, "reward head weight", head.weight, ckpt);
+            state.put("head_steps", head.steps());
+            try (GgufWriter w = RewardModelFile.writer(lora, head, c.maxLength(), true)) {
+                Checkpoint.write(ckpt, w, state);
+            }
         }
     }
 
@@ -168,10 +193,6 @@ public final class RewardRun {
         System.arraycopy(r.dRejected(), 0, d, n, n);
         scorer.backward(d, gradScale);
         return new double[] {r.loss(), PairwiseLoss.accuracy(j, k)};
-    }
-
-    private Evaluation evaluate(SequenceScorer scorer, List<RewardData.TokenPair> pairs) {
-        return evaluate(scorer, pairs, c.batchSize());
     }
 
     /** Scores every pair without dropout, {@code b} pairs per pass; null when there are none. */
@@ -202,18 +223,5 @@ public final class RewardRun {
             head.scaleGrad(f);
         }
         return total;
-    }
-
-    private void saveCheckpoint(Path ckpt, LoraAdapter lora, RewardHead head, int step, long cursor, long forwards) {
-        Map<String, Object> s = new LinkedHashMap<>();
-        s.put("step", step);
-        s.put("cursor", cursor);
-        s.put("forward_count", forwards);
-        s.put("adamw_steps", lora.adamwSteps());
-        s.put("head_steps", head.steps());
-        s.put(RunFolder.STATE_SETTINGS, out.settings());
-        try (GgufWriter w = RewardModelFile.writer(lora, head, c.maxLength(), true)) {
-            Checkpoint.write(ckpt, w, s);
-        }
     }
 }

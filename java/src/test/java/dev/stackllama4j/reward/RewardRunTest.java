@@ -21,28 +21,38 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class RewardRunTest {
+public class RewardRunTest {
     @TempDir
     Path tmp;
 
     static final String[] WORDS = {"apple", "river", "stone", "cloud", "paper", "glass", "music", "train", "light", "table"};
 
-    /** Answers of random words; the chosen one contains the marker "great", the rejected one does not. */
-    static List<RewardData.TokenPair> plantedPairs(LlamaModel m, int n, long seed) {
+    /** A question and two answers of random words; the chosen one contains the marker "great", the rejected one does not. */
+    public record PlantedText(String question, String chosen, String rejected) {}
+
+    /** {@code n} texts whose answers have {@code minWords} to {@code minWords + spread − 1} words. */
+    public static List<PlantedText> plantedTexts(int n, long seed, int minWords, int spread) {
         SplittableRandom r = new SplittableRandom(seed);
-        List<RewardData.TokenPair> out = new ArrayList<>();
+        List<PlantedText> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             String q = "Question " + r.nextInt(100) + " about " + WORDS[r.nextInt(WORDS.length)] + "?";
             StringBuilder a = new StringBuilder(), b = new StringBuilder();
-            int len = 3 + r.nextInt(4);
+            int len = minWords + r.nextInt(spread);
             int marker = r.nextInt(len);
             for (int w = 0; w < len; w++) {
                 a.append(w == marker ? "great" : WORDS[r.nextInt(WORDS.length)]).append(' ');
                 b.append(WORDS[r.nextInt(WORDS.length)]).append(' ');
             }
-            out.add(new RewardData.TokenPair(String.valueOf(i), m.tokenizer().encode(Template.format(q, a.toString().trim()), true, false),
-                    m.tokenizer().encode(Template.format(q, b.toString().trim()), true, false)));
+            out.add(new PlantedText(q, a.toString().trim(), b.toString().trim()));
         }
+        return out;
+    }
+
+    static List<RewardData.TokenPair> plantedPairs(LlamaModel m, int n, long seed) {
+        List<RewardData.TokenPair> out = new ArrayList<>();
+        for (PlantedText t : plantedTexts(n, seed, 3, 4))
+            out.add(new RewardData.TokenPair(String.valueOf(out.size()), m.tokenizer().encode(Template.format(t.question(), t.chosen()), true, false),
+                    m.tokenizer().encode(Template.format(t.question(), t.rejected()), true, false)));
         return out;
     }
 

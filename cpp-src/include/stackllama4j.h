@@ -626,6 +626,9 @@ struct sl4j_memory_plan_params {
     int32_t kv_ctx;         /* its positions per sequence.                                           */
     int32_t kv_type;        /* SL4J_TYPE_F16 (default) or SL4J_TYPE_F32.                             */
     int32_t prefill_rows;   /* rows of its largest decode call (all prompts at once).               */
+    int32_t full_kl;        /* 1: PPO's `full` KL estimator (sl4j_trainer_infer_kl): the no-grad
+                               trainer also keeps both passes' hidden states and a second logits
+                               chunk. Default 0.                                                      */
 };
 struct sl4j_memory_plan_params sl4j_memory_plan_default_params(void);
 

@@ -183,6 +183,6 @@ public final class PpoCommand implements Command {
         int infer = c.batchSize() * (learned ? 2 : 1);
         return MemoryPlan.compute(m.info(), new MemoryPlan.Params(MemoryPlan.Mode.PPO, PlanFlags.fileBytes(m.path()), extra,
                 MemoryPlan.processResident(), c.miniBatchSize(), bucket, checkpointing, lora.r(), lora.targetBits(), infer, bucket,
-                c.batchSize(), ctxLen, kv, c.batchSize() * longestPrompt));
+                c.batchSize(), ctxLen, kv, c.batchSize() * longestPrompt, c.klPenalty() == KlEstimator.FULL));
     }
 }

@@ -105,11 +105,10 @@ public final class AdapterFile {
     /** {@link #load(Path, LlamaModel, boolean)} with what a different recorded trunk does. */
     public static LoraAdapter load(Path path, LlamaModel model, boolean withOptimizerState, TrunkId.Check trunk) {
         try (GgufFile f = GgufFile.open(path)) {
-            readConfig(f);  // a file that is no adapter is named as such before its trunk is compared
-            TrunkId.check(f, model, trunk);
             LoraAdapter lora = LoraAdapter.create(model, readConfig(f));
             try {
                 restoreInto(f, lora, withOptimizerState);
+                TrunkId.check(f, model, trunk);  // after the shapes: an adapter that cannot fit is named by its tensor
                 return lora;
             } catch (RuntimeException e) {
                 lora.close();

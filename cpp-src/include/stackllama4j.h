@@ -555,6 +555,14 @@ void sl4j_trainer_free(sl4j_trainer* trainer);
 int32_t sl4j_trainer_set_adapter_enabled(sl4j_trainer* trainer, int32_t enabled);
 /* 1 (default): dropout active. 0: evaluation (no dropout). */
 int32_t sl4j_trainer_set_training(sl4j_trainer* trainer, int32_t training);
+/* 1: sl4j_trainer_forward and sl4j_trainer_infer also compute, per row whose target is not -100,
+ * the entropy -Σ p log p of the next-token distribution p = softmax(logits), read with
+ * sl4j_trainer_entropy (PPO's ppo/policy/entropy). Default 0: it costs one more pass over every
+ * row of logits. */
+int32_t sl4j_trainer_set_entropy(sl4j_trainer* trainer, int32_t on);
+/* dst (batch·seq_len): the entropy of each row of the last forward, 0 where the target was -100.
+ * Fails with SL4J_ERR_INVALID_ARGUMENT when entropy was off. */
+int32_t sl4j_trainer_entropy(const sl4j_trainer* trainer, float* dst);
 /* Forward passes run so far (the dropout masks' counter, -1 for NULL); a checkpoint saves it and
  * a resumed run restores it, so the resumed run draws the masks an uninterrupted one would. */
 int64_t sl4j_trainer_forward_count(const sl4j_trainer* trainer);
@@ -589,6 +597,14 @@ int32_t sl4j_trainer_forward(sl4j_trainer* trainer, const int32_t* tokens, const
  * passes of PPO (old and reference log-probs, values) and reward scoring. */
 int32_t sl4j_trainer_infer(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targets,
                            const int64_t* doc_start, float* logprobs, float* hidden);
+/* The exact KL(policy ‖ reference) of the next-token distributions, the policy being the model
+ * with the trainer's adapter and the reference the model without it: kl[row] = Σ_v p(v)(log p(v) -
+ * log q(v)) for rows whose target is not -100 (only which rows count is read), 0 elsewhere. Two
+ * inference passes (no dropout; the dropout-mask counter is left as it was) and the output head
+ * over the counted rows only, both logits of a chunk at a time: no row of logits is returned. The
+ * trainer needs an adapter; no backward may follow. PPO's `full` KL estimator. */
+int32_t sl4j_trainer_infer_kl(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targets,
+                              const int64_t* doc_start, float* kl);
 /* Bytes the trainer's buffers hold now (activations, scratch, logits chunk, outputs). */
 int64_t sl4j_trainer_buffer_bytes(const sl4j_trainer* trainer);
 /* Backward of the last sl4j_trainer_forward (once per forward): d_logprobs (batch·seq_len, NULL =
@@ -625,6 +641,9 @@ struct sl4j_memory_plan_params {
     int32_t kv_ctx;         /* its positions per sequence.                                           */
     int32_t kv_type;        /* SL4J_TYPE_F16 (default) or SL4J_TYPE_F32.                             */
     int32_t prefill_rows;   /* rows of its largest decode call (all prompts at once).               */
+    int32_t full_kl;        /* 1: PPO's `full` KL estimator (sl4j_trainer_infer_kl): the no-grad
+                               trainer also keeps both passes' hidden states and a second logits
+                               chunk. Default 0.                                                      */
 };
 struct sl4j_memory_plan_params sl4j_memory_plan_default_params(void);
 

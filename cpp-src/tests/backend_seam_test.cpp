@@ -29,7 +29,7 @@ const char* const kOps[] = {
     "matmul",    "matmul_transposed", "embedding",          "rmsnorm",      "rmsnorm_backward",
     "rope_cache", "rope",             "rope_backward",      "swiglu",       "swiglu_backward",
     "residual",  "residual_backward", "attention",          "attention_f16",  "attention_backward",
-    "crossentropy", "crossentropy_backward", "log_softmax_at", "dropout",  "dropout_backward",
+    "crossentropy", "crossentropy_backward", "log_softmax_at", "entropy", "kl_div", "dropout",  "dropout_backward",
     "add_scaled", "scale",            "outer_accumulate",   "embedding_backward", "rmsnorm_weight_backward"};
 
 class CountingBackend final : public Backend {
@@ -127,6 +127,14 @@ public:
     float log_softmax_at(const float* logits, int64_t n, int32_t target) override {
         ++calls["log_softmax_at"];
         return cpu_->log_softmax_at(logits, n, target);
+    }
+    void entropy(float* out, const float* logits, const int32_t* t, int64_t n, int64_t V) override {
+        ++calls["entropy"];
+        cpu_->entropy(out, logits, t, n, V);
+    }
+    void kl_div(float* out, const float* p, const float* q, int64_t n, int64_t V) override {
+        ++calls["kl_div"];
+        cpu_->kl_div(out, p, q, n, V);
     }
     void dropout(float* xd, const float* x, float p, uint64_t seed, int64_t n) override {
         ++calls["dropout"];
@@ -233,17 +241,24 @@ TEST(every_op_of_a_decode_and_a_train_step_goes_through_the_backend) {
     const int32_t targets[] = {5, 9, kIgnoreIndex, 7, 4, 3};
     std::vector<float> d_losses(6, 0.25f), d_hidden(size_t(6 * model->hparams().dim), 0.01f);
     std::vector<std::vector<float>> grads[2];
-    std::vector<float> losses[2];
+    std::vector<float> losses[2], entropies[2], kls[2];
     for (int which = 0; which < 2; ++which) {
         for (LoraTensor& T : lora.tensors()) std::fill(T.grad.begin(), T.grad.end(), 0.f);
         std::unique_ptr<Trainer> tr = which == 0 ? std::make_unique<Trainer>(*model, &lora, tc, cb)
                                                  : std::make_unique<Trainer>(*model, &lora, tc);
+        tr->set_entropy(true);
         tr->forward(tt, targets, nullptr);
         tr->backward(d_losses.data(), d_hidden.data(), 1.f);
         losses[which] = tr->row_losses();
+        entropies[which] = tr->row_entropy();
         for (const LoraTensor& T : lora.tensors()) grads[which].push_back(T.grad);
+        kls[which].assign(6, 0.f);
+        tr->infer_kl(tt, targets, nullptr, kls[which].data());
     }
     CHECK(losses[0] == losses[1]);
+    CHECK(entropies[0] == entropies[1]);
+    CHECK(kls[0] == kls[1]);
+    CHECK(entropies[0][0] > 0 && kls[0][0] > 0);
     CHECK(grads[0] == grads[1]);
     double g = 0;
     for (const auto& v : grads[0])

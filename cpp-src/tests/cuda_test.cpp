@@ -397,6 +397,19 @@ TEST(cuda_crossentropy_logprobs_outer_adamw_and_norm_match_cpu) {
     g.crossentropy_backward(dL.f(), dL.f(), dT.as<int32_t>(), dD.f(), rows, vocab);  // aliased, as the trainer does
     check_rel("crossentropy", dloss.get<float>(size_t(rows)), losses, 1e-5);
     check_rel("crossentropy_backward", dL.get<float>(dlog.size()), dlog, 1e-5, 1e-6);
+    // entropy and KL per row, reduced on the device
+    {
+        const auto other = noise(rows * vocab, 32, 10.f);
+        std::vector<float> h(static_cast<size_t>(rows)), kl(static_cast<size_t>(rows));
+        host().entropy(h.data(), logits.data(), targets.data(), rows, vocab);
+        host().kl_div(kl.data(), logits.data(), other.data(), rows, vocab);
+        Dev dL2(g, logits), dO(g, other), dH(g, rows * 4), dK(g, rows * 4);
+        g.entropy(dH.f(), dL2.f(), dT.as<int32_t>(), rows, vocab);
+        g.kl_div(dK.f(), dL2.f(), dO.f(), rows, vocab);
+        check_rel("entropy", dH.get<float>(size_t(rows)), h, 1e-5, 1e-6);
+        check_rel("kl_div", dK.get<float>(size_t(rows)), kl, 1e-5, 1e-6);
+        CHECK(h[0] > 0 && h[1] == 0 && kl[0] > 0);
+    }
     const std::vector<int32_t> bad = {7, 5003, 1, 2, 3};
     Dev dB(g, bad);
     EXPECT_THROWS(g.crossentropy(dloss.f(), dL.f(), dB.as<int32_t>(), rows, vocab));
@@ -617,6 +630,16 @@ public:
     float log_softmax_at(const float* logits, int64_t n, int32_t target) override {
         Dev dl(d_, logits, n * 4);
         return d_.log_softmax_at(dl.f(), n, target);
+    }
+    void entropy(float* out, const float* logits, const int32_t* targets, int64_t n_rows, int64_t n_vocab) override {
+        Dev dl(d_, logits, n_rows * n_vocab * 4), dt(d_, targets, targets ? n_rows * 4 : 0), dout(d_, n_rows * 4);
+        d_.entropy(dout.f(), dl.f(), targets ? dt.as<int32_t>() : nullptr, n_rows, n_vocab);
+        back(out, dout);
+    }
+    void kl_div(float* out, const float* logits_p, const float* logits_q, int64_t n_rows, int64_t n_vocab) override {
+        Dev dp(d_, logits_p, n_rows * n_vocab * 4), dq(d_, logits_q, n_rows * n_vocab * 4), dout(d_, n_rows * 4);
+        d_.kl_div(dout.f(), dp.f(), dq.f(), n_rows, n_vocab);
+        back(out, dout);
     }
     void dropout(float* xd, const float* x, float p, uint64_t seed, int64_t n) override {
         Dev dx(d_, x, n * 4), dxd(d_, n * 4);

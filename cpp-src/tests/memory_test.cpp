@@ -208,6 +208,37 @@ TEST(no_grad_forward_allocates_no_activations) {
     CHECK_EQ(tr.buffer_bytes(), plan.grad());
     CHECK(tr.row_losses() == loss_infer);
     CHECK(tr.hidden() == hidden_infer);
+    // PPO's extras, as the plan counts them: the training trainer's per-row entropy (N floats) and
+    // the full KL estimator's buffers on the no-grad trainer (both passes' hidden states, a second
+    // logits chunk and its per-row KL)
+    int64_t before = tr.buffer_bytes();
+    tr.set_entropy(true);
+    CHECK_EQ(tr.buffer_bytes(), before + N * f);
+    before = tr.buffer_bytes();
+    std::vector<float> kl(static_cast<size_t>(N));
+    tr.infer_kl(rows.tokens.data(), rows.targets.data(), nullptr, kl.data());
+    const int64_t kl_bytes = tr.buffer_bytes() - before;
+    CHECK_EQ(kl_bytes, 2 * N * dim * f + tr.logits_bytes() + tr.head_rows() * f);
+    sl4j_model_info info{};
+    info.n_vocab = V;
+    info.dim = dim;
+    info.n_layers = layers;
+    info.n_heads = h.n_heads;
+    info.n_kv_heads = h.n_kv_heads;
+    info.head_dim = h.head_dim;
+    info.ffn = ffn;
+    info.n_rot = h.n_rot;
+    sl4j_memory_plan_params pp = sl4j_memory_plan_default_params();
+    pp.mode = SL4J_PLAN_PPO;
+    pp.batch = 1;
+    pp.seq_len = 8;
+    pp.infer_batch = B;
+    pp.infer_seq_len = T;
+    sl4j_memory_plan_result without{}, with{};
+    CHECK_EQ(sl4j_memory_plan(&info, &pp, &without), 0);
+    pp.full_kl = 1;
+    CHECK_EQ(sl4j_memory_plan(&info, &pp, &with), 0);
+    CHECK_EQ(with.total - without.total, kl_bytes);
     std::remove(path.c_str());
 }
 

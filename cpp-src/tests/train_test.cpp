@@ -443,3 +443,111 @@ TEST(full_params_training_lowers_the_loss) {
     std::fprintf(stderr, "    full-parameter overfit: loss %.4f -> %.4f\n", first, last);
     CHECK(last < 0.5 * first);
 }
+
+namespace {
+
+// Float64 references: entropy of softmax(l) and KL(softmax(a) ‖ softmax(b)) from log-softmax rows.
+std::vector<double> log_softmax64(const float* l, int64_t n) {
+    double mx = -INFINITY;
+    for (int64_t i = 0; i < n; ++i) mx = std::max(mx, double(l[i]));
+    double s = 0;
+    for (int64_t i = 0; i < n; ++i) s += std::exp(double(l[i]) - mx);
+    std::vector<double> out(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) out[size_t(i)] = double(l[i]) - mx - std::log(s);
+    return out;
+}
+double entropy64(const float* l, int64_t n) {
+    double h = 0;
+    for (double lp : log_softmax64(l, n)) h -= std::exp(lp) * lp;
+    return h;
+}
+double kl64(const float* a, const float* b, int64_t n) {
+    const auto p = log_softmax64(a, n), q = log_softmax64(b, n);
+    double kl = 0;
+    for (size_t i = 0; i < p.size(); ++i) kl += std::exp(p[i]) * (p[i] - q[i]);
+    return kl;
+}
+
+}  // namespace
+
+TEST(entropy_and_kl_rows_match_float64) {
+    const int64_t V = 3001, R = 6;
+    std::vector<float> a(size_t(R * V)), b(size_t(R * V));
+    for (int64_t i = 0; i < R * V; ++i) {
+        const double u = double(mix64(uint64_t(i)) >> 11) / double(1ull << 53), w = double(mix64(uint64_t(i) + 99991) >> 11) / double(1ull << 53);
+        const double amp = 1.0 + 6.0 * double(i / V);  // row r: logits in ±(1 + 6r): flat to peaked
+        a[size_t(i)] = float((u - 0.5) * 2 * amp + 40.0);  // an offset: the max shift must handle it
+        b[size_t(i)] = float((w - 0.5) * 2 * amp);
+    }
+    // row 5: one dominant token (entropy near 0) and a logit so low its probability underflows
+    a[size_t(5 * V + 7)] = 200.f;
+    a[size_t(5 * V + 8)] = -1e30f;
+    std::vector<int32_t> targets(size_t(R), 0);
+    targets[2] = kIgnoreIndex;
+    std::vector<float> h(static_cast<size_t>(R)), kl(static_cast<size_t>(R)), self(static_cast<size_t>(R));
+    cpu::entropy_forward(h.data(), a.data(), targets.data(), R, V);
+    cpu::kl_forward(kl.data(), a.data(), b.data(), R, V);
+    cpu::kl_forward(self.data(), a.data(), a.data(), R, V);
+    for (int64_t r = 0; r < R; ++r) {
+        const float* ar = a.data() + r * V;
+        const double he = r == 2 ? 0.0 : entropy64(ar, V), ke = kl64(ar, b.data() + r * V, V);
+        if (!(std::fabs(h[r] - he) <= 1e-5 * std::max(1.0, he) && std::fabs(kl[r] - ke) <= 1e-5 * std::max(1.0, ke)))
+            std::fprintf(stderr, "    row %lld: entropy %.9g vs %.9g, kl %.9g vs %.9g\n", (long long)r, h[r], he, kl[r], ke);
+        CHECK(std::fabs(h[r] - he) <= 1e-5 * std::max(1.0, he));
+        CHECK(std::fabs(kl[r] - ke) <= 1e-5 * std::max(1.0, ke));
+        CHECK(std::fabs(self[r]) <= 1e-6);  // KL(p ‖ p) = 0
+        CHECK(std::isfinite(h[r]) && std::isfinite(kl[r]));
+    }
+    CHECK(h[0] > 7.5f);         // near log(3001) = 8.007 for flat logits
+    CHECK(h[5] < 1e-6f);        // one token holds all the mass
+    CHECK_EQ(h[2], 0.f);        // an ignored row
+    // targets NULL: every row
+    cpu::entropy_forward(h.data(), a.data(), nullptr, R, V);
+    CHECK(std::fabs(h[2] - entropy64(a.data() + 2 * V, V)) <= 1e-5 * entropy64(a.data() + 2 * V, V));
+}
+
+// The trainer's per-row entropy (training forward) and its KL(adapter on ‖ adapter off) against
+// float64 references on an F32-KV session's logits with the adapter attached and detached.
+TEST(trainer_entropy_and_kl_match_float64_on_session_logits) {
+    auto model = LlamaModel::load(kModel);
+    LoraAdapter lora(model->hparams(), all_targets(4, 8.f));
+    randomize_b(lora, 23);
+    const int64_t T = 7, V = model->hparams().n_vocab;
+    const std::vector<int32_t> tokens = {1, 17, 42, 5, 200, 9, 33};
+    std::vector<int32_t> targets(T, kIgnoreIndex);
+    for (int64_t t = 2; t + 1 < T; ++t) targets[t] = tokens[t + 1];  // rows 2..5 count, as a response's would
+    TrainConfig tc;
+    tc.seq_len = T;
+    Trainer tr(*model, &lora, tc);
+    tr.set_entropy(true);
+    tr.forward(tokens.data(), targets.data(), nullptr);
+    const std::vector<float> entropy = tr.row_entropy();
+    const std::vector<float> hidden_on = tr.hidden();
+    const uint64_t calls = tr.forward_count();
+    std::vector<float> kl(size_t(T), -1.f);
+    tr.infer_kl(tokens.data(), targets.data(), nullptr, kl.data());
+    CHECK_EQ(tr.forward_count(), calls);  // the KL passes draw no dropout masks
+    CHECK(tr.hidden() == hidden_on);      // hidden() holds the policy's states
+    std::vector<float> logits[2];
+    for (bool on : {false, true}) {
+        LlamaSession s(*model, 1, 16, SL4J_TYPE_F32);
+        s.set_lora(&lora, on);
+        s.decode(tokens.data(), nullptr, nullptr, nullptr, T, true);
+        logits[on] = s.logits();
+    }
+    double kl_sum = 0;
+    for (int64_t t = 0; t < T; ++t) {
+        const bool counted = targets[t] != kIgnoreIndex;
+        const double he = counted ? entropy64(logits[1].data() + t * V, V) : 0.0;
+        const double ke = counted ? kl64(logits[1].data() + t * V, logits[0].data() + t * V, V) : 0.0;
+        if (!(std::fabs(entropy[t] - he) <= 1e-4 && std::fabs(kl[t] - ke) <= 1e-4 * std::max(1.0, ke)))
+            std::fprintf(stderr, "    row %lld: entropy %.7g vs %.7g, kl %.7g vs %.7g\n", (long long)t, entropy[t], he, kl[t], ke);
+        CHECK(std::fabs(entropy[t] - he) <= 1e-4);
+        CHECK(std::fabs(kl[t] - ke) <= 1e-4 * std::max(1.0, ke));
+        kl_sum += ke;
+    }
+    CHECK(kl_sum > 1e-4);  // the adapter changes the distribution: the test sees the KL
+    // no adapter: refused
+    Trainer base(*model, static_cast<LoraAdapter*>(nullptr), tc);
+    EXPECT_THROWS(base.infer_kl(tokens.data(), targets.data(), nullptr, kl.data()));
+}

@@ -279,6 +279,34 @@ int32_t sl4j_trainer_set_training(sl4j_trainer* trainer, int32_t training) {
     });
 }
 
+int32_t sl4j_trainer_set_entropy(sl4j_trainer* trainer, int32_t on) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(trainer);
+        trainer->impl->set_entropy(on != 0);
+    });
+}
+
+int32_t sl4j_trainer_entropy(const sl4j_trainer* trainer, float* dst) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(trainer);
+        SL4J_CHECK_HANDLE(dst);
+        const Trainer& tr = *trainer->impl;
+        SL4J_CHECK_ARG(tr.entropy_on(), "entropy is off: call sl4j_trainer_set_entropy(trainer, 1) before the forward");
+        std::copy_n(tr.row_entropy().data(), tr.rows(), dst);
+    });
+}
+
+int32_t sl4j_trainer_infer_kl(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targets,
+                              const int64_t* doc_start, float* kl) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(trainer);
+        SL4J_CHECK_HANDLE(tokens);
+        SL4J_CHECK_HANDLE(targets);
+        SL4J_CHECK_HANDLE(kl);
+        trainer->impl->infer_kl(tokens, targets, doc_start, kl);
+    });
+}
+
 int64_t sl4j_trainer_forward_count(const sl4j_trainer* trainer) {
     return trainer ? static_cast<int64_t>(trainer->impl->forward_count()) : -1;
 }

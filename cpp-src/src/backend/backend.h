@@ -142,6 +142,11 @@ public:
                                        const float* dlosses, int64_t n_rows, int64_t n_vocab) = 0;
     // log softmax(logits)[target] of one row.
     virtual float log_softmax_at(const float* logits, int64_t n, int32_t target) = 0;
+    // out[r] = entropy -Σ p log p of p = softmax(logits[r]); 0 where targets[r] is kIgnoreIndex
+    // (targets NULL: every row).
+    virtual void entropy(float* out, const float* logits, const int32_t* targets, int64_t n_rows, int64_t n_vocab) = 0;
+    // out[r] = KL(softmax(logits_p[r]) ‖ softmax(logits_q[r])).
+    virtual void kl_div(float* out, const float* logits_p, const float* logits_q, int64_t n_rows, int64_t n_vocab) = 0;
     // xd = inverted dropout of x with the counter-based mask of seed (p > 0).
     virtual void dropout(float* xd, const float* x, float p, uint64_t seed, int64_t n) = 0;
     // dx += the same mask applied to dxd, scaled by 1/(1-p) (p > 0).

@@ -117,6 +117,12 @@ public:
     float log_softmax_at(const float* logits, int64_t n, int32_t target) override {
         return cpu::log_softmax_at(logits, n, target);
     }
+    void entropy(float* out, const float* logits, const int32_t* targets, int64_t n_rows, int64_t n_vocab) override {
+        cpu::entropy_forward(out, logits, targets, n_rows, n_vocab);
+    }
+    void kl_div(float* out, const float* logits_p, const float* logits_q, int64_t n_rows, int64_t n_vocab) override {
+        cpu::kl_forward(out, logits_p, logits_q, n_rows, n_vocab);
+    }
     void dropout(float* xd, const float* x, float p, uint64_t seed, int64_t n) override {
         cpu::dropout_forward(xd, x, p, seed, n);
     }

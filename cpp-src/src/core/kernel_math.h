@@ -83,6 +83,22 @@ SL4J_HD inline float online_softmax_rescale(float* m, float* l, float new_max) {
 SL4J_HD inline float crossentropy_loss(double exp_sum, float max, float target_logit) {
     return float(log(exp_sum) - double(target_logit - max));
 }
+// Entropy -Σ p log p of softmax(l) from S = Σ exp(l - max) and W = Σ exp(l - max)·(l - max), both
+// in double: log p = (l - max) - log S, so H = log S - W / S.
+SL4J_HD inline float softmax_entropy(double exp_sum, double weighted_sum) {
+    return float(log(exp_sum) - weighted_sum / exp_sum);
+}
+// Term i of W for the entropy (e = exp(l - max), d = l - max); 0 where e underflows to 0
+// (a -inf logit would otherwise give 0 · -inf).
+SL4J_HD inline double entropy_term(float e, float d) { return e == 0.f ? 0.0 : double(e) * d; }
+// KL(p ‖ q) of p = softmax(a), q = softmax(b) from Sa = Σ exp(a - ma), Sb = Σ exp(b - mb) and
+// U = Σ exp(a - ma)·((a - ma) - (b - mb)), in double:
+// Σ p (log p - log q) = U / Sa - log Sa + log Sb.
+SL4J_HD inline float softmax_kl(double exp_sum_p, double exp_sum_q, double weighted_sum) {
+    return float(weighted_sum / exp_sum_p - log(exp_sum_p) + log(exp_sum_q));
+}
+// Term i of U (e = exp(a - ma), da = a - ma, db = b - mb); 0 where p's term underflows to 0.
+SL4J_HD inline double kl_term(float e, float da, float db) { return e == 0.f ? 0.0 : double(e) * (double(da) - db); }
 
 // ---- Dropout ----
 

@@ -157,6 +157,50 @@ int64_t crossentropy_forward(float* losses, const float* logits, const int32_t* 
     return counted;
 }
 
+// One pass after the max: Σ exp(l - max) (the same float exponentials, summed in the same order,
+// as the cross-entropy's) and Σ exp(l - max)·(l - max), both in double.
+void entropy_forward(float* out, const float* logits, const int32_t* targets, int64_t n_rows, int64_t n_vocab) {
+    parallel_for(n_rows, 4, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+            if (targets != nullptr && targets[r] == kIgnoreIndex) {
+                out[r] = 0;
+                continue;
+            }
+            const float* l = logits + r * n_vocab;
+            float mx = l[0];
+            for (int64_t i = 1; i < n_vocab; ++i) mx = l[i] > mx ? l[i] : mx;
+            double sum = 0, weighted = 0;
+            for (int64_t i = 0; i < n_vocab; ++i) {
+                const float d = l[i] - mx, e = std::exp(d);
+                sum += e;
+                weighted += entropy_term(e, d);
+            }
+            out[r] = softmax_entropy(sum, weighted);
+        }
+    });
+}
+
+void kl_forward(float* out, const float* logits_p, const float* logits_q, int64_t n_rows, int64_t n_vocab) {
+    parallel_for(n_rows, 4, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+            const float *a = logits_p + r * n_vocab, *b = logits_q + r * n_vocab;
+            float ma = a[0], mb = b[0];
+            for (int64_t i = 1; i < n_vocab; ++i) {
+                ma = a[i] > ma ? a[i] : ma;
+                mb = b[i] > mb ? b[i] : mb;
+            }
+            double sa = 0, sb = 0, u = 0;
+            for (int64_t i = 0; i < n_vocab; ++i) {
+                const float da = a[i] - ma, db = b[i] - mb, ea = std::exp(da);
+                sa += ea;
+                sb += std::exp(db);
+                u += kl_term(ea, da, db);
+            }
+            out[r] = softmax_kl(sa, sb, u);
+        }
+    });
+}
+
 void crossentropy_backward(float* dlogits, const float* logits, const int32_t* targets, const float* dlosses,
                            int64_t n_rows, int64_t n_vocab) {
     parallel_for(n_rows, 4, [&](int64_t r0, int64_t r1) {

@@ -49,6 +49,13 @@ constexpr int32_t kIgnoreIndex = -100;
 int64_t crossentropy_forward(float* losses, const float* logits, const int32_t* targets, int64_t n_rows,
                              int64_t n_vocab);
 
+// Entropy per row: out[r] = -Σ p log p of p = softmax(logits[r]), 0 where targets[r] is
+// kIgnoreIndex (targets NULL: every row counts).
+void entropy_forward(float* out, const float* logits, const int32_t* targets, int64_t n_rows, int64_t n_vocab);
+
+// KL per row: out[r] = KL(softmax(logits_p[r]) ‖ softmax(logits_q[r])) = Σ p (log p - log q).
+void kl_forward(float* out, const float* logits_p, const float* logits_q, int64_t n_rows, int64_t n_vocab);
+
 // dlogits[r] = dlosses[r] · (softmax(logits[r]) - onehot(targets[r])); rows with kIgnoreIndex get 0.
 // dlogits may alias logits (the usual case: the logits buffer becomes its gradient).
 void crossentropy_backward(float* dlogits, const float* logits, const int32_t* targets, const float* dlosses,

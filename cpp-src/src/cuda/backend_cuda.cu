@@ -154,6 +154,12 @@ public:
         download(&v, out, 4);
         return v;
     }
+    void entropy(float* out, const float* logits, const int32_t* targets, int64_t n_rows, int64_t n_vocab) override {
+        cuda::entropy(out, logits, targets, n_rows, n_vocab);
+    }
+    void kl_div(float* out, const float* logits_p, const float* logits_q, int64_t n_rows, int64_t n_vocab) override {
+        cuda::kl_div(out, logits_p, logits_q, n_rows, n_vocab);
+    }
     void dropout(float* xd, const float* x, float p, uint64_t seed, int64_t n) override {
         cuda::dropout_forward(xd, x, p, seed, n);
     }

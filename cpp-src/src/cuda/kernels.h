@@ -70,6 +70,9 @@ void crossentropy_backward(float* dlogits, const float* logits, const int32_t* t
                            int64_t n_rows, int64_t n_vocab);
 // out[0] = log softmax(logits)[target] (device scalar).
 void log_softmax_at(float* out, const float* logits, int64_t n, int32_t target);
+// Entropy per row (0 where targets[r] is kIgnoreIndex; targets may be NULL) and KL per row pair.
+void entropy(float* out, const float* logits, const int32_t* targets, int64_t n_rows, int64_t n_vocab);
+void kl_div(float* out, const float* logits_p, const float* logits_q, int64_t n_rows, int64_t n_vocab);
 // AdamW over n parameters with the step's scalars; sum of squares of n values into *out (device double).
 void adamw(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& s);
 void sum_squares(double* out, const float* x, int64_t n);

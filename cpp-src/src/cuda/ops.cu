@@ -213,6 +213,55 @@ __global__ void argmax_logprob_kernel(int32_t* tokens, float* logprobs, const fl
     }
 }
 
+// Entropy of a row (formulas: core/kernel_math.h): the max, then Σ e and Σ e·d in double.
+__global__ void entropy_kernel(float* out, const float* logits, const int32_t* targets, int64_t n_vocab) {
+    __shared__ float fscratch[kWarp];
+    __shared__ double s1[kWarp], s2[kWarp];
+    if (targets != nullptr && targets[blockIdx.x] == kIgnoreIndex) {
+        if (threadIdx.x == 0) out[blockIdx.x] = 0.f;
+        return;
+    }
+    const float* l = logits + int64_t(blockIdx.x) * n_vocab;
+    float mx = -INFINITY;
+    for (int64_t i = threadIdx.x; i < n_vocab; i += blockDim.x) mx = fmaxf(mx, l[i]);
+    mx = block_max(mx, fscratch);
+    double sum = 0, weighted = 0;
+    for (int64_t i = threadIdx.x; i < n_vocab; i += blockDim.x) {
+        const float d = l[i] - mx, e = expf(d);
+        sum += e;
+        weighted += entropy_term(e, d);
+    }
+    sum = block_sum(sum, s1);
+    weighted = block_sum(weighted, s2);
+    if (threadIdx.x == 0) out[blockIdx.x] = softmax_entropy(sum, weighted);
+}
+
+// KL(softmax(a) ‖ softmax(b)) of a row pair: both maxes, then Σ ea, Σ eb and Σ ea·(da - db) in double.
+__global__ void kl_kernel(float* out, const float* logits_p, const float* logits_q, int64_t n_vocab) {
+    __shared__ float fa[kWarp], fb[kWarp];
+    __shared__ double s1[kWarp], s2[kWarp], s3[kWarp];
+    const float* a = logits_p + int64_t(blockIdx.x) * n_vocab;
+    const float* b = logits_q + int64_t(blockIdx.x) * n_vocab;
+    float ma = -INFINITY, mb = -INFINITY;
+    for (int64_t i = threadIdx.x; i < n_vocab; i += blockDim.x) {
+        ma = fmaxf(ma, a[i]);
+        mb = fmaxf(mb, b[i]);
+    }
+    ma = block_max(ma, fa);
+    mb = block_max(mb, fb);
+    double sa = 0, sb = 0, u = 0;
+    for (int64_t i = threadIdx.x; i < n_vocab; i += blockDim.x) {
+        const float da = a[i] - ma, db = b[i] - mb, ea = expf(da);
+        sa += ea;
+        sb += expf(db);
+        u += kl_term(ea, da, db);
+    }
+    sa = block_sum(sa, s1);
+    sb = block_sum(sb, s2);
+    u = block_sum(u, s3);
+    if (threadIdx.x == 0) out[blockIdx.x] = softmax_kl(sa, sb, u);
+}
+
 __global__ void adamw_kernel(float* p, const float* g, float* m, float* v, int64_t n, AdamWStep s) {
     const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) adamw_elem(p + i, g[i], m + i, v + i, s);
@@ -328,6 +377,18 @@ void argmax_logprob(int32_t* tokens, float* logprobs, const float* logits, int64
     if (n_rows == 0) return;
     argmax_logprob_kernel<<<unsigned(n_rows), kThreads>>>(tokens, logprobs, logits, n_vocab);
     check_launch("argmax_logprob");
+}
+
+void entropy(float* out, const float* logits, const int32_t* targets, int64_t n_rows, int64_t n_vocab) {
+    if (n_rows == 0) return;
+    entropy_kernel<<<unsigned(n_rows), kThreads>>>(out, logits, targets, n_vocab);
+    check_launch("entropy");
+}
+
+void kl_div(float* out, const float* logits_p, const float* logits_q, int64_t n_rows, int64_t n_vocab) {
+    if (n_rows == 0) return;
+    kl_kernel<<<unsigned(n_rows), kThreads>>>(out, logits_p, logits_q, n_vocab);
+    check_launch("kl_div");
 }
 
 void sum_squares(double* out, const float* x, int64_t n) {

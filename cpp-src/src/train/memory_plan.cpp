@@ -85,11 +85,17 @@ void memory_plan(const LlamaHparams& h, const sl4j_memory_plan_params& p, sl4j_m
         m.logits_chunk = t.logits;
         m.scratch += t.base + t.backward;
         if (p.mode != SL4J_PLAN_SFT) m.scratch += 2 * p.batch * p.seq_len * h.dim * F;
+        if (p.mode == SL4J_PLAN_PPO) m.scratch += int64_t(p.batch) * p.seq_len * F;  // the policy's per-row entropy
         // A no-grad trainer beside it (PPO's old/reference/value passes, reward scoring).
         if (p.infer_batch > 0 && p.infer_seq_len > 0) {
             const TrainerBytes i = trainer_bytes(h, p.infer_batch, p.infer_seq_len, false, p.lora_r, p.lora_targets);
             m.scratch += i.base + 2 * p.infer_batch * p.infer_seq_len * h.dim * F;
             m.logits_chunk += i.logits;
+            if (p.full_kl) {  // infer_kl: both passes' hidden states of the rows, the reference's logits chunk and its KL
+                const int64_t rows = int64_t(p.infer_batch) * p.infer_seq_len;
+                m.scratch += 2 * rows * h.dim * F + head_chunk_rows(rows, h.n_vocab) * F;
+                m.logits_chunk += i.logits;
+            }
         }
     }
     m.total = m.weights + m.kv_cache + m.activations + m.lora + m.gradients + m.optimizer + m.logits_chunk + m.scratch +

@@ -248,6 +248,63 @@ void Trainer::head_chunk(int64_t c, int64_t* r0, int64_t* n) const {
     *n = (c + 1) * N_ / k - *r0;
 }
 
+void Trainer::set_entropy(bool on) {
+    entropy_on_ = on;
+    if (on && entropy_.empty()) alloc(entropy_, N_);
+}
+
+void Trainer::infer_kl(const int32_t* tokens, const int32_t* targets, const int64_t* doc_start, float* kl) {
+    SL4J_CHECK_ARG(lora_ != nullptr, "the KL to the reference needs a trainer with an adapter (the reference is the "
+                   "adapter off)");
+    SL4J_CHECK_ARG(tokens != nullptr && targets != nullptr && kl != nullptr, "infer_kl needs tokens, targets and kl");
+    const LlamaHparams& h = model_.hparams();
+    const int64_t D = h.dim, V = h.n_vocab;
+    std::vector<int64_t> rows;  // the counted rows, in order
+    for (int64_t r = 0; r < N_; ++r) {
+        if (targets[r] == kIgnoreIndex) continue;
+        SL4J_CHECK_ARG(targets[r] >= 0 && targets[r] < V, "target %d at row %lld is outside the vocabulary [0, %lld) "
+                       "and is not the ignore index -100", targets[r], (long long)r, (long long)V);
+        rows.push_back(r);
+    }
+    const int64_t M = int64_t(rows.size());
+    if (kl_hp_.size() < size_t(N_ * D)) {
+        alloc(kl_hp_, N_ * D);
+        alloc(kl_hq_, N_ * D);
+        alloc(kl_logits_, head_rows_ * V);
+        alloc(kl_out_, head_rows_);
+    }
+    // Two inference passes without targets (the head is skipped: every row is ignored), the
+    // trainer's modes restored afterwards whatever happens.
+    struct Restore {
+        Trainer& t;
+        bool adapter, training;
+        uint64_t calls;
+        ~Restore() {
+            t.adapter_on_ = adapter;
+            t.training_ = training;
+            t.calls_ = calls;
+        }
+    } restore{*this, adapter_on_, training_, calls_};
+    training_ = false;
+    for (int pass = 0; pass < 2; ++pass) {  // the reference, then the policy (whose states hidden() keeps)
+        adapter_on_ = pass == 1;
+        forward(tokens, nullptr, doc_start, false);
+        float* dst = pass == 1 ? kl_hp_.data() : kl_hq_.data();
+        for (int64_t i = 0; i < M; ++i) std::copy_n(hidden_.data() + rows[i] * D, D, dst + i * D);
+    }
+    std::fill_n(kl, N_, 0.f);
+    const int64_t chunks = (M + head_rows_ - 1) / head_rows_;
+    for (int64_t c = 0; c < chunks; ++c) {
+        const int64_t r0 = c * M / chunks, n = (c + 1) * M / chunks - r0;
+        be_.matmul(logits_.data(), w_.output.data, w_.output.type, kl_hp_.data() + r0 * D, n, D, V);
+        be_.matmul(kl_logits_.data(), w_.output.data, w_.output.type, kl_hq_.data() + r0 * D, n, D, V);
+        be_.kl_div(kl_out_.data(), logits_.data(), kl_logits_.data(), n, V);
+        for (int64_t i = 0; i < n; ++i) kl[rows[r0 + i]] = kl_out_[i];
+    }
+    logits_held_ = false;
+    ready_ = false;
+}
+
 // losses = cross-entropy of (hidden · W_outᵀ) against the targets, one chunk of rows at a time.
 void Trainer::head_forward() {
     const LlamaHparams& h = model_.hparams();
@@ -257,10 +314,12 @@ void Trainer::head_forward() {
         head_chunk(c, &r0, &n);
         if (all_ignored(targets_.data() + r0, n)) {
             std::fill_n(losses_.data() + r0, n, 0.f);
+            if (entropy_on_) std::fill_n(entropy_.data() + r0, n, 0.f);
             continue;
         }
         be_.matmul(logits_.data(), W.data, W.type, hidden_.data() + r0 * h.dim, n, h.dim, h.n_vocab);
         be_.crossentropy(losses_.data() + r0, logits_.data(), targets_.data() + r0, n, h.n_vocab);
+        if (entropy_on_) be_.entropy(entropy_.data() + r0, logits_.data(), targets_.data() + r0, n, h.n_vocab);
     }
     logits_held_ = head_chunks() == 1 && !all_ignored(targets_.data(), N_);
 }

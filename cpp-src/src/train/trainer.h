@@ -47,6 +47,10 @@ public:
     void set_adapter_enabled(bool on) { adapter_on_ = on; }
     // Dropout only in training mode.
     void set_training(bool on) { training_ = on; }
+    // Forwards also compute each counted row's entropy of its next-token distribution (off by
+    // default: it costs one more pass over every row of logits).
+    void set_entropy(bool on);
+    bool entropy_on() const { return entropy_on_; }
     // Forward passes run so far: the dropout masks' counter, saved and restored with checkpoints.
     uint64_t forward_count() const { return calls_; }
     void set_forward_count(uint64_t n) { calls_ = n; }
@@ -64,6 +68,15 @@ public:
     double mean_loss(int64_t* counted) const;
     const std::vector<float>& row_losses() const { return losses_; }   // -logprob of targets
     const std::vector<float>& hidden() const { return hidden_; }       // (B·T, dim), after the norm
+    // -Σ p log p of softmax(logits) per row of the last forward (0 for ignored rows); set_entropy(true).
+    const std::vector<float>& row_entropy() const { return entropy_; }
+
+    // KL(adapter on ‖ adapter off) of the next-token distributions per counted row (kl: B·T, 0 for
+    // ignored rows): two inference passes (no dropout, the mask counter untouched), then the head
+    // over the counted rows only, both logits of a chunk at a time, reduced per row by the backend
+    // (no row of logits leaves it). Needs an adapter; leaves hidden() = the adapter-on states and
+    // no backward possible.
+    void infer_kl(const int32_t* tokens, const int32_t* targets, const int64_t* doc_start, float* kl);
 
     // Backward of the last forward with d loss/d row_losses (B·T) and/or d loss/d hidden
     // (B·T × dim), either NULL. Trainable gradients += grad_scale · gradient. Once per forward.
@@ -107,6 +120,7 @@ private:
     int64_t bytes_ = 0;
     bool adapter_on_ = true, training_ = true, ready_ = false, grad_buffers_ = false;
     bool logits_held_ = false;  // the last head_forward's logits are all in logits_ (one chunk)
+    bool entropy_on_ = false;
     uint64_t calls_ = 0;
     float grad_scale_ = 1.f;
 
@@ -114,6 +128,10 @@ private:
     std::vector<int64_t> pos_, first_;
     std::vector<float> rope_cs_, x_, tmp_x_, inv_f_, hidden_, losses_;
     std::vector<float> logits_;            // (head_rows_, n_vocab): one chunk of the head
+    std::vector<float> entropy_;           // (B·T) with set_entropy, else empty
+    // infer_kl only (allocated by its first call): the counted rows' hidden states of both passes
+    // and the reference's chunk of logits
+    std::vector<float> kl_hp_, kl_hq_, kl_logits_, kl_out_;
     std::vector<std::vector<float>> x_in_; // (n_layers) input of each layer (keeping forwards only)
     std::vector<LayerActs> acts_;          // (n_layers), or (1) with checkpointing / before any keeping forward
     // backward scratch

@@ -4,6 +4,7 @@ import dev.stackllama4j.engine.KvType;
 import dev.stackllama4j.engine.LlamaModel;
 import dev.stackllama4j.engine.MemoryPlan;
 import dev.stackllama4j.engine.TrainerPool;
+import dev.stackllama4j.engine.TrunkId;
 import dev.stackllama4j.ppo.PpoRun;
 import dev.stackllama4j.ppo.PpoSession;
 import dev.stackllama4j.ppo.Prompts;
@@ -80,6 +81,8 @@ public final class PpoCommand implements Command {
         Flags.arg(o, "seed", "N", "(default 0)");
         o.addOption(Option.builder().longOpt("activation-checkpointing").desc("recompute activations in backward (less memory)").get());
         Flags.arg(o, "max-kl", "X", "stop the run when objective/kl exceeds X (default: no limit)");
+        o.addOption(Option.builder().longOpt("allow-trunk-mismatch").desc("run a reward model or SFT adapter recorded as trained on "
+                + "another base model than the one it is loaded onto, with a warning (default: refused)").get());
         RunFlags.add(o);
         PlanFlags.add(o, true);
         return o;
@@ -158,11 +161,12 @@ public final class PpoCommand implements Command {
         try (RunFolder folder = RunFolder.open(out, mode, ctx.err(), PpoRun.OUTPUTS)) {
             folder.input("model", model).input("sft-adapter", sft).input("prompts", promptFile).setting("oracle-reward", oracle)
                     .input("reward-adapter", rewardAdapter).input("reward-model", rewardTrunk);
-            Path trunk = sft == null ? model : PpoSession.mergeSft(model, sft, out);
+            TrunkId.Check check = cmd.hasOption("allow-trunk-mismatch") ? TrunkId.Check.WARN : TrunkId.Check.REFUSE;
+            Path trunk = sft == null ? model : PpoSession.mergeSft(model, sft, out, check);
             boolean sharedTrunk = !oracle && rewardTrunk == null;
             try (PpoSession session = oracle ? PpoSession.open(trunk, lora, RewardFunction.checker())
-                    : sharedTrunk ? PpoSession.openSharedTrunk(trunk, lora, rewardAdapter)
-                    : PpoSession.open(trunk, lora, RewardFunction.learned(rewardTrunk, rewardAdapter))) {
+                    : sharedTrunk ? PpoSession.openSharedTrunk(trunk, lora, rewardAdapter, check)
+                    : PpoSession.open(trunk, lora, RewardFunction.learned(rewardTrunk, rewardAdapter, check))) {
                 session.model().useKvType(kv);
                 session.policy().pool().setCheckpointing(cmd.hasOption("activation-checkpointing"));
                 int[] dropped = {0};
@@ -199,6 +203,6 @@ public final class PpoCommand implements Command {
         int infer = c.batchSize() * (learned ? 2 : 1);
         return MemoryPlan.compute(m.info(), new MemoryPlan.Params(MemoryPlan.Mode.PPO, PlanFlags.fileBytes(m.path()), extra,
                 MemoryPlan.processResident(), c.miniBatchSize(), bucket, checkpointing, lora.r(), lora.targetBits(), infer, bucket,
-                c.batchSize(), ctxLen, kv, c.batchSize() * longestPrompt));
+                c.batchSize(), ctxLen, kv, c.batchSize() * longestPrompt, c.klPenalty() == KlEstimator.FULL));
     }
 }

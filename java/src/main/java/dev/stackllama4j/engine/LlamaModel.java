@@ -46,6 +46,7 @@ public final class LlamaModel implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicInteger openSessions = new java.util.concurrent.atomic.AtomicInteger();
     private Tokenizer tokenizer;
     private volatile KvType kvType = KvType.F16;
+    private volatile String trunkId;
 
     private LlamaModel(Path path, sl4j_model h, Options options) {
         this.path = path;
@@ -123,6 +124,13 @@ public final class LlamaModel implements AutoCloseable {
 
     public ModelInfo info() {
         return info;
+    }
+
+    /** This model's {@link TrunkId} (read from the file once, then kept). */
+    public String trunkId() {
+        String id = trunkId;
+        if (id == null) trunkId = id = TrunkId.of(path);
+        return id;
     }
 
     /** The tokenizer stored in the file's {@code tokenizer.ggml.*} metadata (built once, thread-safe). */

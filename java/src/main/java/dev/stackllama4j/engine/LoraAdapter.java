@@ -17,10 +17,12 @@ import dev.stackllama4j.train.LoraConfig;
  */
 public final class LoraAdapter extends Trainable {
     private final LoraConfig config;
+    private final LlamaModel model;
 
-    private LoraAdapter(sl4j_lora handle, LoraConfig config) {
+    private LoraAdapter(sl4j_lora handle, LoraConfig config, LlamaModel model) {
         super(handle, "LoraAdapter");
         this.config = config;
+        this.model = model;
     }
 
     /** A fresh adapter: A random (seeded), B zero. */
@@ -30,10 +32,15 @@ public final class LoraAdapter extends Trainable {
             p.r(c.r()).alpha(c.alpha()).dropout(c.dropout()).targets(c.targetBits()).seed(c.seed());
             Native.check(sl4j.sl4j_lora_init(model.handle(), p, h));
         }
-        return new LoraAdapter(h, c);
+        return new LoraAdapter(h, c, model);
     }
 
     public LoraConfig config() {
         return config;
+    }
+
+    /** The {@link TrunkId} of the model this adapter was made for (what its files record). */
+    public String trunkId() {
+        return model.trunkId();
     }
 }

@@ -34,7 +34,14 @@ public final class MemoryPlan {
      */
     public record Params(Mode mode, long weightBytes, long extraBytes, long runtimeBytes, int batch, int seqLen,
                          boolean checkpointing, int loraR, int loraTargets, int inferBatch, int inferSeqLen, int kvSeqs,
-                         int kvCtx, KvType kvType, int prefillRows) {
+                         int kvCtx, KvType kvType, int prefillRows, boolean fullKl) {
+        /** Without PPO's {@code full} KL estimator. */
+        public Params(Mode mode, long weightBytes, long extraBytes, long runtimeBytes, int batch, int seqLen, boolean checkpointing,
+                      int loraR, int loraTargets, int inferBatch, int inferSeqLen, int kvSeqs, int kvCtx, KvType kvType, int prefillRows) {
+            this(mode, weightBytes, extraBytes, runtimeBytes, batch, seqLen, checkpointing, loraR, loraTargets, inferBatch, inferSeqLen,
+                    kvSeqs, kvCtx, kvType, prefillRows, false);
+        }
+
         /** A decoding session only (generate). */
         public static Params generate(long weightBytes, long runtimeBytes, int seqs, int ctx, KvType kv, int prefillRows) {
             return new Params(Mode.GENERATE, weightBytes, 0, runtimeBytes, 0, 0, false, 0, 0, 0, 0, seqs, ctx, kv, prefillRows);
@@ -74,7 +81,7 @@ public final class MemoryPlan {
             q.mode(p.mode().id).weight_bytes(p.weightBytes()).extra_bytes(p.extraBytes()).runtime_bytes(p.runtimeBytes())
                     .batch(p.batch()).seq_len(p.seqLen()).checkpointing(p.checkpointing() ? 1 : 0).lora_r(p.loraR())
                     .lora_targets(p.loraTargets()).infer_batch(p.inferBatch()).infer_seq_len(p.inferSeqLen())
-                    .kv_seqs(p.kvSeqs()).kv_ctx(p.kvCtx()).kv_type(p.kvType().type.id).prefill_rows(p.prefillRows());
+                    .kv_seqs(p.kvSeqs()).kv_ctx(p.kvCtx()).kv_type(p.kvType().type.id).prefill_rows(p.prefillRows()).full_kl(p.fullKl() ? 1 : 0);
             Native.check(sl4j.sl4j_memory_plan(i, q, r));
             return new Result(r.weights(), r.kv_cache(), r.activations(), r.activations_full(), r.activations_checkpointed(),
                     r.lora(), r.gradients(), r.optimizer(), r.logits_chunk(), r.scratch(), r.runtime(), r.total(), r.device());

@@ -80,6 +80,33 @@ public final class Trainer implements AutoCloseable {
         Native.check(sl4j.sl4j_trainer_infer(h(), tokens, targets, docStart, logProbs, hidden));
     }
 
+    /**
+     * On: {@link #forward} and {@link #infer} also compute each counted row's entropy of its
+     * next-token distribution, natively (read with {@link #entropy}). Off by default: one more
+     * pass over every row of logits.
+     */
+    public void setEntropy(boolean on) {
+        Native.check(sl4j.sl4j_trainer_set_entropy(h(), on ? 1 : 0));
+    }
+
+    /** Per row, −Σ p log p of the last forward's next-token distribution (0 where the target is -100); needs {@link #setEntropy}. */
+    public void entropy(float[] dst) {
+        if (dst.length != rows()) throw new IllegalArgumentException("entropy needs " + rows() + " entries");
+        Native.check(sl4j.sl4j_trainer_entropy(h(), dst));
+    }
+
+    /**
+     * The exact KL(adapter on ‖ adapter off) of the next-token distributions at the rows whose
+     * target is not -100 (0 elsewhere), computed natively over the whole vocabulary: two inference
+     * passes without dropout (the dropout-mask counter is left as it was), no logits leave the
+     * engine. Needs an adapter; no backward may follow.
+     */
+    public void inferKl(int[] tokens, int[] targets, long[] docStart, float[] kl) {
+        check(tokens, targets, docStart);
+        if (kl.length != rows()) throw new IllegalArgumentException("kl needs " + rows() + " entries");
+        Native.check(sl4j.sl4j_trainer_infer_kl(h(), tokens, targets, docStart, kl));
+    }
+
     /** Bytes the native trainer's buffers hold now. */
     public long bufferBytes() {
         return sl4j.sl4j_trainer_buffer_bytes(h());

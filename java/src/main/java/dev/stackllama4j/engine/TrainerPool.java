@@ -19,6 +19,8 @@ public final class TrainerPool implements AutoCloseable {
         public final int count, bucket;
         public final int[] tokens, targets, lengths;
         public final float[] logProbs, hidden, dLogProbs, dHidden;
+        /** Per row: the entropy of the last forward with entropy on, or the KL of the last {@link #kl}. */
+        public final float[] entropy, kl;
 
         Batch(Trainer t, int count, int bucket, int dim) {
             this.trainer = t;
@@ -32,6 +34,8 @@ public final class TrainerPool implements AutoCloseable {
             hidden = new float[rows * dim];
             dLogProbs = new float[rows];
             dHidden = new float[rows * dim];
+            entropy = new float[rows];
+            kl = new float[rows];
         }
 
         public int row(int seq, int pos) {
@@ -52,7 +56,7 @@ public final class TrainerPool implements AutoCloseable {
         }
     };
     private long forwards;
-    private boolean checkpointing;
+    private boolean checkpointing, entropy;
 
     public TrainerPool(LlamaModel model, LoraAdapter lora, int padToken) {
         this.model = model;
@@ -67,6 +71,35 @@ public final class TrainerPool implements AutoCloseable {
      * {@code grad} false the pass is inference (nothing kept, no backward may follow).
      */
     public Batch forward(List<int[]> seqs, boolean withTargets, boolean training, boolean adapterEnabled, boolean grad) {
+        Batch b = load(seqs, null);
+        if (!withTargets) java.util.Arrays.fill(b.targets, Trainer.IGNORE);
+        b.trainer.setTraining(training);
+        if (lora != null) b.trainer.setAdapterEnabled(adapterEnabled);
+        b.trainer.setForwardCount(forwards);
+        b.trainer.setEntropy(entropy && grad);
+        if (grad) b.trainer.forward(b.tokens, b.targets, null, b.logProbs, b.hidden);
+        else b.trainer.infer(b.tokens, b.targets, null, b.logProbs, b.hidden);
+        if (entropy && grad) b.trainer.entropy(b.entropy);
+        forwards = b.trainer.forwardCount();
+        return b;
+    }
+
+    /**
+     * The exact KL(adapter on ‖ adapter off) of the next-token distributions, computed natively
+     * (batched, no logits copied out): fills the batch's {@code kl} at the rows of sequence i from
+     * position {@code firstRow[i]} to its second-to-last token (the rows predicting its tokens from
+     * {@code firstRow[i] + 1} on), 0 elsewhere. Draws no dropout masks.
+     */
+    public Batch kl(List<int[]> seqs, int[] firstRow) {
+        if (lora == null) throw new IllegalStateException("the KL to the reference needs an adapter");
+        if (firstRow.length != seqs.size()) throw new IllegalArgumentException("one first row per sequence");
+        Batch b = load(seqs, firstRow);
+        b.trainer.inferKl(b.tokens, b.targets, null, b.kl);
+        return b;
+    }
+
+    /** The (count, bucket) batch for {@code seqs} with their padded tokens and next-token targets (from firstRow[i] on; null: 0). */
+    private Batch load(List<int[]> seqs, int[] firstRow) {
         int n = seqs.size(), longest = 1;
         for (int[] s : seqs) {
             if (s.length == 0) throw new IllegalArgumentException("cannot run an empty sequence");
@@ -77,18 +110,14 @@ public final class TrainerPool implements AutoCloseable {
                 k -> new Batch(Trainer.create(model, lora, n, bucket, checkpointing), n, bucket, dim));
         for (int i = 0; i < n; i++) {
             int[] s = seqs.get(i);
+            int from = firstRow == null ? 0 : firstRow[i];
+            if (from < 0 || from >= s.length) throw new IllegalArgumentException("first row " + from + " outside sequence " + i + " of " + s.length);
             b.lengths[i] = s.length;
             int base = i * bucket;
             System.arraycopy(s, 0, b.tokens, base, s.length);
             java.util.Arrays.fill(b.tokens, base + s.length, base + bucket, pad);
-            for (int p = 0; p < bucket; p++) b.targets[base + p] = withTargets && p + 1 < s.length ? s[p + 1] : Trainer.IGNORE;
+            for (int p = 0; p < bucket; p++) b.targets[base + p] = p >= from && p + 1 < s.length ? s[p + 1] : Trainer.IGNORE;
         }
-        b.trainer.setTraining(training);
-        if (lora != null) b.trainer.setAdapterEnabled(adapterEnabled);
-        b.trainer.setForwardCount(forwards);
-        if (grad) b.trainer.forward(b.tokens, b.targets, null, b.logProbs, b.hidden);
-        else b.trainer.infer(b.tokens, b.targets, null, b.logProbs, b.hidden);
-        forwards = b.trainer.forwardCount();
         return b;
     }
 
@@ -106,6 +135,11 @@ public final class TrainerPool implements AutoCloseable {
     public void setCheckpointing(boolean on) {
         if (on != checkpointing) close();  // cached trainers were made the other way
         checkpointing = on;
+    }
+
+    /** On: training (grad) forwards also fill the batch's per-row {@code entropy}, computed natively. */
+    public void setEntropy(boolean on) {
+        entropy = on;
     }
 
     public long forwardCount() {

@@ -2,14 +2,11 @@ package dev.stackllama4j.ppo;
 
 import dev.stackllama4j.engine.LlamaModel;
 import dev.stackllama4j.engine.LoraAdapter;
-import dev.stackllama4j.engine.Session;
 import dev.stackllama4j.engine.TrainerPool;
 import dev.stackllama4j.inference.Generator;
 import dev.stackllama4j.inference.SamplingParams;
 import dev.stackllama4j.reward.RewardHead;
 import dev.stackllama4j.rl.EosMask;
-import dev.stackllama4j.rl.KlEstimator;
-import dev.stackllama4j.rl.LogProbs;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -20,8 +17,11 @@ import java.util.List;
  * the position before it (where its log-prob comes from), as TRL does.
  */
 public final class Policy implements AutoCloseable {
-    /** Per-token log-probs and values of a batch of responses (one row per response). */
-    public record Pass(double[][] logprobs, double[][] values) {}
+    /**
+     * Per-token log-probs and values of a batch of responses (one row per response), and on a
+     * training pass the entropy of the policy's distribution at each token (null otherwise).
+     */
+    public record Pass(double[][] logprobs, double[][] values, double[][] entropy) {}
 
     private final LlamaModel model;
     private final LoraAdapter lora;
@@ -35,6 +35,7 @@ public final class Policy implements AutoCloseable {
         this.lora = lora;
         this.valueHead = valueHead;
         this.pool = new TrainerPool(model, lora, model.tokenizer().vocabulary().eos());
+        pool.setEntropy(true);  // ppo/policy/entropy, from the training pass's logits
     }
 
     public LlamaModel model() {
@@ -86,20 +87,23 @@ public final class Policy implements AutoCloseable {
         if (dropout && !grad) throw new IllegalArgumentException("dropout is for a training pass only");
         TrainerPool.Batch b = pool.forward(concat(queries, responses), true, dropout, adapter, grad);
         double[][] lp = new double[queries.size()][], v = new double[queries.size()][];
+        double[][] h = training ? new double[queries.size()][] : null;
         for (int i = 0; i < queries.size(); i++) {
             int q = queries.get(i).length, r = responses.get(i).length;
             lp[i] = new double[r];
             v[i] = new double[r];
+            if (h != null) h[i] = new double[r];
             for (int t = 0; t < r; t++) {
                 int row = b.row(i, q + t - 1);
                 lp[i][t] = b.logProbs[row];
                 v[i][t] = valueHead.score(b.hidden, row);
+                if (h != null) h[i][t] = b.entropy[row];
             }
         }
         last = grad ? b : null;
         lastQueries = queries;
         lastResponses = responses;
-        return new Pass(lp, v);
+        return new Pass(lp, v, h);
     }
 
     /**
@@ -122,31 +126,19 @@ public final class Policy implements AutoCloseable {
         last = null;
     }
 
-    /** Exact per-token KL(policy ‖ reference) over the whole vocabulary (the {@code full} estimator). */
+    /**
+     * Exact per-token KL(policy ‖ reference) over the whole vocabulary (the {@code full}
+     * estimator): the whole batch in one native call, no logits copied to Java.
+     */
     public double[][] fullKl(List<int[]> queries, List<int[]> responses) {
+        int[] first = new int[queries.size()];
+        for (int i = 0; i < first.length; i++) first[i] = queries.get(i).length - 1;
+        TrainerPool.Batch b = pool.kl(concat(queries, responses), first);
         double[][] kl = new double[queries.size()][];
-        int vocab = (int) model.info().vocab();
         for (int i = 0; i < queries.size(); i++) {
-            int[] seq = RewardFunction.concat(queries.get(i), responses.get(i));
             int q = queries.get(i).length, r = responses.get(i).length;
-            boolean[] out = new boolean[seq.length];
-            for (int t = 0; t < r; t++) out[q + t - 1] = true;
-            float[] p = new float[r * vocab], ref = new float[r * vocab];
-            try (Session s = model.newSession(1, seq.length)) {
-                s.setLora(lora, true);
-                s.decode(seq, null, out, true);
-                s.logits(p);
-                s.reset();
-                s.setLora(lora, false);
-                s.decode(seq, null, out, true);
-                s.logits(ref);
-            }
             kl[i] = new double[r];
-            for (int t = 0; t < r; t++) {
-                float[] a = java.util.Arrays.copyOfRange(p, t * vocab, (t + 1) * vocab);
-                float[] b = java.util.Arrays.copyOfRange(ref, t * vocab, (t + 1) * vocab);
-                kl[i][t] = KlEstimator.full(LogProbs.logSoftmax(a), LogProbs.logSoftmax(b));
-            }
+            for (int t = 0; t < r; t++) kl[i][t] = b.kl[b.row(i, q + t - 1)];
         }
         return kl;
     }

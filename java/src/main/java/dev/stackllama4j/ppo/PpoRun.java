@@ -179,7 +179,9 @@ public final class PpoRun {
         List<PpoLoss.Result> losses = optimise(queries, responses, oldLp, oldV, adv);
         long t3 = System.nanoTime();
 
-        PpoStats stats = PpoStats.of(raw, sc, rw, oldLp, beta, losses);
+        int[] queryLens = new int[queries.size()];
+        for (int i = 0; i < queryLens.length; i++) queryLens[i] = queries.get(i).length;
+        PpoStats stats = PpoStats.of(raw, sc, rw, oldLp, queryLens, beta, c.learningRate(), losses);
         DivergedException.requireFinite(now, "objective/kl", stats.get("objective/kl"), ckpt);
         kl.update(stats.get("objective/kl"), c.batchSize());
         step++;
@@ -253,11 +255,12 @@ public final class PpoRun {
                 Policy.Pass now = policy.evaluate(q, r, true, true, c.trainingDropout());
                 requireFinite(step + 1, "policy log-prob (training pass)", now.logprobs());
                 requireFinite(step + 1, "value (training pass)", now.values());
+                requireFinite(step + 1, "policy entropy (training pass)", now.entropy());
                 boolean valueHead = algo.algo() == GroupAdvantages.Algo.PPO;
                 double[][] vNow = valueHead ? now.values() : Ragged.zerosLike(now.values());
                 PpoLoss.Batch b = new PpoLoss.Batch(Ragged.select(oldLp, idx), now.logprobs(),
                         valueHead ? Ragged.select(oldV, idx) : Ragged.zerosLike(vNow), vNow,
-                        Ragged.select(adv.advantages(), idx), Ragged.select(adv.returns(), idx), null);
+                        Ragged.select(adv.advantages(), idx), Ragged.select(adv.returns(), idx), now.entropy());
                 PpoLoss.Result res = PpoLoss.compute(b, c.cliprange(), c.cliprangeValue(), valueHead ? c.vfCoef() : 0, c.ratioThreshold());
                 DivergedException.requireFinite(step + 1, "ppo/loss/total (epoch " + (e + 1) + ", mini-batch " + (m + 1) + ")",
                         res.loss(), out.checkpoint());

@@ -2,6 +2,7 @@ package dev.stackllama4j.ppo;
 
 import dev.stackllama4j.engine.LlamaModel;
 import dev.stackllama4j.engine.LoraAdapter;
+import dev.stackllama4j.engine.TrunkId;
 import dev.stackllama4j.reward.RewardHead;
 import dev.stackllama4j.rl.PpoConfig;
 import dev.stackllama4j.train.AdapterFile;
@@ -38,9 +39,14 @@ public final class PpoSession implements AutoCloseable {
     public static final String MERGED_SFT = "sft-merged.gguf";
 
     public static Path mergeSft(Path model, Path sftAdapter, Path workDir) throws IOException {
+        return mergeSft(model, sftAdapter, workDir, TrunkId.Check.REFUSE);
+    }
+
+    /** {@link #mergeSft(Path, Path, Path)}; {@code check}: what an SFT adapter trained on another trunk does. */
+    public static Path mergeSft(Path model, Path sftAdapter, Path workDir, TrunkId.Check check) throws IOException {
         Files.createDirectories(workDir);
         Path trunk = workDir.resolve(MERGED_SFT);
-        try (LlamaModel base = LlamaModel.load(model); LoraAdapter sft = AdapterFile.load(sftAdapter, base)) {
+        try (LlamaModel base = LlamaModel.load(model); LoraAdapter sft = AdapterFile.load(sftAdapter, base, false, check)) {
             Merge.merge(base, sft, null, trunk);
         }
         return trunk;
@@ -60,10 +66,15 @@ public final class PpoSession implements AutoCloseable {
 
     /** A learned reward model on the policy's own trunk: one mapping of the weights serves both. */
     public static PpoSession openSharedTrunk(Path trunk, LoraConfig ppoLora, Path rewardModel) {
+        return openSharedTrunk(trunk, ppoLora, rewardModel, TrunkId.Check.REFUSE);
+    }
+
+    /** {@link #openSharedTrunk(Path, LoraConfig, Path)}; {@code check}: what a reward model trained on another trunk does. */
+    public static PpoSession openSharedTrunk(Path trunk, LoraConfig ppoLora, Path rewardModel, TrunkId.Check check) {
         LlamaModel m = LlamaModel.load(trunk);
         RewardFunction reward;
         try {
-            reward = RewardFunction.learned(m, rewardModel, false);
+            reward = RewardFunction.learned(m, rewardModel, false, check);
         } catch (RuntimeException e) {
             m.close();
             throw e;

@@ -3,6 +3,7 @@ package dev.stackllama4j.ppo;
 import dev.stackllama4j.data.SynthSite;
 import dev.stackllama4j.engine.LlamaModel;
 import dev.stackllama4j.reward.RewardData;
+import dev.stackllama4j.engine.TrunkId;
 import dev.stackllama4j.reward.RewardModelFile;
 import dev.stackllama4j.reward.SequenceScorer;
 import java.nio.file.Path;
@@ -28,12 +29,18 @@ public interface RewardFunction extends AutoCloseable {
     /**
      * A reward model from {@code train-reward}, on its own trunk model. It scores what it was
      * trained on: {@link RewardData#tokens} of the question and the response's decoded text (no
-     * EOS, re-tokenised), the same input as {@code score --question Q --answer A}.
+     * EOS, re-tokenised), the same input as {@code score --question Q --answer A}. One trained on
+     * another trunk is refused ({@link TrunkId.Check#REFUSE}).
      */
     static RewardFunction learned(Path trunk, Path rewardModel) {
+        return learned(trunk, rewardModel, TrunkId.Check.REFUSE);
+    }
+
+    /** {@link #learned(Path, Path)}; {@code check}: what a reward model trained on another trunk does. */
+    static RewardFunction learned(Path trunk, Path rewardModel, TrunkId.Check check) {
         LlamaModel m = LlamaModel.load(trunk);
         try {
-            return learned(m, rewardModel, true);
+            return learned(m, rewardModel, true, check);
         } catch (RuntimeException e) {
             m.close();
             throw e;
@@ -44,8 +51,8 @@ public interface RewardFunction extends AutoCloseable {
      * A reward model from {@code train-reward} on an open trunk (the policy's own when they are the
      * same file: its weights are then mapped once); {@code ownsModel}: closing the function closes it.
      */
-    static RewardFunction learned(LlamaModel m, Path rewardModel, boolean ownsModel) {
-        RewardModelFile.Loaded r = RewardModelFile.load(rewardModel, m, false);
+    static RewardFunction learned(LlamaModel m, Path rewardModel, boolean ownsModel, TrunkId.Check check) {
+        RewardModelFile.Loaded r = RewardModelFile.load(rewardModel, m, false, check);
         SequenceScorer scorer = new SequenceScorer(m, r.lora(), r.head(), m.tokenizer().vocabulary().eos());
         return new RewardFunction() {
             @Override

@@ -5,13 +5,15 @@ import dev.stackllama4j.engine.GgufWriter;
 import dev.stackllama4j.engine.LlamaModel;
 import dev.stackllama4j.engine.LoraAdapter;
 import dev.stackllama4j.engine.TensorType;
+import dev.stackllama4j.engine.TrunkId;
 import dev.stackllama4j.train.AdapterFile;
 import java.nio.file.Path;
 
 /**
  * A reward model as one GGUF file: the trunk's LoRA tensors (llama.cpp names, see
  * {@link AdapterFile}), the head as {@code stackllama4j.reward_head.weight} (F32, dims {dim}), and
- * {@code stackllama4j.reward.max_length}. It is loaded onto the same base model it was trained on.
+ * {@code stackllama4j.reward.max_length}. It is loaded onto the same base model it was trained on
+ * (its {@link dev.stackllama4j.engine.TrunkId} is recorded and checked).
  * (llama.cpp does not load it: it has no scalar heads; the trunk alone is also saved as a plain
  * adapter next to it.)
  */
@@ -48,6 +50,11 @@ public final class RewardModelFile {
     }
 
     public static Loaded load(Path path, LlamaModel model, boolean withOptimizerState) {
+        return load(path, model, withOptimizerState, TrunkId.Check.WARN);
+    }
+
+    /** Loads a reward model onto {@code model}; {@code trunk}: what a different recorded trunk does. */
+    public static Loaded load(Path path, LlamaModel model, boolean withOptimizerState, TrunkId.Check trunk) {
         int maxLength;
         RewardHead head;
         try (GgufFile f = GgufFile.open(path)) {
@@ -60,6 +67,6 @@ public final class RewardModelFile {
                 head.restore(f.readFloats("stackllama4j.adam_m." + HEAD), f.readFloats("stackllama4j.adam_v." + HEAD), 0);
             maxLength = (int) f.getLong(KEY_MAX_LENGTH, 512);
         }
-        return new Loaded(AdapterFile.load(path, model, withOptimizerState), head, maxLength);
+        return new Loaded(AdapterFile.load(path, model, withOptimizerState, trunk), head, maxLength);
     }
 }

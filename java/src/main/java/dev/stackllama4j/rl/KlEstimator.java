@@ -5,7 +5,8 @@ import java.util.Locale;
 /**
  * Per-token KL penalty between the policy and the reference, TRL's {@code kl_penalty} choices.
  * {@code kl}, {@code abs} and {@code mse} need only the log-prob of the sampled token under each
- * model; {@code full} needs both full log-prob rows over the vocabulary.
+ * model; {@code full} needs both whole distributions over the vocabulary, which the engine reduces
+ * natively (ppo.Policy.fullKl).
  */
 public enum KlEstimator {
     /** lp − ref: unbiased per-sample estimate of KL(π‖π_ref) when tokens are sampled from π; can be negative. */
@@ -29,7 +30,7 @@ public enum KlEstimator {
         throw new IllegalArgumentException("unknown --kl-penalty '" + s + "' (kl, abs, mse or full)");
     }
 
-    /** The penalty of one sampled token from its two log-probs. FULL cannot be computed this way. */
+    /** The penalty of one sampled token from its two log-probs. FULL cannot be computed this way (see Policy.fullKl). */
     public double perToken(double logprob, double refLogprob) {
         double d = logprob - refLogprob;
         switch (this) {
@@ -37,25 +38,8 @@ public enum KlEstimator {
             case ABS: return Math.abs(d);
             case MSE: return 0.5 * d * d;
             default:
-                throw new IllegalArgumentException("kl-penalty 'full' needs the full log-prob rows: use KlEstimator.full(logp, logq)");
+                throw new IllegalArgumentException("kl-penalty 'full' needs both whole distributions: Policy.fullKl computes it natively");
         }
-    }
-
-    /**
-     * Exact KL(p‖q) = Σ_v p(v)(log p(v) − log q(v)) from full log-prob rows (log-softmax of the
-     * logits). Terms with p(v) = 0 contribute 0 (TRL's {@code kl_div} would give NaN there).
-     */
-    public static double full(float[] logp, float[] logq) {
-        if (logp.length != logq.length) {
-            throw new IllegalArgumentException("full KL: policy row has " + logp.length + " entries but reference row has " + logq.length);
-        }
-        double s = 0;
-        for (int v = 0; v < logp.length; v++) {
-            double lp = logp[v];
-            if (lp == Double.NEGATIVE_INFINITY) continue;
-            s += Math.exp(lp) * (lp - logq[v]);
-        }
-        return s;
     }
 
     /** Per-token penalties of a batch for KL, ABS or MSE. */

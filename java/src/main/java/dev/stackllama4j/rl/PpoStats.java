@@ -29,12 +29,16 @@ public final class PpoStats {
      * @param scores the scores after scaling/clipping, as put on the last tokens: ppo/mean_scores
      * @param rewards the step's per-token rewards, penalties and KL values
      * @param logprobs rollout log-probs of the responses: objective/entropy (−Σ lp per sample)
+     * @param queryLengths tokens of each query: tokens/queries_len_*
      * @param klCoef β used for this step's rewards (before the controller update)
+     * @param learningRate the optimizer's learning rate in this step: ppo/learning_rate
      * @param train one result per mini-batch pass run in this step
      */
-    public static PpoStats of(double[] rawRewards, double[] scores, Rewards.Result rewards, double[][] logprobs, double klCoef,
-                              List<PpoLoss.Result> train) {
+    public static PpoStats of(double[] rawRewards, double[] scores, Rewards.Result rewards, double[][] logprobs, int[] queryLengths,
+                              double klCoef, double learningRate, List<PpoLoss.Result> train) {
         Ragged.requireSameShape(rewards.kls(), "kls", logprobs, "logprobs");
+        if (queryLengths.length != logprobs.length)
+            throw new IllegalArgumentException(queryLengths.length + " query lengths for " + logprobs.length + " responses");
         Map<String, Double> m = new LinkedHashMap<>();
         m.put("objective/kl", Ragged.meanOfRowSums(rewards.kls()));
         m.put("objective/kl_coef", klCoef);
@@ -46,10 +50,16 @@ public final class PpoStats {
         m.put("ppo/mean_non_score_reward", Ragged.mean(rewards.nonScoreRewards()));
         m.put("ppo/mean_scores", mean(scores));
         m.put("ppo/std_scores", std(scores));
-        double[] lens = new double[logprobs.length];
-        for (int i = 0; i < lens.length; i++) lens[i] = logprobs[i].length;
+        double[] qlens = new double[queryLengths.length], lens = new double[logprobs.length];
+        for (int i = 0; i < lens.length; i++) {
+            qlens[i] = queryLengths[i];
+            lens[i] = logprobs[i].length;
+        }
+        m.put("tokens/queries_len_mean", mean(qlens));
+        m.put("tokens/queries_len_std", std(qlens));
         m.put("tokens/responses_len_mean", mean(lens));
         m.put("tokens/responses_len_std", std(lens));
+        m.put("ppo/learning_rate", learningRate);
         m.put("ppo/loss/policy", avg(train, PpoLoss.Result::pgLoss));
         m.put("ppo/loss/value", avg(train, PpoLoss.Result::vfLoss));
         m.put("ppo/loss/total", avg(train, PpoLoss.Result::loss));

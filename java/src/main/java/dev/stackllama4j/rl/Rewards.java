@@ -19,7 +19,7 @@ public final class Rewards {
         return fromKl(scores, estimator.perToken(logprobs, refLogprobs), klCoef);
     }
 
-    /** From per-token KL values already computed (the {@code full} estimator: {@link KlEstimator#full}). */
+    /** From per-token KL values already computed (the {@code full} estimator, computed natively by ppo.Policy.fullKl). */
     public static Result fromKl(double[] scores, double[][] kls, double klCoef) {
         if (scores.length != kls.length) {
             throw new IllegalArgumentException(scores.length + " scores for " + kls.length + " responses");

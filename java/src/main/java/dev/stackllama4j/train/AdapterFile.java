@@ -7,6 +7,7 @@ import dev.stackllama4j.engine.LlamaModel;
 import dev.stackllama4j.engine.LoraAdapter;
 import dev.stackllama4j.engine.TensorType;
 import dev.stackllama4j.engine.Trainable;
+import dev.stackllama4j.engine.TrunkId;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.Set;
@@ -19,7 +20,8 @@ import java.util.Set;
  * keys ({@code stackllama4j.lora.*}) record rank, dropout, targets and seed. llama.cpp's loader
  * rejects tensors without a {@code .lora_a}/{@code .lora_b} suffix, so extra tensors (AdamW moments,
  * reward or value heads, under {@code stackllama4j.*} names) go only into checkpoints and head
- * files, never into the plain adapter.
+ * files, never into the plain adapter. Every file records the {@link TrunkId} of the model it was
+ * trained on ({@code stackllama4j.trunk.sha256}), checked when it is loaded.
  */
 public final class AdapterFile {
     public static final String KEY_R = "stackllama4j.lora.r";
@@ -42,6 +44,7 @@ public final class AdapterFile {
         w.putF32(KEY_DROPOUT, c.dropout());
         w.putString(KEY_TARGETS, c.targetList());
         w.putU64(KEY_SEED, c.seed());
+        w.putString(TrunkId.KEY, lora.trunkId());
         addTensors(w, lora, withOptimizerState);
         return w;
     }
@@ -87,16 +90,25 @@ public final class AdapterFile {
         return new LoraConfig(r, alpha, dropout, targets, seed);
     }
 
-    /** Loads an adapter file onto a model; every tensor's name and shape must match the model. */
+    /**
+     * Loads an adapter file onto a model; every tensor's name and shape must match the model. A file
+     * trained on another trunk gets a warning ({@link TrunkId.Check#WARN}).
+     */
     public static LoraAdapter load(Path path, LlamaModel model) {
         return load(path, model, false);
     }
 
     public static LoraAdapter load(Path path, LlamaModel model, boolean withOptimizerState) {
+        return load(path, model, withOptimizerState, TrunkId.Check.WARN);
+    }
+
+    /** {@link #load(Path, LlamaModel, boolean)} with what a different recorded trunk does. */
+    public static LoraAdapter load(Path path, LlamaModel model, boolean withOptimizerState, TrunkId.Check trunk) {
         try (GgufFile f = GgufFile.open(path)) {
             LoraAdapter lora = LoraAdapter.create(model, readConfig(f));
             try {
                 restoreInto(f, lora, withOptimizerState);
+                TrunkId.check(f, model, trunk);  // after the shapes: an adapter that cannot fit is named by its tensor
                 return lora;
             } catch (RuntimeException e) {
                 lora.close();

@@ -25,21 +25,16 @@ class KlEstimatorTest {
     }
 
     @Test
-    void fullKlByHand() {
-        // p = (1/2, 1/2), q = (1/4, 3/4): ½ln(½/¼) + ½ln(½/¾) = ½ln2 + ½ln(2/3) = ½ln(4/3)
-        float[] p = {(float) Math.log(0.5), (float) Math.log(0.5)};
-        float[] q = {(float) Math.log(0.25), (float) Math.log(0.75)};
-        assertEquals(0.5 * Math.log(4.0 / 3.0), KlEstimator.full(p, q), 1e-6);
+    void fullKlReferenceByHand() {
+        // p = (1/2, 1/2), q = (1/4, 3/4) from logits (0, 0) and (0, ln 3): ½ln(½/¼) + ½ln(½/¾) = ½ln(4/3)
+        float[] p = {0f, 0f}, q = {0f, (float) Math.log(3)};
+        assertEquals(0.5 * Math.log(4.0 / 3.0), LogProbs.fullKl(p, q), 1e-7);
         // p = (1, 0), q = (½, ½): only the first term counts, ln 2; the p = 0 term is 0, not NaN
-        float[] p2 = {0f, Float.NEGATIVE_INFINITY};
-        float[] q2 = {(float) Math.log(0.5), (float) Math.log(0.5)};
-        assertEquals(Math.log(2), KlEstimator.full(p2, q2), 1e-6);
-        assertEquals(0.0, KlEstimator.full(q, q), 1e-12);
-        assertTrue(KlEstimator.full(q, p) > 0);
-        // from logits through LogProbs: logits (0, ln3) are p = (1/4, 3/4)
-        float[] lq = LogProbs.logSoftmax(new float[] {0f, (float) Math.log(3)});
-        assertEquals(Math.log(0.25), lq[0], 1e-6);
-        assertEquals(0.5 * Math.log(4.0 / 3.0), KlEstimator.full(p, lq), 1e-6);
+        assertEquals(Math.log(2), LogProbs.fullKl(new float[] {0f, Float.NEGATIVE_INFINITY}, p), 1e-12);
+        assertEquals(0.0, LogProbs.fullKl(q, q), 1e-15);
+        assertTrue(LogProbs.fullKl(q, p) > 0);
+        assertEquals(Math.log(0.25), LogProbs.logSoftmax(q)[0], 1e-7);
+        assertThrows(IllegalArgumentException.class, () -> LogProbs.fullKl(new float[2], new float[3]));
     }
 
     @Test
@@ -57,7 +52,6 @@ class KlEstimatorTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> KlEstimator.parse("k3"));
         assertTrue(e.getMessage().contains("--kl-penalty"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> KlEstimator.FULL.perToken(-1, -1));
-        assertThrows(IllegalArgumentException.class, () -> KlEstimator.full(new float[2], new float[3]));
         e = assertThrows(IllegalArgumentException.class,
                 () -> KlEstimator.KL.perToken(new double[][] {{1, 2}}, new double[][] {{1}}));
         assertTrue(e.getMessage().contains("row 0"), e.getMessage());

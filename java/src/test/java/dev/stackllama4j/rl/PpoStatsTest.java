@@ -20,7 +20,7 @@ class PpoStatsTest {
         double[][] ref = {{-1.5, -1, -0.5}, {-3}};
         // kl = [[0.5, -1, 0], [2]]: per sequence -0.5 and 2 -> objective/kl 0.75
         Rewards.Result r = Rewards.compute(new double[] {1, 3}, lp, ref, 0.2, KlEstimator.KL);
-        PpoStats s = PpoStats.of(new double[] {2, 6}, new double[] {1, 3}, r, lp, 0.2,
+        PpoStats s = PpoStats.of(new double[] {2, 6}, new double[] {1, 3}, r, lp, new int[] {4, 7}, 0.2, 1.41e-5,
                 List.of(result(-0.2, 1.0, 0.5, 2.0, false), result(0.0, 0.0, 1.5, 4.0, true)));
         assertEquals(0.75, s.get("objective/kl"), 1e-15);
         assertEquals(0.2, s.get("objective/kl_coef"));
@@ -31,6 +31,9 @@ class PpoStatsTest {
         assertEquals(4.0, s.get("env/reward_mean"), 1e-15);
         assertEquals(Math.sqrt(8), s.get("env/reward_std"), 1e-15);
         assertEquals(2.0, s.get("tokens/responses_len_mean"), 1e-15);
+        assertEquals(5.5, s.get("tokens/queries_len_mean"), 1e-15);
+        assertEquals(Math.sqrt(4.5), s.get("tokens/queries_len_std"), 1e-15);  // unbiased: (2.25 + 2.25)/1
+        assertEquals(1.41e-5, s.get("ppo/learning_rate"));
         assertEquals(-0.1, s.get("ppo/loss/policy"), 1e-15);
         assertEquals(0.5, s.get("ppo/loss/value"), 1e-15);
         assertEquals(-0.05, s.get("ppo/loss/total"), 1e-15);            // mean(-0.1, 0)
@@ -49,7 +52,8 @@ class PpoStatsTest {
         for (String name : List.of("objective/kl", "objective/kl_coef", "objective/entropy", "ppo/mean_scores", "ppo/std_scores",
                 "ppo/loss/policy", "ppo/loss/value", "ppo/loss/total", "ppo/policy/clipfrac", "ppo/policy/approxkl",
                 "ppo/policy/policykl", "ppo/policy/entropy", "ppo/returns/mean", "ppo/returns/var", "ppo/val/mean", "ppo/val/var",
-                "ppo/val/var_explained", "ppo/val/clipfrac", "env/reward_mean", "env/reward_std")) {
+                "ppo/val/var_explained", "ppo/val/clipfrac", "env/reward_mean", "env/reward_std", "ppo/learning_rate",
+                "tokens/queries_len_mean", "tokens/queries_len_std", "tokens/responses_len_mean", "tokens/responses_len_std")) {
             assertTrue(s.map().containsKey(name), name);
         }
         assertTrue(s.negativeKlWarning().isEmpty());

@@ -74,7 +74,7 @@ class ToyPpoTest {
                     }
                 }
             }
-            PpoStats stats = PpoStats.of(scores, scores, rw, lp, kl.value(), train);
+            PpoStats stats = PpoStats.of(scores, scores, rw, lp, new int[scores.length], kl.value(), lr, train);
             kl.update(stats.get("objective/kl"), bs);
             meanScores.add(stats.get("ppo/mean_scores"));
             lastKl = stats.get("objective/kl");

@@ -224,7 +224,8 @@ public final class Prepare {
      * parses and hands batches of {@link #BATCH} posts to {@code threads} converters (HTML to text),
      * then takes the converted batches back in input order and feeds the sorter, so the sorter sees
      * the same sequence whatever the thread count. At most {@code 2 * threads} batches are in flight:
-     * parsing waits for the oldest when that many are out (back-pressure, bounded memory).
+     * parsing waits for the oldest when that many are out (back-pressure, bounded memory), and
+     * converts it itself if no converter has started it.
      */
     private static void readOne(PostsSource source, int src, ExternalSorter sorter, Stats st, long total, Progress progress,
             java.util.concurrent.ExecutorService pool, int threads) throws IOException {
@@ -294,6 +295,9 @@ public final class Prepare {
 
     private static void drain(java.util.concurrent.Future<SortRecord[]> f, ExternalSorter sorter, Stats st) {
         SortRecord[] rs;
+        // a batch no converter has started yet is converted here rather than waited for
+        // (FutureTask.run does nothing once a converter has taken it)
+        if (f instanceof java.util.concurrent.RunnableFuture<SortRecord[]> task) task.run();
         try {
             rs = f.get();
         } catch (InterruptedException e) {

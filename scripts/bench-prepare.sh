@@ -10,7 +10,9 @@
 # SIZE_MB (default 250) megabytes, run ROUNDS times (default 2) alternating --threads 1 (parse and
 # convert in turn) with the default pipeline (one converter per core) under HEAP (default 256m),
 # each with wall and CPU seconds; then a synthetic site of SEVENZ_MB (default 20) as a .7z dump beside
-# the same site as plain XML.
+# the same site as plain XML. MODES (default "threads1 pipeline") picks the runs of each round; PEER
+# names a second launcher (another build) whose runs alternate with ours on the same input.
+# SIZE_MB=1000 MODES=pipeline ROUNDS=1 scripts/bench-prepare.sh --replicated is the 1 GB bounded-memory check.
 # STACKLLAMA4J names the launcher (default scripts/stackllama4j, which builds the jar if missing).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -37,7 +39,7 @@ run_one() { # name posts xml-bytes [prepare flags...]
   rm -rf "$out"
   local t0 t1 cpu
   t0=$(date +%s.%N)
-  cpu=$( { TIMEFORMAT='%U %S'; time JAVA_OPTS="-Xmx$heap -Xlog:gc:file=$gclog" "$cli" prepare --posts "$input" --out "$out" \
+  cpu=$( { TIMEFORMAT='%U %S'; time JAVA_OPTS="-Xmx$heap -Xlog:gc:file=$gclog" "${launcher:-$cli}" prepare --posts "$input" --out "$out" \
     --buffer-mb "$buffer_mb" --seed 0 "$@" >"$work/log-$name.txt" 2>&1; } 2>&1 | tail -1)
   t1=$(date +%s.%N)
   sed "s/^/  [$name] /" "$work/log-$name.txt"
@@ -70,9 +72,13 @@ PY
   fi
   bytes=$(stat -c %s "$posts")
   for r in $(seq 1 "${ROUNDS:-2}"); do
-    run_one "replicated-threads1-r$r" "$posts" "$bytes" --threads 1
-    run_one "replicated-pipeline-r$r" "$posts" "$bytes"
+    for mode in ${MODES:-threads1 pipeline}; do
+      flags=(); [ "$mode" = threads1 ] && flags=(--threads 1)
+      run_one "replicated-$mode-r$r" "$posts" "$bytes" "${flags[@]}"
+      if [ -n "${PEER:-}" ]; then launcher="$PEER" run_one "peer-replicated-$mode-r$r" "$posts" "$bytes" "${flags[@]}"; fi
+    done
   done
+  [ "${SEVENZ_MB:-20}" = 0 ] && exit 0
   sz="$work/sevenz"
   q=$(( ${SEVENZ_MB:-20} * 1000000 / 1110 ))
   if [ ! -f "$sz/synth.stackexchange.com.7z" ] || [ "${REGEN:-0}" = 1 ]; then

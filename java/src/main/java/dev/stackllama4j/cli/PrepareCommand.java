@@ -128,6 +128,9 @@ public final class PrepareCommand implements Command {
         ctx.err().printf("%.1f MB in %.2f s: %.1f MB/s, %d sort runs, heap pools peak sum %.1f MB (an upper bound; -Xmx %.0f MB)%n",
                 st.bytesRead / 1e6, sec, st.bytesRead / 1e6 / sec, st.sortRuns, peakHeapBytes() / 1e6,
                 Runtime.getRuntime().maxMemory() / 1e6);
+        ctx.err().printf("pass 1 (read, convert, sort runs): %.2f s, CPU %.2f s (calling thread %.2f s); "
+                + "pass 2 (merge, score, pair, write): %.2f s, CPU %.2f s (calling thread %.2f s)%n",
+                st.pass1Wall, st.pass1Cpu, st.pass1MainCpu, st.pass2Wall, st.pass2Cpu, st.pass2MainCpu);
         ctx.out().println("wrote " + out.resolve("stats.json"));
         return 0;
     }

@@ -3,14 +3,13 @@ package dev.stackllama4j.data;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import org.jsoup.Jsoup;
-import org.jsoup.nodes.Element;
-import org.jsoup.nodes.Node;
-import org.jsoup.nodes.TextNode;
 
 /**
  * Stack Exchange post bodies (HTML) to Markdown-like text: fenced code blocks, inline code in
- * backticks, list items as "- " / "1. ", links reduced to their text, entities decoded. jsoup does
- * the parsing, so malformed HTML is repaired the way a browser would, never pattern-matched.
+ * backticks, list items as "- " / "1. ", links reduced to their text, entities decoded. The HTML
+ * Stack Exchange emits (well nested, a known set of tags and entities) is read in one pass by
+ * {@link HtmlTree#subset}; anything else goes through jsoup, so malformed HTML is repaired the way
+ * a browser would, never pattern-matched. Both give the same tree, hence the same text.
  */
 public final class HtmlToText {
     private HtmlToText() {}
@@ -23,12 +22,16 @@ public final class HtmlToText {
             w.text(html);
             return tidy(w.sb);
         }
-        return parsed(html);
+        HtmlTree tree = HtmlTree.subset(html);
+        return write(tree != null ? tree : HtmlTree.of(Jsoup.parseBodyFragment(html).body()));
     }
 
-    /** The conversion through jsoup, whatever the input (what {@link #convert} does for markup). */
+    /** The conversion through jsoup, whatever the input (the reference {@link #convert} matches). */
     static String parsed(String html) {
-        Element body = Jsoup.parseBodyFragment(html).body();
+        return write(HtmlTree.of(Jsoup.parseBodyFragment(html).body()));
+    }
+
+    private static String write(HtmlTree body) {
         Writer w = new Writer();
         w.children(body);
         return tidy(w.sb);
@@ -43,20 +46,29 @@ public final class HtmlToText {
         return true;
     }
 
+    /** {@link Character#isWhitespace}, without its table lookup for the printable characters below U+1680. */
+    static boolean whitespace(char c) {
+        return c <= ' ' ? Character.isWhitespace(c) : c >= '\u1680' && Character.isWhitespace(c);
+    }
+
     // Trailing spaces per line off, at most one blank line in a row, no leading/trailing blank lines.
-    private static String tidy(CharSequence s) {
-        String[] lines = s.toString().split("\n", -1);
+    private static String tidy(StringBuilder s) {
         StringBuilder out = new StringBuilder(s.length());
         int blanks = 0;
-        for (String line : lines) {
-            String l = line.stripTrailing();
-            if (l.isEmpty()) {
+        int n = s.length();
+        for (int from = 0; from <= n; ) {
+            int nl = s.indexOf("\n", from);
+            int to = nl < 0 ? n : nl;
+            int end = to;
+            while (end > from && whitespace(s.charAt(end - 1))) end--;
+            if (end == from) {
                 blanks++;
-                continue;
+            } else {
+                if (out.length() > 0) out.append(blanks > 0 ? "\n\n" : "\n");
+                blanks = 0;
+                out.append(s, from, end);
             }
-            if (out.length() > 0) out.append(blanks > 0 ? "\n\n" : "\n");
-            blanks = 0;
-            out.append(l);
+            from = to + 1;
         }
         return out.toString();
     }
@@ -84,27 +96,31 @@ public final class HtmlToText {
             newline();
         }
 
+        /** Appends text with runs of whitespace as one space, none at a line's start nor after a space. */
         void text(String raw) {
-            StringBuilder t = new StringBuilder(raw.length());
-            boolean space = false;
-            for (int i = 0; i < raw.length(); i++) {
-                char c = raw.charAt(i);
-                boolean ws = Character.isWhitespace(c);
-                if (ws) {
+            boolean space = false, any = false;
+            int n = raw.length();
+            for (int i = 0; i < n; ) {
+                if (whitespace(raw.charAt(i))) {
                     space = true;
-                } else {
-                    if (space) t.append(' ');
-                    space = false;
-                    t.append(c);
+                    i++;
+                    continue;
                 }
+                int j = i + 1;
+                while (j < n && !whitespace(raw.charAt(j))) j++;
+                if (!any) {
+                    boolean lead = space && !lineStart && !endsWithSpace();
+                    startLine();
+                    if (lead) sb.append(' ');
+                    any = true;
+                } else if (space) {
+                    sb.append(' ');
+                }
+                space = false;
+                sb.append(raw, i, j);
+                i = j;
             }
-            if (space) t.append(' ');
-            String s = t.toString();
-            if (lineStart) s = s.stripLeading();
-            else if (s.startsWith(" ") && endsWithSpace()) s = s.substring(1);
-            if (s.isEmpty()) return;
-            startLine();
-            sb.append(s);
+            if (space && (any || (!lineStart && !endsWithSpace()))) sb.append(' ');
         }
 
         boolean endsWithSpace() {
@@ -116,20 +132,17 @@ public final class HtmlToText {
             sb.append(s);
         }
 
-        void children(Node n) {
-            for (Node c : n.childNodes()) node(c);
+        void children(HtmlTree n) {
+            for (HtmlTree c : n.children) node(c);
         }
 
-        void node(Node n) {
-            if (n instanceof TextNode tn) {
-                text(tn.getWholeText());
-            } else if (n instanceof Element e) {
-                element(e);
-            }
+        void node(HtmlTree n) {
+            if (n.isText()) text(n.text);
+            else element(n);
         }
 
-        void element(Element e) {
-            String tag = e.normalName();
+        void element(HtmlTree e) {
+            String tag = e.tag;
             switch (tag) {
                 case "p", "div", "table", "dl", "center" -> {
                     blankLine();
@@ -151,7 +164,7 @@ public final class HtmlToText {
                 }
                 case "pre" -> pre(e);
                 case "code" -> {
-                    String code = e.wholeText().replace('\n', ' ');
+                    String code = wholeText(e).replace('\n', ' ');
                     inline("`" + code + "`");
                 }
                 case "ul", "ol" -> list(e, tag.equals("ol"));
@@ -165,7 +178,7 @@ public final class HtmlToText {
                 case "strong", "b" -> wrap(e, "**");
                 case "em", "i" -> wrap(e, "*");
                 case "img" -> {
-                    String alt = e.attr("alt").strip();
+                    String alt = e.alt.strip();
                     if (!alt.isEmpty()) text(alt);
                 }
                 case "tr" -> {
@@ -181,8 +194,8 @@ public final class HtmlToText {
             }
         }
 
-        void wrap(Element e, String mark) {
-            if (e.text().isBlank()) {
+        void wrap(HtmlTree e, String mark) {
+            if (blank(e, false)) {
                 children(e);
                 return;
             }
@@ -191,9 +204,9 @@ public final class HtmlToText {
             inline(mark);
         }
 
-        void pre(Element e) {
+        void pre(HtmlTree e) {
             blankLine();
-            String code = e.wholeText();
+            String code = wholeText(e);
             if (code.endsWith("\n")) code = code.substring(0, code.length() - 1);
             inline("```");
             newline();
@@ -206,19 +219,20 @@ public final class HtmlToText {
             blankLine();
         }
 
-        void list(Element e, boolean ordered) {
+        void list(HtmlTree e, boolean ordered) {
             if (!lineStart) newline();
             if (indent.isEmpty()) blankLine();
             int n = 1;
-            if (ordered && !e.attr("start").isBlank()) {
+            if (ordered && !e.start.isBlank()) {
                 try {
-                    n = Integer.parseInt(e.attr("start").strip());
+                    n = Integer.parseInt(e.start.strip());
                 } catch (NumberFormatException ignored) {
                     n = 1;
                 }
             }
-            for (Element li : e.children()) {
-                if (!li.normalName().equals("li")) {
+            for (HtmlTree li : e.children) {
+                if (li.isText()) continue;
+                if (!li.tag.equals("li")) {
                     element(li);
                     continue;
                 }
@@ -227,21 +241,58 @@ public final class HtmlToText {
             if (indent.isEmpty()) blankLine();
         }
 
-        void listItem(Element li, String marker) {
+        void listItem(HtmlTree li, String marker) {
             if (!lineStart) newline();
             inline(marker);
             indent.push(" ".repeat(marker.length()));
             // <p> inside an item would open blank lines; render item paragraphs as plain lines
-            for (Node c : li.childNodes()) {
-                if (c instanceof Element ce && ce.normalName().equals("p")) {
+            for (HtmlTree c : li.children) {
+                if (!c.isText() && c.tag.equals("p")) {
                     if (!lineStart && sb.charAt(sb.length() - 1) != ' ' && !endsWithMarker()) newline();
-                    children(ce);
+                    children(c);
                 } else {
                     node(c);
                 }
             }
             indent.pop();
             if (!lineStart) newline();
+        }
+
+        /** jsoup's {@code wholeText()}: every text below {@code e} as is, a {@code <br>} as a newline. */
+        static String wholeText(HtmlTree e) {
+            if (e.children.size() == 1 && e.children.get(0).isText()) return e.children.get(0).text;
+            StringBuilder b = new StringBuilder();
+            appendWholeText(e, b);
+            return b.toString();
+        }
+
+        private static void appendWholeText(HtmlTree e, StringBuilder b) {
+            for (HtmlTree c : e.children) {
+                if (c.isText()) b.append(c.text);
+                else if (c.tag.equals("br")) b.append('\n');
+                else appendWholeText(c, b);
+            }
+        }
+
+        /**
+         * jsoup's {@code text().isBlank()}: its {@code text()} turns the whitespace it knows (which
+         * takes in U+00A0) into spaces and drops U+200B and U+00AD, except below a {@code <pre>}.
+         */
+        static boolean blank(HtmlTree e, boolean inPre) {
+            for (HtmlTree c : e.children) {
+                if (c.isText()) {
+                    for (int i = 0; i < c.text.length(); i++) {
+                        char ch = c.text.charAt(i);
+                        if (whitespace(ch)) continue;
+                        if (!inPre && (ch == '\u00a0' || ch == '\u200b' || ch == '\u00ad')) continue;
+                        return false;
+                    }
+                } else if (!blank(c, inPre || c.tag.equals("pre") || c.tag.equals("textarea") || c.tag.equals("title")
+                        || c.tag.equals("plaintext"))) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         boolean endsWithMarker() {

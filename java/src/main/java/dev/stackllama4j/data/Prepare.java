@@ -77,6 +77,12 @@ public final class Prepare {
         public long rlPrompts;
         /** Rows read from paired / HH-RLHF JSONL inputs. */
         public long jsonlRows;
+        /**
+         * Seconds of pass 1 (read, convert, sort runs) and pass 2 (merge, score, pair, write): wall,
+         * the JVM's CPU (every thread: converters, JIT compiler, GC) and the calling thread's CPU.
+         * Not in stats.json, which depends only on the input and the seed.
+         */
+        public double pass1Wall, pass1Cpu, pass1MainCpu, pass2Wall, pass2Cpu, pass2MainCpu;
 
         Stats() {
             for (String s : Splits.NAMES) {
@@ -165,11 +171,16 @@ public final class Prepare {
                 t.setDaemon(true);
                 return t;
             }) : null;
+            Clock clock = new Clock();
             try {
                 for (int src = 0; src < sources.size(); src++) readOne(sources.get(src), src, sorter, st, total, progress, pool, threads);
             } finally {
                 if (pool != null) pool.shutdownNow();
             }
+            double[] t1 = clock.lap();
+            st.pass1Wall = t1[0];
+            st.pass1Cpu = t1[1];
+            st.pass1MainCpu = t1[2];
             Iterator<SortRecord> sorted = sorter.sorted();
             st.sortRuns = sorter.spills();
             try (AtomicFileSet files = new AtomicFileSet();
@@ -200,6 +211,10 @@ public final class Prepare {
                 ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
                 statsWriter.write(om.writeValueAsString(st.toJson(c)));
                 statsWriter.write("\n");
+                double[] t2 = clock.lap();
+                st.pass2Wall = t2[0];
+                st.pass2Cpu = t2[1];
+                st.pass2MainCpu = t2[2];
                 if (st.pairs() == 0 && st.rlPrompts == 0)
                     throw new DataFormatException(st.toJson(c).get("inputs") + ": no preference pairs and no prompts could be made from "
                             + st.rows + " XML rows and " + st.jsonlRows + " JSONL rows (" + st.questions + " questions, " + st.answers
@@ -259,7 +274,8 @@ public final class Prepare {
      * parses and hands batches of {@link #BATCH} posts to {@code threads} converters (HTML to text),
      * then takes the converted batches back in input order and feeds the sorter, so the sorter sees
      * the same sequence whatever the thread count. At most {@code 2 * threads} batches are in flight:
-     * parsing waits for the oldest when that many are out (back-pressure, bounded memory).
+     * parsing waits for the oldest when that many are out (back-pressure, bounded memory), and
+     * converts it itself if no converter has started it.
      */
     private static void readOne(PostsSource source, int src, ExternalSorter sorter, Stats st, long total, Progress progress,
             java.util.concurrent.ExecutorService pool, int threads) throws IOException {
@@ -329,6 +345,9 @@ public final class Prepare {
 
     private static void drain(java.util.concurrent.Future<SortRecord[]> f, ExternalSorter sorter, Stats st) {
         SortRecord[] rs;
+        // a batch no converter has started yet is converted here rather than waited for
+        // (FutureTask.run does nothing once a converter has taken it)
+        if (f instanceof java.util.concurrent.RunnableFuture<SortRecord[]> task) task.run();
         try {
             rs = f.get();
         } catch (InterruptedException e) {
@@ -340,6 +359,26 @@ public final class Prepare {
             throw new IllegalStateException(e.getCause());
         }
         for (SortRecord r : rs) add(sorter, st, r);
+    }
+
+    /** Wall, JVM CPU and this thread's CPU seconds since the last lap. */
+    private static final class Clock {
+        private final java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        private final java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        private long wall = System.nanoTime(), cpu = processCpu(), main = threads.getCurrentThreadCpuTime();
+
+        private long processCpu() {
+            return os instanceof com.sun.management.OperatingSystemMXBean o ? o.getProcessCpuTime() : -1;
+        }
+
+        double[] lap() {
+            long w = System.nanoTime(), c = processCpu(), m = threads.getCurrentThreadCpuTime();
+            double[] r = {(w - wall) / 1e9, (c - cpu) / 1e9, (m - main) / 1e9};
+            wall = w;
+            cpu = c;
+            main = m;
+            return r;
+        }
     }
 
     /** A site's question ids live in the low {@value} bits of a question's group and output qid. */

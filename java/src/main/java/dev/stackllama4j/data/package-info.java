@@ -2,8 +2,9 @@
  * Stack Exchange data for StackLLaMA: a site dump to preference pairs, SFT texts and RL prompts.
  *
  * <h2>Pipeline ({@link dev.stackllama4j.data.Prepare})</h2>
- * Pass 1 streams each Posts.xml with StAX ({@link dev.stackllama4j.data.PostsReader}), converts
- * bodies to text ({@link dev.stackllama4j.data.HtmlToText}, jsoup) and feeds an external sort
+ * Pass 1 streams each Posts.xml with a byte-level XML reader ({@link dev.stackllama4j.data.PostsReader}),
+ * converts bodies to text ({@link dev.stackllama4j.data.HtmlToText}: Stack Exchange's HTML read in
+ * one pass by {@link dev.stackllama4j.data.HtmlTree}, anything else through jsoup) and feeds an external sort
  * ({@link dev.stackllama4j.data.ExternalSorter}) keyed by (source, question id, question-before-
  * answers, post id). Pass 2 reads the merged runs one question at a time, so questions and answers
  * may appear in any order in the dump and the heap holds only the sort buffer ({@code --buffer-mb})

@@ -134,6 +134,20 @@ class SiteDumpsTest {
         assertEquals(st.get(1).questions + st.get(1).answers, st.get(5).questions + st.get(5).answers);
     }
 
+    /** The real dumps (HTML both in and outside the one-pass subset): the same bytes with 1 and 3 converters. */
+    @Test
+    void realSitesGiveTheSameBytesWithAnyNumberOfConverters() throws Exception {
+        List<Path> sites = List.of(dev.stackllama4j.testing.SharedFiles.require("data/stackexchange/beer/Posts.xml"),
+                dev.stackllama4j.testing.SharedFiles.require("data/stackexchange/coffee/Posts.xml"));
+        for (int threads : new int[] {1, 3}) {
+            Prepare.Stats st = Prepare.run(new Prepare.Config(sites, tmp.resolve("real" + threads), 0, 10, Splits.defaults(), 256 << 10, 4,
+                    null, List.of(), List.of(), threads));
+            assertTrue(st.sortRuns > 1 && st.pairs() > 1000, "sort runs " + st.sortRuns + ", pairs " + st.pairs());
+        }
+        for (String s : new String[] {"finetune.jsonl", "reward.jsonl", "rl.jsonl", "evaluation.jsonl", "stats.json"})
+            assertArrayEquals(Files.readAllBytes(tmp.resolve("real1/" + s)), Files.readAllBytes(tmp.resolve("real3/" + s)), s);
+    }
+
     /**
      * Bounded memory at CI scale: a 48 MB dump through {@code prepare} in a JVM whose whole heap is
      * 12 MB (the ratio of a 1 GB dump under -Xmx256m), sort buffer 1 MB, the pipeline on; an

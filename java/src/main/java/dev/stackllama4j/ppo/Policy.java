@@ -87,7 +87,7 @@ public final class Policy implements AutoCloseable {
         if (dropout && !grad) throw new IllegalArgumentException("dropout is for a training pass only");
         TrainerPool.Batch b = pool.forward(concat(queries, responses), true, dropout, adapter, grad);
         double[][] lp = new double[queries.size()][], v = new double[queries.size()][];
-        double[][] h = training ? new double[queries.size()][] : null;
+        double[][] h = grad ? new double[queries.size()][] : null;
         for (int i = 0; i < queries.size(); i++) {
             int q = queries.get(i).length, r = responses.get(i).length;
             lp[i] = new double[r];

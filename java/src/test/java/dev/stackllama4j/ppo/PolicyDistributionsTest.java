@@ -78,7 +78,7 @@ class PolicyDistributionsTest {
             List<int[]> responses = List.of(new int[] {60, 61, 62}, new int[] {100, 7, 3, 250, 11}, new int[] {2});
             try (Policy p = new Policy(m, lora, new RewardHead(new float[(int) m.info().dim()]))) {
                 double[][] kl = p.fullKl(queries, responses);
-                double[][] entropy = p.evaluate(queries, responses, true, true).entropy();
+                double[][] entropy = p.evaluate(queries, responses, true, true, false).entropy();
                 double sum = 0;
                 for (int i = 0; i < queries.size(); i++) {
                     float[][] on = sessionRows(m, lora, true, queries.get(i), responses.get(i));
@@ -93,7 +93,7 @@ class PolicyDistributionsTest {
                 }
                 assertTrue(sum > 1e-3, "the adapter must move the distribution for the KL check to mean anything: " + sum);
                 // the no-grad passes carry no entropy
-                assertEquals(null, p.evaluate(queries, responses, true, false).entropy());
+                assertEquals(null, p.evaluate(queries, responses, true, false, false).entropy());
             }
         }
     }

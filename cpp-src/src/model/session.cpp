@@ -8,8 +8,9 @@
 namespace sl4j {
 
 namespace {
-void linear(Backend& be, float* out, const Weight& w, const float* x, int64_t n) {
-    be.matmul(out, w.data, w.type, x, n, w.in, w.out);
+void linear(Backend& be, float* out, const Weight& w, const float* x, int64_t n, cpu::Precision precision) {
+    const cpu::MatmulPart part{out, w.data, w.type, w.out};
+    be.matmul_parts(&part, 1, x, n, w.in, precision);
 }
 template <typename T>
 void ensure(std::vector<T>& v, int64_t n) {
@@ -129,7 +130,7 @@ void LlamaSession::decode(const int32_t* tokens, const int32_t* seq_ids, const i
     has_logits_ = want_logits;
     if (want_logits && n_outputs_ > 0) {
         logits_.resize(static_cast<size_t>(n_outputs_ * h.n_vocab));
-        linear(be_, logits_.data(), w.output, hidden_.data(), n_outputs_);
+        linear(be_, logits_.data(), w.output, hidden_.data(), n_outputs_, precision_);
     }
 }
 
@@ -159,7 +160,7 @@ void LlamaSession::proj(int64_t l, std::initializer_list<int> targets, float* co
         parts[n_parts] = {outs[n_parts], w[t]->data, w[t]->type, w[t]->out};
         ++n_parts;
     }
-    be_.matmul_parts(parts, n_parts, in, n, w[*targets.begin()]->in);
+    be_.matmul_parts(parts, n_parts, in, n, w[*targets.begin()]->in, precision_);
     if (!lora_ || !lora_enabled_) return;
     int i = 0;
     for (int t : targets) {

@@ -46,6 +46,7 @@ public final class LlamaModel implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicInteger openSessions = new java.util.concurrent.atomic.AtomicInteger();
     private Tokenizer tokenizer;
     private volatile KvType kvType = KvType.F16;
+    private volatile Precision precision = Precision.EXACT;
 
     private LlamaModel(Path path, sl4j_model h, Options options) {
         this.path = path;
@@ -133,7 +134,7 @@ public final class LlamaModel implements AutoCloseable {
      * is a property of the session: sessions of one model may use different adapters at once.
      */
     public Session newSession(int sequences, int context, LoraAdapter lora) {
-        Session s = Session.create(this, sequences, context, kvType);
+        Session s = Session.create(this, sequences, context, kvType, precision);
         if (lora != null) {
             try {
                 s.setLora(lora, true);
@@ -156,6 +157,15 @@ public final class LlamaModel implements AutoCloseable {
 
     void sessionClosed() {
         openSessions.decrementAndGet();
+    }
+
+    /** Precision of every session created from now on (default {@link Precision#EXACT}). */
+    public void usePrecision(Precision p) {
+        this.precision = java.util.Objects.requireNonNull(p);
+    }
+
+    public Precision precision() {
+        return precision;
     }
 
     /** KV cache type of every session created from now on (default {@link KvType#F16}). */

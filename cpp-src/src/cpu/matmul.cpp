@@ -183,12 +183,15 @@ void qmatmul_parts(const MatmulPart* parts, const int64_t* rb, int n_parts, cons
             if (a >= b) continue;
             const MatmulPart& q = parts[p];
             const int act = (int)qact_for(q.wtype);
-            const int64_t r0 = (a - first[p]) * kRowGroup, r1 = std::min(q.m, (b - first[p]) * kRowGroup);
             const char* wb = static_cast<const char*>(q.w);
-            for (int64_t i = 0; i < n; i += kQdotMaxX) {
-                const int nx = (int)std::min<int64_t>(kQdotMaxX, n - i);
-                for (int64_t r = r0; r < r1; ++r)
-                    qk.dot(q.wtype, wb + r * rb[p], xq[act] + i * xrb[act], xrb[act], nx, k, q.out + i * q.m + r, q.m);
+            for (int64_t g = a; g < b; ++g) {  // one group of weight rows, kept in L1 across the tiles
+                const int64_t r0 = (g - first[p]) * kRowGroup, r1 = std::min(q.m, r0 + kRowGroup);
+                for (int64_t i = 0; i < n; i += kQdotMaxX) {
+                    const int nx = (int)std::min<int64_t>(kQdotMaxX, n - i);
+                    for (int64_t r = r0; r < r1; ++r)
+                        qk.dot(q.wtype, wb + r * rb[p], xq[act] + i * xrb[act], xrb[act], nx, k, q.out + i * q.m + r,
+                               q.m);
+                }
             }
         }
     });

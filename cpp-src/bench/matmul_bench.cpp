@@ -7,7 +7,8 @@
 // few rows decode is compute-bound; a last column runs n = 1 on weights that stay in
 // L2, the kernel's arithmetic ceiling. Prefill is GFLOP/s and its ratio to peak.
 // Every figure is the best of several repetitions: the machine is shared.
-// Built by CMake as matmul_bench; run: cmake-build/matmul_bench [--quick]
+// Built by CMake as matmul_bench; run: cmake-build/matmul_bench [--quick] [--fast]
+// (--fast: Precision::kFast, the integer path for the quantised types; kernels listed at the end).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -129,8 +130,18 @@ std::vector<uint8_t> make_weights(int32_t type, int64_t k, int64_t m) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+    bool quick = false;
+    cpu::Precision prec = cpu::Precision::kExact;
+    for (int a = 1; a < argc; ++a) {
+        if (std::strcmp(argv[a], "--quick") == 0) quick = true;
+        else if (std::strcmp(argv[a], "--fast") == 0) prec = cpu::Precision::kFast;
+        else {
+            std::fprintf(stderr, "usage: matmul_bench [--quick] [--fast]  (--fast: the integer path for quantised types)\n");
+            return 2;
+        }
+    }
     const int reps = quick ? 3 : 7;
+    std::printf("precision=%s ", prec == cpu::Precision::kFast ? "fast" : "exact");
     std::printf("simd=%s threads=%d; best of %d repetitions each (shared, noisy machine: figures vary run to run)\n",
                 cpu::simd_level(), cpu::threads(), reps);
 
@@ -159,7 +170,7 @@ int main(int argc, char** argv) {
         for (int64_t n : {1, 2, 4, 8}) {
             auto x = noise(n * k, 4);
             std::vector<float> out((size_t)(n * m));
-            const double t = best_time(reps, [&] { cpu::matmul(out.data(), w.data(), type, x.data(), n, k, m); });
+            const double t = best_time(reps, [&] { cpu::matmul(out.data(), w.data(), type, x.data(), n, k, m, prec); });
             const double gbs = m * rb / t / 1e9;
             // bytes/s the FMA peak could consume at 2n flops per weight
             const double compute_gbs = peak / (2.0 * n) * ((double)rb / k);
@@ -175,7 +186,7 @@ int main(int argc, char** argv) {
             std::vector<float> out((size_t)mc);
             constexpr int kCalls = 50;
             const double t = best_time(reps, [&] {
-                for (int c = 0; c < kCalls; ++c) cpu::matmul(out.data(), wc.data(), type, x.data(), 1, k, mc);
+                for (int c = 0; c < kCalls; ++c) cpu::matmul(out.data(), wc.data(), type, x.data(), 1, k, mc, prec);
             });
             std::printf(" | %17.1f", kCalls * mc * rb / t / 1e9);
         }
@@ -193,7 +204,7 @@ int main(int argc, char** argv) {
             if (quick && n == 512) continue;
             auto x = noise(n * km, 2);
             std::vector<float> out((size_t)(n * km));
-            const double t = best_time(reps, [&] { cpu::matmul(out.data(), w.data(), type, x.data(), n, km, km); });
+            const double t = best_time(reps, [&] { cpu::matmul(out.data(), w.data(), type, x.data(), n, km, km, prec); });
             const double gf = 2.0 * n * km * km / t / 1e9;
             std::printf(" | n=%3lld: %6.1f GFLOP/s %5.2f", (long long)n, gf, peak > 0 ? gf / peak : 0.0);
         }
@@ -210,5 +221,6 @@ int main(int argc, char** argv) {
         const double gf = 2.0 * n * km * km / t / 1e9;
         std::printf("matmul_transposed f32 n=128 k=m=2048: %.1f GFLOP/s %.2f x peak\n", gf, peak > 0 ? gf / peak : 0.0);
     }
+    std::printf("kernels: %s\n", cpu::kernels_ran_take().c_str());
     return (int)(sink.load() == 12345);
 }

@@ -5,6 +5,7 @@
 #include "api/guard.h"
 #include "backend/backend.h"
 #include "core/types.h"
+#include "cpu/qdot.h"
 #include "cpu/threadpool.h"
 #include "quant/quant.h"
 
@@ -44,9 +45,16 @@ const char* sl4j_system_info(void) {
 #else
     const char* cuda = "not compiled";
 #endif
-    info = format("stackllama4j %s | SIMD %s | threads %d | CUDA %s, %d usable device(s)", sl4j_version(),
-                  cpu::simd_level(), cpu::threads(), cuda, cuda_device_count());
+    info = format("stackllama4j %s | SIMD %s | int8 dot %s | threads %d | CUDA %s, %d usable device(s)",
+                  sl4j_version(), cpu::simd_level(), cpu::qkernels().name, cpu::threads(), cuda,
+                  cuda_device_count());
     return info.c_str();
+}
+
+const char* sl4j_kernels_ran(void) {
+    static thread_local std::string ran;
+    ran = cpu::kernels_ran_take();
+    return ran.c_str();
 }
 
 int32_t sl4j_cuda_device_count(void) { return cuda_device_count(); }

@@ -77,6 +77,7 @@ struct sl4j_session_params sl4j_session_default_params(void) {
     p.n_seq = 1;
     p.n_ctx = 2048;
     p.kv_type = SL4J_TYPE_F16;
+    p.precision = SL4J_PRECISION_EXACT;
     return p;
 }
 
@@ -87,7 +88,11 @@ int32_t sl4j_session_init_params(sl4j_model* model, const struct sl4j_session_pa
         *out = nullptr;
         const sl4j_session_params p = params ? *params : sl4j_session_default_params();
         auto s = std::make_unique<sl4j_session>();
+        SL4J_CHECK_ARG(p.precision == SL4J_PRECISION_EXACT || p.precision == SL4J_PRECISION_FAST,
+                       "session precision must be SL4J_PRECISION_EXACT (0) or SL4J_PRECISION_FAST (1), got %d",
+                       p.precision);
         s->impl = std::make_unique<LlamaSession>(*model->impl, p.n_seq, p.n_ctx, p.kv_type);
+        s->impl->set_precision(p.precision == SL4J_PRECISION_FAST ? cpu::Precision::kFast : cpu::Precision::kExact);
         *out = s.release();
     });
 }

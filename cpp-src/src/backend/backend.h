@@ -81,7 +81,10 @@ public:
                         int64_t m) = 0;
     // Several products that read the same x {k, n}: parts[i].out (n×m_i) = x · parts[i].wᵀ.
     // A backend may run them as one job (the CPU does in decode); by default one matmul each.
-    virtual void matmul_parts(const cpu::MatmulPart* parts, int n_parts, const float* x, int64_t n, int64_t k) {
+    // precision: cpu::Precision::kFast selects the CPU's integer path for quantized weights;
+    // a backend without one (the default here, CUDA) computes every precision exactly.
+    virtual void matmul_parts(const cpu::MatmulPart* parts, int n_parts, const float* x, int64_t n, int64_t k,
+                              cpu::Precision precision = cpu::Precision::kExact) {
         for (int i = 0; i < n_parts; ++i) matmul(parts[i].out, parts[i].w, parts[i].wtype, x, n, k, parts[i].m);
     }
     // out (n×k) = dy (n×m) · w: the input gradient of a Linear layer (overwrites out).

@@ -40,8 +40,9 @@ public:
                 int64_t m) override {
         cpu::matmul(out, w, wtype, x, n, k, m);
     }
-    void matmul_parts(const cpu::MatmulPart* parts, int n_parts, const float* x, int64_t n, int64_t k) override {
-        cpu::matmul_parts(parts, n_parts, x, n, k);
+    void matmul_parts(const cpu::MatmulPart* parts, int n_parts, const float* x, int64_t n, int64_t k,
+                      cpu::Precision precision) override {
+        cpu::matmul_parts(parts, n_parts, x, n, k, precision);
     }
     void matmul_transposed(float* out, const void* w, int32_t wtype, const float* dy, int64_t n, int64_t k,
                            int64_t m) override {

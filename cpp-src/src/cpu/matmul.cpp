@@ -1,12 +1,14 @@
 #include "cpu/matmul.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <vector>
 
 #include "core/error.h"
 #include "core/types.h"
 #include "cpu/kernels.h"
+#include "cpu/qdot.h"
 #include "cpu/threadpool.h"
 
 namespace sl4j::cpu {
@@ -41,12 +43,38 @@ constexpr int kMaxParts = 8;       // matmul_parts: matrices sharing one input
 // Per-thread scratch that only ever grows: no allocation per call once warm.
 struct Scratch {
     std::vector<float> row, panel, packed, acc;
+    std::vector<char> xq32, xqk;  // quantised activations (fast precision)
 };
 thread_local Scratch t_scratch;
 
 float* grow(std::vector<float>& v, int64_t n) {
     if ((int64_t)v.size() < n) v.resize((size_t)n);
     return v.data();
+}
+
+// Which kernels have run: one bit per (op, weight type, level), see kernels_ran_take.
+enum Op { kOpGemv = 0, kOpGemm = 1, kOpQgemv = 2, kOpQgemm = 3, kNumOps = 4 };
+constexpr int kNumTypeIds = 32, kNumLevels = 4;  // levels: scalar, avx2, avx512 / avxvnni, avx512vnni
+const char* const kOpNames[kNumOps] = {"gemv", "gemm", "qgemv", "qgemm"};
+std::atomic<uint64_t> g_ran[kNumOps * kNumTypeIds * kNumLevels / 64];
+
+int level_index(const char* name) {
+    if (std::strcmp(name, "scalar") == 0) return 0;
+    if (std::strcmp(name, "avx2") == 0) return 1;
+    if (std::strcmp(name, "avx512") == 0 || std::strcmp(name, "avxvnni") == 0) return 2;
+    return 3;
+}
+const char* level_name(int op, int level) {
+    static const char* const f[kNumLevels] = {"scalar", "avx2", "avx512", "avx512"};
+    static const char* const q[kNumLevels] = {"scalar", "avx2", "avxvnni", "avx512vnni"};
+    return op >= kOpQgemv ? q[level] : f[level];
+}
+void note_ran(int op, int32_t wtype, const char* level) {
+    if (wtype < 0 || wtype >= kNumTypeIds) return;
+    const int bit = (op * kNumTypeIds + wtype) * kNumLevels + level_index(level);
+    std::atomic<uint64_t>& word = g_ran[bit / 64];
+    const uint64_t mask = uint64_t(1) << (bit % 64);
+    if ((word.load(std::memory_order_relaxed) & mask) == 0) word.fetch_or(mask, std::memory_order_relaxed);
 }
 
 // Validates and returns the bytes of one weight row of k elements.
@@ -118,9 +146,61 @@ void decode_parts(const KernelTable& kt, const MatmulPart* parts, const int64_t*
     });
 }
 
+
+// The fast precision over the parts whose weight type has an integer path (all of
+// them quantised types). x is quantised once per activation kind, then tasks of
+// kRowGroup weight rows (numbered across the parts) sweep the activations in tiles
+// of kQdotMaxX rows: the task's weight rows stay in cache while every tile passes
+// them, so each weight byte comes from memory once per product, and each dot
+// call unpacks a weight block once for the tile's rows.
+void qmatmul_parts(const MatmulPart* parts, const int64_t* rb, int n_parts, const float* x, int64_t n, int64_t k) {
+    const QKernelTable& qk = qkernels();
+    const char* xq[3] = {nullptr, nullptr, nullptr};  // by QAct
+    int64_t xrb[3] = {0, 0, 0};
+    for (int p = 0; p < n_parts; ++p) {
+        const QAct a = qact_for(parts[p].wtype);
+        if (xq[(int)a] != nullptr) continue;
+        std::vector<char>& buf = a == QAct::kQ8_32 ? t_scratch.xq32 : t_scratch.xqk;
+        xrb[(int)a] = qact_row_bytes(a, k);
+        if ((int64_t)buf.size() < n * xrb[(int)a]) buf.resize((size_t)(n * xrb[(int)a]));
+        char* dst = buf.data();
+        const int64_t bytes = xrb[(int)a];
+        parallel_for(n, std::max<int64_t>(1, 16384 / k), [&](int64_t i0, int64_t i1) {
+            for (int64_t i = i0; i < i1; ++i) quantize_act_row(a, x + i * k, dst + i * bytes, k);
+        });
+        xq[(int)a] = dst;
+    }
+    int64_t first[kMaxParts + 1];  // first group of each part
+    first[0] = 0;
+    for (int p = 0; p < n_parts; ++p) {
+        first[p + 1] = first[p] + (parts[p].m + kRowGroup - 1) / kRowGroup;
+        note_ran(n <= kDecodeN ? kOpQgemv : kOpQgemm, parts[p].wtype, qk.name);
+    }
+    const int64_t grain = std::max<int64_t>(1, 32768 / (k * kRowGroup * n));
+    parallel_for(first[n_parts], grain, [&](int64_t g0, int64_t g1) {
+        for (int p = 0; p < n_parts; ++p) {
+            const int64_t a = std::max(g0, first[p]), b = std::min(g1, first[p + 1]);
+            if (a >= b) continue;
+            const MatmulPart& q = parts[p];
+            const int act = (int)qact_for(q.wtype);
+            const char* wb = static_cast<const char*>(q.w);
+            for (int64_t g = a; g < b; ++g) {  // one group of weight rows, kept in L1 across the tiles
+                const int64_t r0 = (g - first[p]) * kRowGroup, r1 = std::min(q.m, r0 + kRowGroup);
+                for (int64_t i = 0; i < n; i += kQdotMaxX) {
+                    const int nx = (int)std::min<int64_t>(kQdotMaxX, n - i);
+                    for (int64_t r = r0; r < r1; ++r)
+                        qk.dot(q.wtype, wb + r * rb[p], xq[act] + i * xrb[act], xrb[act], nx, k, q.out + i * q.m + r,
+                               q.m);
+                }
+            }
+        }
+    });
+}
+
 }  // namespace
 
-void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n, int64_t k, int64_t m) {
+void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n, int64_t k, int64_t m,
+            Precision precision) {
     const int64_t rb = check_args("matmul", out, w, wtype, x, n, k, m);
     if (n == 0 || m == 0) return;
     if (k == 0) {
@@ -130,12 +210,17 @@ void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n,
     const KernelTable& kt = kernels_for(simd());
     const char* wb = static_cast<const char*>(w);
     const bool f32 = wtype == SL4J_TYPE_F32;
-
+    const MatmulPart part{out, w, wtype, m};
+    if (precision == Precision::kFast && qact_for(wtype) != QAct::kNone) {
+        qmatmul_parts(&part, &rb, 1, x, n, k);
+        return;
+    }
     if (n <= kDecodeN) {
-        const MatmulPart part{out, w, wtype, m};
+        note_ran(kOpGemv, wtype, simd_name(simd()));
         decode_parts(kt, &part, &rb, 1, x, n, k);
         return;
     }
+    note_ran(kOpGemm, wtype, simd_name(simd()));
 
     // Prefill: a task owns a panel of NR weight rows (times a split of n when
     // there are too few panels to keep every thread busy). It walks k in blocks
@@ -185,18 +270,49 @@ void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n,
     });
 }
 
-void matmul_parts(const MatmulPart* parts, int n_parts, const float* x, int64_t n, int64_t k) {
+void matmul_parts(const MatmulPart* parts, int n_parts, const float* x, int64_t n, int64_t k, Precision precision) {
     SL4J_CHECK_ARG(parts != nullptr && n_parts >= 1 && n_parts <= kMaxParts, "matmul_parts: %d parts (1..%d)", n_parts,
                    kMaxParts);
-    if (n > kDecodeN || k == 0) {  // compute-bound: the GEMM keeps every thread busy on each part alone
-        for (int p = 0; p < n_parts; ++p) matmul(parts[p].out, parts[p].w, parts[p].wtype, x, n, k, parts[p].m);
+    // With the fast precision the parts of integer-path types run as one job, the rest as below.
+    MatmulPart rest[kMaxParts], quant[kMaxParts];
+    int64_t rb_rest[kMaxParts], rb_quant[kMaxParts];
+    int n_rest = 0, n_quant = 0;
+    for (int p = 0; p < n_parts; ++p) {
+        const int64_t rb = check_args("matmul_parts", parts[p].out, parts[p].w, parts[p].wtype, x, n, k, parts[p].m);
+        if (precision == Precision::kFast && qact_for(parts[p].wtype) != QAct::kNone) {
+            rb_quant[n_quant] = rb;
+            quant[n_quant++] = parts[p];
+        } else {
+            rb_rest[n_rest] = rb;
+            rest[n_rest++] = parts[p];
+        }
+    }
+    if (n == 0) return;
+    if (k == 0) {
+        for (int p = 0; p < n_parts; ++p) std::fill(parts[p].out, parts[p].out + n * parts[p].m, 0.0f);
         return;
     }
-    int64_t rb[kMaxParts];
-    for (int p = 0; p < n_parts; ++p)
-        rb[p] = check_args("matmul_parts", parts[p].out, parts[p].w, parts[p].wtype, x, n, k, parts[p].m);
-    if (n == 0) return;
-    decode_parts(kernels_for(simd()), parts, rb, n_parts, x, n, k);
+    if (n_quant > 0) qmatmul_parts(quant, rb_quant, n_quant, x, n, k);
+    if (n_rest == 0) return;
+    if (n > kDecodeN) {  // compute-bound: the GEMM keeps every thread busy on each part alone
+        for (int p = 0; p < n_rest; ++p) matmul(rest[p].out, rest[p].w, rest[p].wtype, x, n, k, rest[p].m);
+        return;
+    }
+    for (int p = 0; p < n_rest; ++p) note_ran(kOpGemv, rest[p].wtype, simd_name(simd()));
+    decode_parts(kernels_for(simd()), rest, rb_rest, n_rest, x, n, k);
+}
+
+std::string kernels_ran_take() {
+    std::string s;
+    for (int bit = 0; bit < kNumOps * kNumTypeIds * kNumLevels; ++bit) {
+        if ((g_ran[bit / 64].load(std::memory_order_relaxed) & (uint64_t(1) << (bit % 64))) == 0) continue;
+        const int op = bit / (kNumTypeIds * kNumLevels), type = bit / kNumLevels % kNumTypeIds, level = bit % kNumLevels;
+        const TypeTraits* tt = type_traits(type);
+        if (!s.empty()) s += ',';
+        s += std::string(kOpNames[op]) + ":" + (tt ? tt->name : "?") + "/" + level_name(op, level);
+    }
+    for (auto& w : g_ran) w.store(0, std::memory_order_relaxed);
+    return s;
 }
 
 void matmul_transposed(float* out, const void* w, int32_t wtype, const float* dy, int64_t n, int64_t k,

@@ -7,8 +7,9 @@
 namespace sl4j {
 
 namespace {
-void linear(Backend& be, float* out, const Weight& w, const float* x, int64_t n) {
-    be.matmul(out, w.data, w.type, x, n, w.in, w.out);
+void linear(Backend& be, float* out, const Weight& w, const float* x, int64_t n, cpu::Precision precision) {
+    const cpu::MatmulPart part{out, w.data, w.type, w.out};
+    be.matmul_parts(&part, 1, x, n, w.in, precision);
 }
 template <typename T>
 void ensure(std::vector<T>& v, int64_t n) {
@@ -156,7 +157,7 @@ void LlamaSession::decode(const int32_t* tokens, const int32_t* seq_ids, const i
             logits_dev_.ensure(be_, n_outputs_ * h.n_vocab * 4);
             logits = logits_dev_.f();
         }
-        linear(be_, logits, w.output, hidden, n_outputs_);
+        linear(be_, logits, w.output, hidden, n_outputs_, precision_);
         logits_be_ = logits;
     }
 }
@@ -236,7 +237,7 @@ void LlamaSession::proj(int64_t l, std::initializer_list<int> targets, float* co
         parts[n_parts] = {outs[n_parts], w[t]->data, w[t]->type, w[t]->out};
         ++n_parts;
     }
-    be_.matmul_parts(parts, n_parts, in, n, w[*targets.begin()]->in);
+    be_.matmul_parts(parts, n_parts, in, n, w[*targets.begin()]->in, precision_);
     if (!lora_ || !lora_enabled_) return;
     int i = 0;
     for (int t : targets) {

@@ -5,6 +5,7 @@
 #include <initializer_list>
 #include <vector>
 
+#include "cpu/matmul.h"
 #include "model/llama_model.h"
 #include "stackllama4j.h"
 #include "train/lora.h"
@@ -87,6 +88,9 @@ public:
     int64_t n_seq() const { return cache_.n_seq; }
     int64_t n_ctx() const { return cache_.n_ctx; }
     int32_t kv_type() const { return cache_.type; }
+    // Precision of the projections (cpu/matmul.h); kExact by default.
+    void set_precision(cpu::Precision p) { precision_ = p; }
+    cpu::Precision precision() const { return precision_; }
     int64_t kv_bytes() const { return cache_.bytes(); }
     const LlamaModel& model() const { return model_; }
 
@@ -120,6 +124,7 @@ private:
     bool has_logits_ = false;
     const LoraAdapter* lora_ = nullptr;
     bool lora_enabled_ = false;
+    cpu::Precision precision_ = cpu::Precision::kExact;
     LoraScratch lora_scratch_;
 };
 

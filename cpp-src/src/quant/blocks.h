@@ -60,6 +60,26 @@ struct block_q6_K {
 };
 static_assert(sizeof(block_q6_K) == 210, "block_q6_K must be 210 bytes as in ggml");
 
+// Activations quantised for the integer dot products (never stored in a file): a row of
+// floats is cut into blocks, each x ≈ d * q with d = max|x| / 127 and q = round-to-nearest-even
+// of x / d in -127..127 (0 when the block is all zero). Q4_0 and Q8_0 weights pair with 32-blocks
+// that carry the sum of their q (Q4_0's offset of 8 is applied through it).
+struct block_q8_a32 {
+    float d;
+    int32_t sum;  // sum of qs
+    int8_t qs[QK8_0];
+};
+static_assert(sizeof(block_q8_a32) == 40, "block_q8_a32 must be 40 bytes");
+
+// K-quant weights pair with 256-blocks (ggml's block_q8_K layout) carrying the sum of
+// each 16 q: the K-quants' sub-block mins and Q6_K's offset of 32 are applied through them.
+struct block_q8_K {
+    float d;
+    int8_t qs[QK_K];
+    int16_t bsums[QK_K / 16];  // bsums[g] = sum of qs[16g .. 16g+15]
+};
+static_assert(sizeof(block_q8_K) == 292, "block_q8_K must be 292 bytes as in ggml");
+
 // Unpack sub-block j's 6-bit scale and min from a q4_K/q5_K `scales` array.
 // Bytes 0..3: scale j (low 6 bits); bytes 4..7: min j (low 6 bits); for j >= 4
 // the low 4 bits sit in byte j+4 (scale low nibble, min high nibble) and the

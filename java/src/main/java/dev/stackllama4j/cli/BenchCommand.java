@@ -30,6 +30,7 @@ public final class BenchCommand implements Command {
     public Options options() {
         Options o = new Options();
         ModelFlags.add(o);
+        ModelFlags.addPrecision(o, dev.stackllama4j.engine.Precision.FAST);
         ShapeOptions.add(o);
         o.addOption(Option.builder().longOpt("type").hasArg().argName("TYPE").desc("weight type of a shape-flag model (default f32)").get());
         o.addOption(Option.builder().longOpt("prompt-tokens").hasArg().argName("N").desc("prefill length (default 128)").get());
@@ -71,6 +72,7 @@ public final class BenchCommand implements Command {
                 throw new UsageException("--device cuda: bench measures LoRA training, which runs on the CPU in this version "
                         + "(the native gpu_bench measures the GPU)");
             try (LlamaModel model = LlamaModel.load(path, new LlamaModel.Options(dev.stackllama4j.engine.Device.CPU, 0))) {
+                ModelFlags.precision(cmd, model, dev.stackllama4j.engine.Precision.FAST);
                 Map<String, Object> r = new java.util.LinkedHashMap<>();
                 r.put("model", cmd.hasOption("model") ? path.toString() : "random " + model.info().dim() + "x" + model.info().layers());
                 r.put("weight_type", model.info().weightType().toString());

@@ -1,6 +1,7 @@
 package dev.stackllama4j.cli;
 
 import dev.stackllama4j.engine.LlamaModel;
+import dev.stackllama4j.engine.Precision;
 import dev.stackllama4j.engine.MemoryPlan;
 import dev.stackllama4j.engine.LoraAdapter;
 import dev.stackllama4j.inference.ChatMessage;
@@ -30,6 +31,7 @@ public final class GenerateCommand implements Command {
     public Options options() {
         Options o = new Options();
         ModelFlags.add(o);
+        ModelFlags.addPrecision(o, Precision.FAST);
         o.addOption(Option.builder().longOpt("prompt").hasArg().argName("T").desc("prompt text (default: empty, BOS only); with --chat the user's message").get());
         o.addOption(Option.builder().longOpt("chat").desc("render the prompt as a user turn with the model's chat template (tokenizer.chat_template; ChatML when absent)").get());
         o.addOption(Option.builder().longOpt("system").hasArg().argName("T").desc("with --chat: a system message before the user's").get());
@@ -82,6 +84,7 @@ public final class GenerateCommand implements Command {
         try (LlamaModel model = ModelFlags.load(cmd, ctx, cmd.hasOption("adapter") ? "a LoRA adapter runs" : null);
                 LoraAdapter lora = ModelFlags.adapter(cmd, model)) {
             model.useKvType(PlanFlags.kvType(cmd));
+            ModelFlags.precision(cmd, model, Precision.FAST);
             try (LlamaEngine engine = LlamaEngine.create(model, new LlamaEngine.Options(1, 0))) {
                 CompletionRequest probe = req.adapter(lora).build();
                 int[] ids = engine.promptTokens(probe);

@@ -1,6 +1,7 @@
 package dev.stackllama4j.cli;
 
 import dev.stackllama4j.engine.LlamaModel;
+import dev.stackllama4j.engine.Precision;
 import dev.stackllama4j.engine.LoraAdapter;
 import dev.stackllama4j.io.Npy;
 import java.nio.file.Path;
@@ -24,6 +25,7 @@ public final class LogitsCommand implements Command {
     public Options options() {
         Options o = new Options();
         ModelFlags.add(o);
+        ModelFlags.addPrecision(o, Precision.EXACT);
         o.addOption(Option.builder().longOpt("prompt").hasArg().argName("T").desc("text to evaluate").get());
         o.addOption(Option.builder().longOpt("tokens").hasArg().argName("1,2,3").desc("token ids to evaluate instead of a prompt").get());
         o.addOption(Option.builder().longOpt("no-bos").desc("do not prepend BOS to --prompt").get());
@@ -38,6 +40,7 @@ public final class LogitsCommand implements Command {
         if (cmd.hasOption("prompt") == cmd.hasOption("tokens")) throw new UsageException("give exactly one of --prompt and --tokens");
         try (LlamaModel model = ModelFlags.load(cmd, ctx, cmd.hasOption("adapter") ? "a LoRA adapter runs" : null);
                 LoraAdapter lora = ModelFlags.adapter(cmd, model)) {
+            ModelFlags.precision(cmd, model, Precision.EXACT);
             int[] ids = cmd.hasOption("tokens") ? ModelFlags.tokenList(cmd.getOptionValue("tokens"))
                     : model.tokenizer().encode(cmd.getOptionValue("prompt"),
                             !cmd.hasOption("no-bos") && model.tokenizer().vocabulary().addBos(), false);

@@ -3,6 +3,7 @@ package dev.stackllama4j.cli;
 import dev.stackllama4j.engine.Device;
 import dev.stackllama4j.engine.LlamaModel;
 import dev.stackllama4j.engine.LoraAdapter;
+import dev.stackllama4j.engine.Precision;
 import dev.stackllama4j.train.AdapterFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,6 +53,26 @@ final class ModelFlags {
         LlamaModel model = LlamaModel.load(path, new LlamaModel.Options(device, 0));
         if (!model.deviceNotice().isEmpty()) ctx.err().println(model.deviceNotice());
         return model;
+    }
+
+    /** --precision exact|fast, for a command that evaluates a model with sessions; {@code def} is its default. */
+    static void addPrecision(Options o, Precision def) {
+        o.addOption(Option.builder().longOpt("precision").hasArg().argName("P")
+                .desc("exact | fast (default " + def.name().toLowerCase(java.util.Locale.ROOT) + "): fast quantizes activations to 8 bits "
+                        + "for Q4_0/Q8_0/Q4_K/Q5_K/Q6_K weights and runs integer dot products, as llama.cpp does; exact is the reference")
+                .get());
+    }
+
+    /** Applies --precision (else {@code def}) to every session {@code model} creates from now on. */
+    static Precision precision(CommandLine cmd, LlamaModel model, Precision def) {
+        Precision p;
+        try {
+            p = cmd.hasOption("precision") ? Precision.parse(cmd.getOptionValue("precision")) : def;
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--precision: " + e.getMessage());
+        }
+        model.usePrecision(p);
+        return p;
     }
 
     /** Loads --adapter (if given) for {@code model}; null when absent. The caller passes it to each use. */

@@ -47,6 +47,16 @@ public final class Backend implements AutoCloseable {
         return sl4j.sl4j_cuda_device_count();
     }
 
+    /**
+     * The CPU kernels matrix products have run on since the previous call, comma-separated, as
+     * op:weight-type/level (gemv/gemm: the exact decode and prefill paths; qgemv/qgemm: the fast
+     * precision's integer path), e.g. {@code "qgemm:q4_K/avx512vnni"}; clears the record.
+     */
+    public static String kernelsRan() {
+        Native.load();
+        return Native.str(sl4j.sl4j_kernels_ran());
+    }
+
     /** Build and CPU summary: SIMD level, threads, CUDA. */
     public static String systemInfo() {
         Native.load();

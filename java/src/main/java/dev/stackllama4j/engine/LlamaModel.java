@@ -47,6 +47,7 @@ public final class LlamaModel implements AutoCloseable {
     private Tokenizer tokenizer;
     private volatile KvType kvType = KvType.F16;
     private volatile String trunkId;
+    private volatile Precision precision = Precision.EXACT;
 
     private LlamaModel(Path path, sl4j_model h, Options options) {
         this.path = path;
@@ -161,7 +162,7 @@ public final class LlamaModel implements AutoCloseable {
      * is a property of the session: sessions of one model may use different adapters at once.
      */
     public Session newSession(int sequences, int context, LoraAdapter lora) {
-        Session s = Session.create(this, sequences, context, kvType);
+        Session s = Session.create(this, sequences, context, kvType, precision);
         if (lora != null) {
             try {
                 s.setLora(lora, true);
@@ -184,6 +185,15 @@ public final class LlamaModel implements AutoCloseable {
 
     void sessionClosed() {
         openSessions.decrementAndGet();
+    }
+
+    /** Precision of every session created from now on (default {@link Precision#EXACT}). */
+    public void usePrecision(Precision p) {
+        this.precision = java.util.Objects.requireNonNull(p);
+    }
+
+    public Precision precision() {
+        return precision;
     }
 
     /** KV cache type of every session created from now on (default {@link KvType#F16}). */

@@ -31,13 +31,13 @@ public final class Session implements AutoCloseable {
     }
 
     /** Refuses a context past the model's ({@link LlamaModel#contextLength()}: the trained one unless raised explicitly). */
-    static Session create(LlamaModel model, int sequences, int context, KvType kv) {
+    static Session create(LlamaModel model, int sequences, int context, KvType kv, Precision precision) {
         if (context > model.contextLength())
             throw new EngineException.InvalidArgument(model.path() + ": " + context + " positions asked for, past the model's context of "
                     + model.contextLength() + " tokens");
         sl4j_session h = new sl4j_session();
         try (sl4j_session_params p = sl4j.sl4j_session_default_params()) {
-            p.n_seq(sequences).n_ctx(context).kv_type(kv.type.id);
+            p.n_seq(sequences).n_ctx(context).kv_type(kv.type.id).precision(precision.id);
             Native.check(sl4j.sl4j_session_init_params(model.handle(), p, h));
         }
         return new Session(model, h, sequences, context);

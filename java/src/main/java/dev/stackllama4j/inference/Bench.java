@@ -53,11 +53,15 @@ public final class Bench {
         Map<String, Object> r = new LinkedHashMap<>();
         int vocab = (int) model.info().vocab();
         int ctx = c.promptTokens() + c.genTokens() + 1;
+        r.put("precision", model.precision().name().toLowerCase(java.util.Locale.ROOT));
+        dev.stackllama4j.engine.Backend.kernelsRan();
         r.put("prefill_tok_s", best(c.repeats(), () -> prefill(model, c.promptTokens(), vocab)));
+        r.put("prefill_kernels", dev.stackllama4j.engine.Backend.kernelsRan());
         long bytes = weightBytesPerToken(model);
         DecodeVsFloor d = decodeVsFloor(model, Math.max(5, c.repeats()), c.genTokens(), ctx, vocab, bytes);
         r.put("decode_tok_s", round(d.bestTokS()));
         r.put("decode_batch8_tok_s", best(c.repeats(), () -> decode(model, 8, c.genTokens(), ctx, vocab)));
+        r.put("decode_kernels", dev.stackllama4j.engine.Backend.kernelsRan());
         if (c.trainBatch() > 0) r.put("train_tok_s", train(model, c.trainBatch(), c.trainSeq(), c.repeats()));
         r.put("weight_bytes_per_token", bytes);
         r.put("read_bandwidth_gb_s", round(d.medianFloorGBps()));

@@ -1,0 +1,235 @@
+// The fast precision's integer path (cpu/qdot.h): activation quantisation, every
+// integer dot-product kernel this CPU runs against a float64 evaluation of the same
+// quantised maths, and cpu::matmul / matmul_parts with Precision::kFast against the
+// exact product with a bound derived from the activation quantisation step.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "../bench/random_weights.h"
+#include "core/error.h"
+#include "core/types.h"
+#include "cpu/matmul.h"
+#include "cpu/qdot.h"
+#include "cpu/simd.h"
+#include "quant/blocks.h"
+#include "quant/quant.h"
+#include "stackllama4j.h"
+#include "testing.h"
+
+using namespace sl4j;
+
+namespace {
+
+const int32_t kQTypes[] = {SL4J_TYPE_Q4_0, SL4J_TYPE_Q8_0, SL4J_TYPE_Q4_K, SL4J_TYPE_Q5_K, SL4J_TYPE_Q6_K};
+
+std::vector<float> random_x(int64_t n, uint64_t seed) {
+    std::vector<float> x((size_t)n);
+    for (int64_t i = 0; i < n; ++i) x[(size_t)i] = bench::random_uniform(seed, (uint64_t)i, 1.0f);
+    // some all-zero blocks and some large outliers, as real activations have
+    for (int64_t i = 0; i < n && n >= 512; ++i) {
+        if (i >= 256 && i < 288) x[(size_t)i] = 0.0f;
+        if (i % 97 == 5) x[(size_t)i] *= 20.0f;
+    }
+    return x;
+}
+
+// The dequantised activation row (d * q per element).
+std::vector<double> dequant_act(cpu::QAct a, const void* xq, int64_t k) {
+    std::vector<double> v((size_t)k);
+    if (a == cpu::QAct::kQ8_32) {
+        const auto* b = static_cast<const block_q8_a32*>(xq);
+        for (int64_t j = 0; j < k; ++j) v[(size_t)j] = (double)b[j / 32].d * b[j / 32].qs[j % 32];
+    } else {
+        const auto* b = static_cast<const block_q8_K*>(xq);
+        for (int64_t j = 0; j < k; ++j) v[(size_t)j] = (double)b[j / 256].d * b[j / 256].qs[j % 256];
+    }
+    return v;
+}
+
+std::vector<const cpu::QKernelTable*> tables() {
+    std::vector<const cpu::QKernelTable*> t;
+    for (const cpu::QKernelTable* q : {&cpu::qkernels_scalar(), &cpu::qkernels_avx2(), &cpu::qkernels_avxvnni(),
+                                       &cpu::qkernels_avx512vnni()})
+        if (cpu::qkernels_supported(*q)) t.push_back(q);
+    return t;
+}
+
+}  // namespace
+
+TEST(qdot_activation_quantisation_blocks) {
+    const int64_t k = 1024;
+    const auto x = random_x(k, 11);
+    for (cpu::QAct a : {cpu::QAct::kQ8_32, cpu::QAct::kQ8_K}) {
+        const int bs = a == cpu::QAct::kQ8_32 ? 32 : 256;
+        std::vector<char> q((size_t)cpu::qact_row_bytes(a, k));
+        CHECK_EQ((int64_t)q.size(), k / bs * (a == cpu::QAct::kQ8_32 ? 40 : 292));
+        cpu::quantize_act_row(a, x.data(), q.data(), k);
+        const auto v = dequant_act(a, q.data(), k);
+        for (int64_t b = 0; b < k / bs; ++b) {
+            double amax = 0;
+            for (int j = 0; j < bs; ++j) amax = std::fmax(amax, std::fabs(x[(size_t)(b * bs + j)]));
+            const int8_t* qs = a == cpu::QAct::kQ8_32 ? static_cast<block_q8_a32*>((void*)q.data())[b].qs
+                                                      : static_cast<block_q8_K*>((void*)q.data())[b].qs;
+            const float d = a == cpu::QAct::kQ8_32 ? static_cast<block_q8_a32*>((void*)q.data())[b].d
+                                                   : static_cast<block_q8_K*>((void*)q.data())[b].d;
+            CHECK_NEAR(d, amax / 127.0, 1e-7 * amax);
+            int peak = 0, sum = 0;
+            for (int j = 0; j < bs; ++j) {
+                peak = std::max(peak, std::abs((int)qs[j]));
+                sum += qs[j];
+                // within half a step of the input
+                CHECK(std::fabs(v[(size_t)(b * bs + j)] - x[(size_t)(b * bs + j)]) <= 0.5 * d * (1 + 1e-6));
+            }
+            CHECK_EQ(peak, amax > 0 ? 127 : 0);
+            if (a == cpu::QAct::kQ8_32) {
+                CHECK_EQ(static_cast<block_q8_a32*>((void*)q.data())[b].sum, sum);
+            } else {
+                const auto& blk = static_cast<block_q8_K*>((void*)q.data())[b];
+                for (int g = 0; g < 16; ++g) {
+                    int s = 0;
+                    for (int j = 0; j < 16; ++j) s += blk.qs[16 * g + j];
+                    CHECK_EQ((int)blk.bsums[g], s);
+                }
+            }
+        }
+    }
+}
+
+// Each kernel level, each type, 1..4 activation rows: the float64 sum of dequantised
+// weight times dequantised activation, to float rounding (1e-5 of the sum of |terms|).
+TEST(qdot_every_kernel_against_double_of_the_quantised_maths) {
+    const int64_t k = 768, m = 6, n = 4;
+    const auto x = random_x(n * k, 21);
+    for (int32_t type : kQTypes) {
+        const cpu::QAct a = cpu::qact_for(type);
+        const int64_t xrb = cpu::qact_row_bytes(a, k), rb = type_row_bytes(type, k);
+        std::vector<char> xq((size_t)(n * xrb));
+        for (int64_t i = 0; i < n; ++i) cpu::quantize_act_row(a, x.data() + i * k, xq.data() + i * xrb, k);
+        const auto w = bench::random_weight_bytes(type, m, k, 0.5f, 31 + type, true);
+        std::vector<float> wf((size_t)(m * k));
+        dequantize_row(type, w.data(), wf.data(), m * k);
+        for (const cpu::QKernelTable* t : tables()) {
+            for (int nx = 1; nx <= cpu::kQdotMaxX; ++nx) {
+                int bad = 0;
+                for (int64_t r = 0; r < m; ++r) {
+                    float out[cpu::kQdotMaxX * 3];
+                    t->dot(type, w.data() + r * rb, xq.data(), xrb, nx, k, out, 3);
+                    for (int i = 0; i < nx; ++i) {
+                        const auto v = dequant_act(a, xq.data() + i * xrb, k);
+                        double ref = 0, mag = 0;
+                        for (int64_t j = 0; j < k; ++j) {
+                            ref += (double)wf[(size_t)(r * k + j)] * v[(size_t)j];
+                            mag += std::fabs((double)wf[(size_t)(r * k + j)] * v[(size_t)j]);
+                        }
+                        if (!(std::fabs(out[i * 3] - ref) <= 1e-5 * mag)) {
+                            if (bad++ == 0)
+                                sl4j_test::record_failure(
+                                    __FILE__, __LINE__,
+                                    format("qdot %s [%s] nx=%d row %lld x %d: %.8g vs %.8g (mag %.3g)",
+                                           type_traits(type)->name, t->name, nx, (long long)r, i, out[i * 3], ref, mag));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// matmul with the fast precision against the exact product with the dequantised
+// weights: per output, |error| <= sum over activation blocks of half the block's step
+// (d/2) times the sum of |w| over the block, plus float rounding. Decode and prefill
+// shapes, every SIMD level.
+TEST(matmul_fast_within_the_activation_quantisation_bound) {
+    struct Shape {
+        int64_t n, k, m;
+    };
+    const Shape shapes[] = {{1, 512, 37}, {3, 768, 64}, {8, 256, 33}, {13, 512, 70}, {40, 256, 48}};
+    for (int lvl = 0; lvl <= (int)cpu::simd_detected(); ++lvl) {
+        cpu::set_simd_cap((cpu::Simd)lvl);
+        for (int32_t type : kQTypes) {
+            for (const Shape& s : shapes) {
+                const auto w = bench::random_weight_bytes(type, s.m, s.k, 0.5f, 41 + type, true);
+                std::vector<float> wf((size_t)(s.m * s.k));
+                dequantize_row(type, w.data(), wf.data(), s.m * s.k);
+                const auto x = random_x(s.n * s.k, 51);
+                std::vector<float> out((size_t)(s.n * s.m), -777.0f);
+                cpu::matmul(out.data(), w.data(), type, x.data(), s.n, s.k, s.m, cpu::Precision::kFast);
+                const int bs = cpu::qact_for(type) == cpu::QAct::kQ8_32 ? 32 : 256;
+                int bad = 0;
+                double worst = 0;
+                for (int64_t i = 0; i < s.n; ++i)
+                    for (int64_t r = 0; r < s.m; ++r) {
+                        double ref = 0, mag = 0, bound = 0;
+                        for (int64_t b = 0; b < s.k / bs; ++b) {
+                            double amax = 0, wabs = 0;
+                            for (int j = 0; j < bs; ++j) {
+                                const int64_t c = b * bs + j;
+                                const double t = (double)x[(size_t)(i * s.k + c)] * wf[(size_t)(r * s.k + c)];
+                                ref += t;
+                                mag += std::fabs(t);
+                                amax = std::fmax(amax, std::fabs(x[(size_t)(i * s.k + c)]));
+                                wabs += std::fabs(wf[(size_t)(r * s.k + c)]);
+                            }
+                            bound += amax / 254.0 * wabs;
+                        }
+                        const double err = std::fabs(out[(size_t)(i * s.m + r)] - ref);
+                        worst = std::fmax(worst, err / bound);
+                        if (!(err <= bound + 1e-5 * mag)) ++bad;
+                    }
+                if (bad)
+                    sl4j_test::record_failure(__FILE__, __LINE__,
+                                              format("fast matmul %s [%s] n=%lld k=%lld m=%lld: %d outside the bound",
+                                                     type_traits(type)->name, cpu::simd_name((cpu::Simd)lvl),
+                                                     (long long)s.n, (long long)s.k, (long long)s.m, bad));
+                // the bound is not vacuous: the error is a sizeable part of it somewhere
+                CHECK(worst > 0.005);
+            }
+        }
+    }
+    cpu::set_simd_cap(cpu::Simd::kAvx512);
+}
+
+// matmul_parts mixing integer-path types with a float type equals one matmul per part.
+TEST(matmul_parts_fast_mixed_types_equal_one_matmul_each) {
+    const int64_t k = 512;
+    const int32_t types[] = {SL4J_TYPE_Q8_0, SL4J_TYPE_Q4_K, SL4J_TYPE_F32, SL4J_TYPE_Q6_K};
+    const int64_t ms[] = {40, 24, 17, 33};
+    for (int64_t n : {1, 5, 20}) {
+        const auto x = random_x(n * k, 61);
+        std::vector<std::vector<uint8_t>> w;
+        std::vector<std::vector<float>> got, want;
+        cpu::MatmulPart parts[4];
+        for (int p = 0; p < 4; ++p) {
+            w.push_back(bench::random_weight_bytes(types[p], ms[p], k, 0.5f, 71 + p, true));
+            got.emplace_back((size_t)(n * ms[p]), -1.0f);
+            want.emplace_back((size_t)(n * ms[p]), -2.0f);
+        }
+        for (int p = 0; p < 4; ++p) parts[p] = {got[p].data(), w[p].data(), types[p], ms[p]};
+        cpu::matmul_parts(parts, 4, x.data(), n, k, cpu::Precision::kFast);
+        for (int p = 0; p < 4; ++p) {
+            cpu::matmul(want[p].data(), w[p].data(), types[p], x.data(), n, k, ms[p], cpu::Precision::kFast);
+            CHECK(got[p] == want[p]);
+        }
+    }
+}
+
+TEST(kernels_ran_names_the_fast_and_exact_paths) {
+    cpu::kernels_ran_take();
+    const int64_t k = 256, m = 16;
+    const auto w = bench::random_weight_bytes(SL4J_TYPE_Q4_K, m, k, 0.5f, 3, true);
+    const auto x = random_x(16 * k, 5);
+    std::vector<float> out((size_t)(16 * m));
+    cpu::matmul(out.data(), w.data(), SL4J_TYPE_Q4_K, x.data(), 1, k, m, cpu::Precision::kFast);
+    cpu::matmul(out.data(), w.data(), SL4J_TYPE_Q4_K, x.data(), 16, k, m, cpu::Precision::kFast);
+    cpu::matmul(out.data(), w.data(), SL4J_TYPE_Q4_K, x.data(), 16, k, m, cpu::Precision::kExact);
+    const std::string ran = cpu::kernels_ran_take();
+    const std::string q = cpu::qkernels().name, f = cpu::simd_name(cpu::simd());
+    CHECK(ran.find("qgemv:q4_K/" + q) != std::string::npos);
+    CHECK(ran.find("qgemm:q4_K/" + q) != std::string::npos);
+    CHECK(ran.find("gemm:q4_K/" + f) != std::string::npos);
+    CHECK(("," + ran).find(",gemv:") == std::string::npos);  // no exact decode ran
+    CHECK(cpu::kernels_ran_take().empty());
+}

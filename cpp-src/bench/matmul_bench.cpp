@@ -7,10 +7,14 @@
 // few rows decode is compute-bound; a last column runs n = 1 on weights that stay in
 // L2, the kernel's arithmetic ceiling. Prefill is GFLOP/s and its ratio to peak.
 // Every figure is the best of several repetitions: the machine is shared.
-// Built by CMake as matmul_bench; run: cmake-build/matmul_bench [--quick]
+// --cpu-time instead measures one thread in CPU seconds (CLOCK_THREAD_CPUTIME_ID), which other
+// processes' load does not inflate: the decode kernel (n = 1) on weights out of cache and in L2,
+// beside the stream-sum read of 256 MiB on the same thread, in GB per CPU-second.
+// Built by CMake as matmul_bench; run: cmake-build/matmul_bench [--quick | --cpu-time]
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -18,6 +22,7 @@
 #include <vector>
 
 #include "core/types.h"
+#include "cpu/kernels.h"
 #include "cpu/matmul.h"
 #include "cpu/simd.h"
 #include "cpu/threadpool.h"
@@ -126,9 +131,62 @@ std::vector<uint8_t> make_weights(int32_t type, int64_t k, int64_t m) {
     return w;
 }
 
+double thread_cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
+// Least CPU seconds of `reps` runs of fn on this thread, after one warm-up run.
+double best_cpu_time(int reps, const std::function<void()>& fn) {
+    fn();
+    double best = 1e30;
+    for (int r = 0; r < reps; ++r) {
+        const double t0 = thread_cpu_seconds();
+        fn();
+        best = std::min(best, thread_cpu_seconds() - t0);
+    }
+    return best;
+}
+
+// One thread, CPU time: decode gemv (n = 1, k = 4096) from memory (~128 MiB) and from L2
+// (512 KiB), and the stream-sum read of 256 MiB, each in GB per CPU-second.
+int cpu_time_mode() {
+    const cpu::KernelTable& kt = cpu::kernels_for(cpu::simd());
+    const int reps = 7;
+    std::vector<float> buf((size_t)(256ll << 20) / sizeof(float), 1.f);
+    volatile float sink = 0;
+    const double t_read = best_cpu_time(reps, [&] { sink = sink + kt.stream_sum(buf.data(), (int64_t)buf.size()); });
+    const double read = double(buf.size() * sizeof(float)) / t_read / 1e9;
+    std::printf("simd=%s, one thread, CPU time (least of %d): stream-sum read of 256 MiB %.1f GB per CPU-second\n",
+                cpu::simd_level(), reps, read);
+    std::printf("%-5s | n=1 out of cache: GB/CPU-s  x read | n=1 from L2: GB/CPU-s  x read | out of cache / L2\n", "type");
+    const int64_t k = 4096;
+    auto x = noise(k, 4);
+    for (int32_t type : {SL4J_TYPE_F32, SL4J_TYPE_F16, SL4J_TYPE_Q8_0, SL4J_TYPE_Q4_0, SL4J_TYPE_Q4_K, SL4J_TYPE_Q6_K}) {
+        const int64_t rb = type_row_bytes(type, k);
+        double gbs[2];
+        for (int cached = 0; cached < 2; ++cached) {
+            const int64_t m = cached ? std::max<int64_t>(16, (512ll << 10) / rb) : (128ll << 20) / rb;
+            const int calls = cached ? 200 : 1;
+            const auto w = make_weights(type, k, m);
+            std::vector<float> out((size_t)m);
+            const double t = best_cpu_time(reps, [&] {
+                for (int c = 0; c < calls; ++c) kt.gemv(type, w.data(), rb, 0, m, x.data(), 1, k, out.data(), m);
+            });
+            gbs[cached] = double(calls) * double(m * rb) / t / 1e9;
+        }
+        std::printf("%-5s | %24.1f  %6.2f | %19.1f  %6.2f | %17.2f\n", type_traits(type)->name, gbs[0], gbs[0] / read,
+                    gbs[1], gbs[1] / read, gbs[0] / gbs[1]);
+        std::fflush(stdout);
+    }
+    return sink == 12345.f;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (argc > 1 && std::strcmp(argv[1], "--cpu-time") == 0) return cpu_time_mode();
     const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
     const int reps = quick ? 3 : 7;
     std::printf("simd=%s threads=%d; best of %d repetitions each (shared, noisy machine: figures vary run to run)\n",

@@ -44,14 +44,14 @@ double now() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// Best time of `reps` runs of fn, after one warm-up run.
-double best_time(int reps, const std::function<void()>& fn) {
+// Best time of `reps` runs of fn on `clock` (wall seconds by default), after one warm-up run.
+double best_time(int reps, const std::function<void()>& fn, double (*clock)() = now) {
     fn();
     double best = 1e30;
     for (int r = 0; r < reps; ++r) {
-        const double t0 = now();
+        const double t0 = clock();
         fn();
-        best = std::min(best, now() - t0);
+        best = std::min(best, clock() - t0);
     }
     return best;
 }
@@ -137,18 +137,6 @@ double thread_cpu_seconds() {
     return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
 }
 
-// Least CPU seconds of `reps` runs of fn on this thread, after one warm-up run.
-double best_cpu_time(int reps, const std::function<void()>& fn) {
-    fn();
-    double best = 1e30;
-    for (int r = 0; r < reps; ++r) {
-        const double t0 = thread_cpu_seconds();
-        fn();
-        best = std::min(best, thread_cpu_seconds() - t0);
-    }
-    return best;
-}
-
 // One thread, CPU time: decode gemv (n = 1, k = 4096) from memory (~128 MiB) and from L2
 // (512 KiB), and the stream-sum read of 256 MiB, each in GB per CPU-second.
 int cpu_time_mode() {
@@ -156,7 +144,8 @@ int cpu_time_mode() {
     const int reps = 7;
     std::vector<float> buf((size_t)(256ll << 20) / sizeof(float), 1.f);
     volatile float sink = 0;
-    const double t_read = best_cpu_time(reps, [&] { sink = sink + kt.stream_sum(buf.data(), (int64_t)buf.size()); });
+    const double t_read =
+        best_time(reps, [&] { sink = sink + kt.stream_sum(buf.data(), (int64_t)buf.size()); }, thread_cpu_seconds);
     const double read = double(buf.size() * sizeof(float)) / t_read / 1e9;
     std::printf("simd=%s, one thread, CPU time (least of %d): stream-sum read of 256 MiB %.1f GB per CPU-second\n",
                 cpu::simd_level(), reps, read);
@@ -171,9 +160,9 @@ int cpu_time_mode() {
             const int calls = cached ? 200 : 1;
             const auto w = make_weights(type, k, m);
             std::vector<float> out((size_t)m);
-            const double t = best_cpu_time(reps, [&] {
+            const double t = best_time(reps, [&] {
                 for (int c = 0; c < calls; ++c) kt.gemv(type, w.data(), rb, 0, m, x.data(), 1, k, out.data(), m);
-            });
+            }, thread_cpu_seconds);
             gbs[cached] = double(calls) * double(m * rb) / t / 1e9;
         }
         std::printf("%-5s | %24.1f  %6.2f | %19.1f  %6.2f | %17.2f\n", type_traits(type)->name, gbs[0], gbs[0] / read,

@@ -116,8 +116,12 @@ public class SftCommand implements Command {
         String field = cmd.getOptionValue("text-field");
         RunFolder.Mode mode = RunFlags.mode(cmd);
         try (LlamaModel model = ModelFlags.load(cmd, ctx)) {
-            Integer exit = PlanFlags.check(cmd, ctx, name(), plan(model, config), false, config.checkpointing()
-                    ? "use a smaller --batch-size or --seq-length" : "add --activation-checkpointing, or use a smaller --batch-size or --seq-length");
+            String fix = config.checkpointing() ? "use a smaller --batch-size or --seq-length"
+                    : "add --activation-checkpointing, or use a smaller --batch-size or --seq-length";
+            if (config.full())
+                fix = "full-parameter training holds 16 bytes per model parameter (weights, gradients, AdamW state in F32): "
+                        + "train a LoRA adapter instead (sft without --full) or a smaller model, or " + fix;
+            Integer exit = PlanFlags.check(cmd, ctx, name(), plan(model, config), false, fix);
             if (exit != null) return exit;
             try (RunFolder folder = RunFolder.open(out, mode, ctx.err(), SftRun.OUTPUTS)) {
                 folder.input("train-file", trainFile).input("eval-file", evalFile).setting("text-field", field);

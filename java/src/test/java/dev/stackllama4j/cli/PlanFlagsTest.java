@@ -97,6 +97,13 @@ class PlanFlagsTest {
             assertEquals(p.get(part).asLong(), f.get(part).asLong(), part);
         JsonNode lora = new ObjectMapper().readTree(CliTest.run(sftArgs).out()).get("plan_bytes");
         assertTrue(lora.get("lora").asLong() < p.get("lora").asLong() / 4, "a LoRA plan holds far fewer trainable values");
+
+        String[] tight = java.util.Arrays.copyOf(pre, pre.length + 2);
+        tight[pre.length] = "--memory-limit";
+        tight[pre.length + 1] = "0.001";
+        CliTest.Run refused = CliTest.run(tight);
+        assertEquals(1, refused.code());
+        assertTrue(refused.err().contains("16 bytes per model parameter") && refused.err().contains("LoRA adapter"), refused.err());
     }
 
     @Test

@@ -392,8 +392,9 @@ TEST(f16_kv_cache_logits_match_f32_over_4096_positions) {
     std::remove(path.c_str());
 }
 
-// The memory plan of LLaMA-2-7B shapes against figures computed by hand.
-TEST(memory_plan_of_7b_shapes_matches_hand_arithmetic) {
+namespace {
+// The LLaMA-2-7B shape as sl4j_model_get_info reports it.
+sl4j_model_info llama2_7b_info() {
     sl4j_model_info info{};
     info.n_vocab = 32000;
     info.dim = 4096;
@@ -403,6 +404,13 @@ TEST(memory_plan_of_7b_shapes_matches_hand_arithmetic) {
     info.head_dim = 128;
     info.ffn = 11008;
     info.n_rot = 128;
+    return info;
+}
+}  // namespace
+
+// The memory plan of LLaMA-2-7B shapes against figures computed by hand.
+TEST(memory_plan_of_7b_shapes_matches_hand_arithmetic) {
+    sl4j_model_info info = llama2_7b_info();
     // sft: 1 × 512, LoRA r16 on q and v, with checkpointing
     sl4j_memory_plan_params p = sl4j_memory_plan_default_params();
     p.mode = SL4J_PLAN_SFT;
@@ -459,15 +467,7 @@ TEST(memory_plan_of_7b_shapes_matches_hand_arithmetic) {
 // Full-parameter plans (pretrain, sft --full) of the LLaMA-2-7B and Llama-3-8B shapes by hand:
 // their parameter counts are the published 6,738,415,616 and 8,030,261,248.
 TEST(memory_plan_full_parameter_7b_8b_matches_hand_arithmetic) {
-    sl4j_model_info info{};
-    info.n_vocab = 32000;
-    info.dim = 4096;
-    info.n_layers = 32;
-    info.n_heads = 32;
-    info.n_kv_heads = 32;
-    info.head_dim = 128;
-    info.ffn = 11008;
-    info.n_rot = 128;
+    sl4j_model_info info = llama2_7b_info();
     sl4j_memory_plan_params p = sl4j_memory_plan_default_params();
     p.mode = SL4J_PLAN_FULL;
     p.weight_bytes = 13476839424;  // the F16 file

@@ -10,6 +10,8 @@
 #   --skip     any of load,bench,sft,reward,ppo
 #   --prompt-words, --new-tokens   PPO prompt length in words (default 20: 64 tokens) and response
 #              tokens (default 32)
+#   --plans-only   write each step's plan (--dry-run --json) again, run nothing, keep the measured
+#              steps of earlier runs into the same --out
 # Steps: load (model load + one token), bench (prefill 64 tokens; decode 16 tokens at batch 1 and 8,
 # each paired with the read-bandwidth floor), sft (one LoRA step, 512 x 1, activation
 # checkpointing), reward (one reward-model step on one pair), ppo (one step: batch 4, 64-token
@@ -17,7 +19,7 @@
 # score / optimise; the learned reward model of the reward step, on the same trunk).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-shape=llama2-7b model="" type=q4_k out="" threads=0 skip="" prompt_words=20 new_tokens=32
+shape=llama2-7b model="" type=q4_k out="" threads=0 skip="" prompt_words=20 new_tokens=32 plans_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --shape) shape="$2"; shift 2 ;;
@@ -28,6 +30,7 @@ while [ $# -gt 0 ]; do
     --skip) skip="$2"; shift 2 ;;
     --prompt-words) prompt_words="$2"; shift 2 ;;
     --new-tokens) new_tokens="$2"; shift 2 ;;
+    --plans-only) plans_only=1; shift ;;
     *) echo "bench-7b: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -70,10 +73,19 @@ with open(out + "/prompts.jsonl", "w") as f:
 EOF
 
 results="$out/steps.jsonl"
-: > "$results"
-# run NAME CMD...: wall seconds and peak RSS of one process, appended to steps.jsonl with its output.
+touch "$results"
+# run NAME CMD...: wall seconds and peak RSS of one process, in steps.jsonl with its output. A step
+# run again replaces its line; a skipped step keeps an earlier run's into the same --out (so the
+# steps can be run in several invocations, the heavy ones first).
 run() {
   local name="$1"; shift
+  [ "$plans_only" = 0 ] || return 0
+  python3 - "$results" "$name" <<'EOF'
+import json, sys
+path, name = sys.argv[1], sys.argv[2]
+keep = [l for l in open(path) if l.strip() and json.loads(l)["step"] != name]
+open(path, "w").writelines(keep)
+EOF
   echo "bench-7b: $name: $*" >&2
   local t0; t0=$(date +%s.%N)
   if ! /usr/bin/time -f "%M" -o "$out/$name.rss" "$@" >"$out/$name.out" 2>"$out/$name.err"; then
@@ -102,15 +114,16 @@ skipped bench || run bench "$cli" bench --model "$model" "${common[@]}" --prompt
   --train-batch 0 --json
 sft=("$cli" sft --model "$model" "${common[@]}" --train-file "$out/sft.jsonl" --text-field text --output "$out/sft"
   --seq-length 512 --batch-size 1 --max-steps 1 --warmup-steps 0 --activation-checkpointing)
-skipped sft || { rm -rf "$out/sft"; plan sft "${sft[@]}"; run sft "${sft[@]}"; }
+fresh() { [ "$plans_only" = 1 ] || rm -rf "$1"; }
+skipped sft || { fresh "$out/sft"; plan sft "${sft[@]}"; run sft "${sft[@]}"; }
 rm_cmd=("$cli" train-reward --model "$model" "${common[@]}" --train-file "$out/pairs.jsonl" --output "$out/rm"
   --batch-size 1 --max-steps 1 --max-length 128)
-skipped reward || { rm -rf "$out/rm"; plan reward "${rm_cmd[@]}"; run reward "${rm_cmd[@]}"; }
+skipped reward || { fresh "$out/rm"; plan reward "${rm_cmd[@]}"; run reward "${rm_cmd[@]}"; }
 ppo=("$cli" ppo --model "$model" "${common[@]}" --reward-adapter "$out/rm/reward.gguf" --prompts "$out/prompts.jsonl"
   --output "$out/ppo" --steps 1 --batch-size 4 --mini-batch-size 4 --ppo-epochs 1 --min-new-tokens "$new_tokens"
   --max-new-tokens "$new_tokens" --no-stop-at-eos --activation-checkpointing)
 if ! skipped ppo; then
-  if [ -f "$out/rm/reward.gguf" ]; then rm -rf "$out/ppo"; plan ppo "${ppo[@]}"; run ppo "${ppo[@]}"
+  if [ -f "$out/rm/reward.gguf" ]; then fresh "$out/ppo"; plan ppo "${ppo[@]}"; run ppo "${ppo[@]}"
   else echo "bench-7b: ppo needs the reward step's $out/rm/reward.gguf" >&2; fi
 fi
 

@@ -7,11 +7,15 @@
 // few rows decode is compute-bound; a last column runs n = 1 on weights that stay in
 // L2, the kernel's arithmetic ceiling. Prefill is GFLOP/s and its ratio to peak.
 // Every figure is the best of several repetitions: the machine is shared.
-// Built by CMake as matmul_bench; run: cmake-build/matmul_bench [--quick] [--fast]
+// Built by CMake as matmul_bench; run: cmake-build/matmul_bench [--quick] [--fast] | --cpu-time
 // (--fast: Precision::kFast, the integer path for the quantised types; kernels listed at the end).
+// --cpu-time instead measures one thread in CPU seconds (CLOCK_THREAD_CPUTIME_ID), which other
+// processes' load does not inflate: the decode kernel (n = 1) on weights out of cache and in L2,
+// beside the stream-sum read of 256 MiB on the same thread, in GB per CPU-second.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -19,6 +23,7 @@
 #include <vector>
 
 #include "core/types.h"
+#include "cpu/kernels.h"
 #include "cpu/matmul.h"
 #include "cpu/simd.h"
 #include "cpu/threadpool.h"
@@ -40,14 +45,14 @@ double now() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// Best time of `reps` runs of fn, after one warm-up run.
-double best_time(int reps, const std::function<void()>& fn) {
+// Best time of `reps` runs of fn on `clock` (wall seconds by default), after one warm-up run.
+double best_time(int reps, const std::function<void()>& fn, double (*clock)() = now) {
     fn();
     double best = 1e30;
     for (int r = 0; r < reps; ++r) {
-        const double t0 = now();
+        const double t0 = clock();
         fn();
-        best = std::min(best, now() - t0);
+        best = std::min(best, clock() - t0);
     }
     return best;
 }
@@ -127,16 +132,58 @@ std::vector<uint8_t> make_weights(int32_t type, int64_t k, int64_t m) {
     return w;
 }
 
+double thread_cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
+// One thread, CPU time: decode gemv (n = 1, k = 4096) from memory (~128 MiB) and from L2
+// (512 KiB), and the stream-sum read of 256 MiB, each in GB per CPU-second.
+int cpu_time_mode() {
+    const cpu::KernelTable& kt = cpu::kernels_for(cpu::simd());
+    const int reps = 7;
+    std::vector<float> buf((size_t)(256ll << 20) / sizeof(float), 1.f);
+    volatile float sink = 0;
+    const double t_read =
+        best_time(reps, [&] { sink = sink + kt.stream_sum(buf.data(), (int64_t)buf.size()); }, thread_cpu_seconds);
+    const double read = double(buf.size() * sizeof(float)) / t_read / 1e9;
+    std::printf("simd=%s, one thread, CPU time (least of %d): stream-sum read of 256 MiB %.1f GB per CPU-second\n",
+                cpu::simd_level(), reps, read);
+    std::printf("%-5s | n=1 out of cache: GB/CPU-s  x read | n=1 from L2: GB/CPU-s  x read | out of cache / L2\n", "type");
+    const int64_t k = 4096;
+    auto x = noise(k, 4);
+    for (int32_t type : {SL4J_TYPE_F32, SL4J_TYPE_F16, SL4J_TYPE_Q8_0, SL4J_TYPE_Q4_0, SL4J_TYPE_Q4_K, SL4J_TYPE_Q6_K}) {
+        const int64_t rb = type_row_bytes(type, k);
+        double gbs[2];
+        for (int cached = 0; cached < 2; ++cached) {
+            const int64_t m = cached ? std::max<int64_t>(16, (512ll << 10) / rb) : (128ll << 20) / rb;
+            const int calls = cached ? 200 : 1;
+            const auto w = make_weights(type, k, m);
+            std::vector<float> out((size_t)m);
+            const double t = best_time(reps, [&] {
+                for (int c = 0; c < calls; ++c) kt.gemv(type, w.data(), rb, 0, m, x.data(), 1, k, out.data(), m);
+            }, thread_cpu_seconds);
+            gbs[cached] = double(calls) * double(m * rb) / t / 1e9;
+        }
+        std::printf("%-5s | %24.1f  %6.2f | %19.1f  %6.2f | %17.2f\n", type_traits(type)->name, gbs[0], gbs[0] / read,
+                    gbs[1], gbs[1] / read, gbs[0] / gbs[1]);
+        std::fflush(stdout);
+    }
+    return sink == 12345.f;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (argc > 1 && std::strcmp(argv[1], "--cpu-time") == 0) return cpu_time_mode();
     bool quick = false;
     cpu::Precision prec = cpu::Precision::kExact;
     for (int a = 1; a < argc; ++a) {
         if (std::strcmp(argv[a], "--quick") == 0) quick = true;
         else if (std::strcmp(argv[a], "--fast") == 0) prec = cpu::Precision::kFast;
         else {
-            std::fprintf(stderr, "usage: matmul_bench [--quick] [--fast]  (--fast: the integer path for quantised types)\n");
+            std::fprintf(stderr, "usage: matmul_bench [--quick] [--fast] | --cpu-time  (--fast: the integer path for quantised types)\n");
             return 2;
         }
     }

@@ -643,7 +643,9 @@ enum sl4j_plan_mode {
     SL4J_PLAN_GENERATE = 0, /* a decoding session (generate, bench, score with a session)         */
     SL4J_PLAN_SFT = 1,      /* LoRA training with the native cross-entropy (sft)                  */
     SL4J_PLAN_REWARD = 2,   /* LoRA + scalar head on sequence scores (train-reward)               */
-    SL4J_PLAN_PPO = 3       /* rollout session + no-grad passes + LoRA training (ppo)             */
+    SL4J_PLAN_PPO = 3,      /* rollout session + no-grad passes + LoRA training (ppo)             */
+    SL4J_PLAN_FULL = 4      /* every weight trainable (pretrain, sft --full): an F32 copy of each
+                               weight with its gradient and AdamW moments; lora_r is unused        */
 };
 
 struct sl4j_memory_plan_params {
@@ -656,7 +658,7 @@ struct sl4j_memory_plan_params {
     int32_t batch;          /* sequences per training call: sft batch, 2 x reward pairs, PPO mini-batch. */
     int32_t seq_len;        /* tokens per training sequence (PPO and reward: the padded bucket).     */
     int32_t checkpointing;  /* 1: keep only each layer's input (sl4j_trainer_params). Default 0.     */
-    int32_t lora_r;         /* LoRA rank. Default 16.                                                */
+    int32_t lora_r;         /* LoRA rank. Default 16. Unused by SL4J_PLAN_FULL.                      */
     uint32_t lora_targets;  /* enum sl4j_lora_target bits. Default Q | V.                            */
     int32_t infer_batch;    /* sequences of the no-grad passes (PPO: batch; reward: eval); 0 = none. */
     int32_t infer_seq_len;  /* their padded length.                                                  */
@@ -680,8 +682,9 @@ struct sl4j_memory_plan_result {
     int64_t activations;              /* kept for the backward (checkpointing as requested)       */
     int64_t activations_full;         /* the same without checkpointing                           */
     int64_t activations_checkpointed; /* the same with checkpointing                              */
-    int64_t lora;                     /* adapter values                                           */
-    int64_t gradients;                /* adapter gradients                                        */
+    int64_t lora;                     /* trainable values: the adapter's, or (SL4J_PLAN_FULL) the
+                                         F32 copy of every weight (the mmapped file stays too)    */
+    int64_t gradients;                /* their gradients                                          */
     int64_t optimizer;                /* AdamW moments (2 per value)                              */
     int64_t logits_chunk;             /* the output head's chunk of logits (each trainer's)       */
     int64_t scratch;                  /* see above                                                */
@@ -690,7 +693,8 @@ struct sl4j_memory_plan_result {
     int64_t device;                   /* device bytes at the peak: 0 on the CPU backend           */
 };
 
-/* Plan of a command on a model of this shape (sl4j_model_get_info, or hand-filled). */
+/* Plan of a command on a model of this shape (sl4j_model_get_info, or hand-filled; tied_output
+ * matters to SL4J_PLAN_FULL only). */
 int32_t sl4j_memory_plan(const struct sl4j_model_info* info, const struct sl4j_memory_plan_params* params,
                          struct sl4j_memory_plan_result* out);
 

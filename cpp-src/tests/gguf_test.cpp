@@ -4,11 +4,15 @@
 // truncation and bit-flip sweeps that must never crash.
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -22,6 +26,7 @@
 using sl4j::GgufFile;
 using sl4j::GgufValue;
 using sl4j::GgufWriter;
+using sl4j::TensorRows;
 
 namespace {
 
@@ -688,6 +693,71 @@ TEST(gguf_c_api_writer) {
     sl4j_gguf_writer_free(nullptr);
     unlink(path.c_str());
     unlink(path2.c_str());
+}
+
+// Names in tmp_dir() that start with `prefix`.
+std::vector<std::string> entries_with(const std::string& prefix) {
+    std::vector<std::string> out;
+    if (DIR* d = opendir(tmp_dir().c_str())) {
+        while (dirent* e = readdir(d))
+            if (std::strncmp(e->d_name, prefix.c_str(), prefix.size()) == 0) out.push_back(e->d_name);
+        closedir(d);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// Rows of zeros that, when asked for, list the folder's entries of the file being written.
+class ListingRows final : public TensorRows {
+public:
+    explicit ListingRows(std::string prefix) : prefix_(std::move(prefix)) {}
+    void rows(int64_t r0, int64_t r1, float* dst) const override {
+        std::fill(dst, dst + (r1 - r0) * 8, 0.f);
+        std::lock_guard<std::mutex> lock(mu_);
+        for (const std::string& e : entries_with(prefix_)) seen_.push_back(e);
+        ++calls_;
+    }
+    std::string prefix_;
+    mutable std::mutex mu_;
+    mutable std::vector<std::string> seen_;
+    mutable int calls_ = 0;
+};
+
+// While a model is written its temporary file has no name in the folder (a kill then leaves
+// nothing behind); the next write of a path deletes PATH.tmp.XXXXXX files whose writer is gone
+// (no flock held: a killed write of an older build, or of a file system without O_TMPFILE) and
+// keeps one a live writer holds, and files of other names.
+TEST(gguf_writer_leaves_nothing_named_while_writing_and_sweeps_dead_temporaries) {
+    const std::string path = tmp_path("killable.gguf");
+    auto rows = std::make_shared<ListingRows>("killable.gguf");
+    GgufWriter w;
+    w.set("general.architecture", GgufValue::of_str("llama"));
+    w.add_tensor_rows("t", SL4J_TYPE_F32, {8, 64}, rows);
+    w.write(path);
+    CHECK(rows->calls_ > 0);
+    CHECK(rows->seen_.empty());  // nothing named killable.gguf* existed during the write
+    CHECK(entries_with("killable.gguf") == std::vector<std::string>{"killable.gguf"});
+
+    auto touch = [](const std::string& p) {
+        int fd = ::open(p.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+        CHECK(fd >= 0);
+        CHECK_EQ(::write(fd, "x", 1), (ssize_t)1);
+        return fd;
+    };
+    ::close(touch(path + ".tmp.dead01"));       // a killed writer's: no lock
+    const int live = touch(path + ".tmp.live01");  // a live writer's: locked (this open file description)
+    CHECK_EQ(::flock(live, LOCK_EX | LOCK_NB), 0);
+    ::close(touch(path + ".tmp.toolong1"));     // not the pattern
+    ::close(touch(tmp_path("other.gguf.tmp.dead02")));
+    w.write(path);
+    CHECK(entries_with("killable.gguf") ==
+          (std::vector<std::string>{"killable.gguf", "killable.gguf.tmp.live01", "killable.gguf.tmp.toolong1"}));
+    CHECK(entries_with("other.gguf") == std::vector<std::string>{"other.gguf.tmp.dead02"});
+    auto f = GgufFile::open(path);
+    CHECK_EQ(f->tensors().size(), (size_t)1);
+    ::close(live);
+    for (const char* n : {".tmp.live01", ".tmp.toolong1", ""}) unlink((path + n).c_str());
+    unlink(tmp_path("other.gguf.tmp.dead02").c_str());
 }
 
 // ---- real files --------------------------------------------------------------------------------

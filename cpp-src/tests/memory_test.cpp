@@ -4,18 +4,27 @@
 // buffer_bytes() sees every buffer it holds), with results equal to a keeping forward's.
 // An F16 KV cache stays within a stated tolerance of an F32 one over a 4096-position context.
 // The memory plan (sl4j_memory_plan) is the same arithmetic: checked against the trainer's counted
-// buffers and against hand-computed 7B shapes.
+// buffers and against hand-computed 7B and 8B shapes (LoRA and full-parameter).
+//
+// This file replaces the global operator new/delete of engine_tests with a counting allocator
+// (malloc underneath; live bytes and a resettable peak, by malloc_usable_size), so a test can see
+// every C++ allocation of a pass, not only the buffers a class chooses to count.
+#include <malloc.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
+#include <new>
 #include <string>
 #include <vector>
 
 #include "core/hash.h"
 #include "stackllama4j.h"
 #include "gguf/gguf.h"
+#include "model/finite_check.h"
 #include "model/llama_model.h"
 #include "model/session.h"
 #include "testing.h"
@@ -24,6 +33,38 @@
 #include "train/trainer.h"
 
 using namespace sl4j;
+
+namespace {
+std::atomic<int64_t> g_live{0}, g_peak{0};
+
+void* counted(void* p) {
+    if (p == nullptr) throw std::bad_alloc();
+    const int64_t live = g_live.fetch_add(int64_t(malloc_usable_size(p))) + int64_t(malloc_usable_size(p));
+    for (int64_t peak = g_peak.load(); live > peak && !g_peak.compare_exchange_weak(peak, live);) {}
+    return p;
+}
+void uncounted(void* p) {
+    if (p == nullptr) return;
+    g_live.fetch_sub(int64_t(malloc_usable_size(p)));
+    std::free(p);
+}
+// Starts a measurement: the peak restarts from the bytes live now, which it returns.
+int64_t reset_peak() {
+    const int64_t live = g_live.load();
+    g_peak.store(live);
+    return live;
+}
+}  // namespace
+
+void* operator new(std::size_t n) { return counted(std::malloc(n ? n : 1)); }
+void* operator new(std::size_t n, std::align_val_t a) {
+    const std::size_t al = std::size_t(a);
+    return counted(std::aligned_alloc(al, (n + al - 1) / al * al));
+}
+void operator delete(void* p) noexcept { uncounted(p); }
+void operator delete(void* p, std::size_t) noexcept { uncounted(p); }
+void operator delete(void* p, std::align_val_t) noexcept { uncounted(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { uncounted(p); }
 
 namespace {
 
@@ -175,6 +216,9 @@ TEST(head_chunks_of_eleven_rows_equal_one_chunk) {
 // A no-grad forward holds x, the scratch row block, one layer's activations, the hidden states,
 // the losses, rope tables and the logits chunk, and nothing per layer; its results equal a keeping
 // forward's bit for bit; the keeping forward then adds at least the other layers' activations.
+// The same through the counting allocator (every operator new of the process): once warm, a
+// no-grad forward allocates less than a quarter of one layer's activations at its peak, a keeping
+// forward at least every layer's input and the other five layers' activations.
 TEST(no_grad_forward_allocates_no_activations) {
     const int64_t V = 1000, dim = 64, layers = 6, ffn = 96, B = 2, T = 32, N = B * T;
     const std::string path = write_model(V, dim, layers, 4, 2, ffn);
@@ -203,7 +247,18 @@ TEST(no_grad_forward_allocates_no_activations) {
     CHECK_EQ(tr.buffer_bytes(), at_init);
     const std::vector<float> loss_infer = tr.row_losses(), hidden_infer = tr.hidden();
     EXPECT_THROWS(tr.backward(nullptr, hidden_infer.data(), 1.f));  // nothing kept: refused
+    const int64_t before = reset_peak();  // warm now: thread pool, backend
+    tr.forward(rows.tokens.data(), rows.targets.data(), nullptr, false);
+    const int64_t no_grad_peak = g_peak.load() - before, no_grad_left = g_live.load() - before;
+    CHECK(tr.row_losses() == loss_infer);
+    const int64_t before_keep = reset_peak();
     tr.forward(rows.tokens.data(), rows.targets.data(), nullptr, true);
+    const int64_t keep_peak = g_peak.load() - before_keep;
+    std::fprintf(stderr, "    allocated at the peak: no-grad forward %lld bytes, keeping forward %lld (one layer %lld)\n",
+                 (long long)no_grad_peak, (long long)keep_peak, (long long)layer);
+    CHECK(no_grad_peak < layer / 4);
+    CHECK(no_grad_left <= 0);
+    CHECK(keep_peak >= (layers - 1) * layer + layers * N * dim * f);
     CHECK(tr.buffer_bytes() >= at_init + (layers - 1) * layer + layers * N * dim * f);
     CHECK_EQ(tr.buffer_bytes(), plan.grad());
     CHECK(tr.row_losses() == loss_infer);
@@ -239,6 +294,81 @@ TEST(no_grad_forward_allocates_no_activations) {
     pp.full_kl = 1;
     CHECK_EQ(sl4j_memory_plan(&info, &pp, &with), 0);
     CHECK_EQ(with.total - without.total, kl_bytes);
+    std::remove(path.c_str());
+}
+
+// Full-parameter training: FullParams holds full_floats() values (each with gradient and two
+// moments), and a full trainer's buffers after a keeping forward are the plan's (no LoRA u).
+TEST(full_parameter_plan_matches_full_params_and_trainer) {
+    const int64_t V = 300, dim = 32, layers = 3, ffn = 80, B = 2, T = 16;
+    const std::string path = write_model(V, dim, layers, 4, 2, ffn);
+    auto m = LlamaModel::load(path);
+    const LlamaHparams& h = m->hparams();
+    CHECK(!m->weights().tied_output);
+    FullParams full(*m);
+    int64_t floats = 0;
+    for (const ParamTensor& t : full.tensors()) {
+        floats += t.size();
+        CHECK_EQ(int64_t(t.grad.size() + t.m.size() + t.v.size()), 3 * t.size());
+    }
+    // by hand: 2 · 300 · 32 (embeddings, output) + 3 · (2·32 + 2·32·32 + 2·16·32 + 3·80·32) + 32
+    CHECK_EQ(floats, int64_t(2 * 300 * 32 + 3 * (64 + 2048 + 1024 + 7680) + 32));
+    CHECK_EQ(full_floats(h, false), floats);
+    CHECK_EQ(full_floats(h, true), floats - V * dim);
+    for (bool ckpt : {false, true}) {
+        TrainConfig tc;
+        tc.batch = B;
+        tc.seq_len = T;
+        tc.checkpointing = ckpt;
+        Trainer tr(*m, &full, tc);
+        Rows rows = random_rows(B * T, V, 4);
+        tr.forward(rows.tokens.data(), rows.targets.data(), nullptr, true);
+        std::vector<float> d(size_t(tr.rows()), 1.f / float(tr.rows()));
+        tr.backward(d.data(), nullptr, 1.f);
+        CHECK_EQ(tr.buffer_bytes(), trainer_bytes(h, B, T, ckpt, 0, 0).grad());
+    }
+    std::remove(path.c_str());
+}
+
+// RssFile of /proc/self/status in bytes (file-backed resident pages: mapped model weights).
+int64_t rss_file_bytes() {
+    FILE* f = std::fopen("/proc/self/status", "r");
+    if (f == nullptr) return -1;
+    char line[256];
+    int64_t kb = -1;
+    while (std::fgets(line, sizeof line, f))
+        if (std::sscanf(line, "RssFile: %lld kB", reinterpret_cast<long long*>(&kb)) == 1) break;
+    std::fclose(f);
+    return kb < 0 ? -1 : kb * 1024;
+}
+
+// The load-time finite check reads every weight and leaves them out of the resident set: after
+// it the mapped file adds less than an eighth of its size to RssFile, while summing the same
+// mapping (what the check did before releasing) makes more than half of it resident.
+TEST(finite_check_releases_the_pages_it_reads) {
+    const std::string path = write_model(16000, 512, 2, 8, 8, 1024);  // 2 × 32 MiB of embeddings and output
+    const int64_t file = int64_t(std::ifstream(path, std::ios::binary | std::ios::ate).tellg());
+    auto g = GgufFile::open(path);
+    if (rss_file_bytes() < 0) {
+        std::fprintf(stderr, "    no RssFile in /proc/self/status: not measured\n");
+        std::remove(path.c_str());
+        return;
+    }
+    int64_t element = 0;
+    float value = 0;
+    const int64_t before = rss_file_bytes();
+    CHECK_EQ(find_nonfinite(*g, &element, &value), int64_t(-1));
+    const int64_t after_check = rss_file_bytes() - before;
+    double sum = 0;
+    for (int64_t i = 0; i < int64_t(g->tensors().size()); ++i) {
+        const uint8_t* d = g->tensor_data(i);
+        for (uint64_t b = 0; b < g->tensors()[size_t(i)].n_bytes; b += 4096) sum += d[b];
+    }
+    const int64_t after_sum = rss_file_bytes() - before;
+    std::fprintf(stderr, "    RssFile growth over a %lld-byte file: after the check %lld, after a plain read %lld (%g)\n",
+                 (long long)file, (long long)after_check, (long long)after_sum, sum);
+    CHECK(after_check < file / 8);
+    CHECK(after_sum > file / 2);
     std::remove(path.c_str());
 }
 
@@ -293,8 +423,9 @@ TEST(f16_kv_cache_logits_match_f32_over_4096_positions) {
     std::remove(path.c_str());
 }
 
-// The memory plan of LLaMA-2-7B shapes against figures computed by hand.
-TEST(memory_plan_of_7b_shapes_matches_hand_arithmetic) {
+namespace {
+// The LLaMA-2-7B shape as sl4j_model_get_info reports it.
+sl4j_model_info llama2_7b_info() {
     sl4j_model_info info{};
     info.n_vocab = 32000;
     info.dim = 4096;
@@ -304,6 +435,13 @@ TEST(memory_plan_of_7b_shapes_matches_hand_arithmetic) {
     info.head_dim = 128;
     info.ffn = 11008;
     info.n_rot = 128;
+    return info;
+}
+}  // namespace
+
+// The memory plan of LLaMA-2-7B shapes against figures computed by hand.
+TEST(memory_plan_of_7b_shapes_matches_hand_arithmetic) {
+    sl4j_model_info info = llama2_7b_info();
     // sft: 1 × 512, LoRA r16 on q and v, with checkpointing
     sl4j_memory_plan_params p = sl4j_memory_plan_default_params();
     p.mode = SL4J_PLAN_SFT;
@@ -355,4 +493,54 @@ TEST(memory_plan_of_7b_shapes_matches_hand_arithmetic) {
     CHECK_EQ(m.logits_chunk, int64_t(130) * 128256 * 4);
     p.mode = 9;
     CHECK(sl4j_memory_plan(&info, &p, &m) != 0);
+}
+
+// Full-parameter plans (pretrain, sft --full) of the LLaMA-2-7B and Llama-3-8B shapes by hand:
+// their parameter counts are the published 6,738,415,616 and 8,030,261,248.
+TEST(memory_plan_full_parameter_7b_8b_matches_hand_arithmetic) {
+    sl4j_model_info info = llama2_7b_info();
+    sl4j_memory_plan_params p = sl4j_memory_plan_default_params();
+    p.mode = SL4J_PLAN_FULL;
+    p.weight_bytes = 13476839424;  // the F16 file
+    p.batch = 1;
+    p.seq_len = 512;
+    p.checkpointing = 1;
+    p.lora_r = 0;  // unused
+    sl4j_memory_plan_result m{};
+    CHECK_EQ(sl4j_memory_plan(&info, &p, &m), 0);
+    // 2·32000·4096 + 32·(2·4096 + 2·4096² + 2·4096² + 3·11008·4096) + 4096
+    const int64_t P7 = int64_t(2) * 32000 * 4096 + int64_t(32) * (8192 + 4 * 16777216LL + 3 * 45088768LL) + 4096;
+    CHECK_EQ(P7, int64_t(6738415616));
+    CHECK_EQ(m.lora, P7 * 4);          // F32 values
+    CHECK_EQ(m.gradients, P7 * 4);     // F32 gradients
+    CHECK_EQ(m.optimizer, P7 * 8);     // AdamW m and v
+    CHECK_EQ(m.weights, int64_t(13476839424));
+    // one layer, 512 rows, no LoRA u: 4·512·(5·4096 + 2·4096 + 3·11008 + 2) = 126,357,504
+    const int64_t layer = 126357504;
+    CHECK_EQ(m.activations, int64_t(33) * 512 * 4096 * 4);
+    CHECK_EQ(m.activations_full, int64_t(32) * 512 * 4096 * 4 + 31 * layer);
+    CHECK_EQ(m.logits_chunk, int64_t(512) * 32000 * 4);
+    CHECK_EQ(m.scratch, int64_t(14336) + int64_t(4) * 512 * (128 + 3 * 4096 + 2) + layer +
+                            int64_t(4) * 512 * (1 + 4 * 4096 + 2 * 4096 + 3 * 11008));
+    CHECK_EQ(m.total, m.weights + m.activations + m.lora + m.gradients + m.optimizer + m.logits_chunk + m.scratch);
+    // 16 bytes per parameter: 100.4 GiB of training state for a 7B model
+    CHECK_EQ(m.lora + m.gradients + m.optimizer, P7 * 16);
+
+    // Llama-3-8B: vocab 128256, 8 KV heads (kv 1024), ffn 14336; untied, then tied
+    info.n_vocab = 128256;
+    info.n_kv_heads = 8;
+    info.ffn = 14336;
+    CHECK_EQ(sl4j_memory_plan(&info, &p, &m), 0);
+    const int64_t P8 = int64_t(2) * 128256 * 4096 + int64_t(32) * (8192 + 2 * 16777216LL + 2 * 4194304LL + 3 * 58720256LL) + 4096;
+    CHECK_EQ(P8, int64_t(8030261248));
+    CHECK_EQ(m.lora, P8 * 4);
+    CHECK_EQ(m.optimizer, P8 * 8);
+    info.tied_output = 1;
+    CHECK_EQ(sl4j_memory_plan(&info, &p, &m), 0);
+    CHECK_EQ(m.lora, (P8 - int64_t(128256) * 4096) * 4);
+    // a LoRA plan ignores tied_output
+    p.mode = SL4J_PLAN_SFT;
+    p.lora_r = 16;
+    CHECK_EQ(sl4j_memory_plan(&info, &p, &m), 0);
+    CHECK_EQ(m.lora, int64_t(32) * 16 * (4096 + 4096 + 4096 + 1024) * 4);
 }

@@ -412,7 +412,7 @@ int32_t sl4j_memory_plan(const struct sl4j_model_info* info, const struct sl4j_m
         h.head_dim = info->head_dim;
         h.ffn = info->ffn;
         h.n_rot = info->n_rot;
-        memory_plan(h, params ? *params : sl4j_memory_plan_default_params(), out);
+        memory_plan(h, info->tied_output != 0, params ? *params : sl4j_memory_plan_default_params(), out);
     });
 }
 

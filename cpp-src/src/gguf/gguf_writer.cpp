@@ -4,15 +4,25 @@
 // encoded while the file is written. The file appears
 // atomically: it is written to a temporary file beside the target, fsynced and
 // renamed, so a crash never leaves a half-written model under the real name.
+// The temporary file has no name while it is written (O_TMPFILE: a killed write
+// leaves nothing on disk); it is named PATH.tmp.XXXXXX only for the link and the
+// rename at the end. Where the file system has no O_TMPFILE it is a named
+// PATH.tmp.XXXXXX from the start, flock'ed by its writer; every write first
+// deletes PATH.tmp.XXXXXX files that no live writer holds (a killed write's).
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/types.h"
 #include "cpu/threadpool.h"
 #include "gguf/gguf.h"
@@ -106,6 +116,95 @@ void write_all(int fd, const void* data, size_t n, const std::string& path, cons
         p += k;
         n -= (size_t)k;
     }
+}
+
+// The folder of `path` ("." for a bare name) and its last component.
+void split_path(const std::string& path, std::string* dir, std::string* base) {
+    const size_t slash = path.rfind('/');
+    *dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    *base = slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// name is base + ".tmp." + 6 letters or digits (mkstemp's and temp_name's pattern).
+bool is_temp_of(const std::string& name, const std::string& base) {
+    const std::string prefix = base + ".tmp.";
+    if (name.size() != prefix.size() + 6 || name.compare(0, prefix.size(), prefix) != 0) return false;
+    for (size_t i = prefix.size(); i < name.size(); ++i)
+        if (!std::isalnum((unsigned char)name[i])) return false;
+    return true;
+}
+
+// Deletes the PATH.tmp.XXXXXX files beside `path` whose writer is gone: a live writer holds an
+// exclusive flock on its temporary file (so the lock is free only once that process has ended).
+void remove_stale_temporaries(const std::string& path) {
+    std::string dir, base;
+    split_path(path, &dir, &base);
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) return;  // the write itself reports a missing or unreadable folder
+    const int dfd = ::dirfd(d);
+    while (const dirent* e = ::readdir(d)) {
+        if (!is_temp_of(e->d_name, base)) continue;
+        const int fd = ::openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) continue;
+        if (::flock(fd, LOCK_EX | LOCK_NB) == 0) ::unlinkat(dfd, e->d_name, 0);
+        ::close(fd);
+    }
+    ::closedir(d);
+}
+
+// PATH.tmp.XXXXXX with six letters and digits drawn from the pid, the clock and `attempt`.
+std::string temp_name(const std::string& path, uint64_t attempt) {
+    static const char kChars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t x = mix64((uint64_t(getpid()) << 32) ^ uint64_t(ts.tv_nsec) ^ (uint64_t(ts.tv_sec) << 20) ^ attempt);
+    std::string name = path + ".tmp.";
+    for (int i = 0; i < 6; ++i, x /= 62) name += kChars[x % 62];
+    return name;
+}
+
+// The temporary file being written: unnamed (O_TMPFILE) or named `name`.
+struct TempFile {
+    int fd = -1;
+    bool named = false;
+    std::string name;  // the named file, or "an unnamed file in DIR" for messages
+};
+
+TempFile open_temp(const std::string& path) {
+    std::string dir, base;
+    split_path(path, &dir, &base);
+    TempFile t;
+    t.fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    if (t.fd >= 0) {
+        t.name = "an unnamed temporary file in " + dir;
+    } else {
+        t.name = path + ".tmp.XXXXXX";
+        t.fd = mkstemp(&t.name[0]);
+        if (t.fd < 0) SL4J_FAIL(SL4J_ERR_IO, "%s: cannot create a temporary file beside it: %s", path.c_str(),
+                                std::strerror(errno));
+        t.named = true;
+    }
+    ::flock(t.fd, LOCK_EX);  // held until the file is renamed or the process ends
+    fchmod(t.fd, 0644);      // mkstemp makes 0600, O_TMPFILE applies the umask; a model file is world-readable
+    return t;
+}
+
+// Gives an unnamed temporary file its PATH.tmp.XXXXXX name (so that rename can replace PATH).
+void name_temp(TempFile* t, const std::string& path) {
+    const std::string proc = "/proc/self/fd/" + std::to_string(t->fd);
+    for (uint64_t attempt = 0; attempt < 100; ++attempt) {
+        const std::string name = temp_name(path, attempt);
+        if (::linkat(t->fd, "", AT_FDCWD, name.c_str(), AT_EMPTY_PATH) == 0 ||
+            ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+            t->named = true;
+            t->name = name;
+            return;
+        }
+        if (errno != EEXIST)
+            SL4J_FAIL(SL4J_ERR_IO, "%s: cannot name the written temporary file %s: %s", path.c_str(), name.c_str(),
+                      std::strerror(errno));
+    }
+    SL4J_FAIL(SL4J_ERR_IO, "%s: cannot name the written temporary file: 100 names taken", path.c_str());
 }
 
 }  // namespace
@@ -261,39 +360,37 @@ void GgufWriter::write(const std::string& path) const {
     done_.store(0, std::memory_order_relaxed);
     total_.store(total, std::memory_order_relaxed);
 
-    std::string tmp = path + ".tmp.XXXXXX";
-    int fd = mkstemp(&tmp[0]);
-    if (fd < 0) SL4J_FAIL(SL4J_ERR_IO, "%s: cannot create a temporary file beside it: %s", path.c_str(),
-                          std::strerror(errno));
+    remove_stale_temporaries(path);
+    TempFile t = open_temp(path);
+    const std::string& tmp = t.name;
     try {
-        fchmod(fd, 0644);  // mkstemp makes 0600; a model file is normally world-readable
-        write_all(fd, h.b.data(), h.b.size(), path, tmp);
+        write_all(t.fd, h.b.data(), h.b.size(), path, tmp);
         static const uint8_t zeros[64] = {0};
         uint64_t pos = 0;
-        for (const Tensor& t : tensors_) {
-            write_data(fd, t, path, tmp);
-            pos += t.info.n_bytes;
+        for (const Tensor& x : tensors_) {
+            write_data(t.fd, x, path, tmp);
+            pos += x.info.n_bytes;
             for (uint64_t pad = align_up(pos, align) - pos; pad > 0;) {
                 size_t k = pad < sizeof zeros ? (size_t)pad : sizeof zeros;
-                write_all(fd, zeros, k, path, tmp);
+                write_all(t.fd, zeros, k, path, tmp);
                 pad -= k;
                 pos += k;
             }
         }
-        if (fsync(fd) != 0) SL4J_FAIL(SL4J_ERR_IO, "%s: fsync of temporary %s failed: %s", path.c_str(),
-                                         tmp.c_str(), std::strerror(errno));
-        if (::close(fd) != 0) {
-            fd = -1;
-            SL4J_FAIL(SL4J_ERR_IO, "%s: close of temporary %s failed: %s", path.c_str(), tmp.c_str(),
-                      std::strerror(errno));
-        }
-        fd = -1;
+        if (fsync(t.fd) != 0) SL4J_FAIL(SL4J_ERR_IO, "%s: fsync of temporary %s failed: %s", path.c_str(),
+                                           tmp.c_str(), std::strerror(errno));
+        if (!t.named) name_temp(&t, path);
         if (std::rename(tmp.c_str(), path.c_str()) != 0)
             SL4J_FAIL(SL4J_ERR_IO, "%s: cannot rename %s over it: %s", path.c_str(), tmp.c_str(),
                       std::strerror(errno));
+        t.named = false;  // renamed: nothing to remove on a failure below
+        const int fd = t.fd;
+        t.fd = -1;
+        if (::close(fd) != 0)
+            SL4J_FAIL(SL4J_ERR_IO, "%s: close of the written file failed: %s", path.c_str(), std::strerror(errno));
     } catch (...) {
-        if (fd >= 0) ::close(fd);
-        ::unlink(tmp.c_str());
+        if (t.named) ::unlink(tmp.c_str());
+        if (t.fd >= 0) ::close(t.fd);
         throw;
     }
     // Make the rename itself durable; failing here loses nothing already written.

@@ -54,13 +54,25 @@ int64_t lora_floats(const LlamaHparams& h, int64_t r, uint32_t targets) {
     return n * h.n_layers;
 }
 
-void memory_plan(const LlamaHparams& h, const sl4j_memory_plan_params& p, sl4j_memory_plan_result* out) {
-    SL4J_CHECK_ARG(p.mode >= SL4J_PLAN_GENERATE && p.mode <= SL4J_PLAN_PPO, "memory plan: unknown mode %d", p.mode);
+int64_t full_floats(const LlamaHparams& h, bool tied_output) {
+    // per layer: attn_norm, ffn_norm (dim); q, output (dim × dim); k, v (kv × dim); gate, up, down (ffn × dim)
+    const int64_t layer = 2 * h.dim + 2 * h.dim * h.dim + 2 * h.kv_dim() * h.dim + 3 * h.ffn * h.dim;
+    // token_embd (vocab × dim), output_norm (dim), output (vocab × dim) unless tied
+    return h.n_vocab * h.dim * (tied_output ? 1 : 2) + h.n_layers * layer + h.dim;
+}
+
+void memory_plan(const LlamaHparams& h, bool tied_output, const sl4j_memory_plan_params& p,
+                 sl4j_memory_plan_result* out) {
+    SL4J_CHECK_ARG(p.mode >= SL4J_PLAN_GENERATE && p.mode <= SL4J_PLAN_FULL, "memory plan: unknown mode %d", p.mode);
     SL4J_CHECK_ARG(p.batch >= 0 && p.seq_len >= 0 && p.infer_batch >= 0 && p.infer_seq_len >= 0 && p.kv_seqs >= 0 &&
                        p.kv_ctx >= 0 && p.prefill_rows >= 0 && p.weight_bytes >= 0 && p.extra_bytes >= 0,
                    "memory plan: sizes must be >= 0");
-    SL4J_CHECK_ARG(p.mode == SL4J_PLAN_GENERATE || (p.batch >= 1 && p.seq_len >= 1 && p.lora_r >= 1),
-                   "memory plan: a training mode needs batch, seq_len and lora_r >= 1");
+    const bool full = p.mode == SL4J_PLAN_FULL;
+    SL4J_CHECK_ARG(p.mode == SL4J_PLAN_GENERATE || (p.batch >= 1 && p.seq_len >= 1 && (full || p.lora_r >= 1)),
+                   "memory plan: a training mode needs batch, seq_len and (LoRA) lora_r >= 1");
+    // The trainer's adapter buffers (u per target): none when every weight trains instead.
+    const int64_t r = full ? 0 : p.lora_r;
+    const uint32_t targets = full ? 0u : p.lora_targets;
     sl4j_memory_plan_result m{};
     m.weights = p.weight_bytes + p.extra_bytes;
     m.runtime = p.runtime_bytes;
@@ -68,27 +80,27 @@ void memory_plan(const LlamaHparams& h, const sl4j_memory_plan_params& p, sl4j_m
         m.kv_cache = kv_cache_bytes(h, p.kv_seqs, p.kv_ctx, p.kv_type);
         // A decode call's buffers grow to its largest call: the prefill of every prompt at once.
         const int64_t rows = std::max<int64_t>(p.prefill_rows, p.kv_seqs);
-        m.scratch += session_activation_bytes(h, rows, p.kv_seqs, p.mode == SL4J_PLAN_GENERATE ? 0 : p.lora_r);
+        m.scratch += session_activation_bytes(h, rows, p.kv_seqs, p.mode == SL4J_PLAN_GENERATE ? 0 : r);
     }
     if (p.mode != SL4J_PLAN_GENERATE) {
-        const int64_t lf = lora_floats(h, p.lora_r, p.lora_targets);
+        const int64_t lf = full ? full_floats(h, tied_output) : lora_floats(h, r, targets);
         m.lora = lf * F;
         m.gradients = lf * F;
         m.optimizer = 2 * lf * F;
         // The training trainer, and the caller's copies of its hidden states and their gradient.
-        const TrainerBytes t = trainer_bytes(h, p.batch, p.seq_len, p.checkpointing != 0, p.lora_r, p.lora_targets);
-        const TrainerBytes full = trainer_bytes(h, p.batch, p.seq_len, false, p.lora_r, p.lora_targets);
-        const TrainerBytes ckpt = trainer_bytes(h, p.batch, p.seq_len, true, p.lora_r, p.lora_targets);
+        const TrainerBytes t = trainer_bytes(h, p.batch, p.seq_len, p.checkpointing != 0, r, targets);
+        const TrainerBytes keep = trainer_bytes(h, p.batch, p.seq_len, false, r, targets);
+        const TrainerBytes ckpt = trainer_bytes(h, p.batch, p.seq_len, true, r, targets);
         m.activations = t.kept;
-        m.activations_full = full.kept;
+        m.activations_full = keep.kept;
         m.activations_checkpointed = ckpt.kept;
         m.logits_chunk = t.logits;
         m.scratch += t.base + t.backward;
-        if (p.mode != SL4J_PLAN_SFT) m.scratch += 2 * p.batch * p.seq_len * h.dim * F;
+        if (p.mode != SL4J_PLAN_SFT && !full) m.scratch += 2 * p.batch * p.seq_len * h.dim * F;
         if (p.mode == SL4J_PLAN_PPO) m.scratch += int64_t(p.batch) * p.seq_len * F;  // the policy's per-row entropy
         // A no-grad trainer beside it (PPO's old/reference/value passes, reward scoring).
         if (p.infer_batch > 0 && p.infer_seq_len > 0) {
-            const TrainerBytes i = trainer_bytes(h, p.infer_batch, p.infer_seq_len, false, p.lora_r, p.lora_targets);
+            const TrainerBytes i = trainer_bytes(h, p.infer_batch, p.infer_seq_len, false, r, targets);
             m.scratch += i.base + 2 * p.infer_batch * p.infer_seq_len * h.dim * F;
             m.logits_chunk += i.logits;
             if (p.full_kl) {  // infer_kl: both passes' hidden states of the rows, the reference's logits chunk and its KL

@@ -31,6 +31,11 @@ int64_t session_activation_bytes(const LlamaHparams& h, int64_t rows, int64_t ou
 // LoRA floats (A and B of every adapted projection, all layers).
 int64_t lora_floats(const LlamaHparams& h, int64_t r, uint32_t targets);
 
-void memory_plan(const LlamaHparams& h, const sl4j_memory_plan_params& p, sl4j_memory_plan_result* out);
+// Floats of full-parameter training (FullParams): every weight of the model in F32. With a tied
+// output the embedding table is also the output matrix (one tensor).
+int64_t full_floats(const LlamaHparams& h, bool tied_output);
+
+void memory_plan(const LlamaHparams& h, bool tied_output, const sl4j_memory_plan_params& p,
+                 sl4j_memory_plan_result* out);
 
 }  // namespace sl4j

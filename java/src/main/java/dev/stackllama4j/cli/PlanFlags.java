@@ -86,7 +86,7 @@ final class PlanFlags {
         line(b, "KV cache", p.kvCache());
         line(b, "activations kept", p.activations());
         b.append(String.format("    %-26s %10s without checkpointing, %s with%n", "", gib(p.activationsFull()), gib(p.activationsCheckpointed())));
-        line(b, "LoRA parameters", p.lora());
+        line(b, "trainable (LoRA or F32)", p.lora());
         line(b, "gradients", p.gradients());
         line(b, "optimizer state", p.optimizer());
         line(b, "logits chunk", p.logitsChunk());

@@ -116,8 +116,12 @@ public class SftCommand implements Command {
         String field = cmd.getOptionValue("text-field");
         RunFolder.Mode mode = RunFlags.mode(cmd);
         try (LlamaModel model = ModelFlags.load(cmd, ctx, "training runs")) {
-            Integer exit = PlanFlags.check(cmd, ctx, "sft", plan(model, config), false, config.checkpointing()
-                    ? "use a smaller --batch-size or --seq-length" : "add --activation-checkpointing, or use a smaller --batch-size or --seq-length");
+            String fix = config.checkpointing() ? "use a smaller --batch-size or --seq-length"
+                    : "add --activation-checkpointing, or use a smaller --batch-size or --seq-length";
+            if (config.full())
+                fix = "full-parameter training holds 16 bytes per model parameter (weights, gradients, AdamW state in F32): "
+                        + "train a LoRA adapter instead (sft without --full) or a smaller model, or " + fix;
+            Integer exit = PlanFlags.check(cmd, ctx, name(), plan(model, config), false, fix);
             if (exit != null) return exit;
             try (RunFolder folder = RunFolder.open(out, mode, ctx.err(), SftRun.OUTPUTS)) {
                 folder.input("train-file", trainFile).input("eval-file", evalFile).setting("text-field", field);
@@ -138,8 +142,10 @@ public class SftCommand implements Command {
         return 0;
     }
 
+    /** The plan of a LoRA run, or with {@link SftConfig#full} of a full-parameter one (LoRA settings unused). */
     static MemoryPlan.Result plan(LlamaModel model, SftConfig c) {
-        return MemoryPlan.compute(model.info(), new MemoryPlan.Params(MemoryPlan.Mode.SFT, PlanFlags.fileBytes(model.path()), 0,
+        MemoryPlan.Mode mode = c.full() ? MemoryPlan.Mode.FULL : MemoryPlan.Mode.SFT;
+        return MemoryPlan.compute(model.info(), new MemoryPlan.Params(mode, PlanFlags.fileBytes(model.path()), 0,
                 MemoryPlan.processResident(), c.batchSize(), c.seqLength(), c.checkpointing(), c.lora().r(),
                 c.lora().targetBits(), 0, 0, 0, 0, KvType.F16, 0));
     }

@@ -19,7 +19,9 @@ public final class MemoryPlan {
 
     /** What runs: the modes of {@code sl4j_plan_mode}. */
     public enum Mode {
-        GENERATE(0), SFT(1), REWARD(2), PPO(3);
+        GENERATE(0), SFT(1), REWARD(2), PPO(3),
+        /** Every weight trainable (pretrain, sft --full): F32 copies, gradients and AdamW moments of each; no LoRA. */
+        FULL(4);
 
         final int id;
 
@@ -77,7 +79,7 @@ public final class MemoryPlan {
         try (sl4j_model_info i = new sl4j_model_info(); sl4j_memory_plan_params q = sl4j.sl4j_memory_plan_default_params();
                 sl4j_memory_plan_result r = new sl4j_memory_plan_result()) {
             i.n_vocab(info.vocab()).dim(info.dim()).n_layers(info.layers()).n_heads(info.heads()).n_kv_heads(info.kvHeads())
-                    .head_dim(info.headDim()).ffn(info.ffn()).n_rot(info.rotDims());
+                    .head_dim(info.headDim()).ffn(info.ffn()).n_rot(info.rotDims()).tied_output(info.tiedOutput() ? 1 : 0);
             q.mode(p.mode().id).weight_bytes(p.weightBytes()).extra_bytes(p.extraBytes()).runtime_bytes(p.runtimeBytes())
                     .batch(p.batch()).seq_len(p.seqLen()).checkpointing(p.checkpointing() ? 1 : 0).lora_r(p.loraR())
                     .lora_targets(p.loraTargets()).infer_batch(p.inferBatch()).infer_seq_len(p.inferSeqLen())

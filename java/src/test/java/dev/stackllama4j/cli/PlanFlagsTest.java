@@ -63,6 +63,49 @@ class PlanFlagsTest {
         assertTrue(text.out().contains("sft memory plan (peak)") && text.out().contains("optimizer state"), text.out());
     }
 
+    /**
+     * pretrain and sft --full plan every weight as an F32 copy with its gradient and two AdamW
+     * moments (16 bytes per parameter, counted here from the model's shape by hand), no LoRA
+     * buffers; pretrain --dry-run names itself and writes nothing.
+     */
+    @Test
+    void pretrainAndSftFullPlanEveryWeightInF32() throws Exception {
+        String[] sftArgs = sft("--dry-run", "--json");
+        String[] pre = sftArgs.clone();
+        pre[0] = "pretrain";
+        CliTest.Run r = CliTest.run(pre);
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        assertEquals("pretrain", j.get("command").asText());
+        JsonNode p = j.get("plan_bytes");
+        dev.stackllama4j.engine.ModelInfo i;
+        try (dev.stackllama4j.engine.LlamaModel m = dev.stackllama4j.engine.LlamaModel.load(Path.of(model()))) {
+            i = m.info();
+        }
+        long kv = i.kvHeads() * i.headDim();
+        long layer = 2 * i.dim() + 2 * i.dim() * i.dim() + 2 * kv * i.dim() + 3 * i.ffn() * i.dim();
+        long params = i.vocab() * i.dim() * (i.tiedOutput() ? 1 : 2) + i.layers() * layer + i.dim();
+        assertEquals(4 * params, p.get("lora").asLong());
+        assertEquals(4 * params, p.get("gradients").asLong());
+        assertEquals(8 * params, p.get("optimizer").asLong());
+        assertFalse(Files.exists(tmp.resolve("out")), "a dry run writes nothing");
+
+        String[] full = java.util.Arrays.copyOf(sftArgs, sftArgs.length + 1);
+        full[sftArgs.length] = "--full";
+        JsonNode f = new ObjectMapper().readTree(CliTest.run(full).out()).get("plan_bytes");
+        for (String part : new String[] {"weights", "activations", "lora", "gradients", "optimizer", "logits_chunk", "scratch"})
+            assertEquals(p.get(part).asLong(), f.get(part).asLong(), part);
+        JsonNode lora = new ObjectMapper().readTree(CliTest.run(sftArgs).out()).get("plan_bytes");
+        assertTrue(lora.get("lora").asLong() < p.get("lora").asLong() / 4, "a LoRA plan holds far fewer trainable values");
+
+        String[] tight = java.util.Arrays.copyOf(pre, pre.length + 2);
+        tight[pre.length] = "--memory-limit";
+        tight[pre.length + 1] = "0.001";
+        CliTest.Run refused = CliTest.run(tight);
+        assertEquals(1, refused.code());
+        assertTrue(refused.err().contains("16 bytes per model parameter") && refused.err().contains("LoRA adapter"), refused.err());
+    }
+
     @Test
     void aPlanOverTheLimitIsRefusedWithTheFlagThatFixesIt() throws Exception {
         CliTest.Run r = CliTest.run(sft("--memory-limit", "0.001"));

@@ -266,13 +266,13 @@ TEST(no_grad_forward_allocates_no_activations) {
     // PPO's extras, as the plan counts them: the training trainer's per-row entropy (N floats) and
     // the full KL estimator's buffers on the no-grad trainer (both passes' hidden states, a second
     // logits chunk and its per-row KL)
-    int64_t before = tr.buffer_bytes();
+    int64_t buffers = tr.buffer_bytes();
     tr.set_entropy(true);
-    CHECK_EQ(tr.buffer_bytes(), before + N * f);
-    before = tr.buffer_bytes();
+    CHECK_EQ(tr.buffer_bytes(), buffers + N * f);
+    buffers = tr.buffer_bytes();
     std::vector<float> kl(static_cast<size_t>(N));
     tr.infer_kl(rows.tokens.data(), rows.targets.data(), nullptr, kl.data());
-    const int64_t kl_bytes = tr.buffer_bytes() - before;
+    const int64_t kl_bytes = tr.buffer_bytes() - buffers;
     CHECK_EQ(kl_bytes, 2 * N * dim * f + tr.logits_bytes() + tr.head_rows() * f);
     sl4j_model_info info{};
     info.n_vocab = V;

@@ -71,8 +71,8 @@ public final class BenchCommand implements Command {
             if ("cuda".equalsIgnoreCase(cmd.getOptionValue("device", "auto").trim()))
                 throw new UsageException("--device cuda: bench measures LoRA training, which runs on the CPU in this version "
                         + "(the native gpu_bench measures the GPU)");
-            try (LlamaModel model = LlamaModel.load(path, new LlamaModel.Options(dev.stackllama4j.engine.Device.CPU, 0))) {
-                ModelFlags.precision(cmd, model, dev.stackllama4j.engine.Precision.FAST);
+            try (LlamaModel model = LlamaModel.load(path, new LlamaModel.Options(dev.stackllama4j.engine.Device.CPU, 0,
+                    dev.stackllama4j.engine.KvType.F16, ModelFlags.precision(cmd, dev.stackllama4j.engine.Precision.FAST)))) {
                 Map<String, Object> r = new java.util.LinkedHashMap<>();
                 r.put("model", cmd.hasOption("model") ? path.toString() : "random " + model.info().dim() + "x" + model.info().layers());
                 r.put("weight_type", model.info().weightType().toString());

@@ -81,10 +81,9 @@ public final class GenerateCommand implements Command {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        try (LlamaModel model = ModelFlags.load(cmd, ctx, cmd.hasOption("adapter") ? "a LoRA adapter runs" : null);
+        try (LlamaModel model = ModelFlags.load(cmd, ctx, cmd.hasOption("adapter") ? "a LoRA adapter runs" : null,
+                        PlanFlags.kvType(cmd), ModelFlags.precision(cmd, Precision.FAST));
                 LoraAdapter lora = ModelFlags.adapter(cmd, model)) {
-            model.useKvType(PlanFlags.kvType(cmd));
-            ModelFlags.precision(cmd, model, Precision.FAST);
             try (LlamaEngine engine = LlamaEngine.create(model, new LlamaEngine.Options(1, 0))) {
                 CompletionRequest probe = req.adapter(lora).build();
                 int[] ids = engine.promptTokens(probe);

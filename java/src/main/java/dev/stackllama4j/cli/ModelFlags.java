@@ -32,6 +32,11 @@ final class ModelFlags {
      * the GPU. Then auto picks the CPU with a one-line notice, and cuda is refused naming the reason.
      */
     static LlamaModel load(CommandLine cmd, CliContext ctx, String hostOnly) {
+        return load(cmd, ctx, hostOnly, dev.stackllama4j.engine.KvType.F16, Precision.EXACT);
+    }
+
+    /** {@link #load(CommandLine, CliContext, String)} whose sessions use {@code kv} and {@code precision}. */
+    static LlamaModel load(CommandLine cmd, CliContext ctx, String hostOnly, dev.stackllama4j.engine.KvType kv, Precision precision) {
         Path path = Path.of(Flags.required(cmd, "model"));
         if (!Files.isRegularFile(path)) throw new UsageException("no such model file: " + path);
         Device device;
@@ -50,7 +55,7 @@ final class ModelFlags {
             device = Device.CPU;
         }
         if (threads > 0) dev.stackllama4j.engine.Backend.setThreads(threads);
-        LlamaModel model = LlamaModel.load(path, new LlamaModel.Options(device, 0));
+        LlamaModel model = LlamaModel.load(path, new LlamaModel.Options(device, 0, kv, precision));
         if (!model.deviceNotice().isEmpty()) ctx.err().println(model.deviceNotice());
         return model;
     }
@@ -63,15 +68,14 @@ final class ModelFlags {
                 .get());
     }
 
-    /** Applies --precision (else {@code def}) to every session {@code model} creates from now on. */
-    static Precision precision(CommandLine cmd, LlamaModel model, Precision def) {
+    /** --precision, else {@code def}. */
+    static Precision precision(CommandLine cmd, Precision def) {
         Precision p;
         try {
             p = cmd.hasOption("precision") ? Precision.parse(cmd.getOptionValue("precision")) : def;
         } catch (IllegalArgumentException e) {
             throw new UsageException("--precision: " + e.getMessage());
         }
-        model.usePrecision(p);
         return p;
     }
 

@@ -1,8 +1,10 @@
 package dev.stackllama4j.cli;
 
+import dev.stackllama4j.engine.Device;
 import dev.stackllama4j.engine.KvType;
 import dev.stackllama4j.engine.LlamaModel;
 import dev.stackllama4j.engine.MemoryPlan;
+import dev.stackllama4j.engine.Precision;
 import dev.stackllama4j.engine.TrainerPool;
 import dev.stackllama4j.engine.TrunkId;
 import dev.stackllama4j.ppo.PpoRun;
@@ -164,10 +166,10 @@ public final class PpoCommand implements Command {
             TrunkId.Check check = cmd.hasOption("allow-trunk-mismatch") ? TrunkId.Check.WARN : TrunkId.Check.REFUSE;
             Path trunk = sft == null ? model : PpoSession.mergeSft(model, sft, out, check);
             boolean sharedTrunk = !oracle && rewardTrunk == null;
-            try (PpoSession session = oracle ? PpoSession.open(trunk, lora, RewardFunction.checker())
-                    : sharedTrunk ? PpoSession.openSharedTrunk(trunk, lora, rewardAdapter, check)
-                    : PpoSession.open(trunk, lora, RewardFunction.learned(rewardTrunk, rewardAdapter, check))) {
-                session.model().useKvType(kv);
+            LlamaModel.Options options = new LlamaModel.Options(Device.CPU, 0, kv, Precision.EXACT);  // the ratio needs the exact forward
+            try (PpoSession session = oracle ? PpoSession.open(trunk, lora, RewardFunction.checker(), options)
+                    : sharedTrunk ? PpoSession.openSharedTrunk(trunk, lora, rewardAdapter, check, options)
+                    : PpoSession.open(trunk, lora, RewardFunction.learned(rewardTrunk, rewardAdapter, check), options)) {
                 session.policy().pool().setCheckpointing(cmd.hasOption("activation-checkpointing"));
                 int[] dropped = {0};
                 int limit = session.maxPromptTokens(c);

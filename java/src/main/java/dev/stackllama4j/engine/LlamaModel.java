@@ -26,14 +26,38 @@ public final class LlamaModel implements AutoCloseable {
      * @param contextLength positions per sequence for sessions made by the convenience methods; 0
      *     means the model's training context. Default 0.
      */
-    public record Options(Device device, int contextLength) {
+    /**
+     * How a model is loaded; fixed for the model's life, so a model shared across threads never
+     * changes under them.
+     *
+     * @param device where the weights live (default {@link Device#AUTO})
+     * @param contextLength positions a session may hold; 0: the trained context (default 0)
+     * @param kvType KV cache type of the sessions this model creates (default {@link KvType#F16})
+     * @param precision matmul precision of those sessions (default {@link Precision#EXACT})
+     */
+    public record Options(Device device, int contextLength, KvType kvType, Precision precision) {
         public Options {
             if (device == null) throw new IllegalArgumentException("device must not be null");
             if (contextLength < 0) throw new IllegalArgumentException("contextLength must be >= 0, got " + contextLength);
+            if (kvType == null) throw new IllegalArgumentException("kvType must not be null");
+            if (precision == null) throw new IllegalArgumentException("precision must not be null");
+        }
+
+        /** {@code device} and {@code contextLength}, the other fields at their defaults. */
+        public Options(Device device, int contextLength) {
+            this(device, contextLength, KvType.F16, Precision.EXACT);
         }
 
         public static Options defaults() {
             return new Options(Device.AUTO, 0);
+        }
+
+        public Options withKvType(KvType kv) {
+            return new Options(device, contextLength, kv, precision);
+        }
+
+        public Options withPrecision(Precision p) {
+            return new Options(device, contextLength, kvType, p);
         }
     }
 
@@ -45,9 +69,7 @@ public final class LlamaModel implements AutoCloseable {
     private final Options options;
     private final java.util.concurrent.atomic.AtomicInteger openSessions = new java.util.concurrent.atomic.AtomicInteger();
     private Tokenizer tokenizer;
-    private volatile KvType kvType = KvType.F16;
     private volatile String trunkId;
-    private volatile Precision precision = Precision.EXACT;
 
     private LlamaModel(Path path, sl4j_model h, Options options) {
         this.path = path;
@@ -162,7 +184,7 @@ public final class LlamaModel implements AutoCloseable {
      * is a property of the session: sessions of one model may use different adapters at once.
      */
     public Session newSession(int sequences, int context, LoraAdapter lora) {
-        Session s = Session.create(this, sequences, context, kvType, precision);
+        Session s = Session.create(this, sequences, context, options.kvType(), options.precision());
         if (lora != null) {
             try {
                 s.setLora(lora, true);
@@ -187,22 +209,14 @@ public final class LlamaModel implements AutoCloseable {
         openSessions.decrementAndGet();
     }
 
-    /** Precision of every session created from now on (default {@link Precision#EXACT}). */
-    public void usePrecision(Precision p) {
-        this.precision = java.util.Objects.requireNonNull(p);
-    }
-
+    /** Matmul precision of this model's sessions ({@link Options#precision()}). */
     public Precision precision() {
-        return precision;
+        return options.precision();
     }
 
-    /** KV cache type of every session created from now on (default {@link KvType#F16}). */
-    public void useKvType(KvType kv) {
-        this.kvType = java.util.Objects.requireNonNull(kv);
-    }
-
+    /** KV cache type of this model's sessions ({@link Options#kvType()}). */
     public KvType kvType() {
-        return kvType;
+        return options.kvType();
     }
 
     /** Logits for every position of one sequence: [tokens.length][vocab]. */

@@ -54,9 +54,14 @@ public final class PpoSession implements AutoCloseable {
 
     /** @param reward the reward function (owned by the session from now on, closed with it) */
     public static PpoSession open(Path trunk, LoraConfig ppoLora, RewardFunction reward) {
+        return open(trunk, ppoLora, reward, LlamaModel.Options.defaults());
+    }
+
+    /** {@link #open(Path, LoraConfig, RewardFunction)} with the trunk loaded with {@code options} (KV cache type, precision). */
+    public static PpoSession open(Path trunk, LoraConfig ppoLora, RewardFunction reward, LlamaModel.Options options) {
         LlamaModel m;
         try {
-            m = LlamaModel.load(trunk);
+            m = LlamaModel.load(trunk, options);
         } catch (RuntimeException e) {
             reward.close();
             throw e;
@@ -71,7 +76,13 @@ public final class PpoSession implements AutoCloseable {
 
     /** {@link #openSharedTrunk(Path, LoraConfig, Path)}; {@code check}: what a reward model trained on another trunk does. */
     public static PpoSession openSharedTrunk(Path trunk, LoraConfig ppoLora, Path rewardModel, TrunkId.Check check) {
-        LlamaModel m = LlamaModel.load(trunk);
+        return openSharedTrunk(trunk, ppoLora, rewardModel, check, LlamaModel.Options.defaults());
+    }
+
+    /** {@link #openSharedTrunk(Path, LoraConfig, Path, TrunkId.Check)} with the trunk loaded with {@code options}. */
+    public static PpoSession openSharedTrunk(Path trunk, LoraConfig ppoLora, Path rewardModel, TrunkId.Check check,
+            LlamaModel.Options options) {
+        LlamaModel m = LlamaModel.load(trunk, options);
         RewardFunction reward;
         try {
             reward = RewardFunction.learned(m, rewardModel, false, check);

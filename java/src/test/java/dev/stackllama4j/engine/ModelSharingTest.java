@@ -34,6 +34,26 @@ class ModelSharingTest {
     }
 
     @Test
+    void sessionSettingsAreFixedAtLoadNotMutableOnASharedModel() {
+        // a model shared across threads must not change under them: no public mutator
+        for (java.lang.reflect.Method meth : LlamaModel.class.getMethods())
+            assertFalse(meth.getName().startsWith("use") || meth.getName().startsWith("set"),
+                    "LlamaModel." + meth.getName() + " mutates a shared model; put it in LlamaModel.Options or the session");
+        java.nio.file.Path f = SharedFiles.fixture("models/gqa_f32.gguf");
+        try (LlamaModel f16 = LlamaModel.load(f);
+                LlamaModel f32 = LlamaModel.load(f, LlamaModel.Options.defaults().withKvType(KvType.F32).withPrecision(Precision.FAST))) {
+            assertEquals(KvType.F16, f16.kvType());
+            assertEquals(Precision.EXACT, f16.precision());
+            assertEquals(KvType.F32, f32.kvType());
+            assertEquals(Precision.FAST, f32.precision());
+            // the KV cache type reaches the sessions: an F16 cache rounds the keys and values
+            assertFalse(java.util.Arrays.equals(f16.logProbs(SEQ), f32.logProbs(SEQ)));
+        }
+        assertThrows(IllegalArgumentException.class, () -> new LlamaModel.Options(Device.CPU, 0, null, Precision.EXACT));
+        assertThrows(IllegalArgumentException.class, () -> new LlamaModel.Options(Device.CPU, 0, KvType.F16, null));
+    }
+
+    @Test
     void twoThreadsDecodeDifferentAdaptersOnOneModel() throws Exception {
         try (LlamaModel m = LlamaModel.load(SharedFiles.fixture("models/gqa_f32.gguf"));
                 LoraAdapter a = randomAdapter(m, 1); LoraAdapter b = randomAdapter(m, 2)) {

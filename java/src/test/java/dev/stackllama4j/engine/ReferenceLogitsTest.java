@@ -44,8 +44,8 @@ class ReferenceLogitsTest {
         Npy.Array ref = Npy.read(SharedFiles.fixture(dir + meta.get("logits_file").asText()));
         Npy.Array refHidden = Npy.read(SharedFiles.fixture(dir + meta.get("hidden_file").asText()));
         int[] positions = ints(meta.get("positions"));
-        try (LlamaModel m = LlamaModel.load(modelPath)) {
-            m.useKvType(KvType.F32);  // the exact cache: these references allow float rounding only
+        // the exact cache: these references allow float rounding only
+        try (LlamaModel m = LlamaModel.load(modelPath, LlamaModel.Options.defaults().withKvType(KvType.F32))) {
             float[][] logits = m.logits(tokens);
             float[][] hidden = m.hiddenStates(tokens);
             double scale = meta.get("max_abs_logit").asDouble();
@@ -85,8 +85,8 @@ class ReferenceLogitsTest {
     @org.junit.jupiter.api.Test
     void logProbsEqualLogSoftmaxOfLogits() {
         Path model = SharedFiles.fixture("models/gqa_f32.gguf");
-        try (LlamaModel m = LlamaModel.load(model)) {
-            m.useKvType(KvType.F32);  // the exact cache: these references allow float rounding only
+        // the exact cache: these references allow float rounding only
+        try (LlamaModel m = LlamaModel.load(model, LlamaModel.Options.defaults().withKvType(KvType.F32))) {
             int[] toks = {1, 72, 101, 108, 108, 111, 260, 265};
             float[][] logits = m.logits(toks);
             float[] lp = m.logProbs(toks);

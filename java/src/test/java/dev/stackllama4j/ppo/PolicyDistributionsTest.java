@@ -70,9 +70,9 @@ class PolicyDistributionsTest {
 
     @Test
     void fullKlAndTrainingEntropyMatchFloat64ReferencesOnSessionLogits() {
-        try (LlamaModel m = LlamaModel.load(model());
+        // the trainer's keys and values are F32
+        try (LlamaModel m = LlamaModel.load(model(), LlamaModel.Options.defaults().withKvType(KvType.F32));
                 LoraAdapter lora = LoraAdapter.create(m, new LoraConfig(4, 8f, 0f, EnumSet.allOf(LoraConfig.Target.class), 2))) {
-            m.useKvType(KvType.F32);  // the trainer's keys and values are F32
             randomizeB(lora, 7);
             List<int[]> queries = List.of(new int[] {1, 17, 42, 5}, new int[] {1, 9}, new int[] {1, 200, 33, 7, 81, 4, 12});
             List<int[]> responses = List.of(new int[] {60, 61, 62}, new int[] {100, 7, 3, 250, 11}, new int[] {2});

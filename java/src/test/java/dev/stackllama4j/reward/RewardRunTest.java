@@ -95,8 +95,10 @@ public class RewardRunTest {
             double[] both = sc.score(List.of(b, a), false);
             assertEquals(alone, both[1], 1e-5);
             // the head on the model's own hidden state (an F32 KV cache: the trainer's keys are F32)
-            m.useKvType(dev.stackllama4j.engine.KvType.F32);
-            float[][] hidden = m.hiddenStates(a);
+            float[][] hidden;
+            try (LlamaModel f32 = LlamaModel.load(f, LlamaModel.Options.defaults().withKvType(dev.stackllama4j.engine.KvType.F32))) {
+                hidden = f32.hiddenStates(a);
+            }
             RewardHead h = RewardHead.init(64, 1);
             double direct = 0;
             for (int i = 0; i < 64; i++) direct += h.weight[i] * hidden[a.length - 1][i];

@@ -8,7 +8,7 @@
 #   SIZE_MB=1024 HEAP=128m BUFFER_MB=32 scripts/bench-prepare.sh [WORKDIR]
 # --replicated: instead, a real site (../shared's beer dump) replicated with fresh ids to about
 # SIZE_MB (default 250) megabytes, run ROUNDS times (default 2) alternating --threads 1 (parse and
-# convert in turn) with the default pipeline (one converter per core) under HEAP (default 256m),
+# convert in turn) with the pipeline (--threads = cores, one converter per core) under HEAP (default 256m),
 # each with wall and CPU seconds; then a synthetic site of SEVENZ_MB (default 20) as a .7z dump beside
 # the same site as plain XML. MODES (default "threads1 pipeline") picks the runs of each round; PEER
 # names a second launcher (another build) whose runs alternate with ours on the same input.
@@ -73,7 +73,7 @@ PY
   bytes=$(stat -c %s "$posts")
   for r in $(seq 1 "${ROUNDS:-2}"); do
     for mode in ${MODES:-threads1 pipeline}; do
-      flags=(); [ "$mode" = threads1 ] && flags=(--threads 1)
+      flags=(--threads "$(nproc)"); [ "$mode" = threads1 ] && flags=(--threads 1)
       run_one "replicated-$mode-r$r" "$posts" "$bytes" "${flags[@]}"
       if [ -n "${PEER:-}" ]; then launcher="$PEER" run_one "peer-replicated-$mode-r$r" "$posts" "$bytes" "${flags[@]}"; fi
     done

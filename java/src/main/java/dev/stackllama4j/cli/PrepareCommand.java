@@ -49,7 +49,7 @@ public final class PrepareCommand implements Command {
         o.addOption(Option.builder().longOpt("buffer-mb").hasArg().argName("MB")
                 .desc("external-sort buffer, the bulk of the heap used (default 64)").get());
         o.addOption(Option.builder().longOpt("threads").hasArg().argName("N")
-                .desc("HTML-to-text converters beside the XML parser (default: one per core; 1: parse and convert in turn)").get());
+                .desc("HTML-to-text converters beside the XML parser (default: one per core from 3 cores up, else 1; 1: parse and convert in turn)").get());
         o.addOption(Option.builder().longOpt("tmp-dir").hasArg().argName("DIR")
                 .desc("where sort runs go (default: inside --out)").get());
         return o;

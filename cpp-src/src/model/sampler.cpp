@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/hash.h"
 
 namespace sl4j {
 
@@ -69,10 +70,8 @@ void TokenSampler::accept(int32_t token) {
 }
 
 double TokenSampler::next_uniform() {
-    uint64_t z = (rng_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
+    const uint64_t z = mix64(rng_);  // splitmix64: mix64 adds the step before its finaliser
+    rng_ += 0x9E3779B97F4A7C15ull;
     return (double)(z >> 11) * (1.0 / 9007199254740992.0);
 }
 

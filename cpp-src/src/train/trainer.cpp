@@ -238,14 +238,14 @@ static bool all_ignored(const int32_t* targets, int64_t n) {
     return true;
 }
 
-// Chunk c of the head's rows: ceil(N / head_rows_) chunks of near-equal size (at most head_rows_),
+// Chunk c of `rows` head rows: ceil(rows / head_rows_) chunks of near-equal size (at most head_rows_),
 // so no chunk is a short tail that the matmul would run on its decode path (another summation
 // order): chunked results equal one-chunk results bit for bit whenever chunks exceed 8 rows.
-int64_t Trainer::head_chunks() const { return (N_ + head_rows_ - 1) / head_rows_; }
-void Trainer::head_chunk(int64_t c, int64_t* r0, int64_t* n) const {
-    const int64_t k = head_chunks();
-    *r0 = c * N_ / k;
-    *n = (c + 1) * N_ / k - *r0;
+int64_t Trainer::head_chunks(int64_t rows) const { return (rows + head_rows_ - 1) / head_rows_; }
+void Trainer::head_chunk(int64_t c, int64_t rows, int64_t* r0, int64_t* n) const {
+    const int64_t k = head_chunks(rows);
+    *r0 = c * rows / k;
+    *n = (c + 1) * rows / k - *r0;
 }
 
 void Trainer::set_entropy(bool on) {
@@ -293,9 +293,9 @@ void Trainer::infer_kl(const int32_t* tokens, const int32_t* targets, const int6
         for (int64_t i = 0; i < M; ++i) std::copy_n(hidden_.data() + rows[i] * D, D, dst + i * D);
     }
     std::fill_n(kl, N_, 0.f);
-    const int64_t chunks = (M + head_rows_ - 1) / head_rows_;
-    for (int64_t c = 0; c < chunks; ++c) {
-        const int64_t r0 = c * M / chunks, n = (c + 1) * M / chunks - r0;
+    for (int64_t c = 0; c < head_chunks(M); ++c) {
+        int64_t r0, n;
+        head_chunk(c, M, &r0, &n);
         be_.matmul(logits_.data(), w_.output.data, w_.output.type, kl_hp_.data() + r0 * D, n, D, V);
         be_.matmul(kl_logits_.data(), w_.output.data, w_.output.type, kl_hq_.data() + r0 * D, n, D, V);
         be_.kl_div(kl_out_.data(), logits_.data(), kl_logits_.data(), n, V);
@@ -309,9 +309,9 @@ void Trainer::infer_kl(const int32_t* tokens, const int32_t* targets, const int6
 void Trainer::head_forward() {
     const LlamaHparams& h = model_.hparams();
     const Weight& W = w_.output;
-    for (int64_t c = 0; c < head_chunks(); ++c) {
+    for (int64_t c = 0; c < head_chunks(N_); ++c) {
         int64_t r0, n;
-        head_chunk(c, &r0, &n);
+        head_chunk(c, N_, &r0, &n);
         if (all_ignored(targets_.data() + r0, n)) {
             std::fill_n(losses_.data() + r0, n, 0.f);
             if (entropy_on_) std::fill_n(entropy_.data() + r0, n, 0.f);
@@ -321,7 +321,7 @@ void Trainer::head_forward() {
         be_.crossentropy(losses_.data() + r0, logits_.data(), targets_.data() + r0, n, h.n_vocab);
         if (entropy_on_) be_.entropy(entropy_.data() + r0, logits_.data(), targets_.data() + r0, n, h.n_vocab);
     }
-    logits_held_ = head_chunks() == 1 && !all_ignored(targets_.data(), N_);
+    logits_held_ = head_chunks(N_) == 1 && !all_ignored(targets_.data(), N_);
 }
 
 // dxn_ = d loss / d hidden through the head, chunk by chunk: each chunk's logits are recomputed
@@ -330,9 +330,9 @@ void Trainer::head_forward() {
 void Trainer::head_backward(const float* d_row_losses) {
     const LlamaHparams& h = model_.hparams();
     const Weight& W = w_.output;
-    for (int64_t c = 0; c < head_chunks(); ++c) {
+    for (int64_t c = 0; c < head_chunks(N_); ++c) {
         int64_t r0, n;
-        head_chunk(c, &r0, &n);
+        head_chunk(c, N_, &r0, &n);
         float* hid = hidden_.data() + r0 * h.dim;
         float* dhid = dxn_.data() + r0 * h.dim;
         if (all_ignored(targets_.data() + r0, n)) continue;  // d logits are 0 there: dxn_ stays 0

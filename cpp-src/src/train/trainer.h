@@ -96,8 +96,8 @@ private:
     void alloc(std::vector<T>& v, int64_t n);
     void alloc_layer(LayerActs& A);
     void alloc_grad_buffers();
-    int64_t head_chunks() const;
-    void head_chunk(int64_t c, int64_t* r0, int64_t* n) const;
+    int64_t head_chunks(int64_t rows) const;
+    void head_chunk(int64_t c, int64_t rows, int64_t* r0, int64_t* n) const;
     void head_forward();
     void head_backward(const float* d_row_losses);
     void layer_forward(int64_t l, LayerActs& A, float* x);

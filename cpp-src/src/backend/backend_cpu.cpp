@@ -152,8 +152,7 @@ public:
         CpuBackend::upload(dst, src, n);
     }
     void download(void* dst, const void* src, int64_t n) override {
-        ++counts_->downloads;
-        counts_->download_bytes += n;
+        count_download(n);
         CpuBackend::download(dst, src, n);
     }
     // What a GPU reads back for the ops that look at values on the host.

@@ -47,7 +47,8 @@ struct Scratch {
 };
 thread_local Scratch t_scratch;
 
-float* grow(std::vector<float>& v, int64_t n) {
+template <typename T>
+T* grow(std::vector<T>& v, int64_t n) {
     if ((int64_t)v.size() < n) v.resize((size_t)n);
     return v.data();
 }
@@ -161,10 +162,8 @@ void qmatmul_parts(const MatmulPart* parts, const int64_t* rb, int n_parts, cons
         const QAct a = qact_for(parts[p].wtype);
         if (xq[(int)a] != nullptr) continue;
         std::vector<char>& buf = a == QAct::kQ8_32 ? t_scratch.xq32 : t_scratch.xqk;
-        xrb[(int)a] = qact_row_bytes(a, k);
-        if ((int64_t)buf.size() < n * xrb[(int)a]) buf.resize((size_t)(n * xrb[(int)a]));
-        char* dst = buf.data();
-        const int64_t bytes = xrb[(int)a];
+        const int64_t bytes = xrb[(int)a] = qact_row_bytes(a, k);
+        char* dst = grow(buf, n * bytes);
         parallel_for(n, std::max<int64_t>(1, 16384 / k), [&](int64_t i0, int64_t i1) {
             for (int64_t i = i0; i < i1; ++i) quantize_act_row(a, x + i * k, dst + i * bytes, k);
         });

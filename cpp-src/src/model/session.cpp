@@ -111,13 +111,13 @@ void LlamaSession::decode(const int32_t* tokens, const int32_t* seq_ids, const i
     assign_positions(seq_ids, doc_start, n);
     // The batch in: token ids and the row metadata, once for every layer.
     const int32_t* d_tokens = to_backend(a_.d_tokens, tokens, n);
-    const int64_t* d_pos = to_backend(a_.d_pos, a_.pos.data(), n);
-    to_backend(a_.d_first, a_.first.data(), n);
-    to_backend(a_.d_seq, a_.seq.data(), n);
-    to_backend(a_.d_kv_off, a_.kv_off.data(), n);
+    a_.b_pos = to_backend(a_.d_pos, a_.pos.data(), n);
+    a_.b_first = to_backend(a_.d_first, a_.first.data(), n);
+    a_.b_seq = to_backend(a_.d_seq, a_.seq.data(), n);
+    a_.b_kv_off = to_backend(a_.d_kv_off, a_.kv_off.data(), n);
 
     be_.embedding(a_.x.f(), d_tokens, w.tok_embd.data, w.tok_embd.type, n, h.dim, h.n_vocab);
-    be_.rope_cache(a_.rope_cs.f(), d_pos, n, h.n_rot, h.rope_base, h.rope_linear_factor, w.rope_freqs);
+    be_.rope_cache(a_.rope_cs.f(), a_.b_pos, n, h.n_rot, h.rope_base, h.rope_linear_factor, w.rope_freqs);
     for (int64_t l = 0; l < h.n_layers; ++l) layer_forward(l, n);
     for (int64_t r = 0; r < n; ++r) cache_.length[a_.seq[r]] = std::max(cache_.length[a_.seq[r]], a_.pos[r] + 1);
 
@@ -253,10 +253,8 @@ void LlamaSession::proj(int64_t l, std::initializer_list<int> targets, float* co
 void LlamaSession::layer_forward(int64_t l, int64_t n) {
     const LlamaHparams& h = model_.hparams();
     const LayerWeights& L = model_.weights().layers[l];
-    const int32_t* seq = be_.host_memory() ? a_.seq.data() : a_.d_seq.as<int32_t>();
-    const int64_t* pos = be_.host_memory() ? a_.pos.data() : a_.d_pos.as<int64_t>();
-    const int64_t* first = be_.host_memory() ? a_.first.data() : a_.d_first.as<int64_t>();
-    const int64_t* kv_off = be_.host_memory() ? a_.kv_off.data() : a_.d_kv_off.as<int64_t>();
+    const int32_t* seq = a_.b_seq;
+    const int64_t *pos = a_.b_pos, *first = a_.b_first, *kv_off = a_.b_kv_off;
 
     // attention block
     be_.rmsnorm(a_.xb.f(), nullptr, a_.x.f(), L.attn_norm, n, h.dim, float(h.rms_eps));

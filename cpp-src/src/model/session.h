@@ -47,6 +47,9 @@ struct Activations {
     std::vector<int64_t> kv_off;   // (N) offset of the row's keys/values within a layer of the cache
     std::vector<int64_t> next_pos; // (n_seq) scratch: next free position while assigning rows
     DeviceBuffer d_tokens, d_pos, d_first, d_seq, d_kv_off; // device copies of the above
+    // What the backend reads for this decode (the host vectors or their device copies).
+    const int32_t* b_seq = nullptr;
+    const int64_t *b_pos = nullptr, *b_first = nullptr, *b_kv_off = nullptr;
 };
 
 class LlamaSession {

@@ -143,6 +143,12 @@ public final class BatchLoop<T> {
         return new Result(step, last, ev);
     }
 
+    /** {@code maxSteps} when set, else {@code epochs} passes over {@code examples} (at least one step each). */
+    public static int totalSteps(int examples, int batchSize, int gradAccum, int maxSteps, int epochs) {
+        int perEpoch = Math.max(1, examples / (batchSize * gradAccum));
+        return maxSteps > 0 ? maxSteps : perEpoch * epochs;
+    }
+
     /** The checkpoint state every training loop records: step, data cursor, dropout counter, optimizer steps, settings. */
     static Map<String, Object> checkpointState(int step, long cursor, long forwardCount, long adamwSteps, RunFolder out) {
         Map<String, Object> s = new LinkedHashMap<>();

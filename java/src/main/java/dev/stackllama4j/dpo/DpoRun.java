@@ -53,10 +53,12 @@ public final class DpoRun {
     public DpoRun(LlamaModel model, DpoConfig config, List<DpoData.Pair> train, List<DpoData.Pair> eval, RunFolder out, PrintStream log) {
         long ctx = model.info().trainContext();
         for (List<DpoData.Pair> l : List.of(train, eval))
-            for (DpoData.Pair p : l)
-                if (Math.max(p.chosen().length, p.rejected().length) > ctx)
-                    throw new IllegalArgumentException("pair " + p.qid() + " has a side of " + Math.max(p.chosen().length, p.rejected().length)
+            for (DpoData.Pair p : l) {
+                int longer = Math.max(p.chosen().length, p.rejected().length);
+                if (longer > ctx)
+                    throw new IllegalArgumentException("pair " + p.qid() + " has a side of " + longer
                             + " tokens, past the model's context of " + ctx + " (" + model.path() + "); lower --max-length");
+            }
         if (train.size() < config.batchSize())
             throw new IllegalArgumentException(train.size() + " training pairs, fewer than one batch of " + config.batchSize());
         this.model = model;
@@ -68,8 +70,7 @@ public final class DpoRun {
     }
 
     public int totalSteps() {
-        int perEpoch = Math.max(1, train.size() / (c.batchSize() * c.gradAccum()));
-        return c.maxSteps() > 0 ? c.maxSteps() : perEpoch * c.epochs();
+        return BatchLoop.totalSteps(train.size(), c.batchSize(), c.gradAccum(), c.maxSteps(), c.epochs());
     }
 
     public Summary run() throws IOException {

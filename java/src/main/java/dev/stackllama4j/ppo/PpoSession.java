@@ -34,10 +34,10 @@ public final class PpoSession implements AutoCloseable {
         this.reward = reward;
     }
 
-    /** The policy trunk: {@code model} with {@code sftAdapter} merged in, written to {@code workDir/sft-merged.gguf}. */
     /** The SFT-merged trunk's file name in the run folder. */
     public static final String MERGED_SFT = "sft-merged.gguf";
 
+    /** The policy trunk: {@code model} with {@code sftAdapter} merged in, written to {@code workDir/sft-merged.gguf}. */
     public static Path mergeSft(Path model, Path sftAdapter, Path workDir) throws IOException {
         return mergeSft(model, sftAdapter, workDir, TrunkId.Check.REFUSE);
     }

@@ -70,8 +70,7 @@ public final class RewardRun {
     }
 
     public int totalSteps() {
-        int perEpoch = Math.max(1, train.size() / (c.batchSize() * c.gradAccum()));
-        return c.maxSteps() > 0 ? c.maxSteps() : perEpoch * c.epochs();
+        return BatchLoop.totalSteps(train.size(), c.batchSize(), c.gradAccum(), c.maxSteps(), c.epochs());
     }
 
     public Summary run() throws IOException {

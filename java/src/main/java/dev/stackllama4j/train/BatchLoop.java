@@ -136,16 +136,27 @@ public final class BatchLoop<T> {
                 metrics.write(row);
                 progress.update(step, obj.progress(row));
                 if ((s.saveEvery() > 0 && step % s.saveEvery() == 0) || step == total) {
-                    Map<String, Object> st = new LinkedHashMap<>();
-                    st.put("step", step);
-                    st.put("cursor", cursor);
-                    st.put("forward_count", obj.forwardCount());
-                    st.put("adamw_steps", obj.adamwSteps());
-                    st.put(RunFolder.STATE_SETTINGS, out.settings());
-                    obj.save(ckpt, step, st);
+                    obj.save(ckpt, step, checkpointState(step, cursor, obj.forwardCount(), obj.adamwSteps(), out));
                 }
             }
         }
         return new Result(step, last, ev);
+    }
+
+    /** {@code maxSteps} when set, else {@code epochs} passes over {@code examples} (at least one step each). */
+    public static int totalSteps(int examples, int batchSize, int gradAccum, int maxSteps, int epochs) {
+        int perEpoch = Math.max(1, examples / (batchSize * gradAccum));
+        return maxSteps > 0 ? maxSteps : perEpoch * epochs;
+    }
+
+    /** The checkpoint state every training loop records: step, data cursor, dropout counter, optimizer steps, settings. */
+    static Map<String, Object> checkpointState(int step, long cursor, long forwardCount, long adamwSteps, RunFolder out) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("step", step);
+        s.put("cursor", cursor);
+        s.put("forward_count", forwardCount);
+        s.put("adamw_steps", adamwSteps);
+        s.put(RunFolder.STATE_SETTINGS, out.settings());
+        return s;
     }
 }

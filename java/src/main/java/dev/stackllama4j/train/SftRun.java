@@ -122,7 +122,7 @@ public final class SftRun {
                     progress.update(step, String.format("loss %.4f | %,.0f tok/s", r.loss, tokS));
                     if ((c.saveEvery() > 0 && step % c.saveEvery() == 0) || last) {
                         DivergedException.requireFinite(step, lora, ckpt);
-                        Checkpoint.save(ckpt, lora, state(step, batches.cursor(), tr, lora));
+                        Checkpoint.save(ckpt, lora, BatchLoop.checkpointState(step, batches.cursor(), tr.forwardCount(), lora.adamwSteps(), out));
                     }
                 }
             }
@@ -172,15 +172,5 @@ public final class SftRun {
         } finally {
             tr.setTraining(true);
         }
-    }
-
-    private Map<String, Object> state(int step, long cursor, Trainer tr, Trainable lora) {
-        Map<String, Object> s = new LinkedHashMap<>();
-        s.put("step", step);
-        s.put("cursor", cursor);
-        s.put("forward_count", tr.forwardCount());
-        s.put("adamw_steps", lora.adamwSteps());
-        s.put(RunFolder.STATE_SETTINGS, out.settings());
-        return s;
     }
 }

@@ -746,28 +746,47 @@ TEST(cuda_whole_model_logits_every_type_match_cpu) {
     }
 }
 
+namespace {
+
+// A LoRA adapter over every target with non-zero A and B (so the adapter's path counts).
+void fill_adapter(LoraAdapter& lora) {
+    for (LoraTensor& T : lora.tensors())
+        for (int64_t i = 0; i < T.size(); ++i) T.w[i] = bench::random_uniform(T.name.size() * 131 + 7, uint64_t(i), 0.05f);
+}
+
+LoraConfig every_target_lora() {
+    LoraConfig c;
+    c.r = 4;
+    c.alpha = 8.f;
+    c.dropout = 0.1f;
+    c.targets = (1u << kLoraNumTargets) - 1;
+    return c;
+}
+
+// B·T rows: tokens, the next token as target (every 7th ignored), two packed documents per row.
+void batch_rows(int64_t B, int64_t T, uint64_t salt, std::vector<int32_t>* tokens, std::vector<int32_t>* targets,
+                std::vector<int64_t>* doc) {
+    for (int64_t i = 0; i < B * T; ++i) {
+        tokens->push_back(int32_t((i * 53 + 3 + salt * 17) % 300));
+        targets->push_back(i % 7 == 3 ? kIgnoreIndex : int32_t((i * 29 + 1 + salt * 5) % 300));
+        doc->push_back(i % T >= 10 ? 10 : 0);
+    }
+}
+
+}  // namespace
+
 TEST(cuda_lora_training_step_gradients_match_cpu) {
     Backend& g = gpu(true);
     for (int32_t type : {SL4J_TYPE_F32, SL4J_TYPE_Q4_K}) {
         auto model = random_model(type);
-        LoraConfig c;
-        c.r = 4;
-        c.alpha = 8.f;
-        c.dropout = 0.1f;
-        c.targets = (1u << kLoraNumTargets) - 1;
-        LoraAdapter lora(model->hparams(), c);
-        for (LoraTensor& T : lora.tensors())
-            for (int64_t i = 0; i < T.size(); ++i) T.w[i] = bench::random_uniform(T.name.size() * 131 + 7, uint64_t(i), 0.05f);
+        LoraAdapter lora(model->hparams(), every_target_lora());
+        fill_adapter(lora);
         TrainConfig tc;
         tc.batch = 2;
         tc.seq_len = 24;
         std::vector<int32_t> tokens, targets;
         std::vector<int64_t> doc;
-        for (int64_t i = 0; i < tc.batch * tc.seq_len; ++i) {
-            tokens.push_back(int32_t((i * 53 + 3) % 300));
-            targets.push_back(i % 7 == 3 ? kIgnoreIndex : int32_t((i * 29 + 1) % 300));
-            doc.push_back(i % tc.seq_len >= 10 ? 10 : 0);
-        }
+        batch_rows(tc.batch, tc.seq_len, 0, &tokens, &targets, &doc);
         std::vector<std::vector<float>> grads[2];
         double loss[2];
         MirrorBackend mirror(g);
@@ -856,31 +875,6 @@ std::unique_ptr<Backend> own_gpu() {
     CudaBackendOptions o;
     o.f32_gemm = true;
     return make_cuda_backend(0, o);
-}
-
-// A LoRA adapter over every target with non-zero A and B (so the adapter's path counts).
-void fill_adapter(LoraAdapter& lora) {
-    for (LoraTensor& T : lora.tensors())
-        for (int64_t i = 0; i < T.size(); ++i) T.w[i] = bench::random_uniform(T.name.size() * 131 + 7, uint64_t(i), 0.05f);
-}
-
-LoraConfig every_target_lora() {
-    LoraConfig c;
-    c.r = 4;
-    c.alpha = 8.f;
-    c.dropout = 0.1f;
-    c.targets = (1u << kLoraNumTargets) - 1;
-    return c;
-}
-
-// B·T rows: tokens, the next token as target (every 7th ignored), two packed documents per row.
-void batch_rows(int64_t B, int64_t T, uint64_t salt, std::vector<int32_t>* tokens, std::vector<int32_t>* targets,
-                std::vector<int64_t>* doc) {
-    for (int64_t i = 0; i < B * T; ++i) {
-        tokens->push_back(int32_t((i * 53 + 3 + salt * 17) % 300));
-        targets->push_back(i % 7 == 3 ? kIgnoreIndex : int32_t((i * 29 + 1 + salt * 5) % 300));
-        doc->push_back(i % T >= 10 ? 10 : 0);
-    }
 }
 
 }  // namespace

@@ -49,15 +49,23 @@ Backend& host() {
     return *be;
 }
 
+// SL4J_CUDA_TESTS_ON=cpu: the CPU stands in for the GPU.
+bool cpu_stands_in() {
+    const char* stand_in = std::getenv("SL4J_CUDA_TESTS_ON");
+    return stand_in != nullptr && std::string(stand_in) == "cpu";
+}
+
+void skip_without_gpu() {
+    if (cuda_device_count() == 0) sl4j_test::skip("no GPU: no usable CUDA device (built without nvcc, no driver, or no device)");
+}
+
 // The CUDA backend (F32 or BF16 GEMM), or a skip naming why there is none. With
 // SL4J_CUDA_TESTS_ON=cpu the CPU backend stands in for the GPU: a check of these tests' own
 // plumbing (buffer sizes, the mirror, the random models) on a machine without one.
 Backend& gpu(bool f32_gemm = true) {
     static std::unique_ptr<Backend> be[2];
-    const char* stand_in = std::getenv("SL4J_CUDA_TESTS_ON");
-    if (stand_in != nullptr && std::string(stand_in) == "cpu") return host();
-    const int count = cuda_device_count();
-    if (count == 0) sl4j_test::skip("no GPU: no usable CUDA device (built without nvcc, no driver, or no device)");
+    if (cpu_stands_in()) return host();
+    skip_without_gpu();
     std::unique_ptr<Backend>& b = be[f32_gemm ? 1 : 0];
     if (!b) {
         CudaBackendOptions o;
@@ -66,6 +74,18 @@ Backend& gpu(bool f32_gemm = true) {
         std::fprintf(stderr, "    %s\n", b->name().c_str());
     }
     return *b;
+}
+
+// A backend of its own for a model to own (weights uploaded at load, KV cache and activations
+// in its memory): the CUDA backend with F32 GEMM, or with SL4J_CUDA_TESTS_ON=cpu the device-sim
+// backend (separate "device" allocations, every transfer through upload/download).
+std::unique_ptr<Backend> own_gpu() {
+    static TransferCounts counts;
+    if (cpu_stands_in()) return make_device_sim_backend(&counts);
+    skip_without_gpu();
+    CudaBackendOptions o;
+    o.f32_gemm = true;
+    return make_cuda_backend(0, o);
 }
 
 // A device allocation filled from / read back into host vectors.
@@ -861,23 +881,6 @@ TEST(cuda_full_parameter_training_gradients_match_cpu) {
         std::remove(model_path(type).c_str());
     }
 }
-
-namespace {
-
-// A backend of its own for a model to own (weights uploaded at load, KV cache and activations
-// in its memory): the CUDA backend with F32 GEMM, or with SL4J_CUDA_TESTS_ON=cpu the device-sim
-// backend (separate "device" allocations, every transfer through upload/download).
-std::unique_ptr<Backend> own_gpu() {
-    static TransferCounts counts;
-    const char* stand_in = std::getenv("SL4J_CUDA_TESTS_ON");
-    if (stand_in != nullptr && std::string(stand_in) == "cpu") return make_device_sim_backend(&counts);
-    if (cuda_device_count() == 0) sl4j_test::skip("no GPU: no usable CUDA device (built without nvcc, no driver, or no device)");
-    CudaBackendOptions o;
-    o.f32_gemm = true;
-    return make_cuda_backend(0, o);
-}
-
-}  // namespace
 
 // The model resident on the device: weights uploaded once at load, KV cache, activations and
 // logits in device memory, only the batch and the asked-for outputs crossing. Logits of every

@@ -49,15 +49,23 @@ Backend& host() {
     return *be;
 }
 
+// SL4J_CUDA_TESTS_ON=cpu: the CPU stands in for the GPU.
+bool cpu_stands_in() {
+    const char* stand_in = std::getenv("SL4J_CUDA_TESTS_ON");
+    return stand_in != nullptr && std::string(stand_in) == "cpu";
+}
+
+void skip_without_gpu() {
+    if (cuda_device_count() == 0) sl4j_test::skip("no GPU: no usable CUDA device (built without nvcc, no driver, or no device)");
+}
+
 // The CUDA backend (F32 or BF16 GEMM), or a skip naming why there is none. With
 // SL4J_CUDA_TESTS_ON=cpu the CPU backend stands in for the GPU: a check of these tests' own
 // plumbing (buffer sizes, the mirror, the random models) on a machine without one.
 Backend& gpu(bool f32_gemm = true) {
     static std::unique_ptr<Backend> be[2];
-    const char* stand_in = std::getenv("SL4J_CUDA_TESTS_ON");
-    if (stand_in != nullptr && std::string(stand_in) == "cpu") return host();
-    const int count = cuda_device_count();
-    if (count == 0) sl4j_test::skip("no GPU: no usable CUDA device (built without nvcc, no driver, or no device)");
+    if (cpu_stands_in()) return host();
+    skip_without_gpu();
     std::unique_ptr<Backend>& b = be[f32_gemm ? 1 : 0];
     if (!b) {
         CudaBackendOptions o;
@@ -66,6 +74,18 @@ Backend& gpu(bool f32_gemm = true) {
         std::fprintf(stderr, "    %s\n", b->name().c_str());
     }
     return *b;
+}
+
+// A backend of its own for a model to own (weights uploaded at load, KV cache and activations
+// in its memory): the CUDA backend with F32 GEMM, or with SL4J_CUDA_TESTS_ON=cpu the device-sim
+// backend (separate "device" allocations, every transfer through upload/download).
+std::unique_ptr<Backend> own_gpu() {
+    static TransferCounts counts;
+    if (cpu_stands_in()) return make_device_sim_backend(&counts);
+    skip_without_gpu();
+    CudaBackendOptions o;
+    o.f32_gemm = true;
+    return make_cuda_backend(0, o);
 }
 
 // A device allocation filled from / read back into host vectors.
@@ -746,28 +766,47 @@ TEST(cuda_whole_model_logits_every_type_match_cpu) {
     }
 }
 
+namespace {
+
+// A LoRA adapter over every target with non-zero A and B (so the adapter's path counts).
+void fill_adapter(LoraAdapter& lora) {
+    for (LoraTensor& T : lora.tensors())
+        for (int64_t i = 0; i < T.size(); ++i) T.w[i] = bench::random_uniform(T.name.size() * 131 + 7, uint64_t(i), 0.05f);
+}
+
+LoraConfig every_target_lora() {
+    LoraConfig c;
+    c.r = 4;
+    c.alpha = 8.f;
+    c.dropout = 0.1f;
+    c.targets = (1u << kLoraNumTargets) - 1;
+    return c;
+}
+
+// B·T rows: tokens, the next token as target (every 7th ignored), two packed documents per row.
+void batch_rows(int64_t B, int64_t T, uint64_t salt, std::vector<int32_t>* tokens, std::vector<int32_t>* targets,
+                std::vector<int64_t>* doc) {
+    for (int64_t i = 0; i < B * T; ++i) {
+        tokens->push_back(int32_t((i * 53 + 3 + salt * 17) % 300));
+        targets->push_back(i % 7 == 3 ? kIgnoreIndex : int32_t((i * 29 + 1 + salt * 5) % 300));
+        doc->push_back(i % T >= 10 ? 10 : 0);
+    }
+}
+
+}  // namespace
+
 TEST(cuda_lora_training_step_gradients_match_cpu) {
     Backend& g = gpu(true);
     for (int32_t type : {SL4J_TYPE_F32, SL4J_TYPE_Q4_K}) {
         auto model = random_model(type);
-        LoraConfig c;
-        c.r = 4;
-        c.alpha = 8.f;
-        c.dropout = 0.1f;
-        c.targets = (1u << kLoraNumTargets) - 1;
-        LoraAdapter lora(model->hparams(), c);
-        for (LoraTensor& T : lora.tensors())
-            for (int64_t i = 0; i < T.size(); ++i) T.w[i] = bench::random_uniform(T.name.size() * 131 + 7, uint64_t(i), 0.05f);
+        LoraAdapter lora(model->hparams(), every_target_lora());
+        fill_adapter(lora);
         TrainConfig tc;
         tc.batch = 2;
         tc.seq_len = 24;
         std::vector<int32_t> tokens, targets;
         std::vector<int64_t> doc;
-        for (int64_t i = 0; i < tc.batch * tc.seq_len; ++i) {
-            tokens.push_back(int32_t((i * 53 + 3) % 300));
-            targets.push_back(i % 7 == 3 ? kIgnoreIndex : int32_t((i * 29 + 1) % 300));
-            doc.push_back(i % tc.seq_len >= 10 ? 10 : 0);
-        }
+        batch_rows(tc.batch, tc.seq_len, 0, &tokens, &targets, &doc);
         std::vector<std::vector<float>> grads[2];
         double loss[2];
         MirrorBackend mirror(g);
@@ -842,48 +881,6 @@ TEST(cuda_full_parameter_training_gradients_match_cpu) {
         std::remove(model_path(type).c_str());
     }
 }
-
-namespace {
-
-// A backend of its own for a model to own (weights uploaded at load, KV cache and activations
-// in its memory): the CUDA backend with F32 GEMM, or with SL4J_CUDA_TESTS_ON=cpu the device-sim
-// backend (separate "device" allocations, every transfer through upload/download).
-std::unique_ptr<Backend> own_gpu() {
-    static TransferCounts counts;
-    const char* stand_in = std::getenv("SL4J_CUDA_TESTS_ON");
-    if (stand_in != nullptr && std::string(stand_in) == "cpu") return make_device_sim_backend(&counts);
-    if (cuda_device_count() == 0) sl4j_test::skip("no GPU: no usable CUDA device (built without nvcc, no driver, or no device)");
-    CudaBackendOptions o;
-    o.f32_gemm = true;
-    return make_cuda_backend(0, o);
-}
-
-// A LoRA adapter over every target with non-zero A and B (so the adapter's path counts).
-void fill_adapter(LoraAdapter& lora) {
-    for (LoraTensor& T : lora.tensors())
-        for (int64_t i = 0; i < T.size(); ++i) T.w[i] = bench::random_uniform(T.name.size() * 131 + 7, uint64_t(i), 0.05f);
-}
-
-LoraConfig every_target_lora() {
-    LoraConfig c;
-    c.r = 4;
-    c.alpha = 8.f;
-    c.dropout = 0.1f;
-    c.targets = (1u << kLoraNumTargets) - 1;
-    return c;
-}
-
-// B·T rows: tokens, the next token as target (every 7th ignored), two packed documents per row.
-void batch_rows(int64_t B, int64_t T, uint64_t salt, std::vector<int32_t>* tokens, std::vector<int32_t>* targets,
-                std::vector<int64_t>* doc) {
-    for (int64_t i = 0; i < B * T; ++i) {
-        tokens->push_back(int32_t((i * 53 + 3 + salt * 17) % 300));
-        targets->push_back(i % 7 == 3 ? kIgnoreIndex : int32_t((i * 29 + 1 + salt * 5) % 300));
-        doc->push_back(i % T >= 10 ? 10 : 0);
-    }
-}
-
-}  // namespace
 
 // The model resident on the device: weights uploaded once at load, KV cache, activations and
 // logits in device memory, only the batch and the asked-for outputs crossing. Logits of every

@@ -297,12 +297,7 @@ TEST(lora_overfits_stories260K) {
     std::string dir = sl4j_test::shared_dir();
     if (dir.empty()) sl4j_test::missing_shared("../shared is absent: stories260K model not available");
     auto model = LlamaModel::load(dir + "/models/stories260K/stories260K.gguf");
-    LoraConfig lc;
-    lc.r = 16;
-    lc.alpha = 32.f;
-    lc.dropout = 0.f;
-    lc.targets = (1u << kLoraNumTargets) - 1;
-    LoraAdapter lora(model->hparams(), lc);
+    LoraAdapter lora(model->hparams(), all_targets(16, 32.f));
     const int64_t T = 100;
     // Text the model can produce (random ids include tokens it never learned, whose tiny
     // embeddings a frozen output norm cannot lift): the reference greedy story, read backwards,

@@ -441,7 +441,8 @@ int32_t sl4j_sampler_accept(sl4j_sampler* sampler, int32_t token);
  * the pick, *logprob (may be NULL) its log-probability under the model's distribution (the raw
  * logits, before bias, penalties and temperature). With n_top > 0, top_ids / top_logprobs receive
  * the n_top most probable tokens under that distribution, most probable first. The pick is not
- * accepted into the penalty window: call sl4j_sampler_accept. */
+ * accepted into the penalty window: call sl4j_sampler_accept. With n_top = 0 the session's backend
+ * picks (on a GPU only the token and its log-prob come back); n_top > 0 reads the row on the host. */
 int32_t sl4j_sampler_sample(sl4j_sampler* sampler, const sl4j_session* session, int32_t row, int32_t banned,
                             int32_t n_top, int32_t* token, float* logprob, int32_t* top_ids, float* top_logprobs);
 

@@ -50,8 +50,14 @@ int32_t sl4j_sampler_sample(sl4j_sampler* sampler, const sl4j_session* session, 
         SL4J_CHECK_ARG(s.has_logits(), "the last decode did not compute logits");
         SL4J_CHECK_ARG(row >= 0 && row < s.n_outputs(), "row %d is outside the last decode's %lld output rows", row,
                        (long long)s.n_outputs());
-        *token = sampler->impl->sample(s.logits_row(row), banned, logprob, n_top, top_ids,
-                                       top_logprobs);
+        if (n_top == 0) {  // picked by the session's backend: on a device only the pick comes back
+            TokenSampler* one = sampler->impl.get();
+            float lp = 0;
+            s.sample(&one, &row, &banned, 1, token, &lp);
+            if (logprob != nullptr) *logprob = lp;
+        } else {  // the top-n alternatives read the row on the host
+            *token = sampler->impl->sample(s.logits_row(row), banned, logprob, n_top, top_ids, top_logprobs);
+        }
     });
 }
 

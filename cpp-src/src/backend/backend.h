@@ -14,8 +14,10 @@
 // model uploads each weight tensor once, in its stored type, at load, and the engine moves data
 // with upload()/download() only at these points:
 //  - in: a batch's token ids and row metadata (sequence, position, document start, KV-cache
-//    offsets) per decode or training forward; a training step's targets and loss gradients;
-//  - out: a row of logits or hidden states when the caller asks for it, a log-prob or a
+//    offsets) per decode or training forward; a training step's targets and loss gradients; the
+//    controls, random draws and adjusted tokens of a sampled pick (sample_rows);
+//  - out: a row of logits or hidden states when the caller asks for it, a picked token and its
+//    log-prob (8 bytes per pick: argmax_logprob, sample_rows), a log-prob or a
 //    gradient norm (one scalar), and whatever an op below says it reads back.
 // Today the session, the model and the device-sim test backend follow this; the trainer and the
 // trainable tensors (LoRA, full parameters, AdamW state) still live in host vectors, so training
@@ -36,6 +38,7 @@
 #include <string>
 
 #include "core/kernel_math.h"
+#include "core/sample_math.h"
 #include "cpu/matmul.h"
 
 namespace sl4j {
@@ -173,6 +176,16 @@ public:
     // logprobs[r] = log softmax of the row at it. Outputs in backend memory.
     virtual void argmax_logprob(int32_t* tokens, float* logprobs, const float* logits, int64_t n_rows,
                                 int64_t n_vocab);
+    // Token picks on the device (the rules: core/sample_math.h): pick r draws from logits row
+    // params[r].row (n_vocab wide) with params[r]'s controls and draw and its adjustments in
+    // adjust; tokens[r] = the pick (or kSampleAllExcluded / kSampleNoFiniteLogit), logprobs[r] =
+    // log softmax of the raw row at it. params, adjust, scratch (sample_scratch_bytes) and the
+    // outputs in backend memory. The host-memory default runs cpu::sample_row pick by pick.
+    virtual void sample_rows(int32_t* tokens, float* logprobs, const float* logits, const SampleRowParams* params,
+                             const SampleAdjust* adjust, void* scratch, int64_t n_rows, int64_t n_vocab);
+    // Bytes of scratch sample_rows needs for n_rows picks over n_vocab (the default: one row's
+    // controlled logits and candidate ids).
+    virtual int64_t sample_scratch_bytes(int64_t n_rows, int64_t n_vocab) const;
     // dst = src, n_bytes of backend memory (non-overlapping).
     virtual void copy(void* dst, const void* src, int64_t n_bytes);
 

@@ -7,6 +7,7 @@
 #include "cpu/ops.h"
 #include "cpu/ops_backward.h"
 #include "cpu/ops_lora.h"
+#include "cpu/sample.h"
 #include "cpu/threadpool.h"
 #include "quant/quant.h"
 
@@ -217,6 +218,20 @@ void Backend::argmax_logprob(int32_t* tokens, float* logprobs, const float* logi
         tokens[r] = best;
         logprobs[r] = cpu::log_softmax_at(l, n_vocab, best);
     }
+}
+
+void Backend::sample_rows(int32_t* tokens, float* logprobs, const float* logits, const SampleRowParams* params,
+                          const SampleAdjust* adjust, void* scratch, int64_t n_rows, int64_t n_vocab) {
+    float* z = static_cast<float*>(scratch);
+    int32_t* idx = reinterpret_cast<int32_t*>(z + n_vocab);
+    for (int64_t r = 0; r < n_rows; ++r)
+        tokens[r] = cpu::sample_row(logits + int64_t(params[r].row) * n_vocab, n_vocab, params[r], adjust, z, idx,
+                                    logprobs + r);
+}
+
+int64_t Backend::sample_scratch_bytes(int64_t n_rows, int64_t n_vocab) const {
+    (void)n_rows;
+    return n_vocab * int64_t(sizeof(float) + sizeof(int32_t));
 }
 
 void Backend::copy(void* dst, const void* src, int64_t n_bytes) {

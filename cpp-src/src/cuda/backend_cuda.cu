@@ -183,6 +183,13 @@ public:
                         int64_t n_vocab) override {
         cuda::argmax_logprob(tokens, logprobs, logits, n_rows, n_vocab);
     }
+    void sample_rows(int32_t* tokens, float* logprobs, const float* logits, const SampleRowParams* params,
+                     const SampleAdjust* adjust, void* scratch, int64_t n_rows, int64_t n_vocab) override {
+        cuda::sample_rows(tokens, logprobs, logits, params, adjust, scratch, n_rows, n_vocab);
+    }
+    int64_t sample_scratch_bytes(int64_t n_rows, int64_t n_vocab) const override {
+        return cuda::sample_scratch_bytes(n_rows, n_vocab);
+    }
     void copy(void* dst, const void* src, int64_t n) override {
         if (n > 0) check(cudaMemcpyAsync(dst, src, static_cast<size_t>(n), cudaMemcpyDeviceToDevice, 0), "copy");
     }

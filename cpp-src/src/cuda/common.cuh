@@ -53,6 +53,19 @@ __device__ inline float block_max(float v, float* scratch) {
     return warp_max(t);
 }
 
+// The max of a row and Σ exp(l - max) (float exponentials summed in double), as the CPU's.
+__device__ inline void row_max_and_exp_sum(const float* l, int64_t n, float* mx_out, double* sum_out) {
+    __shared__ float fscratch[kWarp];
+    __shared__ double dscratch[kWarp];
+    float mx = -INFINITY;
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) mx = fmaxf(mx, l[i]);
+    mx = block_max(mx, fscratch);
+    double sum = 0;
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) sum += expf(l[i] - mx);
+    *sum_out = block_sum(sum, dscratch);
+    *mx_out = mx;
+}
+
 // Calls f(TypeTag<TYPE>{}) for a supported weight type (TYPE a compile-time constant); throws otherwise.
 template <int T>
 struct TypeTag {

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "core/kernel_math.h"
+#include "core/sample_math.h"
 
 namespace sl4j::cuda {
 
@@ -58,6 +59,10 @@ void swiglu_forward(float* out, const float* gate, const float* up, int64_t n);
 void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n);
 void copy_rows(float* dst, const int64_t* offsets, const float* src, int64_t n_rows, int64_t row_len);
 void argmax_logprob(int32_t* tokens, float* logprobs, const float* logits, int64_t n_rows, int64_t n_vocab);
+// Token picks, one block each (cuda/sample.cu; the rules: core/sample_math.h).
+void sample_rows(int32_t* tokens, float* logprobs, const float* logits, const SampleRowParams* params,
+                 const SampleAdjust* adjust, void* scratch, int64_t n_rows, int64_t n_vocab);
+int64_t sample_scratch_bytes(int64_t n_rows, int64_t n_vocab);
 void copy_rows_f16(uint16_t* dst, const int64_t* offsets, const float* src, int64_t n_rows, int64_t row_len);
 void add_scaled(float* y, const float* x, float alpha, int64_t n);  // y += alpha·x (residual: alpha = 1)
 void scale(float* x, float alpha, int64_t n);

@@ -127,19 +127,6 @@ __global__ void dropout_backward_kernel(float* dx, const float* dxd, float keep_
     if (i < n && dropout_kept(threshold, seed, i)) dx[i] += dxd[i] * keep_scale;
 }
 
-// The max of a row and Σ exp(l - max) (float exponentials summed in double), as the CPU's.
-__device__ inline void row_max_and_exp_sum(const float* l, int64_t n, float* mx_out, double* sum_out) {
-    __shared__ float fscratch[kWarp];
-    __shared__ double dscratch[kWarp];
-    float mx = -INFINITY;
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) mx = fmaxf(mx, l[i]);
-    mx = block_max(mx, fscratch);
-    double sum = 0;
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) sum += expf(l[i] - mx);
-    *sum_out = block_sum(sum, dscratch);
-    *mx_out = mx;
-}
-
 __global__ void crossentropy_kernel(float* losses, const float* logits, const int32_t* targets, int64_t n_vocab) {
     const int32_t t = targets[blockIdx.x];
     if (t == kIgnoreIndex) {

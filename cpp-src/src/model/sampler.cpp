@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/hash.h"
+#include "cpu/sample.h"
 
 namespace sl4j {
 
@@ -51,7 +52,9 @@ void TokenSampler::set_logit_bias(const int32_t* tokens, const float* bias, int6
     }
     if (bias_.empty()) bias_.assign(n_vocab_, 0.0f);
     for (int64_t i = 0; i < n; ++i) bias_[tokens[i]] = bias[i];
-    has_bias_ = true;
+    bias_ids_.clear();
+    for (int64_t i = 0; i < n_vocab_; ++i)
+        if (bias_[i] != 0.0f) bias_ids_.push_back((int32_t)i);
 }
 
 void TokenSampler::accept(int32_t token) {
@@ -75,21 +78,39 @@ double TokenSampler::next_uniform() {
     return (double)(z >> 11) * (1.0 / 9007199254740992.0);
 }
 
-void TokenSampler::apply_penalties(float* z) {
-    const bool rep = cfg_.repeat_penalty != 1.0f, freq = cfg_.frequency_penalty != 0.0f,
-               pres = cfg_.presence_penalty != 0.0f;
-    if (!(rep || freq || pres) || window_.empty()) return;
+void TokenSampler::prepare(int32_t row, int32_t banned, SampleRowParams* p, std::vector<SampleAdjust>* adjust) {
+    p->row = row;
+    p->banned = banned;
+    p->temperature = cfg_.temperature;
+    p->top_k = cfg_.top_k;
+    p->top_p = cfg_.top_p;
+    p->min_p = cfg_.min_p;
+    p->repeat_penalty = cfg_.repeat_penalty;
+    p->frequency_penalty = cfg_.frequency_penalty;
+    p->presence_penalty = cfg_.presence_penalty;
+    p->adj_begin = (int32_t)adjust->size();
+    p->u = cfg_.temperature == 0.0f ? 0.0 : next_uniform();
+    const bool penalties = cfg_.repeat_penalty != 1.0f || cfg_.frequency_penalty != 0.0f || cfg_.presence_penalty != 0.0f;
     if (++calls_ == 0) {  // the stamp counter wrapped: start the marks afresh
         std::fill(stamp_.begin(), stamp_.end(), 0u);
         calls_ = 1;
     }
-    for (int32_t t : window_) {
-        if (stamp_[t] == calls_) continue;  // each distinct token once
+    for (int32_t t : bias_ids_) {
         stamp_[t] = calls_;
-        float& v = z[t];
-        if (rep) v = v > 0 ? v / cfg_.repeat_penalty : v * cfg_.repeat_penalty;
-        v -= cfg_.frequency_penalty * (float)count_[t] + (pres ? cfg_.presence_penalty : 0.0f);
+        adjust->push_back({t, penalties ? count_[t] : 0, bias_[t]});
     }
+    if (penalties)
+        for (int32_t t : window_) {
+            if (stamp_[t] == calls_) continue;  // each distinct token once
+            stamp_[t] = calls_;
+            adjust->push_back({t, count_[t], 0.0f});
+        }
+    p->adj_count = (int32_t)adjust->size() - p->adj_begin;
+}
+
+void TokenSampler::check_pick(int32_t pick) {
+    SL4J_CHECK_ARG(pick != kSampleNoFiniteLogit, "the logits row has no finite value");
+    SL4J_CHECK_ARG(pick >= 0, "every token is banned (logit bias -inf or the banned token covers the vocabulary)");
 }
 
 int32_t TokenSampler::sample(const float* logits, int32_t banned, float* logprob, int32_t n_top, int32_t* top_ids,
@@ -98,91 +119,25 @@ int32_t TokenSampler::sample(const float* logits, int32_t banned, float* logprob
     SL4J_CHECK_ARG(n_top >= 0 && n_top <= n_vocab_, "n_top must be in [0, %lld], got %d", (long long)n_vocab_, n_top);
     SL4J_CHECK_ARG(n_top == 0 || (top_ids && top_lp), "n_top = %d needs top_ids and top_lp", n_top);
     const int64_t V = n_vocab_;
-
-    // The model's own distribution: log-sum-exp of the raw logits (double accumulation).
-    float m = -INFINITY;
-    for (int64_t i = 0; i < V; ++i) m = std::max(m, logits[i]);
-    SL4J_CHECK_ARG(std::isfinite(m), "the logits row has no finite value");
-    double sum = 0;
-    for (int64_t i = 0; i < V; ++i) sum += (double)std::exp(logits[i] - m);
-    const double lse = (double)m + std::log(sum);
-    auto by_logit = [logits](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
+    // The top-n alternatives under the model's own distribution (the raw logits).
     if (n_top > 0) {
+        float m;
+        double sum;
+        cpu::row_max_exp_sum(logits, V, &m, &sum);
+        SL4J_CHECK_ARG(std::isfinite(m), "the logits row has no finite value");
+        auto by_logit = [logits](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
         for (int64_t i = 0; i < V; ++i) idx_[i] = (int32_t)i;
         std::partial_sort(idx_.begin(), idx_.begin() + n_top, idx_.end(), by_logit);
         for (int32_t i = 0; i < n_top; ++i) {
             top_ids[i] = idx_[i];
-            top_lp[i] = (float)((double)logits[idx_[i]] - lse);
+            top_lp[i] = sample_logprob(sum, m, logits[idx_[i]]);
         }
     }
-
-    // The controlled logits: bias, penalties, the banned token.
-    float* z = z_.data();
-    std::copy_n(logits, V, z);
-    if (has_bias_)
-        for (int64_t i = 0; i < V; ++i) z[i] += bias_[i];
-    apply_penalties(z);
-    if (banned >= 0 && banned < V) z[banned] = -INFINITY;
-
-    int32_t pick = -1;
-    if (cfg_.temperature == 0.0f) {
-        for (int64_t i = 0; i < V; ++i)
-            if (z[i] != -INFINITY && (pick < 0 || z[i] > z[pick])) pick = (int32_t)i;
-    } else {
-        // Candidates with a finite controlled logit, scaled by 1/temperature.
-        int64_t n = 0;
-        float zmax = -INFINITY;
-        const float inv_t = 1.0f / cfg_.temperature;
-        for (int64_t i = 0; i < V; ++i) {
-            if (z[i] == -INFINITY) continue;
-            z[i] *= inv_t;
-            zmax = std::max(zmax, z[i]);
-            idx_[n++] = (int32_t)i;
-        }
-        // w[i] = exp(z_i - zmax): unnormalised probabilities, the top candidate's is 1. Each is
-        // computed once; the controlled logits are not needed after this.
-        float* w = z;
-        for (int64_t i = 0; i < n; ++i) w[idx_[i]] = std::exp(z[idx_[i]] - zmax);
-        if (n > 0) {
-            auto by_z = [w](int32_t a, int32_t b) { return w[a] > w[b] || (w[a] == w[b] && a < b); };
-            if (cfg_.top_k > 0 && cfg_.top_k < n) {
-                std::nth_element(idx_.begin(), idx_.begin() + (cfg_.top_k - 1), idx_.begin() + n, by_z);
-                n = cfg_.top_k;
-            }
-            if (cfg_.top_p < 1.0f) {
-                std::sort(idx_.begin(), idx_.begin() + n, by_z);
-                double total = 0;
-                for (int64_t i = 0; i < n; ++i) total += w[idx_[i]];
-                double cum = 0;
-                for (int64_t i = 0; i < n; ++i) {
-                    cum += w[idx_[i]];
-                    if (cum >= (double)cfg_.top_p * total) {
-                        n = i + 1;
-                        break;
-                    }
-                }
-            }
-            if (cfg_.min_p > 0.0f) {
-                int64_t kept = 0;  // p_i >= min_p * p_max, and p_max's weight is 1
-                for (int64_t i = 0; i < n; ++i)
-                    if (w[idx_[i]] >= cfg_.min_p) idx_[kept++] = idx_[i];
-                n = kept;  // the top candidate always passes
-            }
-            double total = 0;
-            for (int64_t i = 0; i < n; ++i) total += w[idx_[i]];
-            double u = next_uniform() * total;
-            pick = idx_[n - 1];
-            for (int64_t i = 0; i < n; ++i) {
-                u -= w[idx_[i]];
-                if (u < 0) {
-                    pick = idx_[i];
-                    break;
-                }
-            }
-        }
-    }
-    SL4J_CHECK_ARG(pick >= 0, "every token is banned (logit bias -inf or the banned token covers the vocabulary)");
-    if (logprob) *logprob = (float)((double)logits[pick] - lse);
+    SampleRowParams p;
+    adjust_.clear();
+    prepare(0, banned, &p, &adjust_);
+    const int32_t pick = cpu::sample_row(logits, V, p, adjust_.data(), z_.data(), idx_.data(), logprob);
+    check_pick(pick);
     return pick;
 }
 

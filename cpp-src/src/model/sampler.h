@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/sample_math.h"
 #include "stackllama4j.h"
 
 namespace sl4j {
@@ -29,19 +30,25 @@ public:
     // by lower id.
     int32_t sample(const float* logits, int32_t banned, float* logprob, int32_t n_top, int32_t* top_ids,
                    float* top_lp);
+    // The inputs of one pick from logits row `row` for Backend::sample_rows: *p gets the
+    // controls, the next random number of this sampler's stream (temperature > 0) and the range
+    // of its adjustments, appended to *adjust (the biased tokens and, with a penalty on, the
+    // distinct tokens of the window with their counts). sample() is prepare() and the pick.
+    void prepare(int32_t row, int32_t banned, SampleRowParams* p, std::vector<SampleAdjust>* adjust);
+    // Throws the error a pick's failure code (kSampleAllExcluded, kSampleNoFiniteLogit) stands for.
+    static void check_pick(int32_t pick);
 
     int64_t n_vocab() const { return n_vocab_; }
     const sl4j_sampler_params& config() const { return cfg_; }
 
 private:
     double next_uniform(); // [0, 1), splitmix64
-    void apply_penalties(float* z);
 
     sl4j_sampler_params cfg_;
     int64_t n_vocab_;
     uint64_t rng_;
-    std::vector<float> bias_;       // (n_vocab) additive, 0 by default
-    bool has_bias_ = false;
+    std::vector<float> bias_;       // (n_vocab) additive, 0 by default (empty until set)
+    std::vector<int32_t> bias_ids_; // tokens with a nonzero bias
     std::vector<int32_t> window_;   // ring buffer of accepted tokens (penalty_last_n, or growing for -1)
     int64_t window_start_ = 0;      // index of the oldest entry when the ring is full
     std::vector<int32_t> count_;    // (n_vocab) occurrences in the window
@@ -49,6 +56,7 @@ private:
     uint32_t calls_ = 0;
     std::vector<float> z_;          // (n_vocab) scratch: controlled logits
     std::vector<int32_t> idx_;      // (n_vocab) scratch: candidate ids
+    std::vector<SampleAdjust> adjust_; // scratch: one pick's adjustments
 };
 
 }  // namespace sl4j

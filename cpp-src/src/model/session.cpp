@@ -1,6 +1,7 @@
 #include "model/session.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/error.h"
 
@@ -206,6 +207,50 @@ void LlamaSession::greedy(int32_t* tokens, float* logprobs) {
     be_.argmax_logprob(d_tokens, d_lp, logits_be_, n, V);
     be_.download(tokens, d_tokens, n * 4);
     be_.download(logprobs, d_lp, n * 4);
+}
+
+void LlamaSession::sample(TokenSampler* const* samplers, const int32_t* rows, const int32_t* banned, int64_t n,
+                          int32_t* tokens, float* logprobs) const {
+    SL4J_CHECK_ARG(samplers != nullptr && rows != nullptr && tokens != nullptr && logprobs != nullptr && n >= 0,
+                   "sample needs samplers, rows and room for the tokens and log-probs");
+    SL4J_CHECK_ARG(has_logits_ && n_outputs_ > 0, "the last decode did not compute logits");
+    if (n == 0) return;
+    const int64_t V = model_.hparams().n_vocab;
+    pick_params_.resize(static_cast<size_t>(n));
+    pick_adjust_.clear();
+    for (int64_t i = 0; i < n; ++i) {
+        SL4J_CHECK_ARG(samplers[i] != nullptr, "pick %lld has no sampler", (long long)i);
+        SL4J_CHECK_ARG(samplers[i]->n_vocab() == V, "the sampler was made for %lld tokens, the session's model has %lld",
+                       (long long)samplers[i]->n_vocab(), (long long)V);
+        SL4J_CHECK_ARG(rows[i] >= 0 && rows[i] < n_outputs_, "row %d is outside the last decode's %lld output rows",
+                       rows[i], (long long)n_outputs_);
+        samplers[i]->prepare(rows[i], banned ? banned[i] : -1, &pick_params_[size_t(i)], &pick_adjust_);
+    }
+    const int64_t n_adj = int64_t(pick_adjust_.size());
+    const int64_t scratch = be_.sample_scratch_bytes(n, V);
+    pick_scratch_dev_.ensure(be_, scratch);
+    if (be_.host_memory()) {
+        be_.sample_rows(tokens, logprobs, logits_be_, pick_params_.data(), pick_adjust_.data(), pick_scratch_dev_.data(),
+                        n, V);
+    } else {
+        // In: the controls and the adjusted tokens. Out: the ids and log-probs, one read.
+        pick_params_dev_.ensure(be_, n * int64_t(sizeof(SampleRowParams)));
+        be_.upload(pick_params_dev_.data(), pick_params_.data(), n * int64_t(sizeof(SampleRowParams)));
+        if (n_adj > 0) {
+            pick_adjust_dev_.ensure(be_, n_adj * int64_t(sizeof(SampleAdjust)));
+            be_.upload(pick_adjust_dev_.data(), pick_adjust_.data(), n_adj * int64_t(sizeof(SampleAdjust)));
+        }
+        pick_dev_.ensure(be_, n * 8);
+        int32_t* d_tokens = pick_dev_.as<int32_t>();
+        be_.sample_rows(d_tokens, reinterpret_cast<float*>(d_tokens + n), logits_be_,
+                        pick_params_dev_.as<SampleRowParams>(), n_adj > 0 ? pick_adjust_dev_.as<SampleAdjust>() : nullptr,
+                        pick_scratch_dev_.data(), n, V);
+        pick_out_.resize(static_cast<size_t>(2 * n));
+        be_.download(pick_out_.data(), d_tokens, n * 8);
+        std::copy_n(pick_out_.data(), n, tokens);
+        std::memcpy(logprobs, pick_out_.data() + n, size_t(n) * 4);
+    }
+    for (int64_t i = 0; i < n; ++i) TokenSampler::check_pick(tokens[i]);
 }
 
 float LlamaSession::logprob(int64_t row, int32_t target) const {

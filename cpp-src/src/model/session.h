@@ -7,6 +7,7 @@
 
 #include "cpu/matmul.h"
 #include "model/llama_model.h"
+#include "model/sampler.h"
 #include "stackllama4j.h"
 #include "train/lora.h"
 
@@ -81,6 +82,15 @@ public:
     // row's argmax (ties: the lower id), logprobs[r] its log-probability, computed by the
     // backend: a device reads back 8 bytes per row, not the logits.
     void greedy(int32_t* tokens, float* logprobs);
+    // One sampled pick per entry, computed by the backend (Backend::sample_rows): pick i from
+    // output row rows[i] with samplers[i]'s controls, penalty window and next random number,
+    // banned[i] excluded (-1 or banned NULL: none); tokens[i] and logprobs[i] (log softmax of
+    // the raw row) receive it. The picks are not accepted into the windows. A device uploads
+    // the picks' controls (56 bytes each) and adjusted tokens (12 bytes each, when any) and
+    // reads back 8 bytes per pick; on the CPU the same code runs in place. Throws as
+    // TokenSampler::sample does (every token banned, no finite logit).
+    void sample(TokenSampler* const* samplers, const int32_t* rows, const int32_t* banned, int64_t n, int32_t* tokens,
+                float* logprobs) const;
     // log softmax(logits of output row)[target], computed by the session's backend.
     float logprob(int64_t row, int32_t target) const;
 
@@ -118,6 +128,11 @@ private:
     Activations a_;
     DeviceBuffer logits_dev_, hidden_dev_;          // outputs in backend memory (device backends)
     DeviceBuffer greedy_dev_;                       // (n_outputs) ids, then (n_outputs) log-probs
+    mutable DeviceBuffer pick_dev_;                 // sample(): (n) ids, then (n) log-probs
+    mutable DeviceBuffer pick_params_dev_, pick_adjust_dev_, pick_scratch_dev_;  // sample()'s inputs
+    mutable std::vector<SampleRowParams> pick_params_;  // sample(): the picks' controls (host)
+    mutable std::vector<SampleAdjust> pick_adjust_;     //   and adjusted tokens
+    mutable std::vector<int32_t> pick_out_;             //   the ids and log-prob bits read back
     mutable std::vector<float> logits_, hidden_;    // the host's: written in place on the CPU
     mutable std::vector<float> row_;                // one downloaded row of logits
     mutable bool logits_on_host_ = false, hidden_on_host_ = false;

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/types.h"
 #include "model/llama_model.h"
+#include "model/sampler.h"
 #include "model/session.h"
 #include "stackllama4j.h"
 #include "testing.h"
@@ -165,6 +166,143 @@ TEST(device_sim_decode_step_moves_only_the_batch_in_and_what_is_asked_out) {
     s.greedy(picks, lps);
     CHECK_EQ(c.upload_bytes, row_in);
     CHECK_EQ(c.download_bytes, 4 + 8);
+    std::remove(sim_model_path(SL4J_TYPE_Q4_K).c_str());
+}
+
+namespace {
+
+// Three samplers of different controls for a seeded sampled decode: temperature, top-k and top-p;
+// repetition / frequency / presence penalties over a window with a logit bias; min-p.
+std::vector<std::unique_ptr<TokenSampler>> make_samplers(int64_t n_vocab, uint64_t seed) {
+    std::vector<std::unique_ptr<TokenSampler>> out;
+    sl4j_sampler_params a = sampler_default_params();
+    a.temperature = 0.8f, a.top_k = 40, a.top_p = 0.9f, a.seed = seed;
+    sl4j_sampler_params b = sampler_default_params();
+    b.temperature = 1.2f, b.repeat_penalty = 1.3f, b.frequency_penalty = 0.2f, b.presence_penalty = 0.1f;
+    b.penalty_last_n = 16, b.seed = seed + 1;
+    sl4j_sampler_params c = sampler_default_params();
+    c.temperature = 0.7f, c.min_p = 0.05f, c.seed = seed + 2;
+    for (const sl4j_sampler_params& p : {a, b, c}) out.push_back(std::make_unique<TokenSampler>(p, n_vocab));
+    const int32_t ids[] = {5, 17};
+    const float bias[] = {2.0f, -INFINITY};
+    out[1]->set_logit_bias(ids, bias, 2);
+    return out;
+}
+
+struct Sampled {
+    std::vector<int32_t> tokens;
+    std::vector<float> logprobs;
+};
+
+// A prefill of three sequences, then `steps` sampled decode steps of all three: each step one
+// batched pick on the backend (LlamaSession::sample), accepted into each sampler's window.
+// host_path: pick each row with TokenSampler::sample over the row on the host instead.
+Sampled sample_steps(const LlamaModel& model, int steps, bool host_path) {
+    const int64_t V = model.hparams().n_vocab;
+    LlamaSession s(model, 3, 64);
+    auto samplers = make_samplers(V, 41);
+    const int32_t prompt[6] = {1, 20, 3, 40, 5, 60}, seqs[6] = {0, 0, 1, 1, 2, 2};
+    const int8_t outs[6] = {0, 1, 0, 1, 0, 1};
+    s.decode(prompt, seqs, outs, nullptr, 6, true);
+    Sampled r;
+    TokenSampler* ptrs[3] = {samplers[0].get(), samplers[1].get(), samplers[2].get()};
+    const int32_t rows[3] = {0, 1, 2}, all[3] = {0, 1, 2};
+    for (int step = 0; step < steps; ++step) {
+        int32_t t[3];
+        float lp[3];
+        if (host_path) {
+            for (int i = 0; i < 3; ++i) t[i] = ptrs[i]->sample(s.logits_row(i), -1, &lp[i], 0, nullptr, nullptr);
+        } else {
+            s.sample(ptrs, rows, nullptr, 3, t, lp);
+        }
+        for (int i = 0; i < 3; ++i) {
+            ptrs[i]->accept(t[i]);
+            r.tokens.push_back(t[i]);
+            r.logprobs.push_back(lp[i]);
+        }
+        s.decode(t, all, nullptr, nullptr, 3, true);
+    }
+    return r;
+}
+
+}  // namespace
+
+// A sampled decode on the device: the same picks and log-probs as the CPU backend, bit for bit
+// (the device-sim backend runs the CPU's kernels in the same order, so its logits are the CPU's),
+// and the same as the host sampler over downloaded rows (one implementation of the pick).
+TEST(device_sim_sampling_matches_cpu_for_a_fixed_seed_over_many_steps) {
+    write_model(SL4J_TYPE_Q8_0);
+    auto cpu = LlamaModel::load(sim_model_path(SL4J_TYPE_Q8_0));
+    TransferCounts c;
+    auto sim = LlamaModel::load(sim_model_path(SL4J_TYPE_Q8_0), make_device_sim_backend(&c));
+    const int steps = 40;
+    const Sampled a = sample_steps(*cpu, steps, false), b = sample_steps(*sim, steps, false),
+                  h = sample_steps(*cpu, steps, true);
+    CHECK_EQ(int64_t(a.tokens.size()), int64_t(3 * steps));
+    CHECK(a.tokens == b.tokens);
+    CHECK(a.logprobs == b.logprobs);
+    CHECK(a.tokens == h.tokens);
+    CHECK(a.logprobs == h.logprobs);
+    // Not a constant stream: the draws vary, and the log-probs are the model's (< 0).
+    int distinct = 0;
+    for (size_t i = 1; i < a.tokens.size(); ++i) distinct += a.tokens[i] != a.tokens[i - 1];
+    CHECK(distinct > steps);
+    for (float lp : a.logprobs) CHECK(lp < 0.f);
+    std::remove(sim_model_path(SL4J_TYPE_Q8_0).c_str());
+}
+
+// A temperature + top-k + top-p decode step on the device moves the batch in, the picks'
+// controls (and penalised tokens) in, and one token and log-prob per row out: no logits row.
+TEST(device_sim_sampled_decode_step_moves_controls_in_and_only_the_picks_out) {
+    write_model(SL4J_TYPE_Q4_K);
+    TransferCounts c;
+    auto model = LlamaModel::load(sim_model_path(SL4J_TYPE_Q4_K), make_device_sim_backend(&c));
+    const int64_t V = model->hparams().n_vocab;
+    LlamaSession s(*model, 2, 32);
+    const int32_t prompt[6] = {1, 2, 3, 4, 5, 6}, seqs[6] = {0, 0, 0, 1, 1, 1};
+    const int8_t outs[6] = {0, 0, 1, 0, 0, 1};
+    s.decode(prompt, seqs, outs, nullptr, 6, true);
+    sl4j_sampler_params p = sampler_default_params();
+    p.temperature = 0.8f, p.top_k = 40, p.top_p = 0.9f, p.seed = 3;
+    TokenSampler s0(p, V), s1(p, V);
+    TokenSampler* both[2] = {&s0, &s1};
+    const int32_t rows[2] = {0, 1}, step_seqs[2] = {0, 1};
+    int32_t t[2];
+    float lp[2];
+
+    // The step: decode (five uploads of the batch, the ids embedding reads back), then the picks:
+    // one upload of two 56-byte controls, one 16-byte read of two ids and two log-probs.
+    const int64_t row_in = 4 + 4 + 8 + 8 + 8;
+    c = TransferCounts();
+    const int32_t step[2] = {7, 8};
+    s.decode(step, step_seqs, nullptr, nullptr, 2, true);
+    s.sample(both, rows, nullptr, 2, t, lp);
+    CHECK_EQ(c.uploads, 5 + 1);
+    CHECK_EQ(c.upload_bytes, 2 * row_in + 2 * 56);
+    CHECK_EQ(c.downloads, 1 + 1);
+    CHECK_EQ(c.download_bytes, 2 * 4 + 2 * 8);
+    for (int i = 0; i < 2; ++i) {
+        CHECK(t[i] >= 0 && t[i] < V);
+        CHECK_NEAR(lp[i], s.logprob(i, t[i]), 1e-6);
+    }
+    // With a penalty window: the distinct penalised tokens go up too (12 bytes each), in one more upload.
+    sl4j_sampler_params q = p;
+    q.repeat_penalty = 1.3f;
+    TokenSampler pen(q, V);
+    for (int32_t tok : {4, 9, 4, 11}) pen.accept(tok);
+    TokenSampler* one[1] = {&pen};
+    c = TransferCounts();
+    s.sample(one, rows, nullptr, 1, t, lp);
+    CHECK_EQ(c.uploads, 2);
+    CHECK_EQ(c.upload_bytes, 56 + 3 * 12);
+    CHECK_EQ(c.downloads, 1);
+    CHECK_EQ(c.download_bytes, 8);
+    // The host sampler over a downloaded row (what a pick with top-n alternatives does): the row comes back.
+    c = TransferCounts();
+    float row_lp = 0;
+    const int32_t again = s1.sample(s.logits_row(1), -1, &row_lp, 0, nullptr, nullptr);
+    CHECK(again >= 0 && again < V);
+    CHECK_EQ(c.download_bytes, V * 4);
     std::remove(sim_model_path(SL4J_TYPE_Q4_K).c_str());
 }
 

@@ -27,10 +27,12 @@
 
 #include "../bench/random_weights.h"
 #include "backend/backend.h"
+#include "core/hash.h"
 #include "core/types.h"
 #include "model/llama_model.h"
 #include "model/session.h"
 #include "quant/quant.h"
+#include "sample_reference.h"
 #include "testing.h"
 #include "train/adamw.h"
 #include "train/full.h"
@@ -742,6 +744,87 @@ double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
 }
 
 }  // namespace
+
+// Token picks on the device (sample_rows) against the CPU's, pick by pick: 4 rows of 5003 logits
+// (not a power of two: the sort's padding), picks with temperature / top-k / top-p / min-p,
+// penalties and logit bias, greedy with a tie, a banned token, every token excluded and a row
+// without a finite logit. The weights use expf (2 ulp) and the sums run in another order, so a
+// pick may differ only where its draw lies within rounding of a boundary between candidates:
+// draws are chosen at least 1e-6 from every boundary of the float64 reference (and top-p cuts
+// 1e-6 from a knife edge); then the tokens must be equal, the log-probs within 1e-5 relative.
+TEST(cuda_sample_rows_match_cpu) {
+    Backend& g = gpu();
+    const int64_t R = 4, V = 5003;
+    auto L = noise(R * V, 91, 4.f);
+    L[size_t(0 * V + 17)] = L[size_t(0 * V + 4000)] = 9.f;  // a tie at the top of row 0: 17 is the argmax
+    for (int64_t i = 0; i < V; ++i) L[size_t(3 * V + i)] = -INFINITY;  // row 3: no finite logit
+    std::vector<SampleAdjust> adj = {{17, 2, 0.f}, {4000, 0, 1.f}, {123, 1, -INFINITY}, {3000, 3, 0.5f}, {42, 1, 0.f}};
+    auto params = [](int32_t row, float t, int32_t k, float top_p, float min_p) {
+        SampleRowParams p{};
+        p.row = row, p.banned = -1, p.temperature = t, p.top_k = k, p.top_p = top_p, p.min_p = min_p;
+        p.repeat_penalty = 1.f, p.frequency_penalty = 0.f, p.presence_penalty = 0.f;
+        return p;
+    };
+    std::vector<SampleRowParams> ps;
+    for (int rep = 0; rep < 4; ++rep) {
+        const int32_t row = rep % 3;
+        ps.push_back(params(row, 1.0f, 0, 1.f, 0.f));
+        ps.push_back(params(row, 0.8f, 40, 0.9f, 0.f));
+        ps.push_back(params(row, 1.2f, 0, 0.95f, 0.f));
+        ps.push_back(params(row, 0.7f, 0, 1.f, 0.05f));
+        ps.push_back(params(row, 1.0f, 200, 1.f, 0.01f));
+        SampleRowParams pen = params(row, 0.9f, 50, 0.8f, 0.f);
+        pen.repeat_penalty = 1.3f, pen.frequency_penalty = 0.2f, pen.presence_penalty = 0.1f;
+        pen.adj_begin = 0, pen.adj_count = int32_t(adj.size());
+        pen.banned = 7;
+        ps.push_back(pen);
+    }
+    for (SampleRowParams& p : ps) {  // draws away from the reference's boundaries
+        const sl4j_test::RefCandidates ref = sl4j_test::reference_candidates(L.data() + p.row * V, V, p, adj.data());
+        CHECK(ref.cut_margin > 1e-6);
+        double margin = 0;
+        for (uint64_t j = ps.size() * 1000 + uint64_t(&p - ps.data()); margin < 1e-6; j += 7919) {
+            p.u = double(mix64(j) >> 11) * 0x1p-53;
+            sl4j_test::reference_pick(ref, p.u, &margin);
+        }
+    }
+    SampleRowParams greedy = params(0, 0.f, 0, 1.f, 0.f);
+    ps.push_back(greedy);
+    greedy.banned = 17;
+    ps.push_back(greedy);
+    SampleRowParams none = params(1, 1.f, 0, 1.f, 0.f);  // a -inf bias on every token
+    none.adj_begin = int32_t(adj.size()), none.adj_count = int32_t(V);
+    for (int32_t t = 0; t < V; ++t) adj.push_back({t, 0, -INFINITY});
+    ps.push_back(none);
+    ps.push_back(params(3, 1.f, 0, 1.f, 0.f));
+    const int64_t n = int64_t(ps.size());
+
+    std::vector<int32_t> want_t(size_t(n), 0);
+    std::vector<float> want_lp(size_t(n), 0.f);
+    std::vector<char> host_scratch(size_t(host().sample_scratch_bytes(n, V)));
+    host().sample_rows(want_t.data(), want_lp.data(), L.data(), ps.data(), adj.data(), host_scratch.data(), n, V);
+    for (int64_t i = 0; i + 4 < n; ++i) {  // the CPU is the reference's pick
+        double margin;
+        const SampleRowParams& p = ps[size_t(i)];
+        CHECK_EQ(want_t[size_t(i)],
+                 sl4j_test::reference_pick(sl4j_test::reference_candidates(L.data() + p.row * V, V, p, adj.data()),
+                                           p.u, &margin));
+    }
+    CHECK_EQ(want_t[size_t(n - 4)], 17);
+    CHECK_EQ(want_t[size_t(n - 3)], 4000);
+    CHECK_EQ(want_t[size_t(n - 2)], kSampleAllExcluded);
+    CHECK_EQ(want_t[size_t(n - 1)], kSampleNoFiniteLogit);
+
+    Dev dL(g, L), dP(g, ps.data(), n * int64_t(sizeof(SampleRowParams))),
+        dA(g, adj.data(), int64_t(adj.size() * sizeof(SampleAdjust))), dS(g, g.sample_scratch_bytes(n, V)),
+        dT(g, n * 4), dLP(g, n * 4);
+    g.sample_rows(dT.as<int32_t>(), dLP.f(), dL.f(), dP.as<SampleRowParams>(), dA.as<SampleAdjust>(), dS.p, n, V);
+    const auto got_t = dT.get<int32_t>(size_t(n));
+    auto got_lp = dLP.get<float>(size_t(n));
+    CHECK(got_t == want_t);
+    for (int64_t i = n - 2; i < n; ++i) got_lp[size_t(i)] = want_lp[size_t(i)];  // no pick: no log-prob
+    check_rel("sample_rows log-probs", got_lp, want_lp, 1e-5, 1e-3);
+}
 
 TEST(cuda_whole_model_logits_every_type_match_cpu) {
     Backend& g32 = gpu(true);

@@ -445,6 +445,13 @@ int32_t sl4j_sampler_accept(sl4j_sampler* sampler, int32_t token);
  * picks (on a GPU only the token and its log-prob come back); n_top > 0 reads the row on the host. */
 int32_t sl4j_sampler_sample(sl4j_sampler* sampler, const sl4j_session* session, int32_t row, int32_t banned,
                             int32_t n_top, int32_t* token, float* logprob, int32_t* top_ids, float* top_logprobs);
+/* n picks from the session's last decode in one call: pick i from output row rows[i] with
+ * samplers[i] (a sampler named twice draws twice, in order), banned[i] excluded (-1: none; banned may be NULL).
+ * tokens[i] and logprobs[i] (logprobs may be NULL) receive them, as sl4j_sampler_sample with
+ * n_top = 0 would, pick by pick. On a GPU the picks' controls go up and only the n tokens and
+ * log-probs come back, in one transfer each. The picks are not accepted into the windows. */
+int32_t sl4j_sampler_sample_batch(sl4j_sampler* const* samplers, const sl4j_session* session, const int32_t* rows,
+                                  const int32_t* banned, int32_t n, int32_t* tokens, float* logprobs);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Training: LoRA adapters over a frozen base, training forward/backward, AdamW               */

@@ -1,5 +1,7 @@
 // C API: native token sampling over a session's logits.
+#include <algorithm>
 #include <memory>
+#include <vector>
 
 #include "api/guard.h"
 #include "api/handles.h"
@@ -58,6 +60,25 @@ int32_t sl4j_sampler_sample(sl4j_sampler* sampler, const sl4j_session* session, 
         } else {  // the top-n alternatives read the row on the host
             *token = sampler->impl->sample(s.logits_row(row), banned, logprob, n_top, top_ids, top_logprobs);
         }
+    });
+}
+
+int32_t sl4j_sampler_sample_batch(sl4j_sampler* const* samplers, const sl4j_session* session, const int32_t* rows,
+                                  const int32_t* banned, int32_t n, int32_t* tokens, float* logprobs) {
+    return guard([&] {
+        SL4J_CHECK_HANDLE(session);
+        SL4J_CHECK_ARG(n >= 0, "n must be >= 0, got %d", n);
+        if (n == 0) return;
+        SL4J_CHECK_ARG(samplers != nullptr && rows != nullptr && tokens != nullptr,
+                       "sample_batch needs samplers, rows and room for the tokens");
+        std::vector<TokenSampler*> impl(static_cast<size_t>(n));
+        for (int32_t i = 0; i < n; ++i) {
+            SL4J_CHECK_ARG(samplers[i] != nullptr, "samplers[%d] is NULL", i);
+            impl[size_t(i)] = samplers[i]->impl.get();
+        }
+        std::vector<float> lp(static_cast<size_t>(n));
+        session->impl->sample(impl.data(), rows, banned, n, tokens, lp.data());
+        if (logprobs != nullptr) std::copy(lp.begin(), lp.end(), logprobs);
     });
 }
 

@@ -53,6 +53,24 @@ __device__ inline float block_max(float v, float* scratch) {
     return warp_max(t);
 }
 
+// Block argmax: each thread offers (v, i); the largest v wins, the lower i on ties (an offer of
+// -inf with a sentinel index larger than any real one loses to every real offer). sv, si:
+// blockDim entries. Every thread gets the winner's index.
+__device__ inline int64_t block_argmax(float v, int64_t i, float* sv, int64_t* si) {
+    sv[threadIdx.x] = v;
+    si[threadIdx.x] = i;
+    __syncthreads();
+    for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) {
+            const float w = sv[threadIdx.x + s];
+            const int64_t j = si[threadIdx.x + s];
+            if (w > sv[threadIdx.x] || (w == sv[threadIdx.x] && j < si[threadIdx.x])) sv[threadIdx.x] = w, si[threadIdx.x] = j;
+        }
+        __syncthreads();
+    }
+    return si[0];
+}
+
 // The max of a row and Σ exp(l - max) (float exponentials summed in double), as the CPU's.
 __device__ inline void row_max_and_exp_sum(const float* l, int64_t n, float* mx_out, double* sum_out) {
     __shared__ float fscratch[kWarp];

@@ -179,18 +179,8 @@ __global__ void argmax_logprob_kernel(int32_t* tokens, float* logprobs, const fl
     int64_t bi = n_vocab;
     for (int64_t i = threadIdx.x; i < n_vocab; i += blockDim.x)
         if (l[i] > best || (bi == n_vocab && l[i] == best)) best = l[i], bi = i;
-    sv[threadIdx.x] = best;
-    si[threadIdx.x] = bi;
-    __syncthreads();
-    for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
-        if (threadIdx.x < s) {
-            const float v = sv[threadIdx.x + s];
-            const int64_t j = si[threadIdx.x + s];
-            if (v > sv[threadIdx.x] || (v == sv[threadIdx.x] && j < si[threadIdx.x])) sv[threadIdx.x] = v, si[threadIdx.x] = j;
-        }
-        __syncthreads();
-    }
-    const int64_t pick = si[0] < n_vocab ? si[0] : 0;
+    const int64_t top = block_argmax(best, bi, sv, si);
+    const int64_t pick = top < n_vocab ? top : 0;
     float mx;
     double sum;
     row_max_and_exp_sum(l, n_vocab, &mx, &sum);

@@ -140,25 +140,13 @@ __global__ void sample_kernel(int32_t* tokens, float* logprobs, const float* log
     if (p.temperature == 0.0f) {
         // 2. Greedy: the largest finite controlled logit, the lower id on ties.
         __shared__ float sv[kThreads];
-        __shared__ int32_t si[kThreads];
+        __shared__ int64_t si[kThreads];
         float best = -INFINITY;
-        int32_t bi = INT_MAX;
+        int64_t bi = INT64_MAX;  // no finite candidate seen
         for (int64_t i = threadIdx.x; i < V; i += blockDim.x)
-            if (keys[i] != -INFINITY && (keys[i] > best || bi == INT_MAX)) best = keys[i], bi = int32_t(i);
-        sv[threadIdx.x] = best;
-        si[threadIdx.x] = bi;
-        __syncthreads();
-        for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
-            if (threadIdx.x < s) {
-                const float v = sv[threadIdx.x + s];
-                const int32_t j = si[threadIdx.x + s];
-                const bool better = j != INT_MAX && (si[threadIdx.x] == INT_MAX || v > sv[threadIdx.x] ||
-                                                     (v == sv[threadIdx.x] && j < si[threadIdx.x]));
-                if (better) sv[threadIdx.x] = v, si[threadIdx.x] = j;
-            }
-            __syncthreads();
-        }
-        pick = si[0] == INT_MAX ? -1 : si[0];
+            if (keys[i] != -INFINITY && (keys[i] > best || bi == INT64_MAX)) best = keys[i], bi = i;
+        const int64_t top = block_argmax(best, bi, sv, si);
+        pick = top == INT64_MAX ? -1 : top;
     } else {
         // 3. Weights of the candidates (finite controlled logits), -1 for the rest and the padding.
         const float inv_t = 1.0f / p.temperature;

@@ -5,6 +5,9 @@ import dev.stackllama4j.bridge.sl4j_sampler;
 import dev.stackllama4j.bridge.sl4j_sampler_params;
 import dev.stackllama4j.inference.Sampling;
 import java.util.Map;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.PointerPointer;
 
 /**
  * The native sampler of one sequence: picks each next token from a session's logits without
@@ -74,6 +77,34 @@ public final class TokenSampler implements AutoCloseable {
         float[] lps = new float[nTop];
         Native.check(sl4j.sl4j_sampler_sample(h(), session.h(), row, banned, nTop, token, lp, ids, lps));
         return new Pick(token[0], lp[0], ids, lps);
+    }
+
+    /**
+     * One pick per sampler from the session's last decode, in one native call: pick {@code i} from
+     * output row {@code rows[i]} with {@code samplers[i]}, {@code banned[i]} excluded (-1: none). On
+     * a GPU only the picked tokens and their log-probs come back. No top-n alternatives; the picks
+     * are not accepted.
+     */
+    public static Pick[] sampleBatch(TokenSampler[] samplers, Session session, int[] rows, int[] banned) {
+        int n = samplers.length;
+        if (rows.length != n || banned.length != n)
+            throw new IllegalArgumentException("sampleBatch needs one row and one banned token per sampler, got "
+                    + n + " samplers, " + rows.length + " rows, " + banned.length + " banned");
+        int[] tokens = new int[n];
+        float[] lps = new float[n];
+        try (PointerPointer<sl4j_sampler> hs = new PointerPointer<>(n);
+                IntPointer r = new IntPointer(rows);
+                IntPointer b = new IntPointer(banned);
+                IntPointer t = new IntPointer(n);
+                FloatPointer l = new FloatPointer(n)) {
+            for (int i = 0; i < n; i++) hs.put(i, samplers[i].h());
+            Native.check(sl4j.sl4j_sampler_sample_batch(hs, session.h(), r, b, n, t, l));
+            t.get(tokens);
+            l.get(lps);
+        }
+        Pick[] out = new Pick[n];
+        for (int i = 0; i < n; i++) out[i] = new Pick(tokens[i], lps[i], new int[0], new float[0]);
+        return out;
     }
 
     private sl4j_sampler h() {

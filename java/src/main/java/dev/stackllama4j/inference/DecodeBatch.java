@@ -11,7 +11,8 @@ import java.util.List;
  * The generation step that {@link LlamaEngine} and {@link Generator} share: one KV-cache session
  * with a fixed number of sequence slots; each {@link #step()} decodes every occupied slot in one
  * forward pass (a new sequence's whole prompt, else its last token) and picks each next token
- * natively with the sequence's own {@link TokenSampler}, so no logits are copied to Java. Not
+ * natively with the sequence's own {@link TokenSampler}, all rows in one call, so no logits are
+ * copied to Java (nor, on a GPU, to the host). Not
  * thread-safe: one driving thread.
  */
 final class DecodeBatch implements AutoCloseable {
@@ -108,11 +109,25 @@ final class DecodeBatch implements AutoCloseable {
             }
         }
         session.decode(toks, seqs, outs, true);
+        // Every pick in one native call unless a sequence wants top-n alternatives (those read
+        // their row of logits): on a GPU only the picked tokens and log-probs come back.
+        int n = order.size();
+        TokenSampler.Pick[] picks = null;
+        if (order.stream().allMatch(s -> s.topN() == 0)) {
+            TokenSampler[] samplers = new TokenSampler[n];
+            int[] rowIds = new int[n], banned = new int[n];
+            for (int row = 0; row < n; row++) {
+                samplers[row] = order.get(row).sampler;
+                rowIds[row] = row;
+                banned[row] = order.get(row).banned();
+            }
+            picks = TokenSampler.sampleBatch(samplers, session, rowIds, banned);
+        }
         List<Sequence> done = new ArrayList<>();
-        for (int row = 0; row < order.size(); row++) {
+        for (int row = 0; row < n; row++) {
             Sequence s = order.get(row);
             s.prefilled = true;
-            TokenSampler.Pick p = s.sampler.sample(session, row, s.banned(), s.topN());
+            TokenSampler.Pick p = picks != null ? picks[row] : s.sampler.sample(session, row, s.banned(), s.topN());
             s.last = p.token();
             s.sampler.accept(p.token());
             if (s.take(p)) {

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 public class CudaRuntimeTest {
     /** The reasons the engine gives for "no usable GPU" once the plugin is open (or its runtime is missing). */
-    public static final Pattern PLUGIN_REASON = Pattern.compile(
+    private static final Pattern PLUGIN_REASON = Pattern.compile(
             "no NVIDIA driver on this machine \\(libcuda\\.so\\.1 not found\\)"
                     + "|the NVIDIA driver supports CUDA \\d+\\.\\d+, older than the CUDA runtime .*"
                     + "|no CUDA GPU visible \\(NVIDIA driver for CUDA \\d+\\.\\d+\\)"
@@ -36,7 +36,7 @@ public class CudaRuntimeTest {
     Path tmp;
 
     /** True when this build packaged the CUDA plugin beside the main library. */
-    public static boolean pluginBuilt() {
+    static boolean pluginBuilt() {
         return sl4j_backend.class.getResource(Loader.getPlatform() + "/" + System.mapLibraryName("stackllama4j_cuda"))
                 != null;
     }

@@ -13,4 +13,6 @@ cmake -S "$root" -B "$target/cmake-build" -DCMAKE_BUILD_TYPE=Release \
   || { cat "$target/cmake-configure.log"; exit 1; }
 grep -E "stackllama4j: CUDA" "$target/cmake-configure.log" || true
 cmake --build "$target/cmake-build" --parallel "$jobs"
+# A CUDA plugin installed by an earlier build with CUDA must not outlive a build without it.
+rm -f "$target/native-install/lib/libstackllama4j_cuda.so"
 cmake --install "$target/cmake-build" >/dev/null

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/cuda_plugin.h"
 #include "core/error.h"
 #include "core/types.h"
 #include "random_weights.h"
@@ -193,14 +194,9 @@ int main(int argc, char** argv) {
     std::printf("planned peak device memory, 7B Q4_K: LoRA r16 SFT 1024x4 (checkpointing) %.2f GiB, "
                 "PPO 8x(256+128) %.2f GiB\n", double(plan.sft) / 1073741824.0, double(plan.ppo) / 1073741824.0);
     std::fflush(stdout);
-    if (!stand_in && cuda_device_count() == 0) {
-        std::fprintf(stderr, "gpu_bench: no GPU: no usable CUDA device (this build %s CUDA)\n",
-#if defined(SL4J_WITH_CUDA)
-                     "has"
-#else
-                     "lacks"
-#endif
-        );
+    std::string why_no_gpu;
+    if (!stand_in && cuda_device_count(&why_no_gpu) == 0) {
+        std::fprintf(stderr, "gpu_bench: no GPU: %s\n", why_no_gpu.c_str());
         return 3;
     }
     try {

@@ -45,7 +45,8 @@ const char* sl4j_last_error(void);
 const char* sl4j_status_name(int32_t status);
 /* Engine version string ("0.1.0"). */
 const char* sl4j_version(void);
-/* One line describing the build and the CPU: SIMD level in use, threads, CUDA compiled or not. */
+/* One line describing the build and the CPU: SIMD level in use, threads, usable CUDA devices (and
+ * why there are none). */
 const char* sl4j_system_info(void);
 /* The CPU kernels matrix products have run on since the previous call, comma-separated, as
  * op:weight-type/level ("gemv:f32/avx512,qgemm:q4_K/avx512vnni"): gemv / gemm are the exact
@@ -117,9 +118,17 @@ enum sl4j_device {
     SL4J_DEVICE_AUTO = 2 /* CUDA when a usable GPU is present, else CPU */
 };
 
-/* Number of usable CUDA devices: 0 when CUDA was not compiled in, no driver is installed or no
- * GPU is visible. Never fails. */
+/* Number of usable CUDA devices: 0 when CUDA was not compiled in, the CUDA runtime or the driver
+ * is missing, or no GPU is visible. Never fails. */
 int32_t sl4j_cuda_device_count(void);
+
+/* The CUDA backend is a plugin, libstackllama4j_cuda.so, the only part of the engine linked to the
+ * CUDA runtime (libcudart.so.13). It is opened the first time CUDA is asked for (device CUDA or
+ * AUTO, sl4j_cuda_device_count); the CPU path never needs it. By default it is looked for next to
+ * libstackllama4j.so. plugin_path (NULL or "": that default) names it elsewhere; runtime_hint (NULL
+ * or "": a default naming libcudart.so.13) is the sentence given when the CUDA runtime cannot be
+ * found. A plugin already opened stays; a failed attempt is retried with the new settings. */
+int32_t sl4j_cuda_configure(const char* plugin_path, const char* runtime_hint);
 
 typedef struct sl4j_backend sl4j_backend;
 

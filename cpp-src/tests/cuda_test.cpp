@@ -27,6 +27,7 @@
 
 #include "../bench/random_weights.h"
 #include "backend/backend.h"
+#include "backend/cuda_plugin.h"
 #include "core/hash.h"
 #include "core/types.h"
 #include "model/llama_model.h"
@@ -58,7 +59,8 @@ bool cpu_stands_in() {
 }
 
 void skip_without_gpu() {
-    if (cuda_device_count() == 0) sl4j_test::skip("no GPU: no usable CUDA device (built without nvcc, no driver, or no device)");
+    std::string why;
+    if (cuda_device_count(&why) == 0) sl4j_test::skip("no GPU: " + why);
 }
 
 // The CUDA backend (F32 or BF16 GEMM), or a skip naming why there is none. With

@@ -4,6 +4,7 @@
 
 #include "api/guard.h"
 #include "backend/backend.h"
+#include "backend/cuda_plugin.h"
 #include "core/types.h"
 #include "cpu/qdot.h"
 #include "cpu/threadpool.h"
@@ -40,14 +41,11 @@ const char* sl4j_version(void) { return "0.1.0"; }
 
 const char* sl4j_system_info(void) {
     static thread_local std::string info;
-#ifdef SL4J_WITH_CUDA
-    const char* cuda = "compiled";
-#else
-    const char* cuda = "not compiled";
-#endif
-    info = format("stackllama4j %s | SIMD %s | int8 dot %s | threads %d | CUDA %s, %d usable device(s)",
-                  sl4j_version(), cpu::simd_level(), cpu::qkernels().name, cpu::threads(), cuda,
-                  cuda_device_count());
+    std::string why;
+    const int devices = cuda_device_count(&why);
+    info = format("stackllama4j %s | SIMD %s | int8 dot %s | threads %d | CUDA: %d usable device(s)%s%s",
+                  sl4j_version(), cpu::simd_level(), cpu::qkernels().name, cpu::threads(), devices,
+                  why.empty() ? "" : ", ", why.c_str());
     return info.c_str();
 }
 
@@ -58,6 +56,10 @@ const char* sl4j_kernels_ran(void) {
 }
 
 int32_t sl4j_cuda_device_count(void) { return cuda_device_count(); }
+
+int32_t sl4j_cuda_configure(const char* plugin_path, const char* runtime_hint) {
+    return guard([&] { configure_cuda_plugin(plugin_path ? plugin_path : "", runtime_hint ? runtime_hint : ""); });
+}
 
 struct sl4j_backend_params sl4j_backend_default_params(void) {
     sl4j_backend_params p;

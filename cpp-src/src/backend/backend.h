@@ -1,6 +1,6 @@
 // The backend seam. A Backend owns device memory and runs ops on tensors that
 // live in it; the CPU backend is always present, the CUDA backend when built
-// with SL4J_WITH_CUDA and a usable GPU exists. Engine code calls ops through
+// with SL4J_WITH_CUDA (as a plugin, backend/cuda_plugin.h) and a usable GPU exists. Engine code calls ops through
 // the tensors' backend, so a new device adds kernels, not a new engine.
 //
 // The ops below are the whole vocabulary of the LLaMA session and the trainer: model/ and
@@ -251,8 +251,9 @@ struct TransferCounts {
 // read values on the host (embedding's ids, crossentropy's targets, log_softmax_at, sum_squares)
 // count the download a GPU makes for them.
 std::unique_ptr<Backend> make_device_sim_backend(TransferCounts* counts);
-// Throws SL4J_ERR_UNSUPPORTED when CUDA was not compiled in, SL4J_ERR_BACKEND when the device
-// cannot be used.
+// The CUDA backend, from the plugin libstackllama4j_cuda.so (backend/cuda_plugin.h). Throws
+// SL4J_ERR_UNSUPPORTED when CUDA was not compiled in or the plugin is missing, SL4J_ERR_BACKEND when
+// the CUDA runtime, the driver or the device cannot be used; the message says which.
 std::unique_ptr<Backend> make_cuda_backend(int device_index);
 
 // Settings of the CUDA backend.
@@ -262,7 +263,7 @@ struct CudaBackendOptions {
     bool f32_gemm = false;
 };
 std::unique_ptr<Backend> make_cuda_backend(int device_index, const CudaBackendOptions& options);
-// Usable CUDA devices; 0 without CUDA, driver or GPU. Never throws.
+// Usable CUDA devices; 0 without CUDA, plugin, runtime, driver or GPU. Never throws.
 int cuda_device_count();
 
 // The backend of an enum sl4j_device: CPU; CUDA (fails with SL4J_ERR_BACKEND saying why when

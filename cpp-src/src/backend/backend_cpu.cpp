@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "backend/backend.h"
+#include "backend/cuda_plugin.h"
 #include "core/error.h"
 #include "cpu/matmul.h"
 #include "cpu/ops.h"
@@ -249,38 +250,24 @@ double Backend::sum_squares(const float* x, int64_t n) {
 }
 
 std::unique_ptr<Backend> choose_backend(int32_t device, int cuda_device, std::string* notice) {
-#ifdef SL4J_WITH_CUDA
-    const char* why_not = "no usable CUDA GPU (no NVIDIA driver, or no device visible)";
-#else
-    const char* why_not = "this build of stackllama4j has no CUDA backend (built without nvcc)";
-#endif
-    const bool usable = cuda_device >= 0 && cuda_device < cuda_device_count();
-    switch (device) {
-        case SL4J_DEVICE_CPU: return make_cpu_backend();
-        case SL4J_DEVICE_CUDA:
-            if (!usable)
-                SL4J_FAIL(SL4J_ERR_BACKEND, "device cuda asked, but %s: use device cpu or auto",
-                          cuda_device_count() > 0 ? format("CUDA device %d is not one of the %d usable", cuda_device,
-                                                           cuda_device_count()).c_str()
-                                                  : why_not);
-            return make_cuda_backend(cuda_device);
-        case SL4J_DEVICE_AUTO: {
-            std::unique_ptr<Backend> be = usable ? make_cuda_backend(cuda_device) : make_cpu_backend();
-            if (notice != nullptr)
-                *notice = usable ? "device auto: running on the GPU, " + be->name()
-                                 : format("device auto: running on the CPU: %s", why_not);
-            return be;
-        }
-        default: SL4J_FAIL(SL4J_ERR_INVALID_ARGUMENT, "unknown device %d (expected 0 cpu, 1 cuda, 2 auto)", device);
+    if (device == SL4J_DEVICE_CPU) return make_cpu_backend();
+    SL4J_CHECK_ARG(device == SL4J_DEVICE_CUDA || device == SL4J_DEVICE_AUTO,
+                   "unknown device %d (expected 0 cpu, 1 cuda, 2 auto)", device);
+    std::string why_not;
+    const int count = cuda_device_count(&why_not);
+    if (count > 0 && (cuda_device < 0 || cuda_device >= count))
+        why_not = format("CUDA device %d is not one of the %d usable", cuda_device, count);
+    if (count == 0 && why_not.empty()) why_not = "no usable CUDA GPU";
+    const bool usable = count > 0 && why_not.empty();
+    if (device == SL4J_DEVICE_CUDA) {
+        if (!usable) SL4J_FAIL(SL4J_ERR_BACKEND, "device cuda asked, but %s: use device cpu or auto", why_not.c_str());
+        return make_cuda_backend(cuda_device);
     }
+    std::unique_ptr<Backend> be = usable ? make_cuda_backend(cuda_device) : make_cpu_backend();
+    if (notice != nullptr)
+        *notice = usable ? "device auto: running on the GPU, " + be->name()
+                         : "device auto: running on the CPU: " + why_not;
+    return be;
 }
-
-#ifndef SL4J_WITH_CUDA
-std::unique_ptr<Backend> make_cuda_backend(int, const CudaBackendOptions&) {
-    SL4J_FAIL(SL4J_ERR_UNSUPPORTED, "this build of stackllama4j has no CUDA backend (built without nvcc)");
-}
-std::unique_ptr<Backend> make_cuda_backend(int device_index) { return make_cuda_backend(device_index, {}); }
-int cuda_device_count() { return 0; }
-#endif
 
 }  // namespace sl4j

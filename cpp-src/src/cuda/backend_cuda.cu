@@ -1,4 +1,5 @@
-// CUDA backend: device memory and every op of the backend seam on the GPU (kernels in cuda/*.cu).
+// CUDA backend: device memory and every op of the backend seam on the GPU (kernels in cuda/*.cu),
+// and the entry table of the plugin libstackllama4j_cuda.so (backend/cuda_plugin.h).
 // Pointers passed to ops are device memory. Ops are queued on the default stream and return
 // without waiting; download() synchronises. The few ops that must look at values on the host
 // (token ids and targets are range-checked, a log-prob or a norm is returned) copy only those:
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/cuda_plugin.h"
 #include "core/error.h"
 #include "cuda/common.cuh"
 #include "cuda/kernels.h"
@@ -211,25 +213,42 @@ private:
     double* scalars_ = nullptr;  // device: results returned to the host (a log-prob, a sum of squares)
 };
 
-}  // namespace
+// Why cudaGetDeviceCount found no device, in a few words (error: its status).
+std::string no_device_reason(cudaError_t error) {
+    int driver = 0, runtime = 0;
+    cudaDriverGetVersion(&driver);  // 0 when no driver is installed
+    cudaRuntimeGetVersion(&runtime);
+    if (driver == 0) return "no NVIDIA driver on this machine (libcuda.so.1 not found)";
+    if (error == cudaErrorInsufficientDriver)
+        return format("the NVIDIA driver supports CUDA %d.%d, older than the CUDA runtime %d.%d: update the driver",
+                      driver / 1000, driver % 1000 / 10, runtime / 1000, runtime % 1000 / 10);
+    if (error == cudaSuccess || error == cudaErrorNoDevice)
+        return format("no CUDA GPU visible (NVIDIA driver for CUDA %d.%d)", driver / 1000, driver % 1000 / 10);
+    return format("CUDA could not be initialised: %s (%s)", cudaGetErrorName(error), cudaGetErrorString(error));
+}
 
-std::unique_ptr<Backend> make_cuda_backend(int device_index, const CudaBackendOptions& options) {
-    int count = cuda_device_count();
+int device_count(std::string* why) {
+    int count = 0;
+    const cudaError_t error = cudaGetDeviceCount(&count);
+    if (error == cudaSuccess && count > 0) return count;
+    cudaGetLastError();  // clear the sticky status
+    if (why != nullptr) *why = no_device_reason(error);
+    return 0;
+}
+
+std::unique_ptr<Backend> make_backend(int device_index, const CudaBackendOptions& options) {
+    std::string why;
+    const int count = device_count(&why);
+    if (count == 0) SL4J_FAIL(SL4J_ERR_BACKEND, "CUDA device %d is not available: %s", device_index, why.c_str());
     if (device_index < 0 || device_index >= count)
         SL4J_FAIL(SL4J_ERR_BACKEND, "CUDA device %d is not available (%d usable device(s))", device_index, count);
     return std::make_unique<CudaBackend>(device_index, options);
 }
 
-std::unique_ptr<Backend> make_cuda_backend(int device_index) { return make_cuda_backend(device_index, {}); }
-
-int cuda_device_count() {
-    int count = 0;
-    // Without a driver this returns cudaErrorInsufficientDriver (35): no GPU, not a failure.
-    if (cudaGetDeviceCount(&count) != cudaSuccess) {
-        cudaGetLastError();
-        return 0;
-    }
-    return count;
-}
-
+}  // namespace
 }  // namespace sl4j
+
+extern "C" __attribute__((visibility("default"))) const sl4j::CudaPlugin* sl4j_cuda_plugin(void) {
+    static const sl4j::CudaPlugin table = {sl4j::kCudaPluginAbi, &sl4j::device_count, &sl4j::make_backend};
+    return &table;
+}

@@ -17,7 +17,8 @@ public final class Backend implements AutoCloseable {
     }
 
     public static Backend open(Device device) {
-        Native.load();
+        if (device == Device.CPU) Native.load();
+        else Native.prepareCuda();
         try (sl4j_backend_params p = sl4j.sl4j_backend_default_params()) {
             p.device(device.id);
             sl4j_backend h = new sl4j_backend();
@@ -41,9 +42,9 @@ public final class Backend implements AutoCloseable {
         return Native.str(sl4j.sl4j_backend_notice(handle()));
     }
 
-    /** Number of usable CUDA GPUs (0 without CUDA, driver or device). */
+    /** Number of usable CUDA GPUs (0 without the CUDA plugin, runtime, driver or device). */
     public static int cudaDeviceCount() {
-        Native.load();
+        Native.prepareCuda();
         return sl4j.sl4j_cuda_device_count();
     }
 
@@ -57,9 +58,9 @@ public final class Backend implements AutoCloseable {
         return Native.str(sl4j.sl4j_kernels_ran());
     }
 
-    /** Build and CPU summary: SIMD level, threads, CUDA. */
+    /** Build and CPU summary: SIMD level, threads, usable CUDA devices (or why there are none). */
     public static String systemInfo() {
-        Native.load();
+        Native.prepareCuda();
         return Native.str(sl4j.sl4j_system_info());
     }
 

@@ -91,7 +91,8 @@ public final class LlamaModel implements AutoCloseable {
      * changes it (set it with {@link Backend#setThreads} before the first load).
      */
     public static LlamaModel load(Path path, Options options) {
-        Native.load();
+        if (options.device() == Device.CPU) Native.load();
+        else Native.prepareCuda();
         if (!Files.isRegularFile(path)) throw new EngineException.Io(path + ": no such model file");
         sl4j_model h = new sl4j_model();
         try (sl4j_model_params p = sl4j.sl4j_model_default_params(); BytePointer cpath = Native.utf8(path.toString())) {

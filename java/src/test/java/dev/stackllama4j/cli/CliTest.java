@@ -272,9 +272,12 @@ class CliTest {
         assertEquals(0, auto.code(), auto.err());
         assertEquals(1, auto.err().lines().filter(l -> l.startsWith("device auto: running on the ")).count(), auto.err());
         if (dev.stackllama4j.engine.Backend.cudaDeviceCount() == 0) {
+            // Both name the reason the CUDA plugin gave (no driver, no runtime, no device).
+            String reason = dev.stackllama4j.engine.CudaRuntimeTest.noGpuReason();
+            assertTrue(auto.err().contains("device auto: running on the CPU: " + reason + "\n"), auto.err());
             Run cuda = run("logits", "--model", model.toString(), "--tokens", "1,2,3", "--out", npy.toString(), "--device", "cuda");
             assertEquals(1, cuda.code(), cuda.err());
-            assertTrue(cuda.err().contains("device cuda asked, but "), cuda.err());
+            assertTrue(cuda.err().contains("device cuda asked, but " + reason + ": use device cpu or auto"), cuda.err());
         }
         Path texts = Files.writeString(tmp.resolve("t.jsonl"), "{\"text\": \"a\"}\n");
         Run sft = run("sft", "--model", model.toString(), "--device", "cuda", "--train-file", texts.toString(),

@@ -308,9 +308,8 @@ struct sl4j_model_params {
                           * in place in the mapped file. CUDA: each tensor uploaded once in its stored
                           * type; fails with SL4J_ERR_BACKEND saying why when no usable GPU is present.
                           * AUTO: CUDA when a usable GPU is present, else CPU; sl4j_model_notice() says
-                          * which in one line. Training, LoRA adapters and full-parameter sets need a
-                          * model on the CPU in this version (SL4J_ERR_UNSUPPORTED otherwise).
-                          * Default SL4J_DEVICE_AUTO. */
+                          * which in one line. LoRA adapters, full-parameter sets and trainers made
+                          * for the model live and run there too. Default SL4J_DEVICE_AUTO. */
     int32_t cuda_device; /* index of the GPU for CUDA and AUTO. Default 0. */
 };
 struct sl4j_model_params sl4j_model_default_params(void);

@@ -355,7 +355,7 @@ static void forward_out(sl4j_trainer* trainer, const int32_t* tokens, const int3
     tr.forward(tokens, targets, doc_start, keep);
     if (logprobs)
         for (int64_t r = 0; r < tr.rows(); ++r) logprobs[r] = -tr.row_losses()[r];
-    if (hidden) std::copy_n(tr.hidden().data(), tr.rows() * trainer->dim, hidden);
+    if (hidden) tr.read_hidden(hidden);  // straight from the backend, no host copy kept
 }
 
 int32_t sl4j_trainer_forward(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targets,

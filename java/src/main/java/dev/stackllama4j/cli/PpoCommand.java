@@ -171,7 +171,8 @@ public final class PpoCommand implements Command {
             LlamaModel.Options options = new LlamaModel.Options(device, 0, kv, Precision.EXACT);  // the ratio needs the exact forward
             try (PpoSession session = oracle ? PpoSession.open(trunk, lora, RewardFunction.checker(), options)
                     : sharedTrunk ? PpoSession.openSharedTrunk(trunk, lora, rewardAdapter, check, options)
-                    : PpoSession.open(trunk, lora, RewardFunction.learned(rewardTrunk, rewardAdapter, check), options)) {
+                    : PpoSession.open(trunk, lora, RewardFunction.learned(rewardTrunk, rewardAdapter, check,
+                            new LlamaModel.Options(device, 0)), options)) {
                 session.policy().pool().setCheckpointing(cmd.hasOption("activation-checkpointing"));
                 int[] dropped = {0};
                 int limit = session.maxPromptTokens(c);

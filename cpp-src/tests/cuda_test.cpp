@@ -775,7 +775,8 @@ namespace {
 void fill_adapter(LoraAdapter& lora) {
     for (LoraTensor& T : lora.tensors()) {
         std::vector<float> v(static_cast<size_t>(T.size()));
-        for (int64_t i = 0; i < T.size(); ++i) v[size_t(i)] = bench::random_uniform(T.name.size() * 131 + 7, uint64_t(i), 0.05f);
+        for (int64_t i = 0; i < T.size(); ++i)
+            v[size_t(i)] = bench::random_uniform(T.name.size() * 131 + 7, uint64_t(i), 0.05f);
         T.w.upload(v.data());
     }
 }

@@ -386,7 +386,8 @@ TEST(device_sim_full_parameter_training_matches_cpu_bit_for_bit) {
         }
         for (const ParamTensor& T : full.tensors()) tensors[which].push_back(T.w.download());
     }
-    std::fprintf(stderr, "    loss %.4f -> %.4f, %zu tensors\n", losses[0].front(), losses[0].back(), tensors[0].size());
+    std::fprintf(stderr, "    loss %.4f -> %.4f, %zu tensors\n", losses[0].front(), losses[0].back(),
+                 tensors[0].size());
     CHECK(losses[0].back() < losses[0].front());
     CHECK(losses[1] == losses[0]);
     CHECK(norms[1] == norms[0]);

@@ -20,8 +20,8 @@
 // The session, the model, the trainer and the trainable tensors (LoRA adapters, full parameters,
 // their gradients and AdamW's moments: uploaded once at creation, downloaded only when saved or
 // read through the API) follow this. A training step moves in its token ids, row metadata,
-// targets and loss gradients, and out the row losses the caller reads and one scalar per
-// sum_squares (gradient-norm clipping).
+// targets and loss gradients, and out the row losses the caller reads (hidden states, entropies
+// and KL when asked) and one scalar per sum_squares (gradient-norm clipping).
 //
 // What a caller may assume of any backend:
 //  - ops run in call order; they may return before the work is done (CUDA queues kernels), and

@@ -190,8 +190,8 @@ void Trainer::layer_forward(int64_t l, LayerActs& A, float* x) {
     proj(l, kLoraV, A.v.f(), A.xn1.f(), A);
     be_.rope(A.q.f(), rope_cs_.f(), N, h.n_heads, h.head_dim, h.n_rot);
     be_.rope(A.k.f(), rope_cs_.f(), N, h.n_kv_heads, h.head_dim, h.n_rot);
-    be_.attention(A.att.f(), A.q.f(), A.k.f(), A.v.f(), seq_.as<int32_t>(), pos_.as<int64_t>(), first_.as<int64_t>(), N,
-                  h.n_heads, h.n_kv_heads, h.head_dim, cfg_.seq_len * h.kv_dim());
+    be_.attention(A.att.f(), A.q.f(), A.k.f(), A.v.f(), seq_.as<int32_t>(), pos_.as<int64_t>(),
+                  first_.as<int64_t>(), N, h.n_heads, h.n_kv_heads, h.head_dim, cfg_.seq_len * h.kv_dim());
     proj(l, kLoraO, tmp_.f(), A.att.f(), A);
     be_.residual(x, tmp_.f(), N * h.dim);
     be_.copy(A.x_mid.f(), x, N * h.dim * int64_t(sizeof(float)));
@@ -223,8 +223,8 @@ void Trainer::layer_backward(int64_t l, LayerActs& A, float* dx, const float* x_
     zero(dk_);
     zero(dv_);
     be_.attention_backward(dq_.f(), dk_.f(), dv_.f(), d_att_.f(), A.q.f(), A.k.f(), A.v.f(),
-                           seq_.as<int32_t>(), pos_.as<int64_t>(), first_.as<int64_t>(), N, cfg_.batch, h.n_heads, h.n_kv_heads,
-                           h.head_dim, cfg_.seq_len * h.kv_dim());
+                           seq_.as<int32_t>(), pos_.as<int64_t>(), first_.as<int64_t>(), N, cfg_.batch, h.n_heads,
+                           h.n_kv_heads, h.head_dim, cfg_.seq_len * h.kv_dim());
     be_.rope_backward(dq_.f(), rope_cs_.f(), N, h.n_heads, h.head_dim, h.n_rot);
     be_.rope_backward(dk_.f(), rope_cs_.f(), N, h.n_kv_heads, h.head_dim, h.n_rot);
     // Under LoRA, layer 0's input is the frozen embedding: only the adapter gradients are needed there.

@@ -5,8 +5,8 @@
 // one forward pass as session.cpp's layer loop issues it (embedding, rmsnorm, q/k/v, RoPE, KV
 // rows into the cache, attention, wo, residual, rmsnorm, gate/up, SwiGLU, down, residual; final
 // norm and output rows), on device buffers, and a LoRA training step's op sequence (forward with
-// r=16 adapters on every projection, then every layer's backward). The session and trainer
-// themselves still run their activations in host memory; this measures the kernels they will run.
+// r=16 adapters on every projection, then every layer's backward), on weights it makes in device
+// memory (no model file to write). The session and the trainer issue these ops on device memory.
 //
 // It also reports the planned peak device memory (sl4j_memory_plan) of LoRA SFT and a PPO step
 // on the full 7B shape; that part needs no GPU.

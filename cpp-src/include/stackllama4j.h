@@ -317,9 +317,8 @@ struct sl4j_model_params {
                           * in place in the mapped file. CUDA: each tensor uploaded once in its stored
                           * type; fails with SL4J_ERR_BACKEND saying why when no usable GPU is present.
                           * AUTO: CUDA when a usable GPU is present, else CPU; sl4j_model_notice() says
-                          * which in one line. Training, LoRA adapters and full-parameter sets need a
-                          * model on the CPU in this version (SL4J_ERR_UNSUPPORTED otherwise).
-                          * Default SL4J_DEVICE_AUTO. */
+                          * which in one line. LoRA adapters, full-parameter sets and trainers made
+                          * for the model live and run there too. Default SL4J_DEVICE_AUTO. */
     int32_t cuda_device; /* index of the GPU for CUDA and AUTO. Default 0. */
 };
 struct sl4j_model_params sl4j_model_default_params(void);
@@ -480,6 +479,11 @@ int32_t sl4j_sampler_sample_batch(sl4j_sampler* const* samplers, const sl4j_sess
 /* when untied, "output.weight"; matrices have ggml dims {in, out}, norms {dim, 1}. A tied    */
 /* output is the embedding table: one tensor receives both gradients. The model file is not   */
 /* changed; write the values out as a new GGUF.                                               */
+/*                                                                                            */
+/* Both live in the model's backend memory (the GPU for a model loaded there): values,        */
+/* gradients and AdamW state are uploaded once when made and stay there through training;     */
+/* sl4j_lora_get/set download/upload one field, the norm functions bring back one scalar per  */
+/* tensor, and AdamW, clipping and zeroing run on the backend.                                */
 /* ------------------------------------------------------------------------------------------ */
 typedef struct sl4j_lora sl4j_lora;
 typedef struct sl4j_trainer sl4j_trainer;
@@ -535,22 +539,25 @@ enum sl4j_lora_field {
     SL4J_LORA_ADAM_M = 2,
     SL4J_LORA_ADAM_V = 3
 };
-/* Copy n = n_elements floats of tensor i's field out of / into the adapter. */
+/* Copy n = n_elements floats of tensor i's field out of / into the adapter (on a GPU: one
+ * download / upload of that field). */
 int32_t sl4j_lora_get(const sl4j_lora* lora, int64_t i, int32_t field, float* dst, int64_t n);
 int32_t sl4j_lora_set(sl4j_lora* lora, int64_t i, int32_t field, const float* src, int64_t n);
 
 /* Gradients accumulate over training steps until zeroed. */
 int32_t sl4j_lora_zero_grad(sl4j_lora* lora);
-/* L2 norm over all gradients. */
+/* L2 norm over all gradients (per tensor a sum of squares in float64, the sums added in order). */
 int32_t sl4j_lora_grad_norm(const sl4j_lora* lora, double* out);
-/* torch.nn.utils.clip_grad_norm_: scale gradients by max_norm / (norm + 1e-6) when below 1;
+/* torch.nn.utils.clip_grad_norm_: scale gradients by max_norm / (norm + 1e-6), rounded to F32,
+ * when below 1;
  * *pre_clip_norm (may be NULL) receives the norm before clipping. */
 int32_t sl4j_lora_clip_grad_norm(sl4j_lora* lora, double max_norm, double* pre_clip_norm);
 
 /* Merging into a GGUF being written (streamed as sl4j_gguf_writer_add_tensor_normal describes):
  * tensor i of src (a matrix, dims {in, out}) with a LoRA pair folded in: W + (alpha/r)·B·A with A
  * the adapter's tensor a_index (r × in) and B tensor a_index + 1 (out × r), each element's sum over
- * the rank in float64, encoded as `type`. The file and the adapter must outlive the write. */
+ * the rank in float64, encoded as `type`. The pair is read (downloaded) here; the file must outlive
+ * the write. */
 int32_t sl4j_gguf_writer_add_tensor_lora_merged(sl4j_gguf_writer* w, const char* name, int32_t type,
                                                 const sl4j_gguf* src, int64_t i, const sl4j_lora* lora,
                                                 int64_t a_index);
@@ -575,7 +582,8 @@ int32_t sl4j_adamw_update_f32(float* param, const float* grad, float* m, float* 
 
 /* Run a session's projections with an adapter, merged on the fly (W·x + scale·B·A·x, no
  * dropout); lora NULL detaches, enabled 0 runs the base model. The adapter must outlive the
- * attachment and is read, not changed. */
+ * attachment and is read, not changed; it must be made for a model on the session's backend
+ * (SL4J_ERR_INVALID_ARGUMENT otherwise). */
 int32_t sl4j_session_set_lora(sl4j_session* session, const sl4j_lora* lora, int32_t enabled);
 
 struct sl4j_trainer_params {
@@ -585,9 +593,13 @@ struct sl4j_trainer_params {
 };
 struct sl4j_trainer_params sl4j_trainer_default_params(void);
 
-/* A trainer runs batch × seq_len tokens through model + adapter (no KV cache). Its buffers are
- * sized once here. lora may be NULL (forward only: the base model), or full parameters of this
- * model (sl4j_lora_init_full): then the network is their current values and every one trains. */
+/* A trainer runs batch × seq_len tokens through model + adapter (no KV cache) on the model's
+ * backend (the GPU for a model loaded there). Its buffers are sized once here, in that backend's
+ * memory. lora may be NULL (forward only: the base model), or full parameters of this model
+ * (sl4j_lora_init_full): then the network is their current values and every one trains. The
+ * adapter must be made for a model on the same backend (SL4J_ERR_INVALID_ARGUMENT otherwise).
+ * Per call only the arrays passed in are uploaded and only the outputs asked for (the loss,
+ * log-probs, hidden states, entropy, KL) are downloaded. */
 int32_t sl4j_trainer_init(const sl4j_model* model, sl4j_lora* lora, const struct sl4j_trainer_params* params,
                           sl4j_trainer** out);
 void sl4j_trainer_free(sl4j_trainer* trainer);
@@ -645,7 +657,7 @@ int32_t sl4j_trainer_infer(sl4j_trainer* trainer, const int32_t* tokens, const i
  * trainer needs an adapter; no backward may follow. PPO's `full` KL estimator. */
 int32_t sl4j_trainer_infer_kl(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targets,
                               const int64_t* doc_start, float* kl);
-/* Bytes the trainer's buffers hold now (activations, scratch, logits chunk, outputs). */
+/* Bytes the trainer's backend buffers hold now (activations, scratch, logits chunk, outputs). */
 int64_t sl4j_trainer_buffer_bytes(const sl4j_trainer* trainer);
 /* Backward of the last sl4j_trainer_forward (once per forward): d_logprobs (batch·seq_len, NULL =
  * none) and d_hidden (batch·seq_len·dim, NULL = none) are d loss / d those outputs; adapter

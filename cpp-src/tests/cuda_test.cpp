@@ -14,9 +14,11 @@
 //    in device memory): logits within 1e-3 of the CPU session in every weight type;
 //  - a 20-step LoRA SFT loss curve within 1e-3 per step; a PPO step's mean KL, policy loss and
 //    gradient norm within 1e-4 relative.
-// The training cases run the trainer (host memory in this version) on a MirrorBackend: host
-// memory to it, the CUDA kernels underneath (each op uploads its inputs and downloads its
-// outputs). With SL4J_CUDA_TESTS_ON=cpu the device-resident case runs on the device-sim backend.
+// The whole-model logits case runs the session on a MirrorBackend: host memory to it, the CUDA
+// kernels underneath (each op uploads its inputs and downloads its outputs), for both GEMM
+// precisions. The device-resident and the training cases load the model on the GPU: weights,
+// adapter (values, gradients, AdamW moments) and every trainer buffer in device memory. With
+// SL4J_CUDA_TESTS_ON=cpu those run on the device-sim backend.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -853,10 +855,15 @@ TEST(cuda_whole_model_logits_every_type_match_cpu) {
 
 namespace {
 
-// A LoRA adapter over every target with non-zero A and B (so the adapter's path counts).
+// A LoRA adapter over every target with non-zero A and B (so the adapter's path counts), uploaded
+// once per tensor.
 void fill_adapter(LoraAdapter& lora) {
-    for (LoraTensor& T : lora.tensors())
-        for (int64_t i = 0; i < T.size(); ++i) T.w[i] = bench::random_uniform(T.name.size() * 131 + 7, uint64_t(i), 0.05f);
+    for (LoraTensor& T : lora.tensors()) {
+        std::vector<float> v(static_cast<size_t>(T.size()));
+        for (int64_t i = 0; i < T.size(); ++i)
+            v[size_t(i)] = bench::random_uniform(T.name.size() * 131 + 7, uint64_t(i), 0.05f);
+        T.w.upload(v.data());
+    }
 }
 
 LoraConfig every_target_lora() {
@@ -881,11 +888,9 @@ void batch_rows(int64_t B, int64_t T, uint64_t salt, std::vector<int32_t>* token
 }  // namespace
 
 TEST(cuda_lora_training_step_gradients_match_cpu) {
-    Backend& g = gpu(true);
     for (int32_t type : {SL4J_TYPE_F32, SL4J_TYPE_Q4_K}) {
-        auto model = random_model(type);
-        LoraAdapter lora(model->hparams(), every_target_lora());
-        fill_adapter(lora);
+        auto cpu_model = random_model(type);
+        auto dev_model = LlamaModel::load(model_path(type), own_gpu());
         TrainConfig tc;
         tc.batch = 2;
         tc.seq_len = 24;
@@ -894,10 +899,11 @@ TEST(cuda_lora_training_step_gradients_match_cpu) {
         batch_rows(tc.batch, tc.seq_len, 0, &tokens, &targets, &doc);
         std::vector<std::vector<float>> grads[2];
         double loss[2];
-        MirrorBackend mirror(g);
         for (int which = 0; which < 2; ++which) {
-            zero_grad(lora);
-            Trainer tr(*model, &lora, tc, which == 0 ? host() : static_cast<Backend&>(mirror));
+            const LlamaModel& model = which == 0 ? *cpu_model : *dev_model;
+            LoraAdapter lora(model.hparams(), every_target_lora(), model.backend());
+            fill_adapter(lora);
+            Trainer tr(model, &lora, tc);
             tr.forward(tokens.data(), targets.data(), doc.data());
             int64_t counted = 0;
             loss[which] = tr.mean_loss(&counted);
@@ -921,9 +927,9 @@ TEST(cuda_lora_training_step_gradients_match_cpu) {
 // step of the GPU kernels within 1e-3 · max |gradient| of the CPU trainer's, on a tied model
 // (the embedding gets the input scatter-add and the output product) and an untied one.
 TEST(cuda_full_parameter_training_gradients_match_cpu) {
-    Backend& g = gpu(true);
     for (int32_t type : {SL4J_TYPE_F32, SL4J_TYPE_Q8_0}) {
-        auto model = random_model(type);
+        auto cpu_model = random_model(type);
+        auto dev_model = LlamaModel::load(model_path(type), own_gpu());
         TrainConfig tc;
         tc.batch = 2;
         tc.seq_len = 24;
@@ -938,10 +944,10 @@ TEST(cuda_full_parameter_training_gradients_match_cpu) {
         std::vector<std::vector<float>> grads[2];
         std::vector<std::string> names;
         double loss[2];
-        MirrorBackend mirror(g);
         for (int which = 0; which < 2; ++which) {
-            FullParams full(*model);
-            Trainer tr(*model, &full, tc, which == 0 ? host() : static_cast<Backend&>(mirror));
+            const LlamaModel& model = which == 0 ? *cpu_model : *dev_model;
+            FullParams full(model);
+            Trainer tr(model, &full, tc);
             tr.forward(tokens.data(), targets.data(), doc.data());
             int64_t counted = 0;
             loss[which] = tr.mean_loss(&counted);
@@ -953,7 +959,7 @@ TEST(cuda_full_parameter_training_gradients_match_cpu) {
             }
         }
         std::fprintf(stderr, "    type %d (%s): loss cpu %.6f gpu %.6f, %zu tensors\n", type,
-                     model->weights().tied_output ? "tied" : "untied", loss[0], loss[1], names.size());
+                     cpu_model->weights().tied_output ? "tied" : "untied", loss[0], loss[1], names.size());
         CHECK_NEAR(loss[1], loss[0], 1e-4 * std::fabs(loss[0]));
         CHECK_EQ(grads[0].size(), grads[1].size());
         for (size_t t = 0; t < grads[0].size() && t < grads[1].size(); ++t) {
@@ -988,24 +994,25 @@ TEST(cuda_device_resident_model_logits_every_type_match_cpu) {
     }
 }
 
-// 20 steps of LoRA SFT (every target, dropout 0.1, clipping at 1, AdamW lr 1e-2) with the GPU
-// kernels and with the CPU's, from the same initial adapter on the same batches: every step's
+// 20 steps of LoRA SFT (every target, dropout 0.1, clipping at 1, AdamW lr 1e-2) on the GPU (model,
+// adapter, gradients, AdamW state and trainer buffers in device memory; clipping and AdamW as
+// device ops) and on the CPU, from the same initial adapter on the same batches: every step's
 // loss within 1e-3, and the curve falls (the test trains something).
 TEST(cuda_sft_20_step_loss_curve_matches_cpu) {
-    Backend& g = gpu(true);
-    auto model = random_model(SL4J_TYPE_Q4_K);
+    auto cpu_model = random_model(SL4J_TYPE_Q4_K);
+    auto dev_model = LlamaModel::load(model_path(SL4J_TYPE_Q4_K), own_gpu());
     TrainConfig tc;
     tc.batch = 2;
     tc.seq_len = 24;
     tc.checkpointing = true;
     AdamWParams ap;
     ap.lr = 1e-2f;
-    MirrorBackend mirror(g);
     std::vector<double> curve[2];
     for (int which = 0; which < 2; ++which) {
-        LoraAdapter lora(model->hparams(), every_target_lora());
+        const LlamaModel& model = which == 0 ? *cpu_model : *dev_model;
+        LoraAdapter lora(model.hparams(), every_target_lora(), model.backend());
         fill_adapter(lora);
-        Trainer tr(*model, &lora, tc, which == 0 ? host() : static_cast<Backend&>(mirror));
+        Trainer tr(model, &lora, tc);
         for (int step = 0; step < 20; ++step) {
             std::vector<int32_t> tokens, targets;
             std::vector<int64_t> doc;
@@ -1035,19 +1042,19 @@ TEST(cuda_sft_20_step_loss_curve_matches_cpu) {
 // advantage / counted rows) pushed through the policy. Mean KL, policy loss and gradient norm
 // within 1e-4 relative of the CPU's.
 TEST(cuda_ppo_step_stats_match_cpu) {
-    Backend& g = gpu(true);
-    auto model = random_model(SL4J_TYPE_Q8_0);
+    auto cpu_model = random_model(SL4J_TYPE_Q8_0);
+    auto dev_model = LlamaModel::load(model_path(SL4J_TYPE_Q8_0), own_gpu());
     TrainConfig tc;
     tc.batch = 2;
     tc.seq_len = 24;
-    MirrorBackend mirror(g);
     double kl[2], pg[2], norm[2];
     for (int which = 0; which < 2; ++which) {
+        const LlamaModel& model = which == 0 ? *cpu_model : *dev_model;
         LoraConfig c = every_target_lora();
         c.dropout = 0.f;  // PPO's policy forward is deterministic
-        LoraAdapter lora(model->hparams(), c);
+        LoraAdapter lora(model.hparams(), c, model.backend());
         fill_adapter(lora);
-        Trainer tr(*model, &lora, tc, which == 0 ? host() : static_cast<Backend&>(mirror));
+        Trainer tr(model, &lora, tc);
         std::vector<int32_t> tokens, targets;
         std::vector<int64_t> doc;
         batch_rows(tc.batch, tc.seq_len, 9, &tokens, &targets, &doc);

@@ -2,7 +2,9 @@
 // the CPU kernels but keeps "device" memory in its own allocations (host_memory() is false) and
 // counts every upload and download. A model on it uploads each weight once at load; a session's
 // logits equal the CPU session's bit for bit (same kernels, same order); a decode step moves only
-// its batch in (token ids and row metadata) and only what the caller asks for out.
+// its batch in (token ids and row metadata) and only what the caller asks for out. Training (LoRA
+// and full parameters) on it equals the CPU's bit for bit, and a step moves only its batch in and
+// its row losses and norms out.
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -17,6 +19,8 @@
 #include "model/session.h"
 #include "stackllama4j.h"
 #include "testing.h"
+#include "train/adamw.h"
+#include "train/full.h"
 #include "train/lora.h"
 #include "train/trainer.h"
 
@@ -313,27 +317,278 @@ TEST(device_sim_training_and_adapters_refuse_device_memory_clearly) {
     LoraConfig lc;
     lc.r = 2;
     LoraAdapter lora(model->hparams(), lc);
+
+// Deterministic values for every tensor of a parameter set (LoRA's B too, so every path carries
+// signal), uploaded once per tensor.
+void fill_params(ParamSet& p) {
+    for (size_t t = 0; t < p.tensors().size(); ++t) {
+        ParamTensor& T = p.tensors()[t];
+        std::vector<float> v(static_cast<size_t>(T.size()));
+        for (int64_t i = 0; i < T.size(); ++i) v[size_t(i)] = bench::random_uniform(t * 131 + 7, uint64_t(i), 0.05f);
+        T.w.upload(v.data());
+    }
+}
+
+LoraConfig every_target_lora() {
+    LoraConfig c;
+    c.r = 4;
+    c.targets = (1u << kLoraNumTargets) - 1;
+    c.dropout = 0.1f;
+    return c;
+}
+
+struct Batch {
+    std::vector<int32_t> tokens, targets;
+    std::vector<int64_t> doc;
+};
+
+// B sequences of T rows: ignored targets every 7th row, a second document from position 10.
+Batch batch(int64_t B, int64_t T, uint64_t salt) {
+    Batch b;
+    for (int64_t i = 0; i < B * T; ++i) {
+        b.tokens.push_back(int32_t((i * 53 + 3 + int64_t(salt) * 17) % 300));
+        b.targets.push_back(i % 7 == 3 ? kIgnoreIndex : int32_t((i * 29 + 1 + int64_t(salt) * 5) % 300));
+        b.doc.push_back(i % T >= 10 ? 10 : 0);
+    }
+    return b;
+}
+
+// One SFT step as the C API runs it: forward, mean loss, backward of the mean, clipping at 1,
+// AdamW. Returns the loss; *norm gets the norm before clipping.
+double sft_step(Trainer& tr, ParamSet& params, const Batch& b, double* norm) {
+    AdamWParams ap;
+    ap.lr = 1e-2f;
+    zero_grad(params);
+    tr.forward(b.tokens.data(), b.targets.data(), b.doc.data());
+    int64_t counted = 0;
+    const double loss = tr.mean_loss(&counted);
+    std::vector<float> d(static_cast<size_t>(tr.rows()), 1.f / float(counted));
+    tr.backward(d.data(), nullptr, 1.f);
+    *norm = clip_grad_norm(params, 1.0);
+    adamw_step(params, ap);
+    return loss;
+}
+
+struct TrainRun {
+    std::vector<double> losses, norms;
+    std::vector<float> nlp, hidden, entropy, kl;
+    std::vector<std::vector<float>> tensors;  // per tensor: value, gradient, m, v
+};
+
+// Four LoRA SFT steps on the model's backend, then PPO's passes: a no-grad forward with entropy
+// (row losses, hidden states), the exact KL to the adapter-off reference, and a backward from
+// both the row losses and the hidden states (a value head's gradient).
+TrainRun train_lora(const LlamaModel& m, bool checkpointing) {
+    TrainRun out;
+    LoraAdapter lora(m.hparams(), every_target_lora(), m.backend());
+    fill_params(lora);
     TrainConfig tc;
-    tc.batch = 1;
-    tc.seq_len = 4;
+    tc.batch = 2;
+    tc.seq_len = 16;
+    tc.checkpointing = checkpointing;
+    Trainer tr(m, &lora, tc);
+    for (int step = 0; step < 4; ++step) {
+        double norm = 0;
+        out.losses.push_back(sft_step(tr, lora, batch(tc.batch, tc.seq_len, 0), &norm));  // one batch: the loss falls
+        out.norms.push_back(norm);
+    }
+    const Batch b = batch(tc.batch, tc.seq_len, 9);
+    tr.set_entropy(true);
+    tr.set_training(false);
+    tr.forward(b.tokens.data(), b.targets.data(), b.doc.data(), false);
+    out.nlp = tr.row_losses();
+    out.hidden = tr.hidden();
+    out.entropy = tr.row_entropy();
+    out.kl.resize(static_cast<size_t>(tr.rows()));
+    tr.infer_kl(b.tokens.data(), b.targets.data(), b.doc.data(), out.kl.data());
+    tr.forward(b.tokens.data(), b.targets.data(), b.doc.data());
+    std::vector<float> d(static_cast<size_t>(tr.rows())), dh(out.hidden.size());
+    for (size_t i = 0; i < d.size(); ++i) d[i] = float(int64_t(i % 5) - 2) * 0.01f;
+    for (size_t i = 0; i < dh.size(); ++i) dh[i] = bench::random_uniform(5, uint64_t(i), 0.01f);
+    zero_grad(lora);
+    tr.backward(d.data(), dh.data(), 0.5f);
+    for (const ParamTensor& T : lora.tensors())
+        for (const ParamBuffer* f : {&T.w, &T.grad, &T.m, &T.v}) out.tensors.push_back(f->download());
+    return out;
+}
+
+}  // namespace
+
+// LoRA training with the model, the adapter (values, gradients, AdamW moments) and every trainer
+// buffer in device-sim memory equals training on the CPU bit for bit: the same CPU kernels run in
+// the same order on the same values, and transfers are exact copies, so any difference would be a
+// buffer the engine mixed up or a transfer it dropped. SFT steps' losses and gradient norms, PPO's
+// log-probs, hidden states, entropies and KL, a backward from row losses and hidden states, and
+// every tensor afterwards.
+TEST(device_sim_lora_training_matches_cpu_bit_for_bit) {
+    for (int32_t type : {SL4J_TYPE_Q8_0, SL4J_TYPE_Q4_K}) {
+        write_model(type);
+        auto cpu = LlamaModel::load(sim_model_path(type));
+        TransferCounts c;
+        auto sim = LlamaModel::load(sim_model_path(type), make_device_sim_backend(&c));
+        const bool ckpt = type == SL4J_TYPE_Q4_K;
+        const TrainRun want = train_lora(*cpu, ckpt), got = train_lora(*sim, ckpt);
+        std::fprintf(stderr, "    type %-2d%s: loss %.4f -> %.4f, %zu tensor fields, %lld downloads\n", type,
+                     ckpt ? " (checkpointing)" : "", want.losses.front(), want.losses.back(), want.tensors.size(),
+                     (long long)c.downloads);
+        CHECK(want.losses.back() < want.losses.front());
+        CHECK(got.losses == want.losses);
+        CHECK(got.norms == want.norms);
+        CHECK(got.nlp == want.nlp);
+        CHECK(got.hidden == want.hidden);
+        CHECK(got.entropy == want.entropy);
+        CHECK(got.kl == want.kl);
+        double kl_sum = 0;
+        for (float k : want.kl) kl_sum += k;
+        CHECK(kl_sum > 0);
+        CHECK(got.tensors == want.tensors);
+        std::remove(sim_model_path(type).c_str());
+    }
+}
+
+// What crosses per training step with everything on the device. Creation: the adapter uploads A's
+// initial values (B starts at zero on the device), the trainer its rows' sequences and positions.
+// A warm SFT step (forward, mean loss, backward, clipping, AdamW) then uploads exactly the token
+// ids, document starts, targets and loss gradients, and downloads exactly the token ids the
+// embedding range-checks, the targets cross-entropy range-checks, the row losses the mean is
+// taken over, and one sum of squares per tensor: no activation, logit, gradient or weight moves.
+TEST(device_sim_training_step_moves_only_the_batch_in_and_scalars_out) {
+    write_model(SL4J_TYPE_Q4_K);
+    TransferCounts c;
+    auto m = LlamaModel::load(sim_model_path(SL4J_TYPE_Q4_K), make_device_sim_backend(&c));
+    c = TransferCounts();
+    LoraAdapter lora(m->hparams(), every_target_lora(), m->backend());
+    const int64_t n_tensors = int64_t(lora.tensors().size());
+    int64_t a_bytes = 0;
+    for (int64_t t = 0; t < n_tensors; t += 2) a_bytes += lora.tensors()[size_t(t)].size() * 4;
+    CHECK_EQ(c.uploads, n_tensors / 2);
+    CHECK_EQ(c.upload_bytes, a_bytes);
+    CHECK_EQ(c.downloads, 0);
+    TrainConfig tc;
+    tc.batch = 2;
+    tc.seq_len = 16;
+    const int64_t N = tc.batch * tc.seq_len;
+    c = TransferCounts();
+    Trainer tr(*m, &lora, tc);
+    CHECK_EQ(c.uploads, 2);
+    CHECK_EQ(c.upload_bytes, N * (4 + 8));
+    CHECK_EQ(c.downloads, 0);
+    CHECK_EQ(tr.head_rows(), N);  // one head chunk: one cross-entropy range check
+    for (int step = 0; step < 3; ++step) {
+        c = TransferCounts();
+        double norm = 0;
+        sft_step(tr, lora, batch(tc.batch, tc.seq_len, uint64_t(step)), &norm);
+        std::fprintf(stderr, "    step %d: %lld uploads (%lld bytes), %lld downloads (%lld bytes), norm %.4f\n", step,
+                     (long long)c.uploads, (long long)c.upload_bytes, (long long)c.downloads,
+                     (long long)c.download_bytes, norm);
+        CHECK(norm > 0);
+        CHECK_EQ(c.uploads, 4);
+        CHECK_EQ(c.upload_bytes, N * (4 + 8 + 4 + 4));
+        CHECK_EQ(c.downloads, 3 + n_tensors);
+        CHECK_EQ(c.download_bytes, 3 * N * 4 + 8 * n_tensors);
+    }
+    // Reading the adapter (a save or checkpoint) downloads each field asked for, once.
+    c = TransferCounts();
+    const std::vector<float> a0 = lora.tensors()[0].w;
+    CHECK_EQ(c.downloads, 1);
+    CHECK_EQ(c.download_bytes, int64_t(a0.size() * 4));
+    std::remove(sim_model_path(SL4J_TYPE_Q4_K).c_str());
+}
+
+// Full-parameter training on the device: every weight decoded once into device-sim memory, three
+// SFT steps equal the CPU's bit for bit (losses, norms, every tensor), and a step moves what a
+// LoRA step does (the embedding's scatter-add reads its token ids on the device).
+TEST(device_sim_full_parameter_training_matches_cpu_bit_for_bit) {
+    write_model(SL4J_TYPE_Q8_0);  // untied output: both the embedding and the output train
+    auto cpu = LlamaModel::load(sim_model_path(SL4J_TYPE_Q8_0));
+    TransferCounts c;
+    auto sim = LlamaModel::load(sim_model_path(SL4J_TYPE_Q8_0), make_device_sim_backend(&c));
+    TrainConfig tc;
+    tc.batch = 2;
+    tc.seq_len = 16;
+    tc.checkpointing = true;
+    const int64_t N = tc.batch * tc.seq_len;
+    std::vector<double> losses[2], norms[2];
+    std::vector<std::vector<float>> tensors[2];
+    for (int which = 0; which < 2; ++which) {
+        const LlamaModel& m = which == 0 ? *cpu : *sim;
+        FullParams full(m);
+        CHECK(&full.backend() == &m.backend());
+        Trainer tr(m, &full, tc);
+        for (int step = 0; step < 3; ++step) {
+            c = TransferCounts();
+            double norm = 0;
+            losses[which].push_back(sft_step(tr, full, batch(tc.batch, tc.seq_len, uint64_t(step)), &norm));
+            norms[which].push_back(norm);
+            if (which == 1) {
+                const int64_t n_tensors = int64_t(full.tensors().size());
+                CHECK_EQ(c.uploads, 4);
+                CHECK_EQ(c.upload_bytes, N * (4 + 8 + 4 + 4));
+                CHECK_EQ(c.downloads, 3 + n_tensors);
+                CHECK_EQ(c.download_bytes, 3 * N * 4 + 8 * n_tensors);
+            }
+        }
+        for (const ParamTensor& T : full.tensors()) tensors[which].push_back(T.w.download());
+    }
+    std::fprintf(stderr, "    loss %.4f -> %.4f, %zu tensors\n", losses[0].front(), losses[0].back(),
+                 tensors[0].size());
+    CHECK(losses[0].back() < losses[0].front());
+    CHECK(losses[1] == losses[0]);
+    CHECK(norms[1] == norms[0]);
+    CHECK(tensors[1] == tensors[0]);
+    std::remove(sim_model_path(SL4J_TYPE_Q8_0).c_str());
+}
+
+// A session on the device runs an adapter made on the device (logits equal the CPU session with
+// the same adapter on the CPU, bit for bit); an adapter in other memory is refused naming both
+// backends, by the session and by a trainer.
+TEST(device_sim_session_runs_a_device_adapter_and_refuses_a_host_one) {
+    write_model(SL4J_TYPE_F32);
+    auto cpu = LlamaModel::load(sim_model_path(SL4J_TYPE_F32));
+    TransferCounts c;
+    auto sim = LlamaModel::load(sim_model_path(SL4J_TYPE_F32), make_device_sim_backend(&c));
+    LoraAdapter on_cpu(cpu->hparams(), every_target_lora(), cpu->backend());
+    LoraAdapter on_sim(sim->hparams(), every_target_lora(), sim->backend());
+    fill_params(on_cpu);
+    fill_params(on_sim);
+    std::vector<int32_t> tokens;
+    std::vector<int8_t> outs;
+    for (int i = 0; i < 12; ++i) {
+        tokens.push_back(int32_t((i * 41 + 7) % 300));
+        outs.push_back(1);
+    }
+    std::vector<float> logits[2];
+    for (int which = 0; which < 2; ++which) {
+        LlamaSession s(which == 0 ? *cpu : *sim, 1, 16);
+        s.set_lora(which == 0 ? &on_cpu : &on_sim, true);
+        s.decode(tokens.data(), nullptr, outs.data(), nullptr, int64_t(tokens.size()), true);
+        logits[which] = s.logits();
+    }
+    CHECK(!logits[0].empty());
+    CHECK(logits[1] == logits[0]);
+    LlamaSession s(*sim, 1, 16);
     int32_t status = 0;
     std::string message;
     try {
-        Trainer tr(*model, &lora, tc);
+        s.set_lora(&on_cpu, true);
     } catch (const Error& e) {
         status = e.status();
         message = e.what();
     }
-    CHECK_EQ(status, SL4J_ERR_UNSUPPORTED);
-    CHECK(message.find("host memory") != std::string::npos);
-    LlamaSession s(*model, 1, 8);
+    CHECK_EQ(status, SL4J_ERR_INVALID_ARGUMENT);
+    CHECK(message.find("device-sim") != std::string::npos && message.find("CPU") != std::string::npos);
+    TrainConfig tc;
+    tc.batch = 1;
+    tc.seq_len = 4;
     status = 0;
     try {
-        s.set_lora(&lora, true);
+        Trainer tr(*sim, &on_cpu, tc);
     } catch (const Error& e) {
         status = e.status();
+        message = e.what();
     }
-    CHECK_EQ(status, SL4J_ERR_UNSUPPORTED);
+    CHECK_EQ(status, SL4J_ERR_INVALID_ARGUMENT);
+    CHECK(message.find("trainable tensors live on CPU") != std::string::npos);
     std::remove(sim_model_path(SL4J_TYPE_F32).c_str());
 }
 

@@ -313,13 +313,11 @@ TEST(grad_lora_linear_with_dropout) {
     const int64_t n = 3, in = 6, r = 2, out = 5;
     const float p = 0.3f, scale = 2.f;
     const uint64_t seed = 77;
-    LoraScratch s;
     auto be = make_cpu_backend();
-    LoraTensor I1, I2;
-    I1.rows = I1.cols = I2.rows = I2.cols = in;
-    I1.w.assign(in * in, 0.f);
+    LoraScratch s;  // its buffers are be's: released before it
+    LoraTensor I1 = make_param_tensor(*be, "I1", in, in), I2 = make_param_tensor(*be, "I2", in, in);
     for (int64_t i = 0; i < in; ++i) I1.w[i * in + i] = 1.f;
-    I2.w = I1.w;
+    I2.w = I1.w.download();
     std::vector<float> ones(n * in, 1.f), mask(n * in, 0.f), uu(n * in);
     lora_forward(*be, mask.data(), uu.data(), ones.data(), I1, I2, 1.f, p, seed, n, s);
     int dropped = 0;
@@ -329,12 +327,9 @@ TEST(grad_lora_linear_with_dropout) {
     }
     CHECK(dropped > 0 && dropped < n * in);
 
-    LoraTensor A, B;
-    A.rows = r; A.cols = in; B.rows = out; B.cols = r;
+    LoraTensor A = make_param_tensor(*be, "A", r, in), B = make_param_tensor(*be, "B", out, r);
     Vec a = g.vec(r * in), b = g.vec(out * r), x = g.vec(n * in), c = g.vec(n * out);
     A.w = f32(a); B.w = f32(b);
-    A.grad.assign(A.w.size(), 0.f);
-    B.grad.assign(B.w.size(), 0.f);
     auto xf = f32(x), cf = f32(c);
     std::vector<float> y(n * out, 0.f), u(n * r), dx(n * in, 0.f);
     lora_forward(*be, y.data(), u.data(), xf.data(), A, B, scale, p, seed, n, s);

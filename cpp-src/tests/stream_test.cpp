@@ -222,13 +222,7 @@ TEST(gguf_stream_lora_merge_equals_in_memory) {
         g.add_tensor("blk.0.attn_q.weight", SL4J_TYPE_F32, {in, out}, w.data(), w.size() * 4);
         g.write(src_path);
     }
-    LoraTensor A, B;
-    A.name = "A";
-    A.rows = r, A.cols = in;
-    B.name = "B";
-    B.rows = out, B.cols = r;
-    A.w.resize((size_t)(r * in));
-    B.w.resize((size_t)(out * r));
+    LoraTensor A = make_param_tensor(host_backend(), "A", r, in), B = make_param_tensor(host_backend(), "B", out, r);
     normal_rows("A", in, 0.0f, 0.2f, 6)->rows(0, r, A.w.data());
     normal_rows("B", r, 0.0f, 0.2f, 6)->rows(0, out, B.w.data());
     auto f = GgufFile::open(src_path);
@@ -239,8 +233,7 @@ TEST(gguf_stream_lora_merge_equals_in_memory) {
     lora_merge_rows(want.data(), A.w.data(), B.w.data(), in, r, 2.0, 0, out);
     auto m = GgufFile::open(out_path);
     CHECK(bytes_of(*m, "blk.0.attn_q.weight") == encode(SL4J_TYPE_Q8_0, want));
-    LoraTensor bad = B;
-    bad.rows = out - 1;
+    LoraTensor bad = make_param_tensor(host_backend(), "B", out - 1, r);
     try {
         lora_merged_rows(*f, 0, A, bad, 2.0);
         CHECK(false);

@@ -21,7 +21,7 @@ LoraTensor& tensor_at(sl4j_lora* lora, int64_t i) {
     return ts[size_t(i)];
 }
 
-std::vector<float>& field_of(LoraTensor& t, int32_t field) {
+ParamBuffer& field_of(LoraTensor& t, int32_t field) {
     switch (field) {
         case SL4J_LORA_VALUE: return t.w;
         case SL4J_LORA_GRAD: return t.grad;
@@ -71,7 +71,7 @@ int32_t sl4j_lora_init(const sl4j_model* model, const struct sl4j_lora_params* p
         c.targets = p.targets;
         c.seed = p.seed;
         auto l = std::make_unique<sl4j_lora>();
-        auto impl = std::make_unique<LoraAdapter>(model->impl->hparams(), c);
+        auto impl = std::make_unique<LoraAdapter>(model->impl->hparams(), c, model->impl->backend());
         l->lora = impl.get();
         l->impl = std::move(impl);
         *out = l.release();
@@ -144,10 +144,10 @@ int32_t sl4j_lora_get(const sl4j_lora* lora, int64_t i, int32_t field, float* ds
         SL4J_CHECK_HANDLE(lora);
         SL4J_CHECK_HANDLE(dst);
         LoraTensor& t = tensor_at(const_cast<sl4j_lora*>(lora), i);
-        std::vector<float>& v = field_of(t, field);
+        ParamBuffer& v = field_of(t, field);
         SL4J_CHECK_ARG(n == t.size(), "LoRA tensor %s has %lld elements, got n=%lld", t.name.c_str(),
                        (long long)t.size(), (long long)n);
-        std::copy_n(v.data(), n, dst);
+        v.backend().download(dst, v.data(), n * int64_t(sizeof(float)));
     });
 }
 
@@ -156,13 +156,13 @@ int32_t sl4j_lora_set(sl4j_lora* lora, int64_t i, int32_t field, const float* sr
         SL4J_CHECK_HANDLE(lora);
         SL4J_CHECK_HANDLE(src);
         LoraTensor& t = tensor_at(lora, i);
-        std::vector<float>& v = field_of(t, field);
+        ParamBuffer& v = field_of(t, field);
         SL4J_CHECK_ARG(n == t.size(), "LoRA tensor %s has %lld elements, got n=%lld", t.name.c_str(),
                        (long long)t.size(), (long long)n);
         for (int64_t j = 0; j < n; ++j)
             SL4J_CHECK_ARG(std::isfinite(src[j]), "LoRA tensor %s: element %lld is not finite", t.name.c_str(),
                            (long long)j);
-        std::copy_n(src, n, v.data());
+        v.upload(src);
     });
 }
 
@@ -355,7 +355,7 @@ static void forward_out(sl4j_trainer* trainer, const int32_t* tokens, const int3
     tr.forward(tokens, targets, doc_start, keep);
     if (logprobs)
         for (int64_t r = 0; r < tr.rows(); ++r) logprobs[r] = -tr.row_losses()[r];
-    if (hidden) std::copy_n(tr.hidden().data(), tr.rows() * trainer->dim, hidden);
+    if (hidden) tr.read_hidden(hidden);  // straight from the backend, no host copy kept
 }
 
 int32_t sl4j_trainer_forward(sl4j_trainer* trainer, const int32_t* tokens, const int32_t* targets,

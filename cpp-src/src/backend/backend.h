@@ -19,9 +19,11 @@
 //  - out: a row of logits or hidden states when the caller asks for it, a picked token and its
 //    log-prob (8 bytes per pick: argmax_logprob, sample_rows), a log-prob or a
 //    gradient norm (one scalar), and whatever an op below says it reads back.
-// Today the session, the model and the device-sim test backend follow this; the trainer and the
-// trainable tensors (LoRA, full parameters, AdamW state) still live in host vectors, so training
-// needs a host-memory backend (the Trainer says so when given another).
+// The session, the model, the trainer and the trainable tensors (LoRA adapters, full parameters,
+// their gradients and AdamW's moments: uploaded once at creation, downloaded only when saved or
+// read through the API) follow this. A training step moves in its token ids, row metadata,
+// targets and loss gradients, and out the row losses the caller reads (hidden states, entropies
+// and KL when asked) and one scalar per sum_squares (gradient-norm clipping).
 //
 // What a caller may assume of any backend:
 //  - ops run in call order; they may return before the work is done (CUDA queues kernels), and
@@ -193,6 +195,8 @@ public:
     virtual void adamw(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& step);
     // Σ x² over n values, accumulated in double (gradient-norm clipping scales with `scale`).
     virtual double sum_squares(const float* x, int64_t n);
+    // dst = n_bytes of zeros in backend memory (a gradient reset, a fresh buffer).
+    virtual void fill_zero(void* dst, int64_t n_bytes);
 };
 
 // One allocation of a backend, released when the buffer goes (move-only). Empty by default.
@@ -240,6 +244,9 @@ private:
 constexpr int32_t kIgnoreIndex = -100;
 
 std::unique_ptr<Backend> make_cpu_backend();
+// One CPU backend for the whole process: where host-memory state (a LoRA adapter made without a
+// backend) lives. Never released.
+Backend& host_backend();
 
 // Bytes and calls of upload() and download() through a device-sim backend.
 struct TransferCounts {

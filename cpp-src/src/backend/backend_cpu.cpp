@@ -1,5 +1,6 @@
 #include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include "backend/backend.h"
 #include "backend/cuda_plugin.h"
@@ -19,6 +20,8 @@ static_assert(kIgnoreIndex == cpu::kIgnoreIndex, "the engine and the CPU kernels
 
 // Every op forwards to its cpu:: kernel: the CPU backend adds no computation of its own.
 class CpuBackend : public Backend {
+    static constexpr std::align_val_t kAlign{64};
+
 public:
     CpuBackend() : name_(format("CPU: %d threads, %s", cpu::threads(), cpu::simd_level())) {}
     int32_t device() const override { return SL4J_DEVICE_CPU; }
@@ -26,14 +29,16 @@ public:
     bool host_memory() const override { return true; }
 
     void* alloc(int64_t n_bytes) override {
-        // 64-byte alignment suits AVX-512 loads and ggml's 32-byte GGUF alignment.
+        // 64-byte alignment suits AVX-512 loads and ggml's 32-byte GGUF alignment. Through the
+        // aligned operator new, so an allocation-counting test sees backend memory too.
         size_t rounded = (static_cast<size_t>(n_bytes) + 63) / 64 * 64;
-        void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
-        if (p == nullptr)
+        try {
+            return ::operator new(rounded == 0 ? 64 : rounded, kAlign);
+        } catch (const std::bad_alloc&) {
             SL4J_FAIL(SL4J_ERR_OUT_OF_MEMORY, "could not allocate %lld bytes of host memory", (long long)n_bytes);
-        return p;
+        }
     }
-    void release(void* p) override { std::free(p); }
+    void release(void* p) override { ::operator delete(p, kAlign); }
     void upload(void* dst, const void* src, int64_t n) override { std::memcpy(dst, src, static_cast<size_t>(n)); }
     void download(void* dst, const void* src, int64_t n) override { std::memcpy(dst, src, static_cast<size_t>(n)); }
 
@@ -200,6 +205,11 @@ void Backend::attention_f16(float*, const float*, const uint16_t*, const uint16_
 
 std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
 
+Backend& host_backend() {
+    static Backend* be = make_cpu_backend().release();  // never destroyed: outlives every static user
+    return *be;
+}
+
 void Backend::copy_rows(float* dst, const int64_t* offsets, const float* src, int64_t n_rows, int64_t row_len) {
     for (int64_t r = 0; r < n_rows; ++r) std::memcpy(dst + offsets[r], src + r * row_len, size_t(row_len) * 4);
 }
@@ -247,6 +257,10 @@ double Backend::sum_squares(const float* x, int64_t n) {
     double ss = 0;
     for (int64_t i = 0; i < n; ++i) ss += double(x[i]) * x[i];
     return ss;
+}
+
+void Backend::fill_zero(void* dst, int64_t n_bytes) {
+    if (n_bytes > 0) std::memset(dst, 0, static_cast<size_t>(n_bytes));
 }
 
 std::unique_ptr<Backend> choose_backend(int32_t device, int cuda_device, std::string* notice) {

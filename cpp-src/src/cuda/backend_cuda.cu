@@ -204,6 +204,9 @@ public:
         download(&v, scalars_, sizeof v);
         return v;
     }
+    void fill_zero(void* dst, int64_t n) override {
+        if (n > 0) check(cudaMemsetAsync(dst, 0, static_cast<size_t>(n), 0), "fill_zero");
+    }
 
 private:
     int index_;

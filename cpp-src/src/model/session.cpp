@@ -264,9 +264,9 @@ void LlamaSession::set_lora(const LoraAdapter* lora, bool enabled) {
     SL4J_CHECK_ARG(lora == nullptr || lora->n_layers() == model_.hparams().n_layers,
                    "the adapter has %lld layers, the model %lld", (long long)(lora ? lora->n_layers() : 0),
                    (long long)model_.hparams().n_layers);
-    if (lora != nullptr && !be_.host_memory())
-        SL4J_FAIL(SL4J_ERR_UNSUPPORTED, "LoRA adapters live in host memory in this version: a session on %s cannot "
-                  "use one (run on the CPU)", be_.name().c_str());
+    SL4J_CHECK_ARG(lora == nullptr || reaches(be_, *lora),
+                   "the adapter lives on %s, the session runs on %s: make the adapter for a model on the "
+                   "session's backend", lora->backend().name().c_str(), be_.name().c_str());
     lora_ = lora;
     lora_enabled_ = enabled;
 }

@@ -109,8 +109,8 @@ public:
 
     // Attach a LoRA adapter (NULL detaches): every adapted projection becomes W·x + scale·B·A·x,
     // computed on the fly (no merged copy). The adapter must outlive its use; enabled = false
-    // runs the base model while keeping the attachment. Adapters live in host memory: a session
-    // on a device backend refuses one (SL4J_ERR_UNSUPPORTED).
+    // runs the base model while keeping the attachment. The adapter's tensors must be in the
+    // session's backend memory (or both host memory): SL4J_ERR_INVALID_ARGUMENT otherwise.
     void set_lora(const LoraAdapter* lora, bool enabled);
 
 private:

@@ -1,6 +1,7 @@
 // AdamW as PyTorch's torch.optim.AdamW defines it (decoupled weight decay, bias-corrected
 // moments), gradient-norm clipping as torch.nn.utils.clip_grad_norm_, over a ParamSet's tensors
-// (a LoRA adapter's, or every weight of a model).
+// (a LoRA adapter's, or every weight of a model), run on the ParamSet's backend: AdamW and
+// clipping as backend ops, the gradient norm one sum_squares scalar per tensor.
 #pragma once
 #include <cstdint>
 
@@ -24,7 +25,7 @@ void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, int64
 // Steps every tensor (adam_steps + 1) with its accumulated gradient.
 void adamw_step(ParamSet& params, const AdamWParams& a);
 
-// L2 norm over all gradients (accumulated in double).
+// L2 norm over all gradients (each tensor's sum of squares in double, the sums added in order).
 double grad_norm(const ParamSet& params);
 
 // Scales gradients by max_norm / (norm + 1e-6) when that is < 1; returns the norm before clipping.

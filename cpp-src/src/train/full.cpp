@@ -1,6 +1,7 @@
 #include "train/full.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "core/error.h"
 #include "core/types.h"
@@ -12,30 +13,33 @@ namespace {
 
 constexpr int32_t kF32 = 0;
 
-// Decodes `src` (rows of w.in elements in w.type) into dst.
-void decode(const Weight& w, float* dst) {
+// Decodes `w` (rows of w.in elements in w.type, in be's memory) into dst (host memory).
+void decode(Backend& be, const Weight& w, float* dst) {
     const int64_t row_bytes = type_row_bytes(w.type, w.in);
-    for (int64_t r = 0; r < w.out; ++r)
-        dequantize_row(w.type, static_cast<const uint8_t*>(w.data) + r * row_bytes, dst + r * w.in, w.in);
+    std::vector<uint8_t> stored(size_t(row_bytes * w.out));
+    be.download(stored.data(), w.data, row_bytes * w.out);
+    for (int64_t r = 0; r < w.out; ++r) dequantize_row(w.type, stored.data() + r * row_bytes, dst + r * w.in, w.in);
 }
 
 }  // namespace
 
-FullParams::FullParams(const LlamaModel& model) {
-    if (!model.backend().host_memory())
-        SL4J_FAIL(SL4J_ERR_UNSUPPORTED, "full-parameter training reads the weights in host memory in this version: "
-                  "the model is on %s (load it on the CPU)", model.backend().name().c_str());
+FullParams::FullParams(const LlamaModel& model) : ParamSet(model.backend()) {
+    Backend& be = model.backend();
     const LlamaHparams& h = model.hparams();
     const LlamaWeights& src = model.weights();
     // Every tensor is created before any pointer to its values is taken (tensors_ never grows after).
     tensors_.reserve(size_t(1 + 9 * h.n_layers + 2));
+    // Each tensor through host memory once: downloaded in its stored type, decoded, uploaded.
+    std::vector<float> host;
     auto matrix = [&](const std::string& name, const Weight& w) {
         ParamTensor& T = add(name, w.out, w.in);
-        decode(w, T.w.data());
+        host.resize(size_t(T.size()));
+        decode(be, w, host.data());
+        T.w.upload(host.data());
     };
     auto vector = [&](const std::string& name, const float* v) {
         ParamTensor& T = add(name, 1, h.dim);
-        std::copy_n(v, h.dim, T.w.data());
+        be.copy(T.w.data(), v, h.dim * int64_t(sizeof(float)));  // both in the model's backend
     };
     matrix("token_embd.weight", src.tok_embd);
     for (int64_t l = 0; l < h.n_layers; ++l) {
@@ -80,6 +84,7 @@ FullParams::FullParams(const LlamaModel& model) {
     }
     view_.output_norm = norm();
     view_.tied_output = src.tied_output;
+    view_.rope_freqs = src.rope_freqs;
     view_.output = src.tied_output ? view_.tok_embd : weight(src.output);
     if (next != tensors_.size())
         SL4J_FAIL(SL4J_ERR_INTERNAL, "full parameters: %zu views for %zu tensors", next, tensors_.size());

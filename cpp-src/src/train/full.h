@@ -3,7 +3,8 @@
 // one tensor and gets both gradients). Names and shapes are the GGUF's ("token_embd.weight",
 // "blk.N.attn_q.weight", ..., "output_norm.weight", "output.weight" when untied); a matrix of ggml
 // dims {in, out} is out rows × in columns, a norm is 1 row. The model's weights are decoded to F32
-// once, whatever their stored type; the model itself is not modified.
+// once, whatever their stored type, into the model's backend (on a device: each tensor downloaded
+// once, decoded on the host and uploaded); the model itself is not modified.
 #pragma once
 #include <unordered_map>
 

@@ -10,17 +10,16 @@ namespace {
 
 constexpr int32_t kF32 = 0;
 
-template <typename T>
-T* grow(std::vector<T>& v, int64_t n) {
-    if (int64_t(v.size()) < n) v.resize(size_t(n));
-    return v.data();
+float* grow(Backend& be, DeviceBuffer& b, int64_t n) {
+    b.ensure(be, n * int64_t(sizeof(float)));
+    return b.f();
 }
 
 // xd = x with dropped elements zeroed and kept ones scaled by 1/(1-p) (inverted dropout, as
 // torch.nn.Dropout); x itself without dropout.
 const float* dropout_input(Backend& be, const float* x, float p, uint64_t seed, int64_t count, LoraScratch& s) {
     if (p <= 0.f) return x;
-    float* xd = grow(s.xd, count);
+    float* xd = grow(be, s.xd, count);
     be.dropout(xd, x, p, seed, count);
     return xd;
 }
@@ -33,7 +32,8 @@ const char* lora_target_name(int target) {
     return target >= 0 && target < kLoraNumTargets ? names[target] : "?";
 }
 
-LoraAdapter::LoraAdapter(const LlamaHparams& h, const LoraConfig& c) : config_(c), n_layers_(h.n_layers) {
+LoraAdapter::LoraAdapter(const LlamaHparams& h, const LoraConfig& c, Backend& be)
+    : ParamSet(be), config_(c), n_layers_(h.n_layers) {
     SL4J_CHECK_ARG(c.r >= 1 && c.r <= 4096, "LoRA rank r must be in [1, 4096], got %lld", (long long)c.r);
     SL4J_CHECK_ARG(c.alpha > 0 && std::isfinite(c.alpha), "LoRA alpha must be positive, got %g", double(c.alpha));
     SL4J_CHECK_ARG(c.dropout >= 0 && c.dropout < 1, "LoRA dropout must be in [0, 1), got %g", double(c.dropout));
@@ -54,10 +54,12 @@ LoraAdapter::LoraAdapter(const LlamaHparams& h, const LoraConfig& c) : config_(c
             LoraTensor& A = tensors_[tensors_.size() - 2];
             const double bound = 1.0 / std::sqrt(double(in[t]));
             const uint64_t s = mix64(c.seed ^ mix64(uint64_t(l * kLoraNumTargets + t + 1)));
+            std::vector<float> init(size_t(A.size()));
             for (int64_t i = 0; i < A.size(); ++i) {
                 const double u = double(mix64(s + uint64_t(i)) >> 11) / double(1ull << 53);
-                A.w[i] = float((2.0 * u - 1.0) * bound);
+                init[size_t(i)] = float((2.0 * u - 1.0) * bound);
             }
+            A.w.upload(init.data());
         }
 }
 
@@ -66,7 +68,7 @@ void lora_forward(Backend& be, float* y, float* u, const float* x, const LoraTen
     const int64_t in = A.cols, r = A.rows, out = B.rows;
     const float* xd = dropout_input(be, x, dropout, mask_seed, n * in, s);
     be.matmul(u, A.w.data(), kF32, xd, n, in, r);
-    float* t = grow(s.tmp, n * out);
+    float* t = grow(be, s.tmp, n * out);
     be.matmul(t, B.w.data(), kF32, u, n, r, out);
     be.add_scaled(y, t, scale, n * out);
 }
@@ -77,14 +79,14 @@ void lora_backward(Backend& be, float* dx, LoraTensor& A, LoraTensor& B, const f
     const int64_t in = A.cols, r = A.rows, out = B.rows;
     // y = scale·u·Bᵀ:  dB += scale·dyᵀ·u,  du = scale·dy·B.
     be.outer_accumulate(B.grad.data(), dy, u, n, out, r, grad_scale * scale);
-    float* du = grow(s.du, n * r);
+    float* du = grow(be, s.du, n * r);
     be.matmul_transposed(du, B.w.data(), kF32, dy, n, r, out);
     be.scale(du, scale, n * r);
     // u = xd·Aᵀ:  dA += duᵀ·xd,  dxd = du·A, and dropout's gradient is its own mask.
     const float* xd = dropout_input(be, x, dropout, mask_seed, n * in, s);
     be.outer_accumulate(A.grad.data(), du, xd, n, r, in, grad_scale);
     if (dx == nullptr) return;
-    float* t = grow(s.tmp, n * in);
+    float* t = grow(be, s.tmp, n * in);
     be.matmul_transposed(t, A.w.data(), kF32, du, n, in, r);
     if (dropout > 0.f)
         be.dropout_backward(dx, t, dropout, mask_seed, n * in);

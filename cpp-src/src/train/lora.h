@@ -33,7 +33,8 @@ using LoraTensor = ParamTensor;
 
 class LoraAdapter final : public ParamSet {
 public:
-    LoraAdapter(const LlamaHparams& h, const LoraConfig& config);
+    // The tensors in `be`'s memory (A's initial values uploaded once), by default in host memory.
+    LoraAdapter(const LlamaHparams& h, const LoraConfig& config, Backend& be = host_backend());
 
     const LoraConfig& config() const { return config_; }
     float scale() const { return config_.alpha / float(config_.r); }
@@ -53,9 +54,9 @@ private:
     std::vector<int64_t> index_; // (layer, target) -> index of A in tensors_ (per layer, per target: A then B), or -1
 };
 
-// Per-call scratch of the adapter products (grown on demand).
+// Per-call scratch of the adapter products in the backend's memory (grown on demand).
 struct LoraScratch {
-    std::vector<float> xd, du, tmp;
+    DeviceBuffer xd, du, tmp;
 };
 
 // y += scale·B·A·drop(x) over n rows; u (n × r) receives A·drop(x) for the backward. dropout > 0

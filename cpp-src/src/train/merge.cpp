@@ -29,7 +29,7 @@ namespace {
 class MergedRows : public TensorRows {
 public:
     MergedRows(const GgufFile& f, int64_t i, const LoraTensor& a, const LoraTensor& b, double scale)
-        : base_(file_rows(f, i)), a_(a), b_(b), scale_(scale) {
+        : base_(file_rows(f, i)), a_(a.w.download()), b_(b.w.download()), scale_(scale) {
         const GgufTensorInfo& t = f.tensors().at((size_t)i);
         SL4J_CHECK_ARG(t.dims.size() == 2, "%s: tensor '%s' has %zu dims; a LoRA pair needs a matrix",
                        f.path().c_str(), t.name.c_str(), t.dims.size());
@@ -39,20 +39,20 @@ public:
                        "is %lld x %lld (expected r x in and out x r)",
                        f.path().c_str(), t.name.c_str(), (long long)t.dims[1], (long long)in_, a.name.c_str(),
                        (long long)a.rows, (long long)a.cols, b.name.c_str(), (long long)b.rows, (long long)b.cols);
+        r_ = a.rows;
     }
 
     void rows(int64_t r0, int64_t r1, float* dst) const override {
         base_->rows(r0, r1, dst);
-        lora_merge_rows(dst, a_.w.data(), b_.w.data(), in_, a_.rows, scale_, r0, r1);
+        lora_merge_rows(dst, a_.data(), b_.data(), in_, r_, scale_, r0, r1);
     }
     void release(int64_t r0, int64_t r1) const override { base_->release(r0, r1); }
 
 private:
     std::shared_ptr<const TensorRows> base_;
-    const LoraTensor& a_;
-    const LoraTensor& b_;
+    std::vector<float> a_, b_;  // the pair's values, downloaded once
     double scale_;
-    int64_t in_ = 0;
+    int64_t in_ = 0, r_ = 0;
 };
 
 }  // namespace

@@ -15,7 +15,8 @@ void lora_merge_rows(float* w, const float* a, const float* b, int64_t in, int64
                      int64_t o1);
 
 // Tensor i of `file` (dims {in, out}) with the adapter pair (A, B) folded in at scale alpha / r,
-// as rows for GgufWriter::add_tensor_rows. The file and the adapter must outlive the write.
+// as rows for GgufWriter::add_tensor_rows (A and B downloaded once, here). The file must outlive
+// the write.
 std::shared_ptr<const TensorRows> lora_merged_rows(const GgufFile& file, int64_t i, const LoraTensor& a,
                                                    const LoraTensor& b, double scale);
 

@@ -26,13 +26,37 @@ int64_t head_chunk_rows(int64_t rows, int64_t n_vocab) {
     return std::max<int64_t>(1, std::min<int64_t>(rows, kHeadChunkBytes / (n_vocab * int64_t(sizeof(float)))));
 }
 
-// Every buffer of the trainer is sized here, so bytes_ counts what it holds.
+// Every buffer of the trainer is sized here, so bytes_ counts what it holds. Zeroed, as a fresh
+// buffer's contents are relied on nowhere else.
+void Trainer::alloc(DeviceBuffer& b, int64_t n, int64_t elem_bytes) {
+    bytes_ -= b.bytes();
+    b = DeviceBuffer(be_, n * elem_bytes);
+    zero(b);
+    bytes_ += b.bytes();
+}
+
+// host = the contents of b (downloaded unless already fresh since the last forward).
 template <typename T>
-void Trainer::alloc(std::vector<T>& v, int64_t n) {
-    bytes_ -= int64_t(v.size() * sizeof(T));
-    v.assign(size_t(n), T(0));
-    v.shrink_to_fit();
-    bytes_ += int64_t(v.size() * sizeof(T));
+const std::vector<T>& Trainer::mirror(std::vector<T>& host, bool& fresh, const DeviceBuffer& b) const {
+    if (!fresh) {
+        host.resize(size_t(b.bytes()) / sizeof(T));
+        if (b.bytes() > 0) be_.download(host.data(), b.data(), b.bytes());
+        fresh = true;
+    }
+    return host;
+}
+
+const std::vector<float>& Trainer::row_losses() const { return mirror(losses_h_, losses_fresh_, losses_); }
+const std::vector<float>& Trainer::hidden() const { return mirror(hidden_h_, hidden_fresh_, hidden_); }
+const std::vector<float>& Trainer::row_entropy() const {
+    static const std::vector<float> none;
+    return entropy_.f() == nullptr ? none : mirror(entropy_h_, entropy_fresh_, entropy_);
+}
+void Trainer::read_hidden(float* dst) const {
+    if (hidden_fresh_)
+        std::copy(hidden_h_.begin(), hidden_h_.end(), dst);
+    else
+        be_.download(dst, hidden_.f(), hidden_.bytes());
 }
 
 Trainer::Trainer(const LlamaModel& model, LoraAdapter* lora, const TrainConfig& config)
@@ -51,10 +75,13 @@ Trainer::Trainer(const LlamaModel& model, LoraAdapter* lora, FullParams* full, c
                  Backend& backend)
     : model_(model), be_(backend), lora_(lora), full_(full), w_(full ? full->weights() : model.weights()),
       cfg_(config), N_(config.batch * config.seq_len) {
-    if (!backend.host_memory() || !model.backend().host_memory())
-        SL4J_FAIL(SL4J_ERR_UNSUPPORTED, "training keeps its buffers and trainable tensors in host memory in this version: "
-                  "it cannot run on %s (load the model on the CPU)",
-                  (!backend.host_memory() ? backend : model.backend()).name().c_str());
+    SL4J_CHECK_ARG(&backend == &model.backend() || (backend.host_memory() && model.backend().host_memory()),
+                   "a trainer on %s cannot reach the model's weights on %s: train on the model's backend",
+                   backend.name().c_str(), model.backend().name().c_str());
+    const ParamSet* params = lora ? static_cast<const ParamSet*>(lora) : full;
+    SL4J_CHECK_ARG(params == nullptr || reaches(backend, *params),
+                   "the trainable tensors live on %s, the trainer runs on %s: make them for a model on the trainer's "
+                   "backend", params ? params->backend().name().c_str() : "", backend.name().c_str());
     const LlamaHparams& h = model.hparams();
     SL4J_CHECK_ARG(cfg_.batch >= 1 && cfg_.seq_len >= 1 && N_ <= (int64_t(1) << 24),
                    "trainer needs batch >= 1 and seq_len >= 1 (got %lld × %lld)", (long long)cfg_.batch,
@@ -63,19 +90,25 @@ Trainer::Trainer(const LlamaModel& model, LoraAdapter* lora, FullParams* full, c
                    "the adapter has %lld layers, the model %lld", (long long)lora->n_layers(), (long long)h.n_layers);
     const int64_t N = N_;
     head_rows_ = cfg_.head_rows > 0 ? std::min(cfg_.head_rows, N) : head_chunk_rows(N, h.n_vocab);
-    alloc(tokens_, N);
-    alloc(seq_, N);
-    alloc(pos_, N);
-    alloc(first_, N);
-    alloc(targets_, N);
-    std::fill(targets_.begin(), targets_.end(), kIgnoreIndex);
-    for (int64_t r = 0; r < N; ++r) {
-        seq_[r] = int32_t(r / cfg_.seq_len);
-        pos_[r] = r % cfg_.seq_len;
+    alloc(tokens_, N, 4);
+    alloc(seq_, N, 4);
+    alloc(pos_, N, 8);
+    alloc(first_, N, 8);
+    alloc(targets_, N, 4);
+    targets_h_.assign(size_t(N), kIgnoreIndex);
+    first_h_.assign(size_t(N), 0);
+    {  // the rows' sequences and positions never change: uploaded once
+        std::vector<int32_t> seq(static_cast<size_t>(N));
+        std::vector<int64_t> pos(static_cast<size_t>(N));
+        for (int64_t r = 0; r < N; ++r) {
+            seq[size_t(r)] = int32_t(r / cfg_.seq_len);
+            pos[size_t(r)] = r % cfg_.seq_len;
+        }
+        be_.upload(seq_.data(), seq.data(), N * 4);
+        be_.upload(pos_.data(), pos.data(), N * 8);
     }
     alloc(rope_cs_, N * h.n_rot);
-    be_.rope_cache(rope_cs_.data(), pos_.data(), N, h.n_rot, h.rope_base, h.rope_linear_factor,
-                   h.rope_freq_factors.empty() ? nullptr : h.rope_freq_factors.data());
+    be_.rope_cache(rope_cs_.f(), pos_.as<int64_t>(), N, h.n_rot, h.rope_base, h.rope_linear_factor, w_.rope_freqs);
     // What any forward needs: the residual stream, one layer's activations, the head's chunk.
     alloc(x_, N * h.dim);
     alloc(tmp_, N * h.dim);
@@ -127,7 +160,7 @@ void Trainer::proj(int64_t l, int t, float* out, const float* in, LayerActs& A) 
     const Weight& W = weight_of(w_.layers[l], t);
     be_.matmul(out, W.data, W.type, in, N_, W.in, W.out);
     if (lora_on(l, t))
-        lora_forward(be_, out, A.u[t].data(), in, lora_->a(l, t), lora_->b(l, t), lora_->scale(), dropout(),
+        lora_forward(be_, out, A.u[t].f(), in, lora_->a(l, t), lora_->b(l, t), lora_->scale(), dropout(),
                      mask_seed(l, t), N_, ls_);
 }
 
@@ -135,14 +168,14 @@ void Trainer::proj_backward(int64_t l, int t, float* dx, bool accumulate, const 
                             LayerActs& A) {
     const Weight& W = weight_of(w_.layers[l], t);
     if (dx != nullptr) {
-        float* out = accumulate ? tmp_.data() : dx;
+        float* out = accumulate ? tmp_.f() : dx;
         be_.matmul_transposed(out, W.data, W.type, dy, N_, W.in, W.out);
         if (accumulate) be_.residual_backward(dx, out, N_ * W.in);
     }
     // y = in·Wᵀ: dW (out × in) += dyᵀ·in.
     if (full_) be_.outer_accumulate(full_->grad_of(W.data), dy, in, N_, W.out, W.in, grad_scale_);
     if (lora_on(l, t))
-        lora_backward(be_, dx, lora_->a(l, t), lora_->b(l, t), dy, in, A.u[t].data(), lora_->scale(), dropout(),
+        lora_backward(be_, dx, lora_->a(l, t), lora_->b(l, t), dy, in, A.u[t].f(), lora_->scale(), dropout(),
                       mask_seed(l, t), grad_scale_, N_, ls_);
 }
 
@@ -151,24 +184,24 @@ void Trainer::layer_forward(int64_t l, LayerActs& A, float* x) {
     const LayerWeights& L = w_.layers[l];
     const int64_t N = N_;
     // attention block
-    be_.rmsnorm(A.xn1.data(), A.inv1.data(), x, L.attn_norm, N, h.dim, float(h.rms_eps));
-    proj(l, kLoraQ, A.q.data(), A.xn1.data(), A);
-    proj(l, kLoraK, A.k.data(), A.xn1.data(), A);
-    proj(l, kLoraV, A.v.data(), A.xn1.data(), A);
-    be_.rope(A.q.data(), rope_cs_.data(), N, h.n_heads, h.head_dim, h.n_rot);
-    be_.rope(A.k.data(), rope_cs_.data(), N, h.n_kv_heads, h.head_dim, h.n_rot);
-    be_.attention(A.att.data(), A.q.data(), A.k.data(), A.v.data(), seq_.data(), pos_.data(), first_.data(), N,
-                  h.n_heads, h.n_kv_heads, h.head_dim, cfg_.seq_len * h.kv_dim());
-    proj(l, kLoraO, tmp_.data(), A.att.data(), A);
-    be_.residual(x, tmp_.data(), N * h.dim);
-    std::copy_n(x, N * h.dim, A.x_mid.data());
+    be_.rmsnorm(A.xn1.f(), A.inv1.f(), x, L.attn_norm, N, h.dim, float(h.rms_eps));
+    proj(l, kLoraQ, A.q.f(), A.xn1.f(), A);
+    proj(l, kLoraK, A.k.f(), A.xn1.f(), A);
+    proj(l, kLoraV, A.v.f(), A.xn1.f(), A);
+    be_.rope(A.q.f(), rope_cs_.f(), N, h.n_heads, h.head_dim, h.n_rot);
+    be_.rope(A.k.f(), rope_cs_.f(), N, h.n_kv_heads, h.head_dim, h.n_rot);
+    be_.attention(A.att.f(), A.q.f(), A.k.f(), A.v.f(), seq_.as<int32_t>(), pos_.as<int64_t>(),
+                  first_.as<int64_t>(), N, h.n_heads, h.n_kv_heads, h.head_dim, cfg_.seq_len * h.kv_dim());
+    proj(l, kLoraO, tmp_.f(), A.att.f(), A);
+    be_.residual(x, tmp_.f(), N * h.dim);
+    be_.copy(A.x_mid.f(), x, N * h.dim * int64_t(sizeof(float)));
     // feed-forward block
-    be_.rmsnorm(A.xn2.data(), A.inv2.data(), x, L.ffn_norm, N, h.dim, float(h.rms_eps));
-    proj(l, kLoraGate, A.gate.data(), A.xn2.data(), A);
-    proj(l, kLoraUp, A.up.data(), A.xn2.data(), A);
-    be_.swiglu(A.hact.data(), A.gate.data(), A.up.data(), N * h.ffn);
-    proj(l, kLoraDown, tmp_.data(), A.hact.data(), A);
-    be_.residual(x, tmp_.data(), N * h.dim);
+    be_.rmsnorm(A.xn2.f(), A.inv2.f(), x, L.ffn_norm, N, h.dim, float(h.rms_eps));
+    proj(l, kLoraGate, A.gate.f(), A.xn2.f(), A);
+    proj(l, kLoraUp, A.up.f(), A.xn2.f(), A);
+    be_.swiglu(A.hact.f(), A.gate.f(), A.up.f(), N * h.ffn);
+    proj(l, kLoraDown, tmp_.f(), A.hact.f(), A);
+    be_.residual(x, tmp_.f(), N * h.dim);
 }
 
 // dx: gradient wrt the layer's output on entry, wrt its input on return (when need_dx).
@@ -177,32 +210,32 @@ void Trainer::layer_backward(int64_t l, LayerActs& A, float* dx, const float* x_
     const LayerWeights& L = w_.layers[l];
     const int64_t N = N_;
     // feed-forward block, in reverse
-    proj_backward(l, kLoraDown, d_hact_.data(), false, dx, A.hact.data(), A);
-    be_.swiglu_backward(d_gate_.data(), d_up_.data(), d_hact_.data(), A.gate.data(), A.up.data(), N * h.ffn);
-    proj_backward(l, kLoraGate, dxn_.data(), false, d_gate_.data(), A.xn2.data(), A);
-    proj_backward(l, kLoraUp, dxn_.data(), true, d_up_.data(), A.xn2.data(), A);
-    be_.rmsnorm_backward(dx, dxn_.data(), A.x_mid.data(), L.ffn_norm, A.inv2.data(), N, h.dim);
+    proj_backward(l, kLoraDown, d_hact_.f(), false, dx, A.hact.f(), A);
+    be_.swiglu_backward(d_gate_.f(), d_up_.f(), d_hact_.f(), A.gate.f(), A.up.f(), N * h.ffn);
+    proj_backward(l, kLoraGate, dxn_.f(), false, d_gate_.f(), A.xn2.f(), A);
+    proj_backward(l, kLoraUp, dxn_.f(), true, d_up_.f(), A.xn2.f(), A);
+    be_.rmsnorm_backward(dx, dxn_.f(), A.x_mid.f(), L.ffn_norm, A.inv2.f(), N, h.dim);
     if (full_)
-        be_.rmsnorm_weight_backward(full_->grad_of(L.ffn_norm), dxn_.data(), A.x_mid.data(), A.inv2.data(), N, h.dim,
+        be_.rmsnorm_weight_backward(full_->grad_of(L.ffn_norm), dxn_.f(), A.x_mid.f(), A.inv2.f(), N, h.dim,
                                     grad_scale_);
     // attention block, in reverse
-    proj_backward(l, kLoraO, d_att_.data(), false, dx, A.att.data(), A);
-    std::fill(dk_.begin(), dk_.end(), 0.f);
-    std::fill(dv_.begin(), dv_.end(), 0.f);
-    be_.attention_backward(dq_.data(), dk_.data(), dv_.data(), d_att_.data(), A.q.data(), A.k.data(), A.v.data(),
-                           seq_.data(), pos_.data(), first_.data(), N, cfg_.batch, h.n_heads, h.n_kv_heads,
-                           h.head_dim, cfg_.seq_len * h.kv_dim());
-    be_.rope_backward(dq_.data(), rope_cs_.data(), N, h.n_heads, h.head_dim, h.n_rot);
-    be_.rope_backward(dk_.data(), rope_cs_.data(), N, h.n_kv_heads, h.head_dim, h.n_rot);
+    proj_backward(l, kLoraO, d_att_.f(), false, dx, A.att.f(), A);
+    zero(dk_);
+    zero(dv_);
+    be_.attention_backward(dq_.f(), dk_.f(), dv_.f(), d_att_.f(), A.q.f(), A.k.f(), A.v.f(),
+                           seq_.as<int32_t>(), pos_.as<int64_t>(), first_.as<int64_t>(), N, cfg_.batch, h.n_heads,
+                           h.n_kv_heads, h.head_dim, cfg_.seq_len * h.kv_dim());
+    be_.rope_backward(dq_.f(), rope_cs_.f(), N, h.n_heads, h.head_dim, h.n_rot);
+    be_.rope_backward(dk_.f(), rope_cs_.f(), N, h.n_kv_heads, h.head_dim, h.n_rot);
     // Under LoRA, layer 0's input is the frozen embedding: only the adapter gradients are needed there.
-    float* dxn = need_dx ? dxn_.data() : nullptr;
-    proj_backward(l, kLoraQ, dxn, false, dq_.data(), A.xn1.data(), A);
-    proj_backward(l, kLoraK, dxn, true, dk_.data(), A.xn1.data(), A);
-    proj_backward(l, kLoraV, dxn, true, dv_.data(), A.xn1.data(), A);
+    float* dxn = need_dx ? dxn_.f() : nullptr;
+    proj_backward(l, kLoraQ, dxn, false, dq_.f(), A.xn1.f(), A);
+    proj_backward(l, kLoraK, dxn, true, dk_.f(), A.xn1.f(), A);
+    proj_backward(l, kLoraV, dxn, true, dv_.f(), A.xn1.f(), A);
     if (full_)
-        be_.rmsnorm_weight_backward(full_->grad_of(L.attn_norm), dxn_.data(), x_in, A.inv1.data(), N, h.dim,
+        be_.rmsnorm_weight_backward(full_->grad_of(L.attn_norm), dxn_.f(), x_in, A.inv1.f(), N, h.dim,
                                     grad_scale_);
-    if (need_dx) be_.rmsnorm_backward(dx, dxn_.data(), x_in, L.attn_norm, A.inv1.data(), N, h.dim);
+    if (need_dx) be_.rmsnorm_backward(dx, dxn_.f(), x_in, L.attn_norm, A.inv1.f(), N, h.dim);
 }
 
 void Trainer::forward(const int32_t* tokens, const int32_t* targets, const int64_t* doc_start, bool keep) {
@@ -210,23 +243,28 @@ void Trainer::forward(const int32_t* tokens, const int32_t* targets, const int64
     const LlamaHparams& h = model_.hparams();
     const LlamaWeights& w = w_;
     const int64_t N = N_;
-    std::copy_n(tokens, N, tokens_.data());
     for (int64_t r = 0; r < N; ++r) {
-        first_[r] = doc_start ? doc_start[r] : 0;
-        SL4J_CHECK_ARG(first_[r] >= 0 && first_[r] <= pos_[r],
-                       "row %lld (sequence %d, position %lld): document start %lld is outside [0, %lld]",
-                       (long long)r, seq_[r], (long long)pos_[r], (long long)first_[r], (long long)pos_[r]);
-        targets_[r] = targets ? targets[r] : kIgnoreIndex;
+        const int64_t first = doc_start ? doc_start[r] : 0, pos = r % cfg_.seq_len;
+        SL4J_CHECK_ARG(first >= 0 && first <= pos,
+                       "row %lld (sequence %lld, position %lld): document start %lld is outside [0, %lld]",
+                       (long long)r, (long long)(r / cfg_.seq_len), (long long)pos, (long long)first, (long long)pos);
+        first_h_[size_t(r)] = first;
+        targets_h_[size_t(r)] = targets ? targets[r] : kIgnoreIndex;
     }
+    // The batch in: token ids, document starts, targets.
+    be_.upload(tokens_.data(), tokens, N * 4);
+    be_.upload(first_.data(), first_h_.data(), N * 8);
+    be_.upload(targets_.data(), targets_h_.data(), N * 4);
+    losses_fresh_ = hidden_fresh_ = entropy_fresh_ = false;
     ready_ = false;
     if (keep) alloc_grad_buffers();
     ++calls_;
-    be_.embedding(x_.data(), tokens, w.tok_embd.data, w.tok_embd.type, N, h.dim, h.n_vocab);
+    be_.embedding(x_.f(), tokens_.as<int32_t>(), w.tok_embd.data, w.tok_embd.type, N, h.dim, h.n_vocab);
     for (int64_t l = 0; l < h.n_layers; ++l) {
-        if (keep) std::copy_n(x_.data(), N * h.dim, x_in_[l].data());
-        layer_forward(l, keep ? acts(l) : acts_[0], x_.data());
+        if (keep) be_.copy(x_in_[l].f(), x_.f(), N * h.dim * int64_t(sizeof(float)));
+        layer_forward(l, keep ? acts(l) : acts_[0], x_.f());
     }
-    be_.rmsnorm(hidden_.data(), inv_f_.data(), x_.data(), w.output_norm, N, h.dim, float(h.rms_eps));
+    be_.rmsnorm(hidden_.f(), inv_f_.f(), x_.f(), w.output_norm, N, h.dim, float(h.rms_eps));
     head_forward();
     ready_ = keep;
 }
@@ -250,7 +288,7 @@ void Trainer::head_chunk(int64_t c, int64_t rows, int64_t* r0, int64_t* n) const
 
 void Trainer::set_entropy(bool on) {
     entropy_on_ = on;
-    if (on && entropy_.empty()) alloc(entropy_, N_);
+    if (on && entropy_.data() == nullptr) alloc(entropy_, N_);
 }
 
 void Trainer::infer_kl(const int32_t* tokens, const int32_t* targets, const int64_t* doc_start, float* kl) {
@@ -267,7 +305,7 @@ void Trainer::infer_kl(const int32_t* tokens, const int32_t* targets, const int6
         rows.push_back(r);
     }
     const int64_t M = int64_t(rows.size());
-    if (kl_hp_.size() < size_t(N_ * D)) {
+    if (kl_hp_.data() == nullptr) {
         alloc(kl_hp_, N_ * D);
         alloc(kl_hq_, N_ * D);
         alloc(kl_logits_, head_rows_ * V);
@@ -289,17 +327,23 @@ void Trainer::infer_kl(const int32_t* tokens, const int32_t* targets, const int6
     for (int pass = 0; pass < 2; ++pass) {  // the reference, then the policy (whose states hidden() keeps)
         adapter_on_ = pass == 1;
         forward(tokens, nullptr, doc_start, false);
-        float* dst = pass == 1 ? kl_hp_.data() : kl_hq_.data();
-        for (int64_t i = 0; i < M; ++i) std::copy_n(hidden_.data() + rows[i] * D, D, dst + i * D);
+        float* dst = pass == 1 ? kl_hp_.f() : kl_hq_.f();
+        for (int64_t i = 0, j; i < M; i = j) {  // runs of consecutive rows, one copy each
+            for (j = i + 1; j < M && rows[j] == rows[j - 1] + 1; ++j) {
+            }
+            be_.copy(dst + i * D, hidden_.f() + rows[i] * D, (j - i) * D * int64_t(sizeof(float)));
+        }
     }
     std::fill_n(kl, N_, 0.f);
+    std::vector<float> chunk_kl(size_t(std::min(M, head_rows_)));
     for (int64_t c = 0; c < head_chunks(M); ++c) {
         int64_t r0, n;
         head_chunk(c, M, &r0, &n);
-        be_.matmul(logits_.data(), w_.output.data, w_.output.type, kl_hp_.data() + r0 * D, n, D, V);
-        be_.matmul(kl_logits_.data(), w_.output.data, w_.output.type, kl_hq_.data() + r0 * D, n, D, V);
-        be_.kl_div(kl_out_.data(), logits_.data(), kl_logits_.data(), n, V);
-        for (int64_t i = 0; i < n; ++i) kl[rows[r0 + i]] = kl_out_[i];
+        be_.matmul(logits_.f(), w_.output.data, w_.output.type, kl_hp_.f() + r0 * D, n, D, V);
+        be_.matmul(kl_logits_.f(), w_.output.data, w_.output.type, kl_hq_.f() + r0 * D, n, D, V);
+        be_.kl_div(kl_out_.f(), logits_.f(), kl_logits_.f(), n, V);
+        be_.download(chunk_kl.data(), kl_out_.data(), n * int64_t(sizeof(float)));
+        for (int64_t i = 0; i < n; ++i) kl[rows[r0 + i]] = chunk_kl[size_t(i)];
     }
     logits_held_ = false;
     ready_ = false;
@@ -312,16 +356,16 @@ void Trainer::head_forward() {
     for (int64_t c = 0; c < head_chunks(N_); ++c) {
         int64_t r0, n;
         head_chunk(c, N_, &r0, &n);
-        if (all_ignored(targets_.data() + r0, n)) {
-            std::fill_n(losses_.data() + r0, n, 0.f);
-            if (entropy_on_) std::fill_n(entropy_.data() + r0, n, 0.f);
+        if (all_ignored(targets_h_.data() + r0, n)) {
+            be_.fill_zero(losses_.f() + r0, n * int64_t(sizeof(float)));
+            if (entropy_on_) be_.fill_zero(entropy_.f() + r0, n * int64_t(sizeof(float)));
             continue;
         }
-        be_.matmul(logits_.data(), W.data, W.type, hidden_.data() + r0 * h.dim, n, h.dim, h.n_vocab);
-        be_.crossentropy(losses_.data() + r0, logits_.data(), targets_.data() + r0, n, h.n_vocab);
-        if (entropy_on_) be_.entropy(entropy_.data() + r0, logits_.data(), targets_.data() + r0, n, h.n_vocab);
+        be_.matmul(logits_.f(), W.data, W.type, hidden_.f() + r0 * h.dim, n, h.dim, h.n_vocab);
+        be_.crossentropy(losses_.f() + r0, logits_.f(), targets_.as<int32_t>() + r0, n, h.n_vocab);
+        if (entropy_on_) be_.entropy(entropy_.f() + r0, logits_.f(), targets_.as<int32_t>() + r0, n, h.n_vocab);
     }
-    logits_held_ = head_chunks(N_) == 1 && !all_ignored(targets_.data(), N_);
+    logits_held_ = head_chunks(N_) == 1 && !all_ignored(targets_h_.data(), N_);
 }
 
 // dxn_ = d loss / d hidden through the head, chunk by chunk: each chunk's logits are recomputed
@@ -333,25 +377,26 @@ void Trainer::head_backward(const float* d_row_losses) {
     for (int64_t c = 0; c < head_chunks(N_); ++c) {
         int64_t r0, n;
         head_chunk(c, N_, &r0, &n);
-        float* hid = hidden_.data() + r0 * h.dim;
-        float* dhid = dxn_.data() + r0 * h.dim;
-        if (all_ignored(targets_.data() + r0, n)) continue;  // d logits are 0 there: dxn_ stays 0
-        if (!logits_held_) be_.matmul(logits_.data(), W.data, W.type, hid, n, h.dim, h.n_vocab);
-        be_.crossentropy_backward(logits_.data(), logits_.data(), targets_.data() + r0, d_row_losses + r0, n,
+        float* hid = hidden_.f() + r0 * h.dim;
+        float* dhid = dxn_.f() + r0 * h.dim;
+        if (all_ignored(targets_h_.data() + r0, n)) continue;  // d logits are 0 there: dxn_ stays 0
+        if (!logits_held_) be_.matmul(logits_.f(), W.data, W.type, hid, n, h.dim, h.n_vocab);
+        be_.crossentropy_backward(logits_.f(), logits_.f(), targets_.as<int32_t>() + r0, d_row_losses + r0, n,
                                   h.n_vocab);
-        be_.matmul_transposed(dhid, W.data, W.type, logits_.data(), n, h.dim, h.n_vocab);
+        be_.matmul_transposed(dhid, W.data, W.type, logits_.f(), n, h.dim, h.n_vocab);
         // The output weight's gradient (the embedding table's when tied): dW_out += d logitsᵀ · hidden.
-        if (full_) be_.outer_accumulate(full_->grad_of(W.data), logits_.data(), hid, n, h.n_vocab, h.dim, grad_scale_);
+        if (full_) be_.outer_accumulate(full_->grad_of(W.data), logits_.f(), hid, n, h.n_vocab, h.dim, grad_scale_);
     }
     logits_held_ = false;  // the chunk now holds d logits
 }
 
 double Trainer::mean_loss(int64_t* counted) const {
+    const std::vector<float>& losses = row_losses();
     double total = 0;
     int64_t n = 0;
     for (int64_t r = 0; r < N_; ++r)
-        if (targets_[r] != kIgnoreIndex) {
-            total += losses_[r];
+        if (targets_h_[size_t(r)] != kIgnoreIndex) {
+            total += losses[size_t(r)];
             ++n;
         }
     if (counted) *counted = n;
@@ -367,24 +412,32 @@ void Trainer::backward(const float* d_row_losses, const float* d_hidden, float g
     const int64_t N = N_;
     ready_ = false;
     grad_scale_ = grad_scale;
-    // d hidden = d logits · W_out (+ the caller's d hidden).
-    std::fill(dxn_.begin(), dxn_.end(), 0.f);
-    if (d_row_losses) head_backward(d_row_losses);
-    if (d_hidden) be_.residual_backward(dxn_.data(), d_hidden, N * h.dim);
-    std::fill(dx_.begin(), dx_.end(), 0.f);
-    be_.rmsnorm_backward(dx_.data(), dxn_.data(), x_.data(), w.output_norm, inv_f_.data(), N, h.dim);
+    // d hidden = d logits · W_out (+ the caller's d hidden), the gradients uploaded (d hidden
+    // through dx_, zeroed after).
+    zero(dxn_);
+    if (d_row_losses) {
+        be_.upload(dlosses_.data(), d_row_losses, N * 4);
+        head_backward(dlosses_.f());
+    }
+    if (d_hidden) {
+        be_.upload(dx_.data(), d_hidden, N * h.dim * 4);
+        be_.residual_backward(dxn_.f(), dx_.f(), N * h.dim);
+    }
+    zero(dx_);
+    be_.rmsnorm_backward(dx_.f(), dxn_.f(), x_.f(), w.output_norm, inv_f_.f(), N, h.dim);
     if (full_)
-        be_.rmsnorm_weight_backward(full_->grad_of(w.output_norm), dxn_.data(), x_.data(), inv_f_.data(), N, h.dim,
+        be_.rmsnorm_weight_backward(full_->grad_of(w.output_norm), dxn_.f(), x_.f(), inv_f_.f(), N, h.dim,
                                     grad_scale_);
     for (int64_t l = h.n_layers - 1; l >= 0; --l) {
         if (cfg_.checkpointing) {
-            std::copy_n(x_in_[l].data(), N * h.dim, tmp_x_.data());
-            layer_forward(l, acts(l), tmp_x_.data());
+            be_.copy(tmp_x_.f(), x_in_[l].f(), N * h.dim * int64_t(sizeof(float)));
+            layer_forward(l, acts(l), tmp_x_.f());
         }
-        layer_backward(l, acts(l), dx_.data(), x_in_[l].data(), l > 0 || full_ != nullptr);
+        layer_backward(l, acts(l), dx_.f(), x_in_[l].f(), l > 0 || full_ != nullptr);
     }
     // dx_ is now d loss / d embedding rows.
-    if (full_) be_.embedding_backward(full_->grad_of(w.tok_embd.data), dx_.data(), tokens_.data(), N, h.dim, grad_scale_);
+    if (full_) be_.embedding_backward(full_->grad_of(w.tok_embd.data), dx_.f(), tokens_.as<int32_t>(), N, h.dim,
+                                         grad_scale_);
 }
 
 }  // namespace sl4j

@@ -68,15 +68,14 @@ public final class BenchCommand implements Command {
             if (!Files.isRegularFile(path)) throw new UsageException("no such model file: " + path);
             int threads = Flags.intValue(cmd, "threads", 0);
             if (threads > 0) Backend.setThreads(threads);
-            if ("cuda".equalsIgnoreCase(cmd.getOptionValue("device", "auto").trim()))
-                throw new UsageException("--device cuda: bench measures LoRA training, which runs on the CPU in this version "
-                        + "(the native gpu_bench measures the GPU)");
-            try (LlamaModel model = LlamaModel.load(path, new LlamaModel.Options(dev.stackllama4j.engine.Device.CPU, 0,
+            try (LlamaModel model = LlamaModel.load(path, new LlamaModel.Options(ModelFlags.device(cmd), 0,
                     dev.stackllama4j.engine.KvType.F16, ModelFlags.precision(cmd, dev.stackllama4j.engine.Precision.FAST)))) {
+                if (!model.deviceNotice().isEmpty()) ctx.err().println(model.deviceNotice());
                 Map<String, Object> r = new java.util.LinkedHashMap<>();
                 r.put("model", cmd.hasOption("model") ? path.toString() : "random " + model.info().dim() + "x" + model.info().layers());
                 r.put("weight_type", model.info().weightType().toString());
                 r.put("parameters", model.info());
+                r.put("device", model.device().name().toLowerCase(java.util.Locale.ROOT));
                 r.put("threads", Backend.threads());
                 r.putAll(Bench.run(model, config));
                 r.remove("parameters");

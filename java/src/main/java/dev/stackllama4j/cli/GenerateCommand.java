@@ -81,8 +81,7 @@ public final class GenerateCommand implements Command {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        try (LlamaModel model = ModelFlags.load(cmd, ctx, cmd.hasOption("adapter") ? "a LoRA adapter runs" : null,
-                        PlanFlags.kvType(cmd), ModelFlags.precision(cmd, Precision.FAST));
+        try (LlamaModel model = ModelFlags.load(cmd, ctx, PlanFlags.kvType(cmd), ModelFlags.precision(cmd, Precision.FAST));
                 LoraAdapter lora = ModelFlags.adapter(cmd, model)) {
             try (LlamaEngine engine = LlamaEngine.create(model, new LlamaEngine.Options(1, 0))) {
                 CompletionRequest probe = req.adapter(lora).build();

@@ -38,8 +38,7 @@ public final class LogitsCommand implements Command {
     public int run(CommandLine cmd, CliContext ctx) throws Exception {
         Path out = Path.of(Flags.required(cmd, "out"));
         if (cmd.hasOption("prompt") == cmd.hasOption("tokens")) throw new UsageException("give exactly one of --prompt and --tokens");
-        try (LlamaModel model = ModelFlags.load(cmd, ctx, cmd.hasOption("adapter") ? "a LoRA adapter runs" : null,
-                        dev.stackllama4j.engine.KvType.F16, ModelFlags.precision(cmd, Precision.EXACT));
+        try (LlamaModel model = ModelFlags.load(cmd, ctx, dev.stackllama4j.engine.KvType.F16, ModelFlags.precision(cmd, Precision.EXACT));
                 LoraAdapter lora = ModelFlags.adapter(cmd, model)) {
             int[] ids = cmd.hasOption("tokens") ? ModelFlags.tokenList(cmd.getOptionValue("tokens"))
                     : model.tokenizer().encode(cmd.getOptionValue("prompt"),

@@ -41,7 +41,7 @@ public final class MergeCommand implements Command {
                     + " file: the merge reads it while writing; choose another output");
         TensorType type = Flags.tensorType(cmd, "type", null);
         if (type != null && !type.canQuantize()) throw new UsageException("cannot encode type " + type);
-        try (LlamaModel model = ModelFlags.load(cmd, ctx, "merging an adapter runs"); LoraAdapter lora = AdapterFile.load(adapter, model)) {
+        try (LlamaModel model = ModelFlags.load(cmd, ctx); LoraAdapter lora = AdapterFile.load(adapter, model)) {
             Merge.merge(model, lora, type, out, WriteProgress.onTerminal(ctx.err(), "merge"));
         }
         ctx.out().println("wrote " + out);

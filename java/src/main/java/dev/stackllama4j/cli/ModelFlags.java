@@ -21,43 +21,35 @@ final class ModelFlags {
         o.addOption(Option.builder().longOpt("device").hasArg().argName("D").desc("cpu | cuda | auto (default auto)").get());
     }
 
-    /** Loads --model on --device for a command that runs sessions without an adapter (GPU-capable). */
-    static LlamaModel load(CommandLine cmd, CliContext ctx) {
-        return load(cmd, ctx, null);
-    }
-
     /**
-     * Loads --model on --device. {@code hostOnly}: why this use needs the model on the CPU in this
-     * version (training, a LoRA adapter or a reward head use host memory), or null when it can run on
-     * the GPU. Then auto picks the CPU with a one-line notice, and cuda is refused naming the reason.
+     * Loads --model on --device: cpu, cuda (refused with the engine's reason when no GPU is usable)
+     * or auto (the GPU when one is usable, else the CPU, said in one line). Sessions, adapters,
+     * training and the reward model all run where the model is.
      */
-    static LlamaModel load(CommandLine cmd, CliContext ctx, String hostOnly) {
-        return load(cmd, ctx, hostOnly, dev.stackllama4j.engine.KvType.F16, Precision.EXACT);
+    static LlamaModel load(CommandLine cmd, CliContext ctx) {
+        return load(cmd, ctx, dev.stackllama4j.engine.KvType.F16, Precision.EXACT);
     }
 
-    /** {@link #load(CommandLine, CliContext, String)} whose sessions use {@code kv} and {@code precision}. */
-    static LlamaModel load(CommandLine cmd, CliContext ctx, String hostOnly, dev.stackllama4j.engine.KvType kv, Precision precision) {
+    /** {@link #load(CommandLine, CliContext)} whose sessions use {@code kv} and {@code precision}. */
+    static LlamaModel load(CommandLine cmd, CliContext ctx, dev.stackllama4j.engine.KvType kv, Precision precision) {
         Path path = Path.of(Flags.required(cmd, "model"));
         if (!Files.isRegularFile(path)) throw new UsageException("no such model file: " + path);
-        Device device;
-        try {
-            device = Device.parse(cmd.getOptionValue("device", "auto"));
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
+        Device device = device(cmd);
         int threads = Flags.intValue(cmd, "threads", 0);
         if (threads < 0) throw new UsageException("--threads must be >= 0");
-        if (hostOnly != null && device == Device.CUDA)
-            throw new UsageException("--device cuda: " + hostOnly + " on the CPU in this version (use --device cpu or auto)");
-        if (hostOnly != null && device == Device.AUTO) {
-            if (dev.stackllama4j.engine.Backend.cudaDeviceCount() > 0)
-                ctx.err().println("device auto: running on the CPU (" + hostOnly + " on the CPU in this version)");
-            device = Device.CPU;
-        }
         if (threads > 0) dev.stackllama4j.engine.Backend.setThreads(threads);
         LlamaModel model = LlamaModel.load(path, new LlamaModel.Options(device, 0, kv, precision));
         if (!model.deviceNotice().isEmpty()) ctx.err().println(model.deviceNotice());
         return model;
+    }
+
+    /** --device cpu|cuda|auto (default auto). */
+    static Device device(CommandLine cmd) {
+        try {
+            return Device.parse(cmd.getOptionValue("device", "auto"));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
     }
 
     /** --precision exact|fast, for a command that evaluates a model with sessions; {@code def} is its default. */

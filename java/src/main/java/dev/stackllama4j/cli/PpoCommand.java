@@ -150,7 +150,9 @@ public final class PpoCommand implements Command {
         Path rewardAdapter = oracle ? null : SftCommand.existing(cmd.getOptionValue("reward-adapter"));
         // The reward model's own trunk (--reward-model); by default it shares the policy's mapping.
         Path rewardTrunk = cmd.hasOption("reward-model") && !oracle ? SftCommand.existing(cmd.getOptionValue("reward-model")) : null;
-        try (LlamaModel base = ModelFlags.load(cmd, ctx, "PPO (training, LoRA adapters, the reward model) runs")) {
+        Device device;
+        try (LlamaModel base = ModelFlags.load(cmd, ctx)) {
+            device = base.device();  // the trunk PPO loads below goes where --device put the model
             int longest = 1;
             for (Prompts.Prompt p : Prompts.read(promptFile, base.tokenizer(), PpoSession.maxPromptTokens(base, c), new int[1], ""))
                 longest = Math.max(longest, p.tokens().length);
@@ -166,10 +168,11 @@ public final class PpoCommand implements Command {
             TrunkId.Check check = cmd.hasOption("allow-trunk-mismatch") ? TrunkId.Check.WARN : TrunkId.Check.REFUSE;
             Path trunk = sft == null ? model : PpoSession.mergeSft(model, sft, out, check);
             boolean sharedTrunk = !oracle && rewardTrunk == null;
-            LlamaModel.Options options = new LlamaModel.Options(Device.CPU, 0, kv, Precision.EXACT);  // the ratio needs the exact forward
+            LlamaModel.Options options = new LlamaModel.Options(device, 0, kv, Precision.EXACT);  // the ratio needs the exact forward
             try (PpoSession session = oracle ? PpoSession.open(trunk, lora, RewardFunction.checker(), options)
                     : sharedTrunk ? PpoSession.openSharedTrunk(trunk, lora, rewardAdapter, check, options)
-                    : PpoSession.open(trunk, lora, RewardFunction.learned(rewardTrunk, rewardAdapter, check), options)) {
+                    : PpoSession.open(trunk, lora, RewardFunction.learned(rewardTrunk, rewardAdapter, check,
+                            new LlamaModel.Options(device, 0)), options)) {
                 session.policy().pool().setCheckpointing(cmd.hasOption("activation-checkpointing"));
                 int[] dropped = {0};
                 int limit = session.maxPromptTokens(c);

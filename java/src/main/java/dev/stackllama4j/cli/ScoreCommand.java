@@ -40,7 +40,7 @@ public final class ScoreCommand implements Command {
         boolean single = cmd.hasOption("question") || cmd.hasOption("answer");
         if (single == cmd.hasOption("file")) throw new UsageException("give --question and --answer, or --file");
         if (single && !(cmd.hasOption("question") && cmd.hasOption("answer"))) throw new UsageException("--question needs --answer");
-        try (LlamaModel model = ModelFlags.load(cmd, ctx, "the reward model runs"); RewardModelFile.Loaded r = RewardModelFile.load(rm, model, false);
+        try (LlamaModel model = ModelFlags.load(cmd, ctx); RewardModelFile.Loaded r = RewardModelFile.load(rm, model, false);
                 SequenceScorer scorer = new SequenceScorer(model, r.lora(), r.head(), model.tokenizer().vocabulary().eos())) {
             if (single) {
                 int[] ids = RewardData.tokens(model.tokenizer(), cmd.getOptionValue("question"), cmd.getOptionValue("answer"));

@@ -115,7 +115,7 @@ public class SftCommand implements Command {
         Path init = cmd.hasOption("init-adapter") ? existing(cmd.getOptionValue("init-adapter")) : null;
         String field = cmd.getOptionValue("text-field");
         RunFolder.Mode mode = RunFlags.mode(cmd);
-        try (LlamaModel model = ModelFlags.load(cmd, ctx, "training runs")) {
+        try (LlamaModel model = ModelFlags.load(cmd, ctx)) {
             String fix = config.checkpointing() ? "use a smaller --batch-size or --seq-length"
                     : "add --activation-checkpointing, or use a smaller --batch-size or --seq-length";
             if (config.full())

@@ -75,7 +75,7 @@ public final class TrainRewardCommand implements Command {
         Path evalFile = cmd.hasOption("eval-file") ? SftCommand.existing(cmd.getOptionValue("eval-file")) : null;
         Path out = Path.of(Flags.required(cmd, "output"));
         RunFolder.Mode mode = RunFlags.mode(cmd);
-        try (LlamaModel model = ModelFlags.load(cmd, ctx, "training runs")) {
+        try (LlamaModel model = ModelFlags.load(cmd, ctx)) {
             int limit = (int) Math.min(c.maxLength(), model.info().trainContext());
             String why = limit < c.maxLength() ? "the model's context" : "--max-length";
             RewardData.Loaded train = RewardData.load(trainFile, model.tokenizer(), limit);

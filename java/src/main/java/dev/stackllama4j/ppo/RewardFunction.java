@@ -38,7 +38,12 @@ public interface RewardFunction extends AutoCloseable {
 
     /** {@link #learned(Path, Path)}; {@code check}: what a reward model trained on another trunk does. */
     static RewardFunction learned(Path trunk, Path rewardModel, TrunkId.Check check) {
-        LlamaModel m = LlamaModel.load(trunk);
+        return learned(trunk, rewardModel, check, LlamaModel.Options.defaults());
+    }
+
+    /** {@link #learned(Path, Path, TrunkId.Check)} with the trunk loaded with {@code options} (its device). */
+    static RewardFunction learned(Path trunk, Path rewardModel, TrunkId.Check check, LlamaModel.Options options) {
+        LlamaModel m = LlamaModel.load(trunk, options);
         try {
             return learned(m, rewardModel, true, check);
         } catch (RuntimeException e) {

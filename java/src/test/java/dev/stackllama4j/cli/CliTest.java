@@ -279,11 +279,25 @@ class CliTest {
             assertEquals(1, cuda.code(), cuda.err());
             assertTrue(cuda.err().contains("device cuda asked, but " + reason + ": use device cpu or auto"), cuda.err());
         }
+        // Training takes --device too: auto picks and says so (the CPU here when no GPU is usable),
+        // cuda without a GPU fails with the engine's reason.
         Path texts = Files.writeString(tmp.resolve("t.jsonl"), "{\"text\": \"a\"}\n");
-        Run sft = run("sft", "--model", model.toString(), "--device", "cuda", "--train-file", texts.toString(),
-                "--text-field", "text", "--output", tmp.resolve("run").toString());
-        assertEquals(2, sft.code(), sft.err());
-        assertTrue(sft.err().contains("--device cuda: training runs on the CPU in this version"), sft.err());
+        Run sftAuto = run("sft", "--model", model.toString(), "--device", "auto", "--train-file", texts.toString(),
+                "--text-field", "text", "--output", tmp.resolve("run").toString(), "--dry-run");
+        assertEquals(0, sftAuto.code(), sftAuto.err());
+        assertEquals(1, sftAuto.err().lines().filter(l -> l.startsWith("device auto: running on the ")).count(), sftAuto.err());
+        if (dev.stackllama4j.engine.Backend.cudaDeviceCount() == 0) {
+            assertTrue(sftAuto.err().contains("device auto: running on the CPU"), sftAuto.err());
+            for (String command : new String[] {"sft", "train-reward", "dpo"}) {
+                Run cuda = command.equals("sft")
+                        ? run(command, "--model", model.toString(), "--device", "cuda", "--train-file", texts.toString(),
+                                "--text-field", "text", "--output", tmp.resolve("run-" + command).toString())
+                        : run(command, "--model", model.toString(), "--device", "cuda", "--train-file", texts.toString(),
+                                "--output", tmp.resolve("run-" + command).toString());
+                assertEquals(1, cuda.code(), command + ": " + cuda.err());
+                assertTrue(cuda.err().contains("device cuda asked, but "), command + ": " + cuda.err());
+            }
+        }
         assertEquals(2, run("logits", "--model", model.toString(), "--tokens", "1", "--device", "tpu").code());
     }
 }

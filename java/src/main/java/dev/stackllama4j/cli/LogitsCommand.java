@@ -26,6 +26,7 @@ public final class LogitsCommand implements Command {
         Options o = new Options();
         ModelFlags.add(o);
         ModelFlags.addPrecision(o, Precision.EXACT);
+        PlanFlags.addKvType(o);
         o.addOption(Option.builder().longOpt("prompt").hasArg().argName("T").desc("text to evaluate").get());
         o.addOption(Option.builder().longOpt("tokens").hasArg().argName("1,2,3").desc("token ids to evaluate instead of a prompt").get());
         o.addOption(Option.builder().longOpt("no-bos").desc("do not prepend BOS to --prompt").get());
@@ -39,7 +40,7 @@ public final class LogitsCommand implements Command {
         Path out = Path.of(Flags.required(cmd, "out"));
         if (cmd.hasOption("prompt") == cmd.hasOption("tokens")) throw new UsageException("give exactly one of --prompt and --tokens");
         try (LlamaModel model = ModelFlags.load(cmd, ctx, cmd.hasOption("adapter") ? "a LoRA adapter runs" : null,
-                        dev.stackllama4j.engine.KvType.F16, ModelFlags.precision(cmd, Precision.EXACT));
+                        PlanFlags.kvType(cmd), ModelFlags.precision(cmd, Precision.EXACT));
                 LoraAdapter lora = ModelFlags.adapter(cmd, model)) {
             int[] ids = cmd.hasOption("tokens") ? ModelFlags.tokenList(cmd.getOptionValue("tokens"))
                     : model.tokenizer().encode(cmd.getOptionValue("prompt"),

@@ -15,6 +15,7 @@
 #include "cpu/qdot.h"
 #include "cpu/simd.h"
 #include "quant/blocks.h"
+#include "quant/fp16.h"
 #include "quant/quant.h"
 #include "stackllama4j.h"
 #include "testing.h"
@@ -75,13 +76,22 @@ TEST(qdot_activation_quantisation_blocks) {
                                                       : static_cast<block_q8_K*>((void*)q.data())[b].qs;
             const float d = a == cpu::QAct::kQ8_32 ? static_cast<block_q8_a32*>((void*)q.data())[b].d
                                                    : static_cast<block_q8_K*>((void*)q.data())[b].d;
-            CHECK_NEAR(d, amax / 127.0, 1e-7 * amax);
+            // 32-blocks keep the FP16 rounding of max|x| / 127 (ggml's block_q8_0), 256-blocks the float
+            const float step = (float)amax / 127.0f;
+            if (a == cpu::QAct::kQ8_32) {
+                CHECK_EQ(d, half_to_f32(f32_to_half(step)));
+                CHECK(std::fabs(d - amax / 127.0) <= std::fmax(amax / 127.0 * std::ldexp(1.0, -11), std::ldexp(1.0, -25)));
+            } else {
+                CHECK_NEAR(d, amax / 127.0, 1e-7 * amax);
+            }
             int peak = 0, sum = 0;
             for (int j = 0; j < bs; ++j) {
                 peak = std::max(peak, std::abs((int)qs[j]));
                 sum += qs[j];
-                // within half a step of the input
-                CHECK(std::fabs(v[(size_t)(b * bs + j)] - x[(size_t)(b * bs + j)]) <= 0.5 * d * (1 + 1e-6));
+                // q within half a step of x / step (q is rounded against the float step), so d * q
+                // within half a step plus |q| times the scale's rounding
+                const double err = std::fabs(v[(size_t)(b * bs + j)] - x[(size_t)(b * bs + j)]);
+                CHECK(err <= 0.5 * step * (1 + 1e-6) + std::abs((int)qs[j]) * std::fabs(d - (double)step));
             }
             CHECK_EQ(peak, amax > 0 ? 127 : 0);
             if (a == cpu::QAct::kQ8_32) {
@@ -140,8 +150,8 @@ TEST(qdot_every_kernel_against_double_of_the_quantised_maths) {
 
 // matmul with the fast precision against the exact product with the dequantised
 // weights: per output, |error| <= sum over activation blocks of half the block's step
-// (d/2) times the sum of |w| over the block, plus float rounding. Decode and prefill
-// shapes, every SIMD level.
+// (max|x| / 254) plus, for the 32-blocks' FP16 scale, 127 times its rounding, times the sum of |w|
+// over the block, plus float rounding. Decode and prefill shapes, every SIMD level.
 TEST(matmul_fast_within_the_activation_quantisation_bound) {
     struct Shape {
         int64_t n, k, m;
@@ -173,7 +183,9 @@ TEST(matmul_fast_within_the_activation_quantisation_bound) {
                                 amax = std::fmax(amax, std::fabs(x[(size_t)(i * s.k + c)]));
                                 wabs += std::fabs(wf[(size_t)(r * s.k + c)]);
                             }
-                            bound += amax / 254.0 * wabs;
+                            // FP16 scale: 2^-11 relative, at least half its subnormal spacing (2^-25)
+                            const double fp16 = bs == 32 ? std::fmax(amax * std::ldexp(1.0, -11), 127 * std::ldexp(1.0, -25)) : 0.0;
+                            bound += (amax / 254.0 + fp16) * wabs;
                         }
                         const double err = std::fabs(out[(size_t)(i * s.m + r)] - ref);
                         worst = std::fmax(worst, err / bound);

@@ -32,8 +32,12 @@ void rmsnorm_forward(float* out, float* inv_rms, const float* x, const float* w,
         for (int64_t r = r0; r < r1; ++r) {
             const float* xr = x + r * dim;
             float* o = out + r * dim;
-            double ss = 0;
-            for (int64_t i = 0; i < dim; ++i) ss += double(xr[i]) * xr[i];
+            double ss = 0;  // float squares, as ggml's rms_norm; double ones where a float square overflows
+            for (int64_t i = 0; i < dim; ++i) ss += double(xr[i] * xr[i]);
+            if (!std::isfinite(ss)) {
+                ss = 0;
+                for (int64_t i = 0; i < dim; ++i) ss += double(xr[i]) * xr[i];
+            }
             const float s = rmsnorm_inv_rms(ss, dim, eps);
             if (inv_rms) inv_rms[r] = s;
             for (int64_t i = 0; i < dim; ++i) o[i] = rmsnorm_elem(xr[i], s, w[i]);

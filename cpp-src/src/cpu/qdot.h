@@ -1,6 +1,7 @@
 // The `fast` precision's integer path: activations are quantised to 8-bit blocks
 // once per product (block_q8_a32 for Q4_0/Q8_0 weights, block_q8_K for the
-// K-quants, see quant/blocks.h) and each weight row meets them in integer dot
+// K-quants, see quant/blocks.h; the 32-blocks keep an FP16 scale, the 256-blocks a
+// float one, as ggml's block_q8_0 and block_q8_K) and each weight row meets them in integer dot
 // products, scaled to float once per block. Per SIMD level: AVX-512 VNNI
 // (vpdpbusd on 256-bit vectors), AVX-VNNI (the same instruction, VEX-encoded),
 // AVX2 (vpmaddubsw + vpmaddwd) and a scalar reference; all give the same integer

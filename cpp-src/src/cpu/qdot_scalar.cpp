@@ -55,7 +55,9 @@ void quantize_act_row(QAct a, const float* x, void* dst, int64_t k) {
     if (a == QAct::kQ8_32) {
         block_q8_a32* y = static_cast<block_q8_a32*>(dst);
         for (int64_t b = 0; b < k / QK8_0; ++b) {
-            y[b].d = quantize_block(x + b * QK8_0, QK8_0, y[b].qs);
+            // q is rounded against the float scale, but the scale kept is its FP16 rounding: ggml's
+            // block_q8_0 stores d as FP16, and llama.cpp's products multiply by that value.
+            y[b].d = half_to_f32(f32_to_half(quantize_block(x + b * QK8_0, QK8_0, y[b].qs)));
             int32_t s = 0;
             for (int j = 0; j < QK8_0; ++j) s += y[b].qs[j];
             y[b].sum = s;

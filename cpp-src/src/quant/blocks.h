@@ -62,10 +62,12 @@ static_assert(sizeof(block_q6_K) == 210, "block_q6_K must be 210 bytes as in ggm
 
 // Activations quantised for the integer dot products (never stored in a file): a row of
 // floats is cut into blocks, each x ≈ d * q with d = max|x| / 127 and q = round-to-nearest-even
-// of x / d in -127..127 (0 when the block is all zero). Q4_0 and Q8_0 weights pair with 32-blocks
-// that carry the sum of their q (Q4_0's offset of 8 is applied through it).
+// of x * (127 / max|x|) in -127..127 (0 when the block is all zero), as ggml's quantize_row_q8_0 /
+// quantize_row_q8_K. Q4_0 and Q8_0 weights pair with 32-blocks that carry the sum of their q
+// (Q4_0's offset of 8 is applied through it); their d is rounded to FP16 after q is computed, as
+// ggml's block_q8_0 stores it (kept here as a float holding an FP16 value).
 struct block_q8_a32 {
-    float d;
+    float d;  // an FP16 value: half(max|x| / 127)
     int32_t sum;  // sum of qs
     int8_t qs[QK8_0];
 };
@@ -74,7 +76,7 @@ static_assert(sizeof(block_q8_a32) == 40, "block_q8_a32 must be 40 bytes");
 // K-quant weights pair with 256-blocks (ggml's block_q8_K layout) carrying the sum of
 // each 16 q: the K-quants' sub-block mins and Q6_K's offset of 32 are applied through them.
 struct block_q8_K {
-    float d;
+    float d;  // a float, as in ggml: max|x| / 127
     int8_t qs[QK_K];
     int16_t bsums[QK_K / 16];  // bsums[g] = sum of qs[16g .. 16g+15]
 };

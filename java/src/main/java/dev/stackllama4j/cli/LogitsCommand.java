@@ -26,6 +26,7 @@ public final class LogitsCommand implements Command {
         Options o = new Options();
         ModelFlags.add(o);
         ModelFlags.addPrecision(o, Precision.EXACT);
+        PlanFlags.addKvType(o);
         o.addOption(Option.builder().longOpt("prompt").hasArg().argName("T").desc("text to evaluate").get());
         o.addOption(Option.builder().longOpt("tokens").hasArg().argName("1,2,3").desc("token ids to evaluate instead of a prompt").get());
         o.addOption(Option.builder().longOpt("no-bos").desc("do not prepend BOS to --prompt").get());
@@ -38,7 +39,7 @@ public final class LogitsCommand implements Command {
     public int run(CommandLine cmd, CliContext ctx) throws Exception {
         Path out = Path.of(Flags.required(cmd, "out"));
         if (cmd.hasOption("prompt") == cmd.hasOption("tokens")) throw new UsageException("give exactly one of --prompt and --tokens");
-        try (LlamaModel model = ModelFlags.load(cmd, ctx, dev.stackllama4j.engine.KvType.F16, ModelFlags.precision(cmd, Precision.EXACT));
+        try (LlamaModel model = ModelFlags.load(cmd, ctx, PlanFlags.kvType(cmd), ModelFlags.precision(cmd, Precision.EXACT));
                 LoraAdapter lora = ModelFlags.adapter(cmd, model)) {
             int[] ids = cmd.hasOption("tokens") ? ModelFlags.tokenList(cmd.getOptionValue("tokens"))
                     : model.tokenizer().encode(cmd.getOptionValue("prompt"),

@@ -24,7 +24,12 @@ final class PlanFlags {
         if (o.getOption("json") == null) o.addOption(Option.builder().longOpt("json").desc("with --dry-run: the plan as JSON").get());
         o.addOption(Option.builder().longOpt("memory-limit").hasArg().argName("GIB")
                 .desc("plan against this many GiB instead of the host's available memory (MemAvailable)").get());
-        if (kvType) o.addOption(Option.builder().longOpt("kv-type").hasArg().argName("T").desc("KV cache: f16 | f32 (default f16)").get());
+        if (kvType) addKvType(o);
+    }
+
+    /** --kv-type f16 | f32 (read by {@link #kvType(CommandLine)}). */
+    static void addKvType(Options o) {
+        o.addOption(Option.builder().longOpt("kv-type").hasArg().argName("T").desc("KV cache: f16 | f32 (default f16)").get());
     }
 
     static KvType kvType(CommandLine cmd) {

@@ -74,10 +74,12 @@ class PrecisionTest {
 
     /**
      * Q8_0 (the ffn_down weights, 172 wide, stay F16: no integer path): the activation step
-     * (max|x|/254 per 32 values) is the only difference. Measured: logits within 0.0112 of the
-     * largest logit, top-1 agreement 1.0 over the paragraph, perplexity 1.6824 -> 1.6815
-     * (0.05%). Bounds about twice that (the top-1 bound allows two flips); a mis-decoded block (a
-     * wrong scale or nibble order) gives errors of order 1 and fails all three.
+     * (max|x|/254 per 32 values) and its scale kept as FP16 (as ggml's block_q8_0) are the only
+     * difference. Measured: logits within 0.0123 of the largest logit, top-1 agreement 1.0 over
+     * the paragraph, perplexity 1.6824 -> 1.6873 (+0.29%; 1.6815 with a float scale: the FP16
+     * scale, llama.cpp's, costs this tiny model about 0.3%). Bounds about twice the logit error,
+     * 0.5% on perplexity (the top-1 bound allows two flips); a mis-decoded block (a wrong scale
+     * or nibble order) gives errors of order 1 and fails all three.
      */
     @Test
     void q8_0FastAgreesWithExact() {
@@ -88,12 +90,12 @@ class PrecisionTest {
         assertTrue(a.relErr() > 0, "fast equals exact: the integer path did not run");
         assertTrue(a.relErr() < 0.025, "logits relative error " + a.relErr());
         assertTrue(a.top1() >= 0.95, "top-1 agreement " + a.top1());
-        assertTrue(Math.abs(a.pplFast() / a.pplExact() - 1) < 0.002, a.pplExact() + " -> " + a.pplFast());
+        assertTrue(Math.abs(a.pplFast() / a.pplExact() - 1) < 0.005, a.pplExact() + " -> " + a.pplFast());
     }
 
     /**
-     * Q4_0 (output Q8_0, ffn_down F16): measured 0.0123 of the largest logit, top-1 0.984,
-     * perplexity 1.8463 -> 1.8462; the same bounds.
+     * Q4_0 (output Q8_0, ffn_down F16): measured 0.0119 of the largest logit, top-1 1.0,
+     * perplexity 1.8464 -> 1.8499 (+0.19%); the same bounds.
      */
     @Test
     void q4_0FastAgreesWithExact() {
@@ -103,7 +105,7 @@ class PrecisionTest {
         assertTrue(a.kernels().contains("q4_0/"), a.kernels());
         assertTrue(a.relErr() > 0 && a.relErr() < 0.025, "logits relative error " + a.relErr());
         assertTrue(a.top1() >= 0.95, "top-1 agreement " + a.top1());
-        assertTrue(Math.abs(a.pplFast() / a.pplExact() - 1) < 0.002, a.pplExact() + " -> " + a.pplFast());
+        assertTrue(Math.abs(a.pplFast() / a.pplExact() - 1) < 0.005, a.pplExact() + " -> " + a.pplFast());
     }
 
     /** logits defaults to exact; --precision fast changes them; a bad value is a usage error. */

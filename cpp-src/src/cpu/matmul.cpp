@@ -160,32 +160,36 @@ void decode_parts(const KernelTable& kt, const MatmulPart* parts, const int64_t*
 // call unpacks a weight block once for the tile's rows.
 void qmatmul_parts(const MatmulPart* parts, const int64_t* rb, int n_parts, const float* x, int64_t n, int64_t k) {
     const QKernelTable& qk = qkernels();
-    const QGemm* tiled = n > kDecodeN && g_qgemm_tiled.load(std::memory_order_relaxed) ? qk.gemm : nullptr;
-    const char* xq[3] = {nullptr, nullptr, nullptr};  // by QAct
+    const QGemm* gemm = n > kDecodeN && g_qgemm_tiled.load(std::memory_order_relaxed) ? qk.gemm : nullptr;
+    bool tiled[kMaxParts];  // part p runs on the tiled GEMM
+    const char* xq[3] = {nullptr, nullptr, nullptr};  // quantised rows, by QAct
+    const char* xp[3] = {nullptr, nullptr, nullptr};  // their panel for the tiled GEMM, by QAct
     int64_t xrb[3] = {0, 0, 0};
     for (int p = 0; p < n_parts; ++p) {
         const QAct a = qact_for(parts[p].wtype);
-        if (xq[(int)a] != nullptr) continue;
-        std::vector<char>& buf = a == QAct::kQ8_32 ? t_scratch.xq32 : t_scratch.xqk;
-        const int64_t bytes = xrb[(int)a] = qact_row_bytes(a, k);
-        char* dst = grow(buf, n * bytes);
-        parallel_for(n, std::max<int64_t>(1, 16384 / k), [&](int64_t i0, int64_t i1) {
-            for (int64_t i = i0; i < i1; ++i) quantize_act_row(a, x + i * k, dst + i * bytes, k);
-        });
-        xq[(int)a] = dst;
-        if (tiled != nullptr) {
-            char* panel = grow(a == QAct::kQ8_32 ? t_scratch.xp32 : t_scratch.xpk, tiled->panel_bytes(a, n, k));
-            parallel_for((n + tiled->lanes - 1) / tiled->lanes, 1, [&](int64_t g0, int64_t g1) {
-                tiled->pack(a, dst, bytes, n, k, panel, g0, g1);
+        tiled[p] = gemm != nullptr && gemm->supports(parts[p].wtype);
+        if (xq[(int)a] == nullptr) {
+            std::vector<char>& buf = a == QAct::kQ8_32 ? t_scratch.xq32 : t_scratch.xqk;
+            const int64_t bytes = xrb[(int)a] = qact_row_bytes(a, k);
+            char* dst = grow(buf, n * bytes);
+            parallel_for(n, std::max<int64_t>(1, 16384 / k), [&](int64_t i0, int64_t i1) {
+                for (int64_t i = i0; i < i1; ++i) quantize_act_row(a, x + i * k, dst + i * bytes, k);
             });
-            xq[(int)a] = panel;
+            xq[(int)a] = dst;
+        }
+        if (tiled[p] && xp[(int)a] == nullptr) {
+            char* panel = grow(a == QAct::kQ8_32 ? t_scratch.xp32 : t_scratch.xpk, gemm->panel_bytes(a, n, k));
+            parallel_for((n + gemm->lanes - 1) / gemm->lanes, 1, [&](int64_t g0, int64_t g1) {
+                gemm->pack(a, xq[(int)a], xrb[(int)a], n, k, panel, g0, g1);
+            });
+            xp[(int)a] = panel;
         }
     }
     int64_t first[kMaxParts + 1];  // first group of each part
     first[0] = 0;
     for (int p = 0; p < n_parts; ++p) {
         first[p + 1] = first[p] + (parts[p].m + kRowGroup - 1) / kRowGroup;
-        note_ran(n <= kDecodeN ? kOpQgemv : tiled != nullptr ? kOpQgemm : kOpQgemmRows, parts[p].wtype, qk.name);
+        note_ran(n <= kDecodeN ? kOpQgemv : tiled[p] ? kOpQgemm : kOpQgemmRows, parts[p].wtype, qk.name);
     }
     const int64_t grain = std::max<int64_t>(1, 32768 / (k * kRowGroup * n));
     parallel_for(first[n_parts], grain, [&](int64_t g0, int64_t g1) {
@@ -195,9 +199,9 @@ void qmatmul_parts(const MatmulPart* parts, const int64_t* rb, int n_parts, cons
             const MatmulPart& q = parts[p];
             const int act = (int)qact_for(q.wtype);
             const char* wb = static_cast<const char*>(q.w);
-            if (tiled != nullptr) {
+            if (tiled[p]) {
                 const int64_t r0 = (a - first[p]) * kRowGroup, r1 = std::min(q.m, (b - first[p]) * kRowGroup);
-                tiled->gemm(q.wtype, wb + r0 * rb[p], rb[p], r1 - r0, xq[act], n, k, q.out + r0, q.m);
+                gemm->gemm(q.wtype, wb + r0 * rb[p], rb[p], r1 - r0, xp[act], n, k, q.out + r0, q.m);
                 continue;
             }
             for (int64_t g = a; g < b; ++g) {  // one group of weight rows, kept in L1 across the tiles

@@ -27,6 +27,8 @@ void quantize_act_row(QAct a, const float* x, void* dst, int64_t k);
 // every group of the panel; per block the integer sums are those of `dot`.
 struct QGemm {
     int lanes;  // activation rows per group of the panel
+    // Whether gemm takes this weight type (AVX2: not Q8_0, whose products overflow vpmaddubsw).
+    bool (*supports)(int32_t wtype);
     // Bytes of the panel of n activation rows (padded to whole groups) of k elements.
     int64_t (*panel_bytes)(QAct a, int64_t n, int64_t k);
     // Repack groups [g0, g1) of the quantised rows (row i at xq + i * xstride) into the panel.
@@ -52,7 +54,10 @@ const QKernelTable& qkernels_scalar();
 const QKernelTable& qkernels_avx2();        // only on a CPU with AVX2
 const QKernelTable& qkernels_avxvnni();     // only on a CPU with AVX-VNNI
 const QKernelTable& qkernels_avx512vnni();  // only on a CPU with AVX-512 F/BW/VL + VNNI
-const QGemm& qgemm_avx512vnni();            // its prefill GEMM (cpu/qgemm_avx512vnni.cpp)
+// Their prefill GEMMs (cpu/qgemm_<level>.cpp); only on a CPU that runs the level.
+const QGemm& qgemm_avx2();
+const QGemm& qgemm_avxvnni();
+const QGemm& qgemm_avx512vnni();
 
 // Which of the above the CPU can run (scalar always).
 bool qkernels_supported(const QKernelTable& t);

@@ -8,7 +8,11 @@
 // L2, the kernel's arithmetic ceiling. Prefill is GFLOP/s and its ratio to peak.
 // Every figure is the best of several repetitions: the machine is shared.
 // Built by CMake as matmul_bench; run: cmake-build/matmul_bench [--quick] [--fast] | --cpu-time
+// | --prefill-ab [THREADS [ROUNDS]]
 // (--fast: Precision::kFast, the integer path for the quantised types; kernels listed at the end).
+// --prefill-ab times prefill of the 110M shape's attention product (n = 128, k = 768, m = 2048)
+// in G multiply-adds/s on THREADS threads: the exact F32 GEMM, and per quantised type its exact
+// path, the fast precision's per-row kernel and its tiled GEMM, alternated ROUNDS times.
 // --cpu-time instead measures one thread in CPU seconds (CLOCK_THREAD_CPUTIME_ID), which other
 // processes' load does not inflate: the decode kernel (n = 1) on weights out of cache and in L2,
 // beside the stream-sum read of 256 MiB on the same thread, in GB per CPU-second.
@@ -18,8 +22,10 @@
 #include <ctime>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <iterator>
 #include <vector>
 
 #include "core/types.h"
@@ -173,17 +179,55 @@ int cpu_time_mode() {
     return sink == 12345.f;
 }
 
+// Prefill n = 128, k = 768, m = 2048: exact F32 beside each quantised type's exact, fast per-row
+// and fast tiled products, alternated `rounds` times (each figure the best of 5 calls).
+int prefill_ab_mode(int nthreads, int rounds) {
+    cpu::set_threads(nthreads);
+    const int64_t n = 128, k = 768, m = 2048;
+    const auto x = noise(n * k, 2);
+    std::vector<float> out((size_t)(n * m));
+    const int32_t types[] = {SL4J_TYPE_F32, SL4J_TYPE_Q8_0, SL4J_TYPE_Q4_0, SL4J_TYPE_Q4_K, SL4J_TYPE_Q5_K, SL4J_TYPE_Q6_K};
+    std::vector<std::vector<uint8_t>> w;
+    for (int32_t t : types) w.push_back(make_weights(t, k, m));
+    std::printf("prefill n=%lld k=%lld m=%lld, threads=%d, simd=%s: G multiply-adds/s, best of 5 per figure, %d "
+                "alternated rounds (shared machine: compare within a round)\n",
+                (long long)n, (long long)k, (long long)m, cpu::threads(), cpu::simd_level(), rounds);
+    auto gmacs = [&](size_t ti, cpu::Precision p, bool tiled) {
+        cpu::set_qgemm_tiled(tiled);
+        const double t = best_time(5, [&] { cpu::matmul(out.data(), w[ti].data(), types[ti], x.data(), n, k, m, p); });
+        cpu::set_qgemm_tiled(true);
+        return double(n * k * m) / t / 1e9;
+    };
+    for (int r = 0; r < rounds; ++r) {
+        const double f32 = gmacs(0, cpu::Precision::kExact, true);
+        std::printf("round %d: f32 exact %.1f\n", r + 1, f32);
+        for (size_t ti = 1; ti < std::size(types); ++ti) {
+            const double ex = gmacs(ti, cpu::Precision::kExact, true);
+            const double rows = gmacs(ti, cpu::Precision::kFast, false);
+            const double tiled = gmacs(ti, cpu::Precision::kFast, true);
+            std::printf("  %-5s exact %6.1f | fast per-row %6.1f | fast tiled %6.1f | tiled / per-row %.2f, "
+                        "tiled / f32 exact %.2f\n",
+                        type_traits(types[ti])->name, ex, rows, tiled, tiled / rows, tiled / f32);
+            std::fflush(stdout);
+        }
+    }
+    std::printf("kernels: %s\n", cpu::kernels_ran_take().c_str());
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     if (argc > 1 && std::strcmp(argv[1], "--cpu-time") == 0) return cpu_time_mode();
+    if (argc > 1 && std::strcmp(argv[1], "--prefill-ab") == 0)
+        return prefill_ab_mode(argc > 2 ? std::atoi(argv[2]) : 1, argc > 3 ? std::atoi(argv[3]) : 3);
     bool quick = false;
     cpu::Precision prec = cpu::Precision::kExact;
     for (int a = 1; a < argc; ++a) {
         if (std::strcmp(argv[a], "--quick") == 0) quick = true;
         else if (std::strcmp(argv[a], "--fast") == 0) prec = cpu::Precision::kFast;
         else {
-            std::fprintf(stderr, "usage: matmul_bench [--quick] [--fast] | --cpu-time  (--fast: the integer path for quantised types)\n");
+            std::fprintf(stderr, "usage: matmul_bench [--quick] [--fast] | --cpu-time | --prefill-ab [THREADS [ROUNDS]]  (--fast: the integer path for quantised types)\n");
             return 2;
         }
     }

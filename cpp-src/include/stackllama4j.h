@@ -50,7 +50,8 @@ const char* sl4j_version(void);
 const char* sl4j_system_info(void);
 /* The CPU kernels matrix products have run on since the previous call, comma-separated, as
  * op:weight-type/level ("gemv:f32/avx512,qgemm:q4_K/avx512vnni"): gemv / gemm are the exact
- * decode (up to 8 rows) and prefill paths, qgemv / qgemm the fast precision's integer path.
+ * decode (up to 8 rows) and prefill paths, qgemv / qgemm the fast precision's integer decode and
+ * tiled prefill, qgemm_rows its prefill on the per-row kernel (levels without a tile).
  * Clears the record. The string stays valid until the calling thread's next call. */
 const char* sl4j_kernels_ran(void);
 

@@ -3,8 +3,11 @@
 // quantised maths, and cpu::matmul / matmul_parts with Precision::kFast against the
 // exact product with a bound derived from the activation quantisation step.
 #include <cmath>
+#include <cstddef>
+#include <cstdio>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -148,6 +151,199 @@ TEST(qdot_every_kernel_against_double_of_the_quantised_maths) {
     }
 }
 
+namespace {
+
+// Runs a level's tiled GEMM as matmul does: the quantised rows repacked into its panel, then
+// all m weight rows against all n activation rows.
+std::vector<float> run_qgemm(const cpu::QGemm& g, int32_t type, const uint8_t* w, const char* xq, int64_t n,
+                             int64_t k, int64_t m) {
+    const cpu::QAct a = cpu::qact_for(type);
+    std::vector<char> panel((size_t)g.panel_bytes(a, n, k));
+    g.pack(a, xq, cpu::qact_row_bytes(a, k), n, k, panel.data(), 0, (n + g.lanes - 1) / g.lanes);
+    std::vector<float> out((size_t)(n * m), -777.0f);
+    g.gemm(type, w, type_row_bytes(type, k), m, panel.data(), n, k, out.data(), m);
+    return out;
+}
+
+// Weight rows of random codes (every bit pattern, Q8_0's -128 included) whose block scales
+// (d, and dmin for Q4_K / Q5_K) are 1: every product is an integer.
+std::vector<uint8_t> integer_weights(int32_t type, int64_t m, int64_t k, uint64_t seed) {
+    auto w = bench::random_weight_bytes(type, m, k, 0.5f, seed, true);
+    const int64_t bs = type_traits(type)->type_size, nblk = (int64_t)w.size() / bs;
+    const uint16_t one = f32_to_fp16(1.0f);
+    for (int64_t b = 0; b < nblk; ++b) {
+        uint8_t* blk = w.data() + b * bs;
+        if (type == SL4J_TYPE_Q6_K) {
+            std::memcpy(blk + offsetof(block_q6_K, d), &one, 2);
+        } else {
+            std::memcpy(blk, &one, 2);
+            if (type == SL4J_TYPE_Q4_K || type == SL4J_TYPE_Q5_K) std::memcpy(blk + 2, &one, 2);
+        }
+    }
+    return w;
+}
+
+struct GemmShape {
+    int64_t n, k, m;
+};
+
+// fn(table, type, shape) for every level with a tiled GEMM, each type it takes, each shape;
+// returns how many cases ran.
+template <typename Fn>
+int each_qgemm_case(std::initializer_list<GemmShape> shapes, Fn fn) {
+    int ran = 0;
+    for (const cpu::QKernelTable* t : tables()) {
+        if (t->gemm == nullptr) continue;
+        for (int32_t type : kQTypes) {
+            if (!t->gemm->supports(type)) continue;  // AVX2: Q8_0 runs on the per-row kernel
+            for (const GemmShape& s : shapes) fn(*t, type, s), ++ran;
+        }
+    }
+    return ran;
+}
+
+// n rows of k floats quantised for the activation kind a, rows contiguous.
+std::vector<char> quantize_rows(cpu::QAct a, const std::vector<float>& x, int64_t n, int64_t k) {
+    const int64_t xrb = cpu::qact_row_bytes(a, k);
+    std::vector<char> xq((size_t)(n * xrb));
+    for (int64_t i = 0; i < n; ++i) cpu::quantize_act_row(a, x.data() + i * k, xq.data() + i * xrb, k);
+    return xq;
+}
+
+}  // namespace
+
+// The tiled GEMM against the scalar reference with integer data (weight scales 1, activations
+// integers with one +-127 per block, so the activation scale is 1): the results are integers
+// well inside float's exact range, so equal integer sums per block give equal floats, bit for
+// bit. Odd shapes: n not a multiple of a group (16) or a tile (32), m not a multiple of the
+// 4-row tile, k of one and several blocks.
+TEST(qgemm_tiled_integer_sums_equal_the_scalar_reference) {
+    const int ran = each_qgemm_case(
+        {{9, 256, 1}, {17, 512, 5}, {33, 768, 7}, {50, 256, 13}, {64, 1280, 4}},
+        [](const cpu::QKernelTable& t, int32_t type, const GemmShape& s) {
+            const cpu::QAct a = cpu::qact_for(type);
+            const int bs = a == cpu::QAct::kQ8_32 ? 32 : 256;
+            std::vector<float> x((size_t)(s.n * s.k));
+            for (int64_t i = 0; i < s.n * s.k; ++i)
+                x[(size_t)i] = i % bs == 3 ? (i % 2 ? 127.0f : -127.0f)
+                                           : (float)((int)(mix64(91 + (uint64_t)i) % 255) - 127);
+            const auto xq = quantize_rows(a, x, s.n, s.k);
+            const int64_t xrb = cpu::qact_row_bytes(a, s.k);
+            const auto w = integer_weights(type, s.m, s.k, 7 + type);
+            const auto got = run_qgemm(*t.gemm, type, w.data(), xq.data(), s.n, s.k, s.m);
+            int bad = 0;
+            for (int64_t r = 0; r < s.m; ++r)
+                for (int64_t i = 0; i < s.n; ++i) {
+                    float ref;
+                    cpu::qkernels_scalar().dot(type, w.data() + r * type_row_bytes(type, s.k), xq.data() + i * xrb,
+                                               xrb, 1, s.k, &ref, 1);
+                    CHECK(ref == std::round(ref));  // the data are integer: the check is exact
+                    if (got[(size_t)(i * s.m + r)] != ref && bad++ == 0)
+                        sl4j_test::record_failure(
+                            __FILE__, __LINE__,
+                            format("qgemm %s [%s] n=%lld k=%lld m=%lld row %lld x %lld: %.9g vs scalar %.9g",
+                                   type_traits(type)->name, t.name, (long long)s.n, (long long)s.k, (long long)s.m,
+                                   (long long)r, (long long)i, got[(size_t)(i * s.m + r)], ref));
+                }
+        });
+    if (ran == 0) std::printf("  (no level with a tiled GEMM on this CPU: nothing to compare)\n");
+}
+
+// The tiled GEMM on real-valued data against the float64 sum of dequantised weight times
+// dequantised activation, to float rounding (1e-5 of the sum of |terms|, as the per-row kernels).
+TEST(qgemm_tiled_against_double_of_the_quantised_maths) {
+    each_qgemm_case({{11, 768, 6}, {40, 512, 9}, {33, 256, 3}}, [](const cpu::QKernelTable& t, int32_t type,
+                                                                   const GemmShape& s) {
+        const cpu::QAct a = cpu::qact_for(type);
+        const auto xq = quantize_rows(a, random_x(s.n * s.k, 23), s.n, s.k);
+        const int64_t xrb = cpu::qact_row_bytes(a, s.k);
+        const auto w = bench::random_weight_bytes(type, s.m, s.k, 0.5f, 33 + type, true);
+        std::vector<float> wf((size_t)(s.m * s.k));
+        dequantize_row(type, w.data(), wf.data(), s.m * s.k);
+        const auto got = run_qgemm(*t.gemm, type, w.data(), xq.data(), s.n, s.k, s.m);
+        int bad = 0;
+        for (int64_t i = 0; i < s.n; ++i) {
+            const auto v = dequant_act(a, xq.data() + i * xrb, s.k);
+            for (int64_t r = 0; r < s.m; ++r) {
+                double ref = 0, mag = 0;
+                for (int64_t j = 0; j < s.k; ++j) {
+                    ref += (double)wf[(size_t)(r * s.k + j)] * v[(size_t)j];
+                    mag += std::fabs((double)wf[(size_t)(r * s.k + j)] * v[(size_t)j]);
+                }
+                const float o = got[(size_t)(i * s.m + r)];
+                if (!(std::fabs(o - ref) <= 1e-5 * mag) && bad++ == 0)
+                    sl4j_test::record_failure(
+                        __FILE__, __LINE__,
+                        format("qgemm %s [%s] n=%lld k=%lld m=%lld row %lld x %lld: %.8g vs %.8g (mag %.3g)",
+                               type_traits(type)->name, t.name, (long long)s.n, (long long)s.k, (long long)s.m,
+                               (long long)r, (long long)i, o, ref, mag));
+            }
+        }
+    });
+}
+
+// Prefill through matmul_parts: the tiled GEMM and the per-row kernel (set_qgemm_tiled(false))
+// agree to float rounding, with n and m off every tile size, parts of both activation kinds, and
+// stories260K's shapes (k = 64: two blocks of 32; m = 172 and 512).
+TEST(matmul_fast_prefill_tiled_equals_the_per_row_kernel) {
+    struct Case {
+        int64_t k;
+        std::vector<int32_t> types;
+        std::vector<int64_t> ms;
+    };
+    const Case cases[] = {
+        {512, {SL4J_TYPE_Q4_0, SL4J_TYPE_Q4_K, SL4J_TYPE_Q8_0, SL4J_TYPE_Q6_K, SL4J_TYPE_Q5_K}, {21, 35, 16, 7, 50}},
+        {64, {SL4J_TYPE_Q8_0, SL4J_TYPE_Q4_0, SL4J_TYPE_Q8_0}, {172, 172, 512}},
+    };
+    for (const Case& c : cases) {
+        const int64_t k = c.k;
+        const int np = (int)c.types.size();
+        for (int64_t n : {9, 31, 70}) {
+            const auto x = random_x(n * k, 81);
+            std::vector<std::vector<uint8_t>> w;
+            std::vector<std::vector<float>> got, want;
+            std::vector<cpu::MatmulPart> pt, pr;
+            for (int p = 0; p < np; ++p) {
+                w.push_back(bench::random_weight_bytes(c.types[p], c.ms[p], k, 0.5f, 91 + p, true));
+                got.emplace_back((size_t)(n * c.ms[p]), -1.0f);
+                want.emplace_back((size_t)(n * c.ms[p]), -2.0f);
+            }
+            for (int p = 0; p < np; ++p) {
+                pt.push_back({got[p].data(), w[p].data(), c.types[p], c.ms[p]});
+                pr.push_back({want[p].data(), w[p].data(), c.types[p], c.ms[p]});
+            }
+            cpu::kernels_ran_take();
+            cpu::matmul_parts(pt.data(), np, x.data(), n, k, cpu::Precision::kFast);
+            const std::string tiled = cpu::kernels_ran_take();
+            cpu::set_qgemm_tiled(false);
+            cpu::matmul_parts(pr.data(), np, x.data(), n, k, cpu::Precision::kFast);
+            cpu::set_qgemm_tiled(true);
+            const std::string rows = cpu::kernels_ran_take();
+            const std::string q = cpu::qkernels().name, t0 = type_traits(c.types[0])->name;
+            const bool has_tile = cpu::qkernels().gemm && cpu::qkernels().gemm->supports(c.types[0]);
+            CHECK(tiled.find((has_tile ? "qgemm:" : "qgemm_rows:") + t0 + "/" + q) != std::string::npos);
+            CHECK(rows.find("qgemm_rows:" + t0 + "/" + q) != std::string::npos);
+            for (int p = 0; p < np; ++p) {
+                std::vector<float> wf((size_t)(c.ms[p] * k));
+                dequantize_row(c.types[p], w[p].data(), wf.data(), c.ms[p] * k);
+                int bad = 0;
+                for (int64_t i = 0; i < n; ++i)
+                    for (int64_t r = 0; r < c.ms[p]; ++r) {
+                        double mag = 0;
+                        for (int64_t j = 0; j < k; ++j)
+                            mag += std::fabs((double)wf[(size_t)(r * k + j)] * x[(size_t)(i * k + j)]);
+                        const size_t o = (size_t)(i * c.ms[p] + r);
+                        if (!(std::fabs(got[p][o] - want[p][o]) <= 2e-5 * mag)) ++bad;
+                    }
+                if (bad)
+                    sl4j_test::record_failure(__FILE__, __LINE__,
+                                              format("tiled vs per-row %s k=%lld n=%lld: %d outputs differ beyond rounding",
+                                                     type_traits(c.types[p])->name, (long long)k, (long long)n, bad));
+            }
+        }
+    }
+}
+
 // matmul with the fast precision against the exact product with the dequantised
 // weights: per output, |error| <= sum over activation blocks of half the block's step
 // (max|x| / 254) plus, for the 32-blocks' FP16 scale, 127 times its rounding, times the sum of |w|
@@ -156,7 +352,7 @@ TEST(matmul_fast_within_the_activation_quantisation_bound) {
     struct Shape {
         int64_t n, k, m;
     };
-    const Shape shapes[] = {{1, 512, 37}, {3, 768, 64}, {8, 256, 33}, {13, 512, 70}, {40, 256, 48}};
+    const Shape shapes[] = {{1, 512, 37}, {3, 768, 64}, {8, 256, 33}, {13, 512, 70}, {40, 256, 48}, {33, 768, 37}};
     for (int lvl = 0; lvl <= (int)cpu::simd_detected(); ++lvl) {
         cpu::set_simd_cap((cpu::Simd)lvl);
         for (int32_t type : kQTypes) {
@@ -240,7 +436,7 @@ TEST(kernels_ran_names_the_fast_and_exact_paths) {
     const std::string ran = cpu::kernels_ran_take();
     const std::string q = cpu::qkernels().name, f = cpu::simd_name(cpu::simd());
     CHECK(ran.find("qgemv:q4_K/" + q) != std::string::npos);
-    CHECK(ran.find("qgemm:q4_K/" + q) != std::string::npos);
+    CHECK(ran.find((cpu::qkernels().gemm ? "qgemm:q4_K/" : "qgemm_rows:q4_K/") + q) != std::string::npos);
     CHECK(ran.find("gemm:q4_K/" + f) != std::string::npos);
     CHECK(("," + ran).find(",gemv:") == std::string::npos);  // no exact decode ran
     CHECK(cpu::kernels_ran_take().empty());

@@ -33,8 +33,12 @@ struct MatmulPart {
 void matmul_parts(const MatmulPart* parts, int n_parts, const float* x, int64_t n, int64_t k,
                   Precision precision = Precision::kExact);
 
+// Tests and matmul_bench: false runs fast-precision prefill on the level's per-row
+// kernel (QKernelTable::dot, named qgemm_rows) even where it has a tiled GEMM (qgemm).
+void set_qgemm_tiled(bool enabled);
+
 // Names of the kernels products have run on since the last call, comma-separated
-// (e.g. "gemv/avx512,gemm/avx512,qdot-q4_K/avx512vnni"), and clears the record.
+// as op:type/level (e.g. "gemv:f32/avx512,gemm:q8_0/avx512,qgemm:q4_K/avx512vnni"), and clears the record.
 std::string kernels_ran_take();
 
 // out[i][j] = sum_r dy[i][r] * W[r][j]   (dy·W: the input gradient of a Linear layer)

@@ -21,6 +21,25 @@ int64_t qact_row_bytes(QAct a, int64_t k);
 // Quantise one row of k floats into dst (qact_row_bytes(a, k) bytes).
 void quantize_act_row(QAct a, const float* x, void* dst, int64_t k);
 
+// Prefill (more than 8 activation rows): a register-tiled GEMM over the same integer maths.
+// The activations' quantised rows are repacked once per product into a panel of groups of
+// `lanes` rows (row i of a group in 32-bit lane i, as x + 128 in u8), and each tile of weight
+// rows, unpacked once to signed bytes with its per-block scales and offset corrections, meets
+// every group of the panel; per block the integer sums are those of `dot`.
+struct QGemm {
+    int lanes;  // activation rows per group of the panel
+    // Whether gemm takes this weight type (AVX2: not Q8_0, whose products overflow vpmaddubsw).
+    bool (*supports)(int32_t wtype);
+    // Bytes of the panel of n activation rows (padded to whole groups) of k elements.
+    int64_t (*panel_bytes)(QAct a, int64_t n, int64_t k);
+    // Repack groups [g0, g1) of the quantised rows (row i at xq + i * xstride) into the panel.
+    void (*pack)(QAct a, const void* xq, int64_t xstride, int64_t n, int64_t k, void* panel, int64_t g0, int64_t g1);
+    // out[i * ldo + r] = sum_j W_r[j] * X_i[j] for r < rows, i < n: W_r at w + r * wstride in wtype,
+    // X_i in the panel packed for qact_for(wtype).
+    void (*gemm)(int32_t wtype, const void* w, int64_t wstride, int64_t rows, const void* panel, int64_t n, int64_t k,
+                 float* out, int64_t ldo);
+};
+
 struct QKernelTable {
     const char* name;  // "scalar", "avx2", "avxvnni", "avx512vnni"
     // out[i * ldo] = sum_j W[j] * X_i[j] for i < nx (1..kQdotMaxX): w is one row of k
@@ -28,6 +47,7 @@ struct QKernelTable {
     // xq + i * xstride bytes. The weight row's blocks are unpacked once for all nx rows.
     void (*dot)(int32_t wtype, const void* w, const void* xq, int64_t xstride, int nx, int64_t k, float* out,
                 int64_t ldo);
+    const QGemm* gemm;  // nullptr: prefill runs `dot` over tiles of kQdotMaxX activation rows
 };
 constexpr int kQdotMaxX = 4;
 
@@ -35,6 +55,10 @@ const QKernelTable& qkernels_scalar();
 const QKernelTable& qkernels_avx2();        // only on a CPU with AVX2
 const QKernelTable& qkernels_avxvnni();     // only on a CPU with AVX-VNNI
 const QKernelTable& qkernels_avx512vnni();  // only on a CPU with AVX-512 F/BW/VL + VNNI
+// Their prefill GEMMs (cpu/qgemm_<level>.cpp); only on a CPU that runs the level.
+const QGemm& qgemm_avx2();
+const QGemm& qgemm_avxvnni();
+const QGemm& qgemm_avx512vnni();
 
 // Which of the above the CPU can run (scalar always).
 bool qkernels_supported(const QKernelTable& t);

@@ -176,7 +176,7 @@ void dot_scalar(int32_t wtype, const void* w, const void* xq, int64_t xstride, i
     }
 }
 
-const QKernelTable kScalar{"scalar", dot_scalar};
+const QKernelTable kScalar{"scalar", dot_scalar, nullptr};
 
 }  // namespace
 

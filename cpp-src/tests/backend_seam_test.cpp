@@ -59,9 +59,10 @@ public:
         ++calls["embedding"];
         cpu_->embedding(out, tok, table, type, n, dim, n_vocab);
     }
-    void rmsnorm(float* out, float* inv, const float* x, const float* w, int64_t n, int64_t dim, float eps) override {
+    void rmsnorm(float* out, float* inv, const float* x, const float* w, int64_t n, int64_t dim, float eps,
+                 bool ggml_rounding) override {
         ++calls["rmsnorm"];
-        cpu_->rmsnorm(out, inv, x, w, n, dim, eps);
+        cpu_->rmsnorm(out, inv, x, w, n, dim, eps, ggml_rounding);
     }
     void rmsnorm_backward(float* dx, const float* dout, const float* x, const float* w, const float* inv, int64_t n,
                           int64_t dim) override {

@@ -544,9 +544,9 @@ public:
         back(out, dout);
     }
     void rmsnorm(float* out, float* inv_rms, const float* x, const float* w, int64_t n_rows, int64_t dim,
-                 float eps) override {
+                 float eps, bool ggml_rounding) override {
         Dev dx(d_, x, n_rows * dim * 4), dw(d_, w, dim * 4), dout(d_, n_rows * dim * 4), dinv(d_, n_rows * 4);
-        d_.rmsnorm(dout.f(), inv_rms ? dinv.f() : nullptr, dx.f(), dw.f(), n_rows, dim, eps);
+        d_.rmsnorm(dout.f(), inv_rms ? dinv.f() : nullptr, dx.f(), dw.f(), n_rows, dim, eps, ggml_rounding);
         back(out, dout);
         if (inv_rms) back(inv_rms, dinv);
     }

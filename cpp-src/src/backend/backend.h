@@ -102,8 +102,10 @@ public:
     virtual void embedding_backward(float* dtable, const float* dout, const int32_t* tokens, int64_t n_rows,
                                     int64_t dim, float alpha) = 0;
     // out = x / rms(x) · w per row; inv_rms (optional) keeps 1/rms for the backward.
+    // ggml_rounding: round 1/rms as ggml's rms_norm does (the fast precision, to match llama.cpp);
+    // a backend without a fast precision (CUDA) computes it exactly either way.
     virtual void rmsnorm(float* out, float* inv_rms, const float* x, const float* w, int64_t n_rows, int64_t dim,
-                         float eps) = 0;
+                         float eps, bool ggml_rounding = false) = 0;
     // dx += the input gradient of rmsnorm given dout.
     virtual void rmsnorm_backward(float* dx, const float* dout, const float* x, const float* w,
                                   const float* inv_rms, int64_t n_rows, int64_t dim) = 0;

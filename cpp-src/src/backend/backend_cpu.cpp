@@ -64,8 +64,8 @@ public:
         cpu::embedding_backward(dtable, dout, tokens, n_rows, dim, alpha);
     }
     void rmsnorm(float* out, float* inv_rms, const float* x, const float* w, int64_t n_rows, int64_t dim,
-                 float eps) override {
-        cpu::rmsnorm_forward(out, inv_rms, x, w, n_rows, dim, eps);
+                 float eps, bool ggml_rounding) override {
+        cpu::rmsnorm_forward(out, inv_rms, x, w, n_rows, dim, eps, ggml_rounding);
     }
     void rmsnorm_backward(float* dx, const float* dout, const float* x, const float* w, const float* inv_rms,
                           int64_t n_rows, int64_t dim) override {

@@ -13,14 +13,18 @@ namespace sl4j {
 
 // ---- RMSNorm ----
 
-// 1/rms of a row from its sum of squares (accumulated in double), rounded as ggml's
-// rms_norm rounds it: the mean to float, then 1/sqrtf(mean + eps) in float. Bit for bit the same
-// normalised row as llama.cpp's matters to the fast precision: a Q4_0 embedding row normalised
-// puts whole groups of values on exact half-steps of the 8-bit activation grid, where one ulp of
-// the scale decides the rounding of all of them.
-// Past float's range (a diverging run) it stays in double, so 1/rms stays nonzero and the
-// overflow shows downstream instead of normalising the row to zeros.
+// 1/rms of a row from its sum of squares (accumulated in double), rounded once at the end: the
+// exact precision, the trainer and every reference.
 SL4J_HD inline float rmsnorm_inv_rms(double sum_sq, int64_t dim, float eps) {
+    return float(1.0 / sqrt(sum_sq / double(dim) + eps));
+}
+// The same rounded as ggml's rms_norm rounds it (the fast precision, to match llama.cpp): the
+// mean to float, then 1/sqrtf(mean + eps) in float. Bit for bit the same normalised row as
+// llama.cpp's matters there: a Q4_0 embedding row normalised puts whole groups of values on exact
+// half-steps of the 8-bit activation grid, where one ulp of the scale decides the rounding of all
+// of them. Past float's range (a diverging run) it stays in double, so 1/rms stays nonzero and the
+// overflow shows downstream instead of normalising the row to zeros.
+SL4J_HD inline float rmsnorm_inv_rms_ggml(double sum_sq, int64_t dim, float eps) {
     const double mean = sum_sq / double(dim);
     if (mean < 3.0e38) return 1.0f / sqrtf(float(mean) + eps);
     return float(1.0 / sqrt(mean + eps));

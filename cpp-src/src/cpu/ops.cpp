@@ -27,18 +27,20 @@ void embedding_forward(float* out, const int32_t* tokens, const void* table, int
 }
 
 void rmsnorm_forward(float* out, float* inv_rms, const float* x, const float* w, int64_t n_rows, int64_t dim,
-                     float eps) {
+                     float eps, bool ggml_rounding) {
     parallel_for(n_rows, 16, [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r) {
             const float* xr = x + r * dim;
             float* o = out + r * dim;
-            double ss = 0;  // float squares, as ggml's rms_norm; double ones where a float square overflows
-            for (int64_t i = 0; i < dim; ++i) ss += double(xr[i] * xr[i]);
-            if (!std::isfinite(ss)) {
+            double ss = 0;
+            if (ggml_rounding) {  // float squares, as ggml's rms_norm; double ones where a float square overflows
+                for (int64_t i = 0; i < dim; ++i) ss += double(xr[i] * xr[i]);
+            }
+            if (!ggml_rounding || !std::isfinite(ss)) {
                 ss = 0;
                 for (int64_t i = 0; i < dim; ++i) ss += double(xr[i]) * xr[i];
             }
-            const float s = rmsnorm_inv_rms(ss, dim, eps);
+            const float s = ggml_rounding ? rmsnorm_inv_rms_ggml(ss, dim, eps) : rmsnorm_inv_rms(ss, dim, eps);
             if (inv_rms) inv_rms[r] = s;
             for (int64_t i = 0; i < dim; ++i) o[i] = rmsnorm_elem(xr[i], s, w[i]);
         }

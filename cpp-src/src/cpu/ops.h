@@ -11,8 +11,10 @@ void embedding_forward(float* out, const int32_t* tokens, const void* table, int
                        int64_t dim, int64_t n_vocab);
 
 // out[r] = x[r] / sqrt(mean(x[r]²) + eps) * w; inv_rms[r] (optional) keeps 1/rms for backward.
+// ggml_rounding: 1/rms rounded as ggml's rms_norm rounds it (core/kernel_math.h:
+// rmsnorm_inv_rms_ggml), for the fast precision; otherwise computed in double, rounded once.
 void rmsnorm_forward(float* out, float* inv_rms, const float* x, const float* w, int64_t n_rows, int64_t dim,
-                     float eps);
+                     float eps, bool ggml_rounding = false);
 
 // Cosines and sines of RoPE for each row's position: cs[r][2i] = cos(θ), cs[r][2i+1] = sin(θ),
 // θ = (pos / linear_factor) · base^(-2i/n_rot) / freq_factor[i], i < n_rot/2.

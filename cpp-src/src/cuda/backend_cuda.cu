@@ -80,7 +80,7 @@ public:
         cuda::embedding_backward(dtable, dout, tokens, n_rows, dim, alpha);
     }
     void rmsnorm(float* out, float* inv_rms, const float* x, const float* w, int64_t n_rows, int64_t dim,
-                 float eps) override {
+                 float eps, bool /*ggml_rounding: no fast precision here, always exact*/) override {
         cuda::rmsnorm_forward(out, inv_rms, x, w, n_rows, dim, eps);
     }
     void rmsnorm_backward(float* dx, const float* dout, const float* x, const float* w, const float* inv_rms,

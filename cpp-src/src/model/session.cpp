@@ -144,7 +144,7 @@ void LlamaSession::decode(const int32_t* tokens, const int32_t* seq_ids, const i
         hidden_dev_.ensure(be_, std::max<int64_t>(n_outputs_, 1) * h.dim * 4);
         hidden = hidden_dev_.f();
     }
-    be_.rmsnorm(hidden, nullptr, out_x, w.output_norm, n_outputs_, h.dim, float(h.rms_eps));
+    be_.rmsnorm(hidden, nullptr, out_x, w.output_norm, n_outputs_, h.dim, float(h.rms_eps), precision_ == cpu::Precision::kFast);
     hidden_be_ = hidden;
     hidden_on_host_ = be_.host_memory();
     has_logits_ = want_logits;
@@ -302,7 +302,7 @@ void LlamaSession::layer_forward(int64_t l, int64_t n) {
     const int64_t *pos = a_.b_pos, *first = a_.b_first, *kv_off = a_.b_kv_off;
 
     // attention block
-    be_.rmsnorm(a_.xb.f(), nullptr, a_.x.f(), L.attn_norm, n, h.dim, float(h.rms_eps));
+    be_.rmsnorm(a_.xb.f(), nullptr, a_.x.f(), L.attn_norm, n, h.dim, float(h.rms_eps), precision_ == cpu::Precision::kFast);
     float* qkv[] = {a_.q.f(), a_.k.f(), a_.v.f()};
     proj(l, {kLoraQ, kLoraK, kLoraV}, qkv, a_.xb.f(), n);
     be_.rope(a_.q.f(), a_.rope_cs.f(), n, h.n_heads, h.head_dim, h.n_rot);
@@ -328,7 +328,7 @@ void LlamaSession::layer_forward(int64_t l, int64_t n) {
     be_.residual(a_.x.f(), a_.xb2.f(), n * h.dim);
 
     // feed-forward block
-    be_.rmsnorm(a_.xb.f(), nullptr, a_.x.f(), L.ffn_norm, n, h.dim, float(h.rms_eps));
+    be_.rmsnorm(a_.xb.f(), nullptr, a_.x.f(), L.ffn_norm, n, h.dim, float(h.rms_eps), precision_ == cpu::Precision::kFast);
     float* gate_up[] = {a_.hb.f(), a_.hb2.f()};
     proj(l, {kLoraGate, kLoraUp}, gate_up, a_.xb.f(), n);
     be_.swiglu(a_.hb.f(), a_.hb.f(), a_.hb2.f(), n * h.ffn);

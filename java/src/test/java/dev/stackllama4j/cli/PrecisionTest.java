@@ -101,7 +101,7 @@ class PrecisionTest {
 
     /**
      * Q4_0 (output Q8_0, ffn_down F16): measured 0.0129 of the largest logit, top-1 1.0,
-     * perplexity 1.8464 -> 1.8463 (1.8439 .. 1.8498 under the same rounding perturbations); the
+     * perplexity 1.8463 -> 1.8463 (1.8439 .. 1.8498 under the same rounding perturbations); the
      * same bounds.
      */
     @Test

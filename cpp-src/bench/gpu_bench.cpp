@@ -109,8 +109,8 @@ struct Adapter {
 };
 
 // Planned peak device memory (sl4j_memory_plan) of a command on the full 7B shape in Q4_K with
-// F32 norms, every part resident on the device: the plan's total less the host process's own
-// runtime bytes. Needs no GPU: the same figure in every mode.
+// F32 norms: the plan's device part with device = CUDA (its reserve for the CUDA context included).
+// Needs no GPU: the same figure in every mode.
 struct DevicePlan {
     int64_t sft = 0, ppo = 0;
 };
@@ -137,12 +137,13 @@ DevicePlan plan_device_bytes() {
         sl4j_memory_plan_result r{};
         if (sl4j_memory_plan(&info, &p, &r) != SL4J_OK)
             SL4J_FAIL(SL4J_ERR_INTERNAL, "gpu_bench: memory plan failed: %s", sl4j_last_error());
-        return r.total - r.runtime;
+        return r.device;
     };
     DevicePlan out;
     // LoRA r16 SFT at sequence 1024 x batch 4, activation checkpointing on.
     sl4j_memory_plan_params sft = sl4j_memory_plan_default_params();
     sft.mode = SL4J_PLAN_SFT;
+    sft.device = SL4J_DEVICE_CUDA;
     sft.weight_bytes = weights;
     sft.batch = 4;
     sft.seq_len = 1024;
@@ -155,6 +156,7 @@ DevicePlan plan_device_bytes() {
     // the training mini-batch of all 8 at the padded length 512, checkpointing on.
     sl4j_memory_plan_params ppo = sl4j_memory_plan_default_params();
     ppo.mode = SL4J_PLAN_PPO;
+    ppo.device = SL4J_DEVICE_CUDA;
     ppo.weight_bytes = weights;
     ppo.batch = 8;
     ppo.seq_len = 512;

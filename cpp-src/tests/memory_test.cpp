@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "../bench/plan_targets.h"
 #include "core/hash.h"
 #include "stackllama4j.h"
 #include "gguf/gguf.h"
@@ -567,28 +568,12 @@ TEST(memory_plan_device_split_7b_q4k_fits_24gb) {
     const int64_t weights = int64_t(2) * 2304 * 32000 + int64_t(4) * 4096 * 65 +
                             int64_t(32) * (int64_t(2304) * (4 * 4096 + 2 * 11008) + int64_t(6192) * 4096);
     CHECK_EQ(weights, int64_t(3791273984));
-    sl4j_memory_plan_params sft = sl4j_memory_plan_default_params();
+    sl4j_memory_plan_params sft = bench::sft_7b_target(), ppo = bench::ppo_7b_target();
     CHECK_EQ(sft.device, SL4J_DEVICE_CPU);
-    sft.mode = SL4J_PLAN_SFT;
-    sft.weight_bytes = weights;
-    sft.runtime_bytes = int64_t(300) << 20;  // a JVM's baseline
-    sft.batch = 4;
-    sft.seq_len = 1024;
-    sft.checkpointing = 1;
-    sft.lora_r = 16;
-    sl4j_memory_plan_params ppo = sl4j_memory_plan_default_params();
-    ppo.mode = SL4J_PLAN_PPO;
-    ppo.weight_bytes = weights;
-    ppo.runtime_bytes = int64_t(300) << 20;
-    ppo.batch = 8;
-    ppo.seq_len = 512;
-    ppo.checkpointing = 1;
-    ppo.lora_r = 16;
-    ppo.infer_batch = 16;
-    ppo.infer_seq_len = 512;
-    ppo.kv_seqs = 8;
-    ppo.kv_ctx = 384;
-    ppo.prefill_rows = 8 * 256;
+    for (sl4j_memory_plan_params* p : {&sft, &ppo}) {
+        p->weight_bytes = weights;
+        p->runtime_bytes = int64_t(300) << 20;  // a JVM's baseline
+    }
     for (sl4j_memory_plan_params* p : {&sft, &ppo}) {
         sl4j_memory_plan_result cpu{}, cuda{};
         CHECK_EQ(sl4j_memory_plan(&info, p, &cpu), 0);

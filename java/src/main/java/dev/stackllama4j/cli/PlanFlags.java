@@ -130,7 +130,7 @@ final class PlanFlags {
         } else {
             line(b, "total", p.total());
         }
-        if (available >= 0) line(b, "available", available);
+        if (available >= 0) line(b, onDevice ? "host available" : "available", available);
         return b.toString();
     }
 

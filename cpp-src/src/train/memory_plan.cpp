@@ -70,10 +70,10 @@ void memory_plan(const LlamaHparams& h, bool tied_output, const sl4j_memory_plan
     const bool full = p.mode == SL4J_PLAN_FULL;
     SL4J_CHECK_ARG(p.mode == SL4J_PLAN_GENERATE || (p.batch >= 1 && p.seq_len >= 1 && (full || p.lora_r >= 1)),
                    "memory plan: a training mode needs batch, seq_len and (LoRA) lora_r >= 1");
-    // The trainer's adapter buffers (u per target): none when every weight trains instead.
     SL4J_CHECK_ARG(p.device >= SL4J_DEVICE_CPU && p.device <= SL4J_DEVICE_AUTO, "memory plan: unknown device %d", p.device);
-    const bool on_device = p.device != SL4J_DEVICE_CPU;
+    const bool on_device = p.device != SL4J_DEVICE_CPU;  // AUTO is planned as CUDA
     int64_t caller = 0;  // the caller's (host) copies of hidden states, their gradients, the entropy: part of scratch
+    // The trainer's adapter buffers (u per target): none when every weight trains instead.
     const int64_t r = full ? 0 : p.lora_r;
     const uint32_t targets = full ? 0u : p.lora_targets;
     sl4j_memory_plan_result m{};

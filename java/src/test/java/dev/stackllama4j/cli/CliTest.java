@@ -328,10 +328,15 @@ class CliTest {
         long device = tree.get("device_bytes").asLong();
         var parts = tree.get("plan_bytes");
         assertEquals(device, parts.get("device").asLong());
-        // the device holds the uploaded weights, the training state and the CUDA reserve (1 GiB estimate)
+        // sft on cuda: every part but the runtime on the device, with the CUDA reserve (1 GiB estimate);
+        // the host keeps the runtime and the mapped file
         assertEquals(1L << 30, parts.get("device_reserve").asLong());
-        assertTrue(device > parts.get("weights").asLong() + parts.get("lora").asLong() + parts.get("optimizer").asLong() + (1L << 30),
-                json.out());
+        long onDevice = 0;
+        for (String part : new String[] {"weights", "kv_cache", "activations", "lora", "gradients", "optimizer", "logits_chunk", "scratch",
+                "device_reserve"})
+            onDevice += parts.get(part).asLong();
+        assertEquals(onDevice, device, json.out());
+        assertEquals(parts.get("runtime").asLong() + parts.get("weights").asLong(), parts.get("total").asLong(), json.out());
 
         Run small = run(java.util.stream.Stream.concat(java.util.Arrays.stream(sft), java.util.stream.Stream.of("--device-memory-limit", "0.5"))
                 .toArray(String[]::new));

@@ -28,6 +28,7 @@
 #include "backend/cuda_plugin.h"
 #include "core/error.h"
 #include "core/types.h"
+#include "plan_targets.h"
 #include "random_weights.h"
 #include "stackllama4j.h"
 
@@ -109,8 +110,8 @@ struct Adapter {
 };
 
 // Planned peak device memory (sl4j_memory_plan) of a command on the full 7B shape in Q4_K with
-// F32 norms, every part resident on the device: the plan's total less the host process's own
-// runtime bytes. Needs no GPU: the same figure in every mode.
+// F32 norms: the plan's device part with device = CUDA (its reserve for the CUDA context included).
+// Needs no GPU: the same figure in every mode.
 struct DevicePlan {
     int64_t sft = 0, ppo = 0;
 };
@@ -137,35 +138,16 @@ DevicePlan plan_device_bytes() {
         sl4j_memory_plan_result r{};
         if (sl4j_memory_plan(&info, &p, &r) != SL4J_OK)
             SL4J_FAIL(SL4J_ERR_INTERNAL, "gpu_bench: memory plan failed: %s", sl4j_last_error());
-        return r.total - r.runtime;
+        return r.device;
     };
     DevicePlan out;
-    // LoRA r16 SFT at sequence 1024 x batch 4, activation checkpointing on.
-    sl4j_memory_plan_params sft = sl4j_memory_plan_default_params();
-    sft.mode = SL4J_PLAN_SFT;
+    sl4j_memory_plan_params sft = bench::sft_7b_target();
     sft.weight_bytes = weights;
-    sft.batch = 4;
-    sft.seq_len = 1024;
-    sft.checkpointing = 1;
-    sft.lora_r = 16;
+    sft.device = SL4J_DEVICE_CUDA;
     out.sft = run(sft);
-    // PPO step, batch 8 x (256 prompt + 128 response): a rollout session of 8 x 384 positions
-    // (F16 KV cache, every prompt prefilled at once), no-grad passes of the policy (old),
-    // reference (adapter off), value and reward model on the same trunk (2 x 8 sequences), and
-    // the training mini-batch of all 8 at the padded length 512, checkpointing on.
-    sl4j_memory_plan_params ppo = sl4j_memory_plan_default_params();
-    ppo.mode = SL4J_PLAN_PPO;
+    sl4j_memory_plan_params ppo = bench::ppo_7b_target();
     ppo.weight_bytes = weights;
-    ppo.batch = 8;
-    ppo.seq_len = 512;
-    ppo.checkpointing = 1;
-    ppo.lora_r = 16;
-    ppo.infer_batch = 16;
-    ppo.infer_seq_len = 512;
-    ppo.kv_seqs = 8;
-    ppo.kv_ctx = 384;
-    ppo.kv_type = SL4J_TYPE_F16;
-    ppo.prefill_rows = 8 * 256;
+    ppo.device = SL4J_DEVICE_CUDA;
     out.ppo = run(ppo);
     return out;
 }

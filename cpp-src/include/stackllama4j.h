@@ -699,10 +699,23 @@ struct sl4j_memory_plan_params {
     int32_t full_kl;        /* 1: PPO's `full` KL estimator (sl4j_trainer_infer_kl): the no-grad
                                trainer also keeps both passes' hidden states and a second logits
                                chunk. Default 0.                                                      */
+    int32_t device;         /* enum sl4j_device the command runs on. Default SL4J_DEVICE_CPU: every
+                               part is host memory and the result's device is 0. SL4J_DEVICE_CUDA
+                               (AUTO is planned as CUDA): the weights as uploaded, the KV cache,
+                               activations, trainable values, gradients, optimizer state, logits
+                               chunks and the trainers' and session's scratch are device bytes, plus
+                               SL4J_PLAN_CUDA_RESERVE_BYTES; the host keeps the runtime, the mapped
+                               model file (it stays mapped after the upload) and the caller's
+                               hidden-state copies.                                                   */
 };
 struct sl4j_memory_plan_params sl4j_memory_plan_default_params(void);
 
-/* Bytes by part; total is their sum. Activations are what the training forward keeps for the
+/* Device bytes a CUDA plan adds for the CUDA context, the engine's kernels and the allocator's
+ * slack. An estimate (a CUDA context with its modules loaded takes some hundreds of MiB), not a
+ * measurement. */
+#define SL4J_PLAN_CUDA_RESERVE_BYTES (1024ll * 1024 * 1024)
+
+/* Bytes by part; on the CPU total is their sum. Activations are what the training forward keeps for the
  * backward with the chosen checkpointing, and the figures with and without it. Scratch: one
  * layer's buffers of each trainer, the backward's scratch, the session's decode buffers and the
  * caller's hidden-state copies. */
@@ -719,8 +732,15 @@ struct sl4j_memory_plan_result {
     int64_t logits_chunk;             /* the output head's chunk of logits (each trainer's)       */
     int64_t scratch;                  /* see above                                                */
     int64_t runtime;                  /* runtime_bytes                                            */
-    int64_t total;                    /* host bytes at the peak                                   */
-    int64_t device;                   /* device bytes at the peak: 0 on the CPU backend           */
+    int64_t device_reserve;           /* SL4J_PLAN_CUDA_RESERVE_BYTES on CUDA, else 0              */
+    int64_t total;                    /* host bytes at the peak. CPU: the sum of the parts above.
+                                         CUDA: runtime + weights (the mapped file) + the caller's
+                                         hidden-state copies (part of scratch)                    */
+    int64_t device;                   /* device bytes at the peak: 0 on the CPU. CUDA: weights,
+                                         kv_cache, activations, lora, gradients, optimizer,
+                                         logits_chunk, the scratch less the caller's copies, and
+                                         device_reserve. So device + total = the CPU plan's total
+                                         + weights (held on both sides) + device_reserve.          */
 };
 
 /* Plan of a command on a model of this shape (sl4j_model_get_info, or hand-filled; tied_output

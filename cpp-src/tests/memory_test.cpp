@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "../bench/plan_targets.h"
 #include "core/hash.h"
 #include "stackllama4j.h"
 #include "gguf/gguf.h"
@@ -553,4 +554,49 @@ TEST(memory_plan_full_parameter_7b_8b_matches_hand_arithmetic) {
     p.lora_r = 16;
     CHECK_EQ(sl4j_memory_plan(&info, &p, &m), 0);
     CHECK_EQ(m.lora, int64_t(32) * 16 * (4096 + 4096 + 4096 + 1024) * 4);
+}
+
+// The 7B targets on a 24 GB card, planned with device = CUDA (the shapes gpu_bench prints): LoRA
+// r16 SFT 1024 × 4 with checkpointing, and a PPO step of 8 × (256 prompt + 128 response) with the
+// policy, reference (adapter off), value and reward passes on one trunk. The device/host split
+// adds up to the CPU plan plus the mapped file (held on both sides) and the CUDA reserve.
+TEST(memory_plan_device_split_7b_q4k_fits_24gb) {
+    sl4j_model_info info = llama2_7b_info();
+    // Q4_K: 144 bytes per 256 weights; rows of 4096 → 2304 bytes, rows of 11008 → 43 blocks, 6192 bytes.
+    // token_embd and output (32000 rows each), F32 norms (2·32 + 1 of 4096), per layer q, k, v, o,
+    // gate, up (rows of 4096) and down (4096 rows of 11008).
+    const int64_t weights = int64_t(2) * 2304 * 32000 + int64_t(4) * 4096 * 65 +
+                            int64_t(32) * (int64_t(2304) * (4 * 4096 + 2 * 11008) + int64_t(6192) * 4096);
+    CHECK_EQ(weights, int64_t(3791273984));
+    sl4j_memory_plan_params sft = bench::sft_7b_target(), ppo = bench::ppo_7b_target();
+    CHECK_EQ(sft.device, SL4J_DEVICE_CPU);
+    for (sl4j_memory_plan_params* p : {&sft, &ppo}) {
+        p->weight_bytes = weights;
+        p->runtime_bytes = int64_t(300) << 20;  // a JVM's baseline
+    }
+    for (sl4j_memory_plan_params* p : {&sft, &ppo}) {
+        sl4j_memory_plan_result cpu{}, cuda{};
+        CHECK_EQ(sl4j_memory_plan(&info, p, &cpu), 0);
+        CHECK_EQ(cpu.device, 0);
+        CHECK_EQ(cpu.device_reserve, 0);
+        p->device = SL4J_DEVICE_CUDA;
+        CHECK_EQ(sl4j_memory_plan(&info, p, &cuda), 0);
+        // the parts are where they are: only total and device move
+        CHECK_EQ(cuda.weights, cpu.weights);
+        CHECK_EQ(cuda.scratch, cpu.scratch);
+        CHECK_EQ(cuda.device_reserve, int64_t(SL4J_PLAN_CUDA_RESERVE_BYTES));
+        CHECK_EQ(cuda.device + cuda.total, cpu.total + cpu.weights + cuda.device_reserve);
+        // the host keeps the runtime, the mapped file and the caller's copies (PPO: 2·8·512 + 2·16·512
+        // rows of 4096 floats, 8·512 entropies; SFT: none)
+        const int64_t caller = p == &ppo ? int64_t(4) * (2 * 8 * 512 * 4096 + 2 * 16 * 512 * 4096 + 8 * 512) : 0;
+        CHECK_EQ(cuda.total, cuda.runtime + cuda.weights + caller);
+        CHECK_EQ(cuda.device, cuda.weights + cuda.kv_cache + cuda.activations + cuda.lora + cuda.gradients +
+                                  cuda.optimizer + cuda.logits_chunk + cuda.scratch - caller + cuda.device_reserve);
+        std::printf("  7B Q4_K %s on CUDA: device %.3f GB, host %.3f GB\n", p == &sft ? "sft 4x1024 ckpt" : "ppo 8x(256+128)",
+                    double(cuda.device) / 1e9, double(cuda.total) / 1e9);
+        CHECK(cuda.device < int64_t(24000000000));
+    }
+    ppo.device = 7;
+    sl4j_memory_plan_result m{};
+    CHECK(sl4j_memory_plan(&info, &ppo, &m) != 0);
 }

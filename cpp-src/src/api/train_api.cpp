@@ -392,6 +392,7 @@ struct sl4j_memory_plan_params sl4j_memory_plan_default_params(void) {
     p.lora_r = 16;
     p.lora_targets = SL4J_LORA_Q | SL4J_LORA_V;
     p.kv_type = SL4J_TYPE_F16;
+    p.device = SL4J_DEVICE_CPU;
     return p;
 }
 

@@ -70,6 +70,9 @@ void memory_plan(const LlamaHparams& h, bool tied_output, const sl4j_memory_plan
     const bool full = p.mode == SL4J_PLAN_FULL;
     SL4J_CHECK_ARG(p.mode == SL4J_PLAN_GENERATE || (p.batch >= 1 && p.seq_len >= 1 && (full || p.lora_r >= 1)),
                    "memory plan: a training mode needs batch, seq_len and (LoRA) lora_r >= 1");
+    SL4J_CHECK_ARG(p.device >= SL4J_DEVICE_CPU && p.device <= SL4J_DEVICE_AUTO, "memory plan: unknown device %d", p.device);
+    const bool on_device = p.device != SL4J_DEVICE_CPU;  // AUTO is planned as CUDA
+    int64_t caller = 0;  // the caller's (host) copies of hidden states, their gradients, the entropy: part of scratch
     // The trainer's adapter buffers (u per target): none when every weight trains instead.
     const int64_t r = full ? 0 : p.lora_r;
     const uint32_t targets = full ? 0u : p.lora_targets;
@@ -96,12 +99,13 @@ void memory_plan(const LlamaHparams& h, bool tied_output, const sl4j_memory_plan
         m.activations_checkpointed = ckpt.kept;
         m.logits_chunk = t.logits;
         m.scratch += t.base + t.backward;
-        if (p.mode != SL4J_PLAN_SFT && !full) m.scratch += 2 * p.batch * p.seq_len * h.dim * F;
-        if (p.mode == SL4J_PLAN_PPO) m.scratch += int64_t(p.batch) * p.seq_len * F;  // the policy's per-row entropy
+        if (p.mode != SL4J_PLAN_SFT && !full) caller += 2 * p.batch * p.seq_len * h.dim * F;
+        if (p.mode == SL4J_PLAN_PPO) caller += int64_t(p.batch) * p.seq_len * F;  // the policy's per-row entropy
         // A no-grad trainer beside it (PPO's old/reference/value passes, reward scoring).
         if (p.infer_batch > 0 && p.infer_seq_len > 0) {
             const TrainerBytes i = trainer_bytes(h, p.infer_batch, p.infer_seq_len, false, r, targets);
-            m.scratch += i.base + 2 * p.infer_batch * p.infer_seq_len * h.dim * F;
+            m.scratch += i.base;
+            caller += 2 * p.infer_batch * p.infer_seq_len * h.dim * F;
             m.logits_chunk += i.logits;
             if (p.full_kl) {  // infer_kl: both passes' hidden states of the rows, the reference's logits chunk and its KL
                 const int64_t rows = int64_t(p.infer_batch) * p.infer_seq_len;
@@ -110,9 +114,18 @@ void memory_plan(const LlamaHparams& h, bool tied_output, const sl4j_memory_plan
             }
         }
     }
-    m.total = m.weights + m.kv_cache + m.activations + m.lora + m.gradients + m.optimizer + m.logits_chunk + m.scratch +
-              m.runtime;
-    m.device = 0;
+    m.scratch += caller;
+    const int64_t all = m.weights + m.kv_cache + m.activations + m.lora + m.gradients + m.optimizer + m.logits_chunk +
+                        m.scratch + m.runtime;
+    if (on_device) {
+        // The mapped file stays on the host after the upload; every buffer of the engine is on the device.
+        m.device_reserve = SL4J_PLAN_CUDA_RESERVE_BYTES;
+        m.total = m.runtime + m.weights + caller;
+        m.device = all - m.runtime - caller + m.device_reserve;
+    } else {
+        m.total = all;
+        m.device = 0;
+    }
     *out = m;
 }
 

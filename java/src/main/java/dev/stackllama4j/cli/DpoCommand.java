@@ -89,7 +89,7 @@ public final class DpoCommand implements Command {
             String why = limit < c.maxLength() ? "the model's context" : "--max-length";
             DpoData.Loaded train = DpoData.load(trainFile, model.tokenizer(), limit);
             DpoData.Loaded eval = evalFile == null ? new DpoData.Loaded(List.of(), 0) : DpoData.load(evalFile, model.tokenizer(), limit);
-            Integer exit = PlanFlags.check(cmd, ctx, "dpo", plan(model, c, train.pairs(), eval.pairs()), false,
+            Integer exit = PlanFlags.check(cmd, ctx, "dpo", plan(model, c, train.pairs(), eval.pairs(), ModelFlags.planDevice(cmd, model)), false,
                     "use a smaller --batch-size or --max-length");
             if (exit != null) return exit;
             ctx.err().printf("dpo: %d training pairs (%d dropped: a side longer than %d tokens, %s), %d eval pairs (%d dropped)%n",
@@ -110,11 +110,12 @@ public final class DpoCommand implements Command {
     }
 
     /** Training runs 2 × batch sequences (chosen and rejected) with gradients and a no-grad reference pass of the same shape. */
-    static MemoryPlan.Result plan(LlamaModel model, DpoConfig c, List<DpoData.Pair> train, List<DpoData.Pair> eval) {
+    static MemoryPlan.Result plan(LlamaModel model, DpoConfig c, List<DpoData.Pair> train, List<DpoData.Pair> eval,
+                                  dev.stackllama4j.engine.Device on) {
         int seqs = 2 * c.batchSize(), bucket = TrainerPool.bucket(Math.max(longest(train), longest(eval)));
         return MemoryPlan.compute(model.info(), new MemoryPlan.Params(MemoryPlan.Mode.REWARD, PlanFlags.fileBytes(model.path()), 0,
                 MemoryPlan.processResident(), seqs, TrainerPool.bucket(longest(train)), false, c.lora().r(), c.lora().targetBits(),
-                seqs, bucket, 0, 0, KvType.F16, 0));
+                seqs, bucket, 0, 0, KvType.F16, 0).on(on));
     }
 
     private static int longest(List<DpoData.Pair> pairs) {

@@ -102,7 +102,7 @@ public final class GenerateCommand implements Command {
                     req.maxTokens(room).minTokens(Math.min(probe.minTokens(), room));
                 }
                 MemoryPlan.Result plan = MemoryPlan.compute(model.info(), MemoryPlan.Params.generate(PlanFlags.fileBytes(model.path()),
-                        MemoryPlan.processResident(), 1, ids.length + maxTokens, model.kvType(), ids.length));
+                        MemoryPlan.processResident(), 1, ids.length + maxTokens, model.kvType(), ids.length).on(ModelFlags.planDevice(cmd, model)));
                 Integer exit = PlanFlags.check(cmd, ctx, "generate", plan, !ctx.verbose(), "use a shorter prompt or fewer --max-tokens");
                 if (exit != null) return exit;
                 if (!cmd.hasOption("chat")) {

@@ -34,13 +34,25 @@ final class ModelFlags {
     static LlamaModel load(CommandLine cmd, CliContext ctx, dev.stackllama4j.engine.KvType kv, Precision precision) {
         Path path = Path.of(Flags.required(cmd, "model"));
         if (!Files.isRegularFile(path)) throw new UsageException("no such model file: " + path);
-        Device device = device(cmd);
+        // --dry-run only plans: the model is mapped on the CPU (nothing uploaded, no GPU needed) and
+        // the plan is made for --device (planDevice).
+        Device device = cmd.hasOption("dry-run") ? Device.CPU : device(cmd);
         int threads = Flags.intValue(cmd, "threads", 0);
         if (threads < 0) throw new UsageException("--threads must be >= 0");
         if (threads > 0) dev.stackllama4j.engine.Backend.setThreads(threads);
         LlamaModel model = LlamaModel.load(path, new LlamaModel.Options(device, 0, kv, precision));
         if (!model.deviceNotice().isEmpty()) ctx.err().println(model.deviceNotice());
         return model;
+    }
+
+    /**
+     * The device a plan is made for: where the model is, or with --dry-run (model mapped on the CPU)
+     * --device, AUTO meaning CUDA when a usable GPU is present.
+     */
+    static Device planDevice(CommandLine cmd, LlamaModel model) {
+        if (!cmd.hasOption("dry-run")) return model.device();
+        Device d = device(cmd);
+        return d == Device.AUTO ? (dev.stackllama4j.engine.Backend.cudaDeviceCount() > 0 ? Device.CUDA : Device.CPU) : d;
     }
 
     /** --device cpu|cuda|auto (default auto). */

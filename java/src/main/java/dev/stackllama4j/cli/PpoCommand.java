@@ -156,7 +156,8 @@ public final class PpoCommand implements Command {
             int longest = 1;
             for (Prompts.Prompt p : Prompts.read(promptFile, base.tokenizer(), PpoSession.maxPromptTokens(base, c), new int[1], ""))
                 longest = Math.max(longest, p.tokens().length);
-            Integer exit = PlanFlags.check(cmd, ctx, "ppo", plan(base, c, lora, kv, longest, !oracle, rewardTrunk, cmd.hasOption("activation-checkpointing")), false,
+            Integer exit = PlanFlags.check(cmd, ctx, "ppo", plan(base, c, lora, kv, longest, !oracle, rewardTrunk, cmd.hasOption("activation-checkpointing"),
+                    ModelFlags.planDevice(cmd, base)), false,
                     cmd.hasOption("activation-checkpointing") ? "use a smaller --mini-batch-size, --batch-size or --max-new-tokens"
                     : "add --activation-checkpointing, or use a smaller --mini-batch-size, --batch-size or --max-new-tokens");
             if (exit != null) return exit;
@@ -202,12 +203,12 @@ public final class PpoCommand implements Command {
      * mini-batches at the padded length.
      */
     static MemoryPlan.Result plan(LlamaModel m, PpoConfig c, LoraConfig lora, KvType kv, int longestPrompt, boolean learned,
-                                  Path rewardTrunk, boolean checkpointing) {
+                                  Path rewardTrunk, boolean checkpointing, Device on) {
         int ctxLen = longestPrompt + c.maxNewTokens(), bucket = TrainerPool.bucket(ctxLen);
         long extra = rewardTrunk == null ? 0 : PlanFlags.fileBytes(rewardTrunk);
         int infer = c.batchSize() * (learned ? 2 : 1);
         return MemoryPlan.compute(m.info(), new MemoryPlan.Params(MemoryPlan.Mode.PPO, PlanFlags.fileBytes(m.path()), extra,
                 MemoryPlan.processResident(), c.miniBatchSize(), bucket, checkpointing, lora.r(), lora.targetBits(), infer, bucket,
-                c.batchSize(), ctxLen, kv, c.batchSize() * longestPrompt, c.klPenalty() == KlEstimator.FULL));
+                c.batchSize(), ctxLen, kv, c.batchSize() * longestPrompt, c.klPenalty() == KlEstimator.FULL).on(on));
     }
 }

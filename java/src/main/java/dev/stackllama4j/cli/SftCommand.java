@@ -121,7 +121,7 @@ public class SftCommand implements Command {
             if (config.full())
                 fix = "full-parameter training holds 16 bytes per model parameter (weights, gradients, AdamW state in F32): "
                         + "train a LoRA adapter instead (sft without --full) or a smaller model, or " + fix;
-            Integer exit = PlanFlags.check(cmd, ctx, name(), plan(model, config), false, fix);
+            Integer exit = PlanFlags.check(cmd, ctx, name(), plan(model, config, ModelFlags.planDevice(cmd, model)), false, fix);
             if (exit != null) return exit;
             try (RunFolder folder = RunFolder.open(out, mode, ctx.err(), SftRun.OUTPUTS)) {
                 folder.input("train-file", trainFile).input("eval-file", evalFile).setting("text-field", field);
@@ -143,11 +143,11 @@ public class SftCommand implements Command {
     }
 
     /** The plan of a LoRA run, or with {@link SftConfig#full} of a full-parameter one (LoRA settings unused). */
-    static MemoryPlan.Result plan(LlamaModel model, SftConfig c) {
+    static MemoryPlan.Result plan(LlamaModel model, SftConfig c, dev.stackllama4j.engine.Device on) {
         MemoryPlan.Mode mode = c.full() ? MemoryPlan.Mode.FULL : MemoryPlan.Mode.SFT;
         return MemoryPlan.compute(model.info(), new MemoryPlan.Params(mode, PlanFlags.fileBytes(model.path()), 0,
                 MemoryPlan.processResident(), c.batchSize(), c.seqLength(), c.checkpointing(), c.lora().r(),
-                c.lora().targetBits(), 0, 0, 0, 0, KvType.F16, 0));
+                c.lora().targetBits(), 0, 0, 0, 0, KvType.F16, 0).on(on));
     }
 
     static Path existing(String p) {

@@ -81,7 +81,7 @@ public final class TrainRewardCommand implements Command {
             RewardData.Loaded train = RewardData.load(trainFile, model.tokenizer(), limit);
             RewardData.Loaded eval = evalFile == null ? new RewardData.Loaded(java.util.List.of(), 0)
                     : RewardData.load(evalFile, model.tokenizer(), limit);
-            Integer exit = PlanFlags.check(cmd, ctx, "train-reward", plan(model, c, train.pairs(), eval.pairs()), false,
+            Integer exit = PlanFlags.check(cmd, ctx, "train-reward", plan(model, c, train.pairs(), eval.pairs(), ModelFlags.planDevice(cmd, model)), false,
                     "use a smaller --batch-size or --max-length");
             if (exit != null) return exit;
             ctx.err().printf("train-reward: %d training pairs (%d dropped: a side longer than %d tokens, %s), %d eval pairs (%d dropped)%n",
@@ -102,11 +102,12 @@ public final class TrainRewardCommand implements Command {
     }
 
     /** Training scores 2 × batch sequences (chosen and rejected) at the longest pair's bucket; evaluation the same, no-grad. */
-    static MemoryPlan.Result plan(LlamaModel model, RewardConfig c, List<RewardData.TokenPair> train, List<RewardData.TokenPair> eval) {
+    static MemoryPlan.Result plan(LlamaModel model, RewardConfig c, List<RewardData.TokenPair> train, List<RewardData.TokenPair> eval,
+                                  dev.stackllama4j.engine.Device on) {
         int seqs = 2 * c.batchSize();
         return MemoryPlan.compute(model.info(), new MemoryPlan.Params(MemoryPlan.Mode.REWARD, PlanFlags.fileBytes(model.path()), 0,
                 MemoryPlan.processResident(), seqs, TrainerPool.bucket(longest(train)), false, c.lora().r(), c.lora().targetBits(),
-                eval.isEmpty() ? 0 : seqs, eval.isEmpty() ? 0 : TrainerPool.bucket(longest(eval)), 0, 0, KvType.F16, 0));
+                eval.isEmpty() ? 0 : seqs, eval.isEmpty() ? 0 : TrainerPool.bucket(longest(eval)), 0, 0, KvType.F16, 0).on(on));
     }
 
     private static int longest(List<RewardData.TokenPair> pairs) {

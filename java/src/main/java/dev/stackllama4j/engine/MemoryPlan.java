@@ -33,15 +33,31 @@ public final class MemoryPlan {
     /**
      * The settings the plan depends on (see {@code sl4j_memory_plan_params} for each field).
      * Sizes of 0 leave a part out: kvSeqs 0 = no decoding session, inferBatch 0 = no no-grad pass.
+     * {@code device}: where the command runs ({@link Device#CPU}: every part on the host; CUDA or
+     * AUTO: split into device and host bytes, see {@link Result#device()}).
      */
     public record Params(Mode mode, long weightBytes, long extraBytes, long runtimeBytes, int batch, int seqLen,
                          boolean checkpointing, int loraR, int loraTargets, int inferBatch, int inferSeqLen, int kvSeqs,
-                         int kvCtx, KvType kvType, int prefillRows, boolean fullKl) {
+                         int kvCtx, KvType kvType, int prefillRows, boolean fullKl, Device device) {
+        /** On the CPU. */
+        public Params(Mode mode, long weightBytes, long extraBytes, long runtimeBytes, int batch, int seqLen, boolean checkpointing,
+                      int loraR, int loraTargets, int inferBatch, int inferSeqLen, int kvSeqs, int kvCtx, KvType kvType, int prefillRows,
+                      boolean fullKl) {
+            this(mode, weightBytes, extraBytes, runtimeBytes, batch, seqLen, checkpointing, loraR, loraTargets, inferBatch, inferSeqLen,
+                    kvSeqs, kvCtx, kvType, prefillRows, fullKl, Device.CPU);
+        }
+
         /** Without PPO's {@code full} KL estimator. */
         public Params(Mode mode, long weightBytes, long extraBytes, long runtimeBytes, int batch, int seqLen, boolean checkpointing,
                       int loraR, int loraTargets, int inferBatch, int inferSeqLen, int kvSeqs, int kvCtx, KvType kvType, int prefillRows) {
             this(mode, weightBytes, extraBytes, runtimeBytes, batch, seqLen, checkpointing, loraR, loraTargets, inferBatch, inferSeqLen,
                     kvSeqs, kvCtx, kvType, prefillRows, false);
+        }
+
+        /** The same plan on {@code d}. */
+        public Params on(Device d) {
+            return new Params(mode, weightBytes, extraBytes, runtimeBytes, batch, seqLen, checkpointing, loraR, loraTargets, inferBatch,
+                    inferSeqLen, kvSeqs, kvCtx, kvType, prefillRows, fullKl, d);
         }
 
         /** A decoding session only (generate). */
@@ -50,10 +66,14 @@ public final class MemoryPlan {
         }
     }
 
-    /** Bytes by part, as {@code sl4j_memory_plan_result}. */
+    /**
+     * Bytes by part, as {@code sl4j_memory_plan_result}: {@code total} is host bytes, {@code device}
+     * the device's (0 on the CPU; on CUDA the engine's buffers and weights plus {@code deviceReserve},
+     * an estimate for the CUDA context), {@code on} the device planned for.
+     */
     public record Result(long weights, long kvCache, long activations, long activationsFull, long activationsCheckpointed,
-                         long lora, long gradients, long optimizer, long logitsChunk, long scratch, long runtime, long total,
-                         long device) {
+                         long lora, long gradients, long optimizer, long logitsChunk, long scratch, long runtime, long deviceReserve,
+                         long total, long device, Device on) {
         /** The parts in print order (JSON field names). */
         public Map<String, Long> parts() {
             Map<String, Long> m = new LinkedHashMap<>();
@@ -68,6 +88,7 @@ public final class MemoryPlan {
             m.put("logits_chunk", logitsChunk);
             m.put("scratch", scratch);
             m.put("runtime", runtime);
+            m.put("device_reserve", deviceReserve);
             m.put("total", total);
             m.put("device", device);
             return m;
@@ -83,10 +104,12 @@ public final class MemoryPlan {
             q.mode(p.mode().id).weight_bytes(p.weightBytes()).extra_bytes(p.extraBytes()).runtime_bytes(p.runtimeBytes())
                     .batch(p.batch()).seq_len(p.seqLen()).checkpointing(p.checkpointing() ? 1 : 0).lora_r(p.loraR())
                     .lora_targets(p.loraTargets()).infer_batch(p.inferBatch()).infer_seq_len(p.inferSeqLen())
-                    .kv_seqs(p.kvSeqs()).kv_ctx(p.kvCtx()).kv_type(p.kvType().type.id).prefill_rows(p.prefillRows()).full_kl(p.fullKl() ? 1 : 0);
+                    .kv_seqs(p.kvSeqs()).kv_ctx(p.kvCtx()).kv_type(p.kvType().type.id).prefill_rows(p.prefillRows()).full_kl(p.fullKl() ? 1 : 0)
+                    .device(p.device().id);
             Native.check(sl4j.sl4j_memory_plan(i, q, r));
             return new Result(r.weights(), r.kv_cache(), r.activations(), r.activations_full(), r.activations_checkpointed(),
-                    r.lora(), r.gradients(), r.optimizer(), r.logits_chunk(), r.scratch(), r.runtime(), r.total(), r.device());
+                    r.lora(), r.gradients(), r.optimizer(), r.logits_chunk(), r.scratch(), r.runtime(), r.device_reserve(), r.total(), r.device(),
+                    p.device());
         }
     }
 

@@ -279,15 +279,15 @@ class CliTest {
             assertEquals(1, cuda.code(), cuda.err());
             assertTrue(cuda.err().contains("device cuda asked, but " + reason + ": use device cpu or auto"), cuda.err());
         }
-        // Training takes --device too: auto picks and says so (the CPU here when no GPU is usable),
-        // cuda without a GPU fails with the engine's reason.
+        // Training takes --device too: --dry-run plans for the device auto picks (the CPU here when no
+        // GPU is usable: no device line); cuda without a GPU fails with the engine's reason.
         Path texts = Files.writeString(tmp.resolve("t.jsonl"), "{\"text\": \"a\"}\n");
         Run sftAuto = run("sft", "--model", model.toString(), "--device", "auto", "--train-file", texts.toString(),
                 "--text-field", "text", "--output", tmp.resolve("run").toString(), "--dry-run");
         assertEquals(0, sftAuto.code(), sftAuto.err());
-        assertEquals(1, sftAuto.err().lines().filter(l -> l.startsWith("device auto: running on the ")).count(), sftAuto.err());
+        assertTrue(sftAuto.out().contains("sft memory plan (peak)"), sftAuto.out());
         if (dev.stackllama4j.engine.Backend.cudaDeviceCount() == 0) {
-            assertTrue(sftAuto.err().contains("device auto: running on the CPU"), sftAuto.err());
+            assertFalse(sftAuto.out().contains("device (cuda) peak"), sftAuto.out());
             for (String command : new String[] {"sft", "train-reward", "dpo"}) {
                 Run cuda = command.equals("sft")
                         ? run(command, "--model", model.toString(), "--device", "cuda", "--train-file", texts.toString(),
@@ -299,5 +299,55 @@ class CliTest {
             }
         }
         assertEquals(2, run("logits", "--model", model.toString(), "--tokens", "1", "--device", "tpu").code());
+    }
+
+    /**
+     * sft --device cuda --dry-run plans without a GPU (the model is only mapped): the host and
+     * device peaks are printed, --json carries the device bytes, and --device-memory-limit below
+     * the device peak refuses the run with exit 1 naming both figures.
+     */
+    @Test
+    void cudaDryRunPlansTheDeviceWithoutAGpu() throws Exception {
+        Path model = tinyModel();
+        Path texts = Files.writeString(tmp.resolve("t.jsonl"), "{\"text\": \"a\"}\n");
+        String[] sft = {"sft", "--model", model.toString(), "--device", "cuda", "--train-file", texts.toString(), "--text-field", "text",
+                "--output", tmp.resolve("run").toString(), "--dry-run"};
+        Run dry = run(sft);
+        assertEquals(0, dry.code(), dry.err());
+        assertTrue(dry.out().contains("sft memory plan (peak) on cuda:"), dry.out());
+        String deviceLine = dry.out().lines().filter(l -> l.trim().startsWith("device (cuda) peak")).findFirst().orElse("");
+        assertTrue(deviceLine.matches("\\s*device \\(cuda\\) peak\\s+[0-9.]+ (MiB|GiB)"), dry.out());
+        assertTrue(dry.out().contains("host peak"), dry.out());
+        assertFalse(Files.exists(tmp.resolve("run")), "a dry run writes no run folder");
+
+        Run json = run(java.util.stream.Stream.concat(java.util.Arrays.stream(sft), java.util.stream.Stream.of("--json"))
+                .toArray(String[]::new));
+        assertEquals(0, json.code(), json.err());
+        var tree = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.out());
+        assertEquals("cuda", tree.get("device").asText());
+        long device = tree.get("device_bytes").asLong();
+        var parts = tree.get("plan_bytes");
+        assertEquals(device, parts.get("device").asLong());
+        // sft on cuda: every part but the runtime on the device, with the CUDA reserve (1 GiB estimate);
+        // the host keeps the runtime and the mapped file
+        assertEquals(1L << 30, parts.get("device_reserve").asLong());
+        long onDevice = 0;
+        for (String part : new String[] {"weights", "kv_cache", "activations", "lora", "gradients", "optimizer", "logits_chunk", "scratch",
+                "device_reserve"})
+            onDevice += parts.get(part).asLong();
+        assertEquals(onDevice, device, json.out());
+        assertEquals(parts.get("runtime").asLong() + parts.get("weights").asLong(), parts.get("total").asLong(), json.out());
+
+        Run small = run(java.util.stream.Stream.concat(java.util.Arrays.stream(sft), java.util.stream.Stream.of("--device-memory-limit", "0.5"))
+                .toArray(String[]::new));
+        assertEquals(1, small.code(), small.out() + small.err());
+        assertTrue(small.err().contains("sft: the plan needs " + PlanFlags.gib(device) + " on the device (cuda) but --device-memory-limit is 512.0 MiB"),
+                small.err());
+        Run enough = run(java.util.stream.Stream.concat(java.util.Arrays.stream(sft), java.util.stream.Stream.of("--device-memory-limit", "24"))
+                .toArray(String[]::new));
+        assertEquals(0, enough.code(), enough.err());
+        assertTrue(enough.out().contains("device limit"), enough.out());
+        assertEquals(2, run(java.util.stream.Stream.concat(java.util.Arrays.stream(sft), java.util.stream.Stream.of("--device-memory-limit", "0"))
+                .toArray(String[]::new)).code());
     }
 }

@@ -151,6 +151,37 @@ TEST(qdot_every_kernel_against_double_of_the_quantised_maths) {
     }
 }
 
+// The decode kernel (`rows`: up to kQdotMaxX weight rows against one activation row, their
+// accumulator chains interleaved) gives, bit for bit, what `dot` gives row by row with nx = 1,
+// on every level and type, for each row count and an odd row stride (rows 1 apart, 2 apart).
+TEST(qdot_rows_equal_dot_row_by_row_bit_for_bit) {
+    const int64_t k = 768, m = 9;
+    const auto x = random_x(k, 23);
+    for (int32_t type : kQTypes) {
+        const cpu::QAct a = cpu::qact_for(type);
+        const int64_t rb = type_row_bytes(type, k);
+        std::vector<char> xq((size_t)cpu::qact_row_bytes(a, k));
+        cpu::quantize_act_row(a, x.data(), xq.data(), k);
+        const auto w = bench::random_weight_bytes(type, m, k, 0.5f, 41 + type, true);
+        for (const cpu::QKernelTable* t : tables()) {
+            for (int64_t step : {1, 2}) {
+                for (int nr = 1; nr <= cpu::kQdotMaxX; ++nr) {
+                    for (int64_t r0 = 0; r0 + (nr - 1) * step < m; ++r0) {
+                        float got[cpu::kQdotMaxX], want = 0.0f;
+                        t->rows(type, w.data() + r0 * rb, step * rb, nr, xq.data(), k, got);
+                        for (int r = 0; r < nr; ++r) {
+                            t->dot(type, w.data() + (r0 + r * step) * rb, xq.data(), 0, 1, k, &want, 1);
+                            if (std::memcmp(&got[r], &want, sizeof(float)) != 0)
+                                sl4j_test::record_failure(__FILE__, __LINE__, format("%s [%s] rows nr=%d row %lld: %.9g vs dot %.9g", type_traits(type)->name,
+                                             t->name, nr, (long long)(r0 + r * step), got[r], want));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 namespace {
 
 // Runs a level's tiled GEMM as matmul does: the quantised rows repacked into its panel, then

@@ -206,6 +206,12 @@ void qmatmul_parts(const MatmulPart* parts, const int64_t* rb, int n_parts, cons
             }
             for (int64_t g = a; g < b; ++g) {  // one group of weight rows, kept in L1 across the tiles
                 const int64_t r0 = (g - first[p]) * kRowGroup, r1 = std::min(q.m, r0 + kRowGroup);
+                if (n == 1) {  // decode: kQdotMaxX weight rows at a time against the one activation row
+                    for (int64_t r = r0; r < r1; r += kQdotMaxX)
+                        qk.rows(q.wtype, wb + r * rb[p], rb[p], (int)std::min<int64_t>(kQdotMaxX, r1 - r), xq[act], k,
+                                q.out + r);
+                    continue;
+                }
                 for (int64_t i = 0; i < n; i += kQdotMaxX) {
                     const int nx = (int)std::min<int64_t>(kQdotMaxX, n - i);
                     for (int64_t r = r0; r < r1; ++r)

@@ -47,6 +47,11 @@ struct QKernelTable {
     // xq + i * xstride bytes. The weight row's blocks are unpacked once for all nx rows.
     void (*dot)(int32_t wtype, const void* w, const void* xq, int64_t xstride, int nx, int64_t k, float* out,
                 int64_t ldo);
+    // Decode: out[r] = sum_j W_r[j] * X[j] for r < nrows (1..kQdotMaxX), W_r at w + r * wstride, X
+    // one quantised activation row; each out[r] is bit-identical to `dot` of row r with nx = 1.
+    // Q4_0 runs the rows' accumulator chains interleaved, so one activation row does not wait on
+    // one chain's latency; the other types run the rows one after another.
+    void (*rows)(int32_t wtype, const void* w, int64_t wstride, int nrows, const void* xq, int64_t k, float* out);
     const QGemm* gemm;  // nullptr: prefill runs `dot` over tiles of kQdotMaxX activation rows
 };
 constexpr int kQdotMaxX = 4;

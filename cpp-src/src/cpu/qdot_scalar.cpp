@@ -176,7 +176,11 @@ void dot_scalar(int32_t wtype, const void* w, const void* xq, int64_t xstride, i
     }
 }
 
-const QKernelTable kScalar{"scalar", dot_scalar, nullptr};
+void rows_scalar(int32_t wtype, const void* w, int64_t ws, int nrows, const void* xq, int64_t k, float* out) {
+    for (int r = 0; r < nrows; ++r) dot_scalar(wtype, static_cast<const char*>(w) + r * ws, xq, 0, 1, k, out + r, 1);
+}
+
+const QKernelTable kScalar{"scalar", dot_scalar, rows_scalar, nullptr};
 
 }  // namespace
 

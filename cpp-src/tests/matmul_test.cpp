@@ -406,6 +406,26 @@ TEST(threadpool_wakes_spinning_and_sleeping_workers) {
     cpu::set_threads(before);
 }
 
+TEST(threadpool_oversubscribed_workers_join_late_or_not_at_all) {
+    // More workers than cores: many wake only after their caller has run every chunk and
+    // closed the job. They must neither run that job's function after it ended nor hold the
+    // caller up, and a worker that joins the next job must serve that job's function.
+    const int before = cpu::threads();
+    cpu::set_threads(6);
+    std::vector<int> hits(61);
+    int wrong = 0;
+    for (int rep = 0; rep < 20000; ++rep) {
+        const int tag = rep % 3 + 1;
+        std::fill(hits.begin(), hits.end(), 0);
+        cpu::parallel_for((int64_t)hits.size(), 1, [&](int64_t b, int64_t e) {
+            for (int64_t i = b; i < e; ++i) hits[(size_t)i] += tag;
+        });
+        for (int h : hits) wrong += h != tag;
+    }
+    CHECK_EQ(wrong, 0);
+    cpu::set_threads(before);
+}
+
 TEST(simd_level_names) {
     const std::string s = cpu::simd_level();
     CHECK(s == "scalar" || s == "avx2" || s == "avx512");

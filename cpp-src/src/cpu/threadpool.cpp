@@ -61,7 +61,9 @@ bool spin_until(Pred done) {
 
 // Workers wait for a job -- spinning briefly, then on a condition variable; a
 // job is published by bumping `generation_`. Chunks are handed out through an
-// atomic counter so a worker delayed by another process does not hold up the others.
+// atomic counter so a worker delayed by another process does not hold up the
+// others, and the caller waits only for the workers that entered the job, so a
+// worker that has not woken yet (its core taken by another process) costs nothing.
 class Pool {
 public:
     ~Pool() { stop_workers(); }
@@ -104,13 +106,17 @@ public:
             n_ = n;
             n_chunks_ = n_chunks;
             next_.store(0);
-            busy_.store((int)workers_.size());
             error_ = nullptr;
+            entry_.store(0, std::memory_order_release);  // open: workers may join
             generation_.fetch_add(1, std::memory_order_release);
         }
         cv_work_.notify_all();
         work();
-        auto all_left = [&] { return busy_.load(std::memory_order_acquire) == 0; };
+        // Every chunk is taken: close the job and wait only for the workers inside it. A worker
+        // that has not woken yet (descheduled by another process) no longer holds the caller up;
+        // it finds the job closed and goes back to waiting.
+        entry_.fetch_or(kClosed, std::memory_order_acq_rel);
+        auto all_left = [&] { return entry_.load(std::memory_order_acquire) == kClosed; };
         if (!spin_until(all_left)) {
             std::unique_lock<std::mutex> g(mu_);
             cv_done_.wait(g, all_left);
@@ -165,13 +171,25 @@ private:
             }
             if (stop_.load(std::memory_order_acquire)) return;
             seen = generation_.load(std::memory_order_acquire);
+            if (!join()) continue;  // the job ended before this worker woke
             work();
-            if (busy_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            if (entry_.fetch_sub(1, std::memory_order_acq_rel) == kClosed + 1) {
                 // under the lock, so a caller between its check and its wait cannot miss it
                 std::lock_guard<std::mutex> g(mu_);
                 cv_done_.notify_one();
             }
         }
+    }
+
+    // Enters the published job unless its caller has closed it. A worker that joins a job
+    // published after the one it woke for runs that job's chunks, which is just as correct:
+    // chunks are claimed through next_, and the caller waits for everyone inside.
+    bool join() {
+        int64_t e = entry_.load(std::memory_order_acquire);
+        while ((e & kClosed) == 0)
+            if (entry_.compare_exchange_weak(e, e + 1, std::memory_order_acq_rel, std::memory_order_acquire))
+                return true;
+        return false;
     }
 
     void ensure_started() {
@@ -213,7 +231,10 @@ private:
     const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
     int64_t n_ = 0, n_chunks_ = 0;
     std::atomic<int64_t> next_{0};
-    std::atomic<int> busy_{0};  // workers not yet done with the current job
+    // Workers inside the current job, plus kClosed once its caller has taken the last chunk.
+    // Closed between jobs, so a worker cannot enter before the next job's fields are set.
+    static constexpr int64_t kClosed = int64_t(1) << 40;
+    std::atomic<int64_t> entry_{kClosed};
     std::exception_ptr error_;
 };
 

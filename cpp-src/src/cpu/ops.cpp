@@ -1,5 +1,6 @@
 #include "cpu/ops.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -82,6 +83,13 @@ void swiglu_forward(float* out, const float* gate, const float* up, int64_t n) {
     });
 }
 
+void copy_rows_f16(uint16_t* dst, const int64_t* offsets, const float* src, int64_t n_rows, int64_t row_len) {
+    const KernelTable& kt = kernels_for(simd());
+    parallel_for(n_rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(row_len, 1)), [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) kt.f16_encode(src + r * row_len, dst + offsets[r], row_len);
+    });
+}
+
 void residual_forward(float* x, const float* y, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] += y[i];
 }
@@ -102,8 +110,10 @@ void attention_probs(float* p, const float* q, const float* k, int64_t kv_dim, i
 
 namespace {
 
-// Keys and values of F32 caches are read in place; those of F16 caches are decoded per
-// (row, head) task into the task's scratch (count rows of head_dim), then the same kernels run.
+// Keys and values of F32 caches are read in place. Those of F16 caches are decoded into the
+// task's scratch, once per run of tasks on one (sequence, kv head): tasks go head-major (all
+// rows of head 0, then head 1, ...), so the rows of a prefill reuse the keys their predecessors
+// decoded and decode only the positions past them. The same kernels then run on the same numbers.
 template <typename T>
 void attention_any(float* out, const float* q, const T* k_cache, const T* v_cache, const int32_t* seq,
                    const int64_t* pos, const int64_t* first_pos, int64_t n_rows, int64_t n_heads, int64_t n_kv_heads,
@@ -114,27 +124,34 @@ void attention_any(float* out, const float* q, const T* k_cache, const T* v_cach
     const KernelTable& kt = kernels_for(simd());
     parallel_for(n_rows * n_heads, 1, [&](int64_t t0, int64_t t1) {
         thread_local std::vector<float> scores, kdec, vdec;
+        int64_t d_seq = -1, d_kvh = -1, d_lo = 0, d_end = 0;  // kdec / vdec hold positions [d_lo, d_end)
         for (int64_t t = t0; t < t1; ++t) {
-            const int64_t r = t / n_heads, h = t % n_heads;
+            const int64_t h = t / n_rows, r = t % n_rows, kvh = h / group;
             const int64_t lo = first_pos ? first_pos[r] : 0, hi = pos[r], count = hi - lo + 1;
             const float* qh = q + (r * n_heads + h) * head_dim;
-            const T* kbase = k_cache + seq[r] * seq_stride + (h / group) * head_dim + lo * kv_dim;
-            const T* vbase = v_cache + seq[r] * seq_stride + (h / group) * head_dim + lo * kv_dim;
+            const T* kbase = k_cache + seq[r] * seq_stride + kvh * head_dim;
+            const T* vbase = v_cache + seq[r] * seq_stride + kvh * head_dim;
             const float *k, *v;
             int64_t stride;
             if constexpr (std::is_same_v<T, float>) {
-                k = kbase;
-                v = vbase;
+                k = kbase + lo * kv_dim;
+                v = vbase + lo * kv_dim;
                 stride = kv_dim;
             } else {
-                kdec.resize(static_cast<size_t>(count * head_dim));
-                vdec.resize(static_cast<size_t>(count * head_dim));
-                for (int64_t j = 0; j < count; ++j) {
-                    kt.dequant(SL4J_TYPE_F16, kbase + j * kv_dim, kdec.data() + j * head_dim, head_dim);
-                    kt.dequant(SL4J_TYPE_F16, vbase + j * kv_dim, vdec.data() + j * head_dim, head_dim);
+                if (seq[r] != d_seq || kvh != d_kvh || lo < d_lo) {
+                    d_seq = seq[r], d_kvh = kvh, d_lo = d_end = lo;
                 }
-                k = kdec.data();
-                v = vdec.data();
+                if (hi >= d_end) {
+                    const size_t need = static_cast<size_t>((hi + 1 - d_lo) * head_dim);
+                    if (kdec.size() < need) kdec.resize(need), vdec.resize(need);
+                    for (int64_t j = d_end; j <= hi; ++j) {
+                        kt.dequant(SL4J_TYPE_F16, kbase + j * kv_dim, kdec.data() + (j - d_lo) * head_dim, head_dim);
+                        kt.dequant(SL4J_TYPE_F16, vbase + j * kv_dim, vdec.data() + (j - d_lo) * head_dim, head_dim);
+                    }
+                    d_end = hi + 1;
+                }
+                k = kdec.data() + (lo - d_lo) * head_dim;
+                v = vdec.data() + (lo - d_lo) * head_dim;
                 stride = head_dim;
             }
             scores.resize(static_cast<size_t>(count));

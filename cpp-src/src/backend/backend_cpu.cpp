@@ -86,8 +86,8 @@ public:
                        int64_t n_rot) override {
         cpu::rope_backward(dx, cs, n_rows, n_heads, head_dim, n_rot);
     }
-    void swiglu(float* out, const float* gate, const float* up, int64_t n) override {
-        cpu::swiglu_forward(out, gate, up, n);
+    void swiglu(float* out, const float* gate, const float* up, int64_t n, bool fast) override {
+        cpu::swiglu_forward(out, gate, up, n, fast);
     }
     void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up,
                          int64_t n) override {

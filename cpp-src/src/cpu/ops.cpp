@@ -23,8 +23,11 @@ void embedding_forward(float* out, const int32_t* tokens, const void* table, int
         if (t < 0 || t >= n_vocab)
             SL4J_FAIL(SL4J_ERR_INVALID_ARGUMENT, "token id %d at position %lld is outside the vocabulary [0, %lld)", t,
                       (long long)r, (long long)n_vocab);
-        dequantize_row(type, static_cast<const uint8_t*>(table) + t * row_bytes, out + r * dim, dim);
     }
+    parallel_for(n_rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(dim, 1)), [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r)
+            dequantize_row(type, static_cast<const uint8_t*>(table) + tokens[r] * row_bytes, out + r * dim, dim);
+    });
 }
 
 void rmsnorm_forward(float* out, float* inv_rms, const float* x, const float* w, int64_t n_rows, int64_t dim,
@@ -51,13 +54,16 @@ void rmsnorm_forward(float* out, float* inv_rms, const float* x, const float* w,
 void rope_cache_forward(float* cs, const int64_t* pos, int64_t n_rows, int64_t n_rot, double base,
                         double linear_factor, const float* freq_factors) {
     const int64_t half = n_rot / 2;
-    for (int64_t r = 0; r < n_rows; ++r) {
-        for (int64_t i = 0; i < half; ++i) {
-            const double theta = rope_theta(pos[r], i, n_rot, base, linear_factor, freq_factors ? freq_factors[i] : 1.f);
-            cs[r * n_rot + 2 * i] = float(std::cos(theta));
-            cs[r * n_rot + 2 * i + 1] = float(std::sin(theta));
+    parallel_for(n_rows, 8, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+            for (int64_t i = 0; i < half; ++i) {
+                const double theta =
+                    rope_theta(pos[r], i, n_rot, base, linear_factor, freq_factors ? freq_factors[i] : 1.f);
+                cs[r * n_rot + 2 * i] = float(std::cos(theta));
+                cs[r * n_rot + 2 * i + 1] = float(std::sin(theta));
+            }
         }
-    }
+    });
 }
 
 void rope_rotate(float* x, const float* cs, int64_t n_rows, int64_t n_heads, int64_t head_dim, int64_t n_rot,
@@ -96,7 +102,9 @@ void copy_rows_f16(uint16_t* dst, const int64_t* offsets, const float* src, int6
 }
 
 void residual_forward(float* x, const float* y, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+    parallel_for(n, 16384, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) x[i] += y[i];
+    });
 }
 
 void attention_probs(float* p, const float* q, const float* k, int64_t kv_dim, int64_t count, int64_t head_dim,

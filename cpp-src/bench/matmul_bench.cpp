@@ -8,11 +8,16 @@
 // L2, the kernel's arithmetic ceiling. Prefill is GFLOP/s and its ratio to peak.
 // Every figure is the best of several repetitions: the machine is shared.
 // Built by CMake as matmul_bench; run: cmake-build/matmul_bench [--quick] [--fast] | --cpu-time
-// | --prefill-ab [THREADS [ROUNDS]]
+// | --prefill-ab [THREADS [ROUNDS]] | --prefill-model FILE [THREADS [RUNS]]
 // (--fast: Precision::kFast, the integer path for the quantised types; kernels listed at the end).
 // --prefill-ab times prefill of the 110M shape's attention product (n = 128, k = 768, m = 2048)
 // in G multiply-adds/s on THREADS threads: the exact F32 GEMM, and per quantised type its exact
 // path, the fast precision's per-row kernel and its tiled GEMM, alternated ROUNDS times.
+// --prefill-model FILE [THREADS [RUNS]] times end-to-end prefill of 128 tokens on a model file
+// as `bench` does (fast precision, F16 KV cache, logits of the last row only), RUNS times in one
+// session: median and best tok/s by the wall clock and per CPU-second of the process
+// (CLOCK_PROCESS_CPUTIME_ID: on one thread, load from other processes does not inflate it), and
+// a checksum of the last logits (equal checksums: the same numbers).
 // --cpu-time instead measures one thread in CPU seconds (CLOCK_THREAD_CPUTIME_ID), which other
 // processes' load does not inflate: the decode kernel (n = 1) on weights out of cache and in L2,
 // beside the stream-sum read of 256 MiB on the same thread, in GB per CPU-second.
@@ -215,9 +220,73 @@ int prefill_ab_mode(int nthreads, int rounds) {
     return 0;
 }
 
+double cpu_seconds() {
+    timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
+int prefill_model_mode(const char* path, int nthreads, int runs) {
+    sl4j_set_threads(nthreads);
+    sl4j_model_params mp = sl4j_model_default_params();
+    mp.device = SL4J_DEVICE_CPU;
+    sl4j_model* model = nullptr;
+    if (sl4j_model_load(path, &mp, &model) != SL4J_OK) {
+        std::fprintf(stderr, "matmul_bench: %s\n", sl4j_last_error());
+        return 1;
+    }
+    sl4j_model_info info;
+    sl4j_model_get_info(model, &info);
+    const int n = 128;
+    std::vector<int32_t> tokens(n);
+    for (int i = 0; i < n; ++i) tokens[(size_t)i] = i == 0 ? 1 : 3 + int32_t((int64_t)i * 131 % (info.n_vocab - 3));
+    std::vector<int8_t> outputs(n, 0);
+    outputs[n - 1] = 1;
+    sl4j_session_params sp = sl4j_session_default_params();
+    sp.n_ctx = n;
+    sp.precision = SL4J_PRECISION_FAST;
+    sl4j_session* s = nullptr;
+    if (sl4j_session_init_params(model, &sp, &s) != SL4J_OK) {
+        std::fprintf(stderr, "matmul_bench: %s\n", sl4j_last_error());
+        sl4j_model_free(model);
+        return 1;
+    }
+    std::vector<double> wall, cpu_rate;
+    for (int r = 0; r < runs + 1; ++r) {  // the first run warms the mapped weights and is not counted
+        sl4j_session_truncate(s, 0, 0);
+        const double c0 = cpu_seconds();
+        const auto t0 = std::chrono::steady_clock::now();
+        if (sl4j_session_decode(s, tokens.data(), nullptr, outputs.data(), nullptr, n, 1) != SL4J_OK) {
+            std::fprintf(stderr, "matmul_bench: %s\n", sl4j_last_error());
+            return 1;
+        }
+        const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double dc = cpu_seconds() - c0;
+        if (r == 0) continue;
+        wall.push_back(n / dt);
+        cpu_rate.push_back(n / dc);
+    }
+    std::vector<float> logits((size_t)info.n_vocab);
+    sl4j_session_get_logits(s, logits.data(), info.n_vocab);
+    double checksum = 0;
+    for (float v : logits) checksum += v;
+    std::sort(wall.begin(), wall.end());
+    std::sort(cpu_rate.begin(), cpu_rate.end());
+    std::printf("prefill %d tokens, %s, threads=%d, %d runs: tok/s median %.0f best %.0f; per CPU-second median %.0f "
+                "best %.0f; logits checksum %.6f; kernels %s\n",
+                n, path, nthreads, runs, wall[wall.size() / 2], wall.back(), cpu_rate[cpu_rate.size() / 2],
+                cpu_rate.back(), checksum, cpu::kernels_ran_take().c_str());
+    sl4j_session_free(s);
+    sl4j_model_free(model);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (argc > 2 && std::strcmp(argv[1], "--prefill-model") == 0)
+        return prefill_model_mode(argv[2], argc > 3 ? std::atoi(argv[3]) : 1,
+                                  argc > 4 ? std::max(1, std::atoi(argv[4])) : 10);
     if (argc > 1 && std::strcmp(argv[1], "--cpu-time") == 0) return cpu_time_mode();
     if (argc > 1 && std::strcmp(argv[1], "--prefill-ab") == 0)
         return prefill_ab_mode(argc > 2 ? std::atoi(argv[2]) : 1, argc > 3 ? std::atoi(argv[3]) : 3);
@@ -227,7 +296,8 @@ int main(int argc, char** argv) {
         if (std::strcmp(argv[a], "--quick") == 0) quick = true;
         else if (std::strcmp(argv[a], "--fast") == 0) prec = cpu::Precision::kFast;
         else {
-            std::fprintf(stderr, "usage: matmul_bench [--quick] [--fast] | --cpu-time | --prefill-ab [THREADS [ROUNDS]]  (--fast: the integer path for quantised types)\n");
+            std::fprintf(stderr, "usage: matmul_bench [--quick] [--fast] | --cpu-time | --prefill-ab [THREADS [ROUNDS]] | "
+                                 "--prefill-model FILE [THREADS [RUNS]]  (--fast: the integer path for quantised types)\n");
             return 2;
         }
     }

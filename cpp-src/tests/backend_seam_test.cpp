@@ -82,9 +82,9 @@ public:
         ++calls["rope_backward"];
         cpu_->rope_backward(dx, cs, n, nh, hd, n_rot);
     }
-    void swiglu(float* out, const float* g, const float* u, int64_t n) override {
+    void swiglu(float* out, const float* g, const float* u, int64_t n, bool fast) override {
         ++calls["swiglu"];
-        cpu_->swiglu(out, g, u, n);
+        cpu_->swiglu(out, g, u, n, fast);
     }
     void swiglu_backward(float* dg, float* du, const float* dout, const float* g, const float* u, int64_t n) override {
         ++calls["swiglu_backward"];

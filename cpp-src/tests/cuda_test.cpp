@@ -588,7 +588,7 @@ public:
         d_.rope_backward(dx.f(), dcs.f(), n_rows, n_heads, hd, n_rot);
         back(x, dx);
     }
-    void swiglu(float* out, const float* gate, const float* up, int64_t n) override {
+    void swiglu(float* out, const float* gate, const float* up, int64_t n, bool /*fast*/) override {
         Dev dg(d_, gate, n * 4), du(d_, up, n * 4), dout(d_, n * 4);
         d_.swiglu(dout.f(), dg.f(), du.f(), n);
         back(out, dout);

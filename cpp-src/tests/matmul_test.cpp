@@ -281,6 +281,30 @@ TEST(kernel_dots_and_axpy_rows_against_double) {
     }
 }
 
+// dot_rows over many rows (AVX-512: blocks of 16 reduced together, then 4, then 1) gives each row
+// the bits of dot_rows over that row alone, so an attention score does not depend on how many
+// keys its row has.
+TEST(dot_rows_blocks_equal_one_row_at_a_time_bit_for_bit) {
+    for (cpu::Simd lv : levels()) {
+        const cpu::KernelTable& kt = cpu::kernels_for(lv);
+        for (int64_t n : {16, 64, 100, 128}) {
+            const int64_t count = 37, stride = n + 16;
+            const auto q = random_x(n, 90 + n), rows = random_x(count * stride, 91 + n);
+            std::vector<float> all((size_t)count), one(1);
+            kt.dot_rows(all.data(), q.data(), rows.data(), stride, count, n);
+            int64_t diff = 0;
+            for (int64_t p = 0; p < count; ++p) {
+                kt.dot_rows(one.data(), q.data(), rows.data() + p * stride, stride, 1, n);
+                diff += std::memcmp(&one[0], &all[(size_t)p], 4) != 0;
+            }
+            if (diff != 0)
+                sl4j_test::record_failure(__FILE__, __LINE__, format("dot_rows [%s] n=%lld: %lld of %lld rows differ",
+                                                                     cpu::simd_name(lv), (long long)n, (long long)diff,
+                                                                     (long long)count));
+        }
+    }
+}
+
 TEST(matmul_rejects_bad_arguments) {
     std::vector<float> out(64), x(64);
     std::vector<uint8_t> w(1024);

@@ -111,6 +111,34 @@ TEST(qdot_activation_quantisation_blocks) {
     }
 }
 
+// Every level's activation quantiser is quantize_act_row bit for bit: random rows of several
+// magnitudes, an all-zero block, blocks whose values sit on exact half-steps of the grid (ties to
+// even), a block holding one huge value among tiny ones, and a NaN (skipped by the maximum).
+TEST(qdot_level_quantisers_equal_quantize_act_row_bit_for_bit) {
+    const int64_t k = 1024;
+    std::vector<float> x = random_x(k, 12);
+    for (int64_t j = 0; j < k; ++j) x[(size_t)j] *= j < 256 ? 1e-3f : j < 512 ? 1.0f : 40.0f;
+    for (int j = 0; j < 32; ++j) x[(size_t)(32 + j)] = 0.0f;
+    for (int j = 0; j < 32; ++j) x[(size_t)(64 + j)] = j == 0 ? 127.0f : (float)(j % 9 - 4) + 0.5f;  // ties
+    for (int j = 0; j < 32; ++j) x[(size_t)(96 + j)] = j == 5 ? 3e30f : 1e-30f * (float)(j - 16);
+    // x * (127 / max) rounds to exactly 72.5 in float (ties to 72); computed exactly, as an FMA
+    // would before adding the rounding constant, it is above 72.5 and becomes 73
+    x[128] = 27278.373f, x[129] = 15572.2998f;
+    for (cpu::QAct a : {cpu::QAct::kQ8_32, cpu::QAct::kQ8_K}) {
+        std::vector<char> ref((size_t)cpu::qact_row_bytes(a, k)), got(ref.size());
+        cpu::quantize_act_row(a, x.data(), ref.data(), k);
+        for (const cpu::QKernelTable* t : tables()) {
+            std::fill(got.begin(), got.end(), 0x5A);
+            t->quantize(a, x.data(), got.data(), k);
+            int64_t diff = 0;
+            for (size_t i = 0; i < ref.size(); ++i) diff += ref[i] != got[i];
+            if (diff != 0) std::printf("  %s, %s: %lld bytes differ\n", t->name, a == cpu::QAct::kQ8_32 ? "q8_32" : "q8_K",
+                                       (long long)diff);
+            CHECK_EQ(diff, 0);
+        }
+    }
+}
+
 // Each kernel level, each type, 1..4 activation rows: the float64 sum of dequantised
 // weight times dequantised activation, to float rounding (1e-5 of the sum of |terms|).
 TEST(qdot_every_kernel_against_double_of_the_quantised_maths) {

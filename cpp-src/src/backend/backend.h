@@ -122,7 +122,9 @@ public:
     virtual void rope_backward(float* dx, const float* cs, int64_t n_rows, int64_t n_heads, int64_t head_dim,
                                int64_t n_rot) = 0;
     // out = silu(gate)·up elementwise.
-    virtual void swiglu(float* out, const float* gate, const float* up, int64_t n) = 0;
+    // fast: the fast precision's vector exponential (cpu::swiglu_forward); a backend without one
+    // computes as exact.
+    virtual void swiglu(float* out, const float* gate, const float* up, int64_t n, bool fast = false) = 0;
     // dgate, dup (overwritten) from dout.
     virtual void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up,
                                  int64_t n) = 0;

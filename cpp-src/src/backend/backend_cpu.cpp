@@ -86,8 +86,8 @@ public:
                        int64_t n_rot) override {
         cpu::rope_backward(dx, cs, n_rows, n_heads, head_dim, n_rot);
     }
-    void swiglu(float* out, const float* gate, const float* up, int64_t n) override {
-        cpu::swiglu_forward(out, gate, up, n);
+    void swiglu(float* out, const float* gate, const float* up, int64_t n, bool fast) override {
+        cpu::swiglu_forward(out, gate, up, n, fast);
     }
     void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up,
                          int64_t n) override {
@@ -216,7 +216,7 @@ void Backend::copy_rows(float* dst, const int64_t* offsets, const float* src, in
 
 void Backend::copy_rows_f16(uint16_t* dst, const int64_t* offsets, const float* src, int64_t n_rows,
                             int64_t row_len) {
-    for (int64_t r = 0; r < n_rows; ++r) quantize_row(SL4J_TYPE_F16, src + r * row_len, dst + offsets[r], row_len);
+    cpu::copy_rows_f16(dst, offsets, src, n_rows, row_len);
 }
 
 void Backend::argmax_logprob(int32_t* tokens, float* logprobs, const float* logits, int64_t n_rows,

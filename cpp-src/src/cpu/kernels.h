@@ -32,6 +32,12 @@ struct KernelTable {
                  int64_t k, float* out, int64_t ldo);
     // Sum of n floats read once at full streaming speed (the read-bandwidth floor).
     float (*stream_sum)(const float* a, int64_t n);
+    // dst[j] = the FP16 bits of src[j], rounded to nearest even: f32_to_half (quant/fp16.h) bit
+    // for bit, NaNs and subnormals included.
+    void (*f16_encode)(const float* src, uint16_t* dst, int64_t n);
+    // out[j] = silu(gate[j]) * up[j] with the exponential on vectors (the fast precision): within
+    // a few ulp of swiglu_elem (core/kernel_math.h), which the scalar level runs unchanged.
+    void (*swiglu_fast)(float* out, const float* gate, const float* up, int64_t n);
 };
 
 const KernelTable& kernels_scalar();

@@ -162,28 +162,32 @@ void qmatmul_parts(const MatmulPart* parts, const int64_t* rb, int n_parts, cons
     const QKernelTable& qk = qkernels();
     const QGemm* gemm = n > kDecodeN && g_qgemm_tiled.load(std::memory_order_relaxed) ? qk.gemm : nullptr;
     bool tiled[kMaxParts];  // part p runs on the tiled GEMM
+    bool need[3] = {false, false, false}, need_panel[3] = {false, false, false};  // by QAct
+    for (int p = 0; p < n_parts; ++p) {
+        const int a = (int)qact_for(parts[p].wtype);
+        tiled[p] = gemm != nullptr && gemm->supports(parts[p].wtype);
+        need[a] = true;
+        need_panel[a] = need_panel[a] || tiled[p];
+    }
     const char* xq[3] = {nullptr, nullptr, nullptr};  // quantised rows, by QAct
     const char* xp[3] = {nullptr, nullptr, nullptr};  // their panel for the tiled GEMM, by QAct
     int64_t xrb[3] = {0, 0, 0};
-    for (int p = 0; p < n_parts; ++p) {
-        const QAct a = qact_for(parts[p].wtype);
-        tiled[p] = gemm != nullptr && gemm->supports(parts[p].wtype);
-        if (xq[(int)a] == nullptr) {
-            std::vector<char>& buf = a == QAct::kQ8_32 ? t_scratch.xq32 : t_scratch.xqk;
-            const int64_t bytes = xrb[(int)a] = qact_row_bytes(a, k);
-            char* dst = grow(buf, n * bytes);
-            parallel_for(n, std::max<int64_t>(1, 16384 / k), [&](int64_t i0, int64_t i1) {
-                for (int64_t i = i0; i < i1; ++i) quantize_act_row(a, x + i * k, dst + i * bytes, k);
-            });
-            xq[(int)a] = dst;
-        }
-        if (tiled[p] && xp[(int)a] == nullptr) {
-            char* panel = grow(a == QAct::kQ8_32 ? t_scratch.xp32 : t_scratch.xpk, gemm->panel_bytes(a, n, k));
-            parallel_for((n + gemm->lanes - 1) / gemm->lanes, 1, [&](int64_t g0, int64_t g1) {
-                gemm->pack(a, xq[(int)a], xrb[(int)a], n, k, panel, g0, g1);
-            });
-            xp[(int)a] = panel;
-        }
+    // One pool job per activation kind: each task quantises whole groups of the panel's rows
+    // (single rows where no part is tiled) and repacks those groups into the panel.
+    for (const QAct a : {QAct::kQ8_32, QAct::kQ8_K}) {
+        if (!need[(int)a]) continue;
+        const int64_t bytes = xrb[(int)a] = qact_row_bytes(a, k);
+        char* dst = grow(a == QAct::kQ8_32 ? t_scratch.xq32 : t_scratch.xqk, n * bytes);
+        char* panel = need_panel[(int)a]
+                          ? grow(a == QAct::kQ8_32 ? t_scratch.xp32 : t_scratch.xpk, gemm->panel_bytes(a, n, k))
+                          : nullptr;
+        const int64_t rows = panel ? gemm->lanes : 1;  // rows per unit of work
+        parallel_for((n + rows - 1) / rows, std::max<int64_t>(1, 16384 / (k * rows)), [&](int64_t u0, int64_t u1) {
+            for (int64_t i = u0 * rows; i < std::min(n, u1 * rows); ++i) qk.quantize(a, x + i * k, dst + i * bytes, k);
+            if (panel) gemm->pack(a, dst, bytes, n, k, panel, u0, u1);
+        });
+        xq[(int)a] = dst;
+        xp[(int)a] = panel;
     }
     int64_t first[kMaxParts + 1];  // first group of each part
     first[0] = 0;

@@ -30,8 +30,13 @@ void rope_forward(float* x, const float* cs, int64_t n_rows, int64_t n_heads, in
 void rope_rotate(float* x, const float* cs, int64_t n_rows, int64_t n_heads, int64_t head_dim, int64_t n_rot,
                  float sin_sign);
 
-// out = silu(gate) * up, elementwise over n values.
-void swiglu_forward(float* out, const float* gate, const float* up, int64_t n);
+// out = silu(gate) * up, elementwise over n values. fast: the exponential on vectors
+// (KernelTable::swiglu_fast, a few ulp from swiglu_elem), for the fast precision.
+void swiglu_forward(float* out, const float* gate, const float* up, int64_t n, bool fast = false);
+
+// dst[offsets[r] + j] = the FP16 bits of src[r·row_len + j] (f32_to_half, rounded to nearest even):
+// rows written into an F16 KV cache at their positions.
+void copy_rows_f16(uint16_t* dst, const int64_t* offsets, const float* src, int64_t n_rows, int64_t row_len);
 
 // x += y over n values.
 void residual_forward(float* x, const float* y, int64_t n);

@@ -53,6 +53,8 @@ struct QKernelTable {
     // one chain's latency; the other types run the rows one after another.
     void (*rows)(int32_t wtype, const void* w, int64_t wstride, int nrows, const void* xq, int64_t k, float* out);
     const QGemm* gemm;  // nullptr: prefill runs `dot` over tiles of kQdotMaxX activation rows
+    // quantize_act_row at this level, bit for bit.
+    void (*quantize)(QAct a, const float* x, void* dst, int64_t k);
 };
 constexpr int kQdotMaxX = 4;
 

@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "cpu/qdot.h"
 #include "quant/blocks.h"
+#include "quant/fp16.h"
 #include "stackllama4j.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -21,7 +22,8 @@ inline __m256i dot_u8s8_scaled(__m256i u, __m256i s, __m256i sc) { return _mm256
 
 namespace sl4j::cpu {
 const QKernelTable& qkernels_avx512vnni() {
-    static const QKernelTable t{"avx512vnni", qdot_avx512vnni_impl::dot, qdot_avx512vnni_impl::rows, &qgemm_avx512vnni()};
+    static const QKernelTable t{"avx512vnni", qdot_avx512vnni_impl::dot, qdot_avx512vnni_impl::rows, &qgemm_avx512vnni(),
+                                qdot_avx512vnni_impl::quantize};
     return t;
 }
 }  // namespace sl4j::cpu

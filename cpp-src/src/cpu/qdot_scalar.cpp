@@ -180,7 +180,7 @@ void rows_scalar(int32_t wtype, const void* w, int64_t ws, int nrows, const void
     for (int r = 0; r < nrows; ++r) dot_scalar(wtype, static_cast<const char*>(w) + r * ws, xq, 0, 1, k, out + r, 1);
 }
 
-const QKernelTable kScalar{"scalar", dot_scalar, rows_scalar, nullptr};
+const QKernelTable kScalar{"scalar", dot_scalar, rows_scalar, nullptr, quantize_act_row};
 
 }  // namespace
 

@@ -40,6 +40,42 @@ inline VF vf_fmadd(VF a, VF b, VF c) { return _mm512_fmadd_ps(a, b, c); }
 inline VF vf_fnmadd(VF a, VF b, VF c) { return _mm512_fnmadd_ps(a, b, c); }
 inline void vf_store(float* p, VF v) { _mm512_store_ps(p, v); }
 inline __m256i dot4(__m256i acc, __m256i u, __m256i s) { return _mm256_dpbusd_epi32(acc, u, s); }
+
+// out[l * ldo + r] = lane l of acc[r]: a whole 8 x 16 tile transposed in registers (two rounds of
+// unpacks give, per 128-bit block q, rows 0-3 and 4-7 of activation rows 4q..4q+3), then 32 stores
+// of 4 floats; a partial tile lane by lane.
+#define QGEMM_TILE_STORE
+inline void tile_store(const VF (&acc)[kRW], int nr, int nl, float* out, int64_t ldo) {
+    static_assert(kRW == 8 && kL == 16, "the transpose is written for 8 x 16 tiles");
+    if (nr < kRW || nl < kL) {
+        alignas(64) float res[kL];
+        for (int r = 0; r < nr; ++r) {
+            _mm512_store_ps(res, acc[r]);
+            for (int l = 0; l < nl; ++l) out[l * ldo + r] = res[l];
+        }
+        return;
+    }
+    __m512 t[8], u[4], v[4];
+    for (int p = 0; p < 4; ++p) {
+        t[2 * p] = _mm512_unpacklo_ps(acc[2 * p], acc[2 * p + 1]);      // r0 r1 of lanes 4q, 4q+1
+        t[2 * p + 1] = _mm512_unpackhi_ps(acc[2 * p], acc[2 * p + 1]);  // of lanes 4q+2, 4q+3
+    }
+    u[0] = _mm512_shuffle_ps(t[0], t[2], 0x44), u[1] = _mm512_shuffle_ps(t[0], t[2], 0xEE);
+    u[2] = _mm512_shuffle_ps(t[1], t[3], 0x44), u[3] = _mm512_shuffle_ps(t[1], t[3], 0xEE);
+    v[0] = _mm512_shuffle_ps(t[4], t[6], 0x44), v[1] = _mm512_shuffle_ps(t[4], t[6], 0xEE);
+    v[2] = _mm512_shuffle_ps(t[5], t[7], 0x44), v[3] = _mm512_shuffle_ps(t[5], t[7], 0xEE);
+    for (int j = 0; j < 4; ++j) {  // u[j] / v[j], block q: rows 0-3 / 4-7 of activation row 4q + j
+        float* o = out + j * ldo;
+        _mm_storeu_ps(o, _mm512_castps512_ps128(u[j]));
+        _mm_storeu_ps(o + 4, _mm512_castps512_ps128(v[j]));
+        _mm_storeu_ps(o + 4 * ldo, _mm512_extractf32x4_ps(u[j], 1));
+        _mm_storeu_ps(o + 4 * ldo + 4, _mm512_extractf32x4_ps(v[j], 1));
+        _mm_storeu_ps(o + 8 * ldo, _mm512_extractf32x4_ps(u[j], 2));
+        _mm_storeu_ps(o + 8 * ldo + 4, _mm512_extractf32x4_ps(v[j], 2));
+        _mm_storeu_ps(o + 12 * ldo, _mm512_extractf32x4_ps(u[j], 3));
+        _mm_storeu_ps(o + 12 * ldo + 4, _mm512_extractf32x4_ps(v[j], 3));
+    }
+}
 }  // namespace
 
 #include "cpu/qgemm_impl.inc"

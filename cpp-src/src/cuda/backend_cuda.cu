@@ -102,7 +102,8 @@ public:
                        int64_t n_rot) override {
         cuda::rope_rotate(dx, cs, n_rows, n_heads, head_dim, n_rot, -1.f);
     }
-    void swiglu(float* out, const float* gate, const float* up, int64_t n) override {
+    void swiglu(float* out, const float* gate, const float* up, int64_t n,
+                bool /*fast: no fast precision here, always exact*/) override {
         cuda::swiglu_forward(out, gate, up, n);
     }
     void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up,

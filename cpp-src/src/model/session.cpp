@@ -331,7 +331,7 @@ void LlamaSession::layer_forward(int64_t l, int64_t n) {
     be_.rmsnorm(a_.xb.f(), nullptr, a_.x.f(), L.ffn_norm, n, h.dim, float(h.rms_eps), precision_ == cpu::Precision::kFast);
     float* gate_up[] = {a_.hb.f(), a_.hb2.f()};
     proj(l, {kLoraGate, kLoraUp}, gate_up, a_.xb.f(), n);
-    be_.swiglu(a_.hb.f(), a_.hb.f(), a_.hb2.f(), n * h.ffn);
+    be_.swiglu(a_.hb.f(), a_.hb.f(), a_.hb2.f(), n * h.ffn, precision_ == cpu::Precision::kFast);
     float* down[] = {a_.xb2.f()};
     proj(l, {kLoraDown}, down, a_.hb.f(), n);
     be_.residual(a_.x.f(), a_.xb2.f(), n * h.dim);

@@ -272,7 +272,20 @@ void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n,
             for (int64_t kb = 0; kb < k; kb += kcb) {
                 const int64_t kc = std::min(kcb, k - kb);
                 kt.pack_panel(wtype, wb + r0 * rb + elem_offset(wtype, kb), rb, rows, kc, panel, buf);
-                for (int64_t i = i0; i < i1; i += MR) {
+                // The next k-block of this panel (after the last, the next panel's first) is
+                // requested into L2 while the micro-kernel runs on this one, a few rows before
+                // each call: the hardware prefetcher does not follow NR runs of kc elements a
+                // row apart, and all of them at once would stall on the outstanding misses.
+                const bool last = kb + kcb >= k;
+                const int64_t nr0 = last ? r0 + NR : r0, nkb = last ? 0 : kb + kcb;
+                const int64_t nrows = std::max<int64_t>(0, std::min<int64_t>(NR, m - nr0));
+                const int64_t nbytes = elem_offset(wtype, std::min(kcb, k - nkb));
+                const char* next = nrows > 0 ? wb + nr0 * rb + elem_offset(wtype, nkb) : wb;
+                const int64_t calls = (i1 - i0 + MR - 1) / MR;
+                int64_t call = 0;
+                for (int64_t i = i0; i < i1; i += MR, ++call) {
+                    for (int64_t rr = nrows * call / calls; rr < nrows * (call + 1) / calls; ++rr)
+                        for (int64_t o = 0; o < nbytes; o += 64) __builtin_prefetch(next + rr * rb + o, 0, 2);
                     const int mr = (int)std::min<int64_t>(MR, i1 - i);
                     kt.kern(xp + i * k + kb * MR, mr, panel, NR, kc, acc + (i - i0) * NR, kb > 0);
                 }

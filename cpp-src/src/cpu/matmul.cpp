@@ -113,14 +113,12 @@ float* pack_rows(const float* a, int64_t lda, int64_t n, int64_t kc, int mr) {
     parallel_for(n_blocks, 1, [&](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b) {
             float* d = dst + b * mr * kc;
-            for (int i = 0; i < mr; ++i) {
-                const int64_t row = b * mr + i;
-                if (row >= n) {
-                    for (int64_t p = 0; p < kc; ++p) d[p * mr + i] = 0.0f;
-                    continue;
-                }
-                const float* s = a + row * lda;
-                for (int64_t p = 0; p < kc; ++p) d[p * mr + i] = s[p];
+            const int live = (int)std::min<int64_t>(mr, n - b * mr);
+            const float* s = a + b * mr * lda;
+            // p-major: the block is written in order (it is larger than L1 for a large kc)
+            for (int64_t p = 0; p < kc; ++p, d += mr) {
+                for (int i = 0; i < live; ++i) d[i] = s[i * lda + p];
+                for (int i = live; i < mr; ++i) d[i] = 0.0f;
             }
         }
     });

@@ -8,7 +8,7 @@
 // L2, the kernel's arithmetic ceiling. Prefill is GFLOP/s and its ratio to peak.
 // Every figure is the best of several repetitions: the machine is shared.
 // Built by CMake as matmul_bench; run: cmake-build/matmul_bench [--quick] [--fast] | --cpu-time
-// | --prefill-ab [THREADS [ROUNDS]] | --prefill-model FILE [THREADS [RUNS]]
+// | --prefill-ab [THREADS [ROUNDS]] | --prefill-model FILE [THREADS [RUNS]] | --prefill-cpu [ROUNDS]
 // (--fast: Precision::kFast, the integer path for the quantised types; kernels listed at the end).
 // --prefill-ab times prefill of the 110M shape's attention product (n = 128, k = 768, m = 2048)
 // in G multiply-adds/s on THREADS threads: the exact F32 GEMM, and per quantised type its exact
@@ -21,6 +21,9 @@
 // --cpu-time instead measures one thread in CPU seconds (CLOCK_THREAD_CPUTIME_ID), which other
 // processes' load does not inflate: the decode kernel (n = 1) on weights out of cache and in L2,
 // beside the stream-sum read of 256 MiB on the same thread, in GB per CPU-second.
+// --prefill-cpu times the exact prefill GEMM (k = m = 2048, n = 64 and 128; F32, F16, BF16) on one
+// thread in CPU seconds beside that thread's FMA peak, also in CPU seconds, ROUNDS times (default 3):
+// the prefill ratio to peak with the least sensitivity to other processes' load.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -184,6 +187,45 @@ int cpu_time_mode() {
     return sink == 12345.f;
 }
 
+// One thread, CPU time: the FMA peak and the exact prefill GEMM (k = m = 2048) as GFLOP per CPU-second.
+int prefill_cpu_mode(int rounds) {
+    cpu::set_threads(1);
+    const cpu::Simd lv = cpu::simd();
+    if (lv == cpu::Simd::kScalar) return 1;
+    const int64_t km = 2048, iters = 1 << 22;
+    const int reps = 5;
+    std::vector<std::vector<uint8_t>> w;
+    const int32_t types[] = {SL4J_TYPE_F32, SL4J_TYPE_F16, SL4J_TYPE_BF16};
+    for (int32_t t : types) w.push_back(make_weights(t, km, km));
+    std::printf("prefill k=m=%lld, one thread, simd=%s: GFLOP per CPU-second (least CPU time of %d), x one-thread "
+                "FMA peak (CPU time), %d rounds\n",
+                (long long)km, cpu::simd_level(), reps, rounds);
+    volatile float sink = 0;
+    for (int r = 0; r < rounds; ++r) {
+        const int64_t vw = lv == cpu::Simd::kAvx512 ? 16 : 8;
+        const double tp = best_time(reps, [&] {
+#if defined(__x86_64__)
+            sink = sink + (lv == cpu::Simd::kAvx512 ? fma_loop_avx512(iters) : fma_loop_avx2(iters));
+#endif
+        }, thread_cpu_seconds);
+        const double peak = 2.0 * 12 * vw * iters / tp / 1e9;
+        std::printf("round %d: peak %.1f", r + 1, peak);
+        for (size_t ti = 0; ti < std::size(types); ++ti)
+            for (int64_t n : {64, 128}) {
+                const auto x = noise(n * km, 2);
+                std::vector<float> out((size_t)(n * km));
+                const double t = best_time(reps, [&] {
+                    cpu::matmul(out.data(), w[ti].data(), types[ti], x.data(), n, km, km);
+                }, thread_cpu_seconds);
+                const double gf = 2.0 * n * km * km / t / 1e9;
+                std::printf(" | %s n=%lld %.1f %.2f", type_traits(types[ti])->name, (long long)n, gf, gf / peak);
+            }
+        std::printf("\n");
+        std::fflush(stdout);
+    }
+    return sink == 12345.f;
+}
+
 // Prefill n = 128, k = 768, m = 2048: exact F32 beside each quantised type's exact, fast per-row
 // and fast tiled products, alternated `rounds` times (each figure the best of 5 calls).
 int prefill_ab_mode(int nthreads, int rounds) {
@@ -288,6 +330,7 @@ int main(int argc, char** argv) {
         return prefill_model_mode(argv[2], argc > 3 ? std::atoi(argv[3]) : 1,
                                   argc > 4 ? std::max(1, std::atoi(argv[4])) : 10);
     if (argc > 1 && std::strcmp(argv[1], "--cpu-time") == 0) return cpu_time_mode();
+    if (argc > 1 && std::strcmp(argv[1], "--prefill-cpu") == 0) return prefill_cpu_mode(argc > 2 ? std::atoi(argv[2]) : 3);
     if (argc > 1 && std::strcmp(argv[1], "--prefill-ab") == 0)
         return prefill_ab_mode(argc > 2 ? std::atoi(argv[2]) : 1, argc > 3 ? std::atoi(argv[3]) : 3);
     bool quick = false;
@@ -297,7 +340,8 @@ int main(int argc, char** argv) {
         else if (std::strcmp(argv[a], "--fast") == 0) prec = cpu::Precision::kFast;
         else {
             std::fprintf(stderr, "usage: matmul_bench [--quick] [--fast] | --cpu-time | --prefill-ab [THREADS [ROUNDS]] | "
-                                 "--prefill-model FILE [THREADS [RUNS]]  (--fast: the integer path for quantised types)\n");
+                                 "--prefill-model FILE [THREADS [RUNS]] | --prefill-cpu [ROUNDS]  (--fast: the integer path for "
+                                 "quantised types)\n");
             return 2;
         }
     }

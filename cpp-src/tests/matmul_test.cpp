@@ -159,6 +159,42 @@ TEST(matmul_large_k_crosses_column_blocks) {
     cpu::set_simd_cap(cpu::Simd::kAvx512);
 }
 
+// The exact prefill GEMM (n past the decode rows) sums each output as one FMA chain over
+// j in order, whatever its tiling, packing and k-blocking: bit-equal to std::fma in a loop.
+// k crosses the GEMM's k-blocks with a partial last one (and, for the float types, a tail
+// shorter than a vector); m leaves a partial weight panel; two threads split the rows.
+TEST(matmul_prefill_is_one_fma_chain_per_output) {
+    const int before = cpu::threads();
+    cpu::set_threads(2);
+    for (cpu::Simd lv : levels()) {
+        if (lv == cpu::Simd::kScalar) continue;  // no FMA: multiply and add round apart there
+        cpu::set_simd_cap(lv);
+        for (int32_t type : kTypes) {
+            const int64_t bs = type_traits(type)->block_size;
+            const int64_t n = 29, k = bs == 1 ? 300 : bs == 32 ? 32 * 11 : 256 * 3, m = 45;
+            const auto w = random_weights(type, m, k, 21);
+            std::vector<float> wf((size_t)(m * k));
+            dequantize_row(type, w.data(), wf.data(), m * k);
+            const auto x = random_x(n * k, 22);
+            std::vector<float> out((size_t)(n * m));
+            cpu::matmul(out.data(), w.data(), type, x.data(), n, k, m);
+            int bad = 0;
+            for (int64_t i = 0; i < n; ++i)
+                for (int64_t r = 0; r < m; ++r) {
+                    float acc = 0.0f;
+                    for (int64_t j = 0; j < k; ++j) acc = std::fma(x[i * k + j], wf[r * k + j], acc);
+                    bad += std::memcmp(&acc, &out[i * m + r], sizeof acc) != 0;
+                }
+            if (bad)
+                sl4j_test::record_failure(__FILE__, __LINE__,
+                                          format("prefill %s [%s]: %d outputs differ from the FMA chain",
+                                                 type_traits(type)->name, cpu::simd_name(lv), bad));
+        }
+    }
+    cpu::set_simd_cap(cpu::Simd::kAvx512);
+    cpu::set_threads(before);
+}
+
 TEST(matmul_threads_do_not_change_results) {
     const int before = cpu::threads();
     for (int32_t type : {SL4J_TYPE_F32, SL4J_TYPE_Q4_0, SL4J_TYPE_Q6_K}) {

@@ -21,6 +21,10 @@ struct KernelTable {
     // `a` holds mr rows packed p-major (see pack_rows in matmul.cpp); with `add`
     // the sums start from c's values (k-blocking), else from zero.
     void (*kern)(const float* a, int rows, const float* b, int64_t ldb, int64_t kc, float* c, bool add);
+    // The prefill GEMM's weight panel: columns [0, kc) of weight rows r < rows (row r at
+    // w + r * rb, in `type`; kc a whole number of blocks) decoded into panel[p*nr + r],
+    // rows rows..nr-1 zero. buf: scratch of nr * kc floats for types decoded row by row.
+    void (*pack_panel)(int32_t type, const void* w, int64_t rb, int rows, int64_t kc, float* panel, float* buf);
     // y[j] += s * x[j]
     void (*axpy)(float* y, float s, const float* x, int64_t n);
     // y[j] += sum_{p<count} w[p] * rows[p*stride + j]: count axpy calls in one, same sums.

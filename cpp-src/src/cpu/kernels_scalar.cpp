@@ -1,7 +1,9 @@
 // Baseline kernels: plain C++ on a 4-float "vector" the compiler maps onto
 // whatever the build's base ISA offers (SSE2 on x86-64). Multiply and add stay
 // separate, as without FMA hardware.
+#include <algorithm>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "cpu/kernels.h"
@@ -28,6 +30,10 @@ static inline vf vfma(vf a, vf b, vf c) {
     return r;
 }
 static inline float vhsum(vf a) { return (a.v[0] + a.v[2]) + (a.v[1] + a.v[3]); }
+static inline void vtranspose(vf (&r)[4]) {
+    for (int i = 0; i < 4; ++i)
+        for (int j = i + 1; j < 4; ++j) std::swap(r[i].v[j], r[j].v[i]);
+}
 }  // namespace
 
 #define KNS scalar_impl

@@ -113,14 +113,12 @@ float* pack_rows(const float* a, int64_t lda, int64_t n, int64_t kc, int mr) {
     parallel_for(n_blocks, 1, [&](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b) {
             float* d = dst + b * mr * kc;
-            for (int i = 0; i < mr; ++i) {
-                const int64_t row = b * mr + i;
-                if (row >= n) {
-                    for (int64_t p = 0; p < kc; ++p) d[p * mr + i] = 0.0f;
-                    continue;
-                }
-                const float* s = a + row * lda;
-                for (int64_t p = 0; p < kc; ++p) d[p * mr + i] = s[p];
+            const int live = (int)std::min<int64_t>(mr, n - b * mr);
+            const float* s = a + b * mr * lda;
+            // p-major: the block is written in order (it is larger than L1 for a large kc)
+            for (int64_t p = 0; p < kc; ++p, d += mr) {
+                for (int i = 0; i < live; ++i) d[i] = s[i * lda + p];
+                for (int i = live; i < mr; ++i) d[i] = 0.0f;
             }
         }
     });
@@ -239,7 +237,6 @@ void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n,
     }
     const KernelTable& kt = kernels_for(simd());
     const char* wb = static_cast<const char*>(w);
-    const bool f32 = wtype == SL4J_TYPE_F32;
     const MatmulPart part{out, w, wtype, m};
     if (precision == Precision::kFast && qact_for(wtype) != QAct::kNone) {
         qmatmul_parts(&part, &rb, 1, x, n, k);
@@ -254,9 +251,9 @@ void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n,
 
     // Prefill: a task owns a panel of NR weight rows (times a split of n when
     // there are too few panels to keep every thread busy). It walks k in blocks
-    // of kcb: decodes the panel's kcb x NR slice once, k-major, so it stays in
-    // L1 while the micro-kernel sweeps it across all the task's x rows, whose
-    // partial sums wait in a small per-task buffer (NR floats per row).
+    // of kcb: decodes the panel's kcb x NR slice once, k-major (pack_panel), so it
+    // stays in L1 while the micro-kernel sweeps it across all the task's x rows,
+    // whose partial sums wait in a small per-task buffer (NR floats per row).
     const int NR = kt.nr, MR = kt.mr;
     const int64_t n_panels = (m + NR - 1) / NR;
     const int64_t n_mblocks = (n + MR - 1) / MR;
@@ -265,33 +262,32 @@ void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n,
     const int64_t kcb = std::max<int64_t>(kKc, type_traits(wtype)->block_size);
     const float* xp = pack_rows(x, k, n, k, MR);
     parallel_for(n_panels * split, 1, [&](int64_t t0, int64_t t1) {
-        float* row = grow(t_scratch.row, kcb);
+        float* buf = grow(t_scratch.row, kcb * NR);
         float* panel = grow(t_scratch.panel, kcb * NR);
         float* acc = grow(t_scratch.acc, (n_mblocks / split + 1) * MR * NR);
         for (int64_t t = t0; t < t1; ++t) {
             const int64_t p = t / split, q = t % split;
             const int64_t r0 = p * NR;
-            const int64_t rows = std::min<int64_t>(NR, m - r0);
+            const int rows = (int)std::min<int64_t>(NR, m - r0);
             const int64_t i0 = n_mblocks * q / split * MR;
             const int64_t i1 = std::min(n, n_mblocks * (q + 1) / split * MR);
             for (int64_t kb = 0; kb < k; kb += kcb) {
                 const int64_t kc = std::min(kcb, k - kb);
-                for (int64_t rr = 0; rr < NR; ++rr) {
-                    if (rr >= rows) {
-                        for (int64_t j = 0; j < kc; ++j) panel[j * NR + rr] = 0.0f;
-                        continue;
-                    }
-                    // F32 rows too go through the row buffer: a bulk copy streams the row in
-                    // faster than the transposing loop's element reads from memory do (F32
-                    // prefill medians 63.5 -> 74.6 G multiply-adds/s, matmul_bench --prefill-ab).
-                    const char* src = wb + (r0 + rr) * rb + elem_offset(wtype, kb);
-                    if (f32)
-                        std::memcpy(row, src, (size_t)kc * sizeof(float));
-                    else
-                        kt.dequant(wtype, src, row, kc);
-                    for (int64_t j = 0; j < kc; ++j) panel[j * NR + rr] = row[j];
-                }
-                for (int64_t i = i0; i < i1; i += MR) {
+                kt.pack_panel(wtype, wb + r0 * rb + elem_offset(wtype, kb), rb, rows, kc, panel, buf);
+                // The next k-block of this panel (after the last, the next panel's first) is
+                // requested into L2 while the micro-kernel runs on this one, a few rows before
+                // each call: the hardware prefetcher does not follow NR runs of kc elements a
+                // row apart, and all of them at once would stall on the outstanding misses.
+                const bool last = kb + kcb >= k;
+                const int64_t nr0 = last ? r0 + NR : r0, nkb = last ? 0 : kb + kcb;
+                const int64_t nrows = std::max<int64_t>(0, std::min<int64_t>(NR, m - nr0));
+                const int64_t nbytes = elem_offset(wtype, std::min(kcb, k - nkb));
+                const char* next = nrows > 0 ? wb + nr0 * rb + elem_offset(wtype, nkb) : wb;
+                const int64_t calls = (i1 - i0 + MR - 1) / MR;
+                int64_t call = 0;
+                for (int64_t i = i0; i < i1; i += MR, ++call) {
+                    for (int64_t rr = nrows * call / calls; rr < nrows * (call + 1) / calls; ++rr)
+                        for (int64_t o = 0; o < nbytes; o += 64) __builtin_prefetch(next + rr * rb + o, 0, 2);
                     const int mr = (int)std::min<int64_t>(MR, i1 - i);
                     kt.kern(xp + i * k + kb * MR, mr, panel, NR, kc, acc + (i - i0) * NR, kb > 0);
                 }

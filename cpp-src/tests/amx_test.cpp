@@ -409,3 +409,72 @@ TEST(amx_this_machine_dispatch) {
         CHECK(exact.find("/amx") == std::string::npos);  // exact never drops to bf16 or int8 tiles
     }
 }
+
+// The fast prefill's AMX dispatch (cpu/matmul.cpp) routed to the emulated kernels, as it runs on a
+// CPU with AMX: Q4_0 / Q8_0 parts on the int8 tiles (their panel shared, bit-identical to the
+// level's tiled GEMM), K-quant and F32 parts where they ran before, BF16 on the bf16 tiles (within
+// float rounding of bf16(x) * w in float64, unlike exact); exact and decode never on tiles.
+TEST(amx_fast_prefill_dispatch_on_the_emulation) {
+    const int64_t k = 256, n = 40;
+    const int32_t types[] = {SL4J_TYPE_Q8_0, SL4J_TYPE_Q4_K, SL4J_TYPE_Q4_0, SL4J_TYPE_BF16, SL4J_TYPE_F32};
+    const int64_t ms[] = {40, 24, 33, 21, 17};
+    constexpr int np = 5;
+    const auto x = random_floats(n * k, 71, 10.0f);
+    std::vector<std::vector<uint8_t>> w;
+    for (int p = 0; p < np; ++p) w.push_back(bench::random_weight_bytes(types[p], ms[p], k, 0.5f, 81 + p, true));
+    auto run = [&](int64_t rows, cpu::Precision prec, std::string* ran) {
+        std::vector<std::vector<float>> out;
+        std::vector<cpu::MatmulPart> parts;
+        for (int p = 0; p < np; ++p) out.emplace_back((size_t)(rows * ms[p]), -777.0f);
+        for (int p = 0; p < np; ++p) parts.push_back({out[p].data(), w[p].data(), types[p], ms[p]});
+        cpu::kernels_ran_take();
+        cpu::matmul_parts(parts.data(), np, x.data(), rows, k, prec);
+        *ran = cpu::kernels_ran_take();
+        return out;
+    };
+    std::string ran_ref, ran_amx, ran_exact, ran_decode;
+    const auto ref = run(n, cpu::Precision::kFast, &ran_ref);
+    const auto exact = run(n, cpu::Precision::kExact, &ran_exact);
+    cpu::amx_route_for_tests(&cpu::amx_qgemm_emulated(), &cpu::amx_bf16_emulated());
+    const auto got = run(n, cpu::Precision::kFast, &ran_amx);
+    const auto exact_routed = run(n, cpu::Precision::kExact, &ran_exact);
+    run(5, cpu::Precision::kFast, &ran_decode);
+    std::vector<float> bf_single((size_t)(n * ms[3]));
+    cpu::matmul(bf_single.data(), w[3].data(), SL4J_TYPE_BF16, x.data(), n, k, ms[3], cpu::Precision::kFast);
+    cpu::amx_route_for_tests(nullptr, nullptr);
+    CHECK(cpu::amx_qgemm() != &cpu::amx_qgemm_emulated());
+
+    std::printf("  kernels: %s\n", ran_amx.c_str());
+    for (const char* name : {"qgemm:q8_0/amx", "qgemm:q4_0/amx", "gemm:bf16/amx"})
+        CHECK(ran_amx.find(name) != std::string::npos);
+    CHECK(ran_amx.find("q4_K/amx") == std::string::npos && ran_amx.find("f32/amx") == std::string::npos);
+    CHECK(ran_exact.find("/amx") == std::string::npos && ran_decode.find("/amx") == std::string::npos);
+    for (int p = 0; p < np; ++p) CHECK(exact_routed[p] == exact[p]);
+    CHECK(got[1] == ref[1] && got[4] == ref[4]);  // Q4_K and F32: untouched
+    for (int p : {0, 2}) {
+        const cpu::QGemm* level = cpu::qkernels().gemm;
+        if (level != nullptr && level->supports(types[p])) {
+            CHECK(std::memcmp(got[p].data(), ref[p].data(), got[p].size() * 4) == 0);
+        } else {  // the level runs this type on its per-row kernel: float rounding apart
+            for (size_t o = 0; o < got[p].size(); ++o) CHECK_NEAR(got[p][o], ref[p][o], 1e-4 * (1 + std::fabs(ref[p][o])));
+        }
+    }
+    // BF16: the activations were rounded to bf16
+    const auto* wb = reinterpret_cast<const uint16_t*>(w[3].data());
+    int bad = 0;
+    bool differs_from_exact = false;
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t r = 0; r < ms[3]; ++r) {
+            double want = 0, mag = 0;
+            for (int64_t j = 0; j < k; ++j) {
+                const double t = (double)bf16_bits_to_f32(f32_to_bf16_bits(x[(size_t)(i * k + j)])) * bf16_bits_to_f32(wb[r * k + j]);
+                want += t, mag += std::fabs(t);
+            }
+            const size_t o = (size_t)(i * ms[3] + r);
+            if (!(std::fabs(got[3][o] - want) <= (k + 4) * 0x1p-24 * mag)) ++bad;
+            differs_from_exact |= got[3][o] != exact[3][o];
+        }
+    CHECK_EQ(bad, 0);
+    CHECK(differs_from_exact);
+    CHECK(bf_single == got[3]);
+}

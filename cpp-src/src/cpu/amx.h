@@ -111,9 +111,15 @@ struct AmxBf16Gemm {
 };
 const AmxBf16Gemm& amx_bf16_emulated();
 
-// The hardware kernels: nullptr where AMX is not usable (see amx_status). Never the emulation.
+// The hardware kernels: nullptr where AMX is not usable (see amx_status). Never the emulation,
+// unless a test has routed the dispatch to it with amx_route_for_tests.
 const QGemm* amx_qgemm();
 const AmxBf16Gemm* amx_bf16();
+
+// Tests only: make amx_qgemm / amx_bf16 return these (the emulated kernels, to run the fast
+// prefill's AMX dispatch on a CPU without AMX); nullptr, nullptr restores the decision. Not for
+// use while other threads run matmuls.
+void amx_route_for_tests(const QGemm* q, const AmxBf16Gemm* b);
 
 // ---------------------------------------------------------------------------------------------
 // Run-time decision

@@ -25,9 +25,9 @@ namespace {
 namespace hw {
 
 // GCC's tile intrinsics are asm statements that name only the address register, not the memory
-// behind it (GCC 12: no "memory" operand on _tile_loadd / _tile_loadconfig): a compiler barrier
-// before each load makes the stores that fill the buffer land first, and one after each store
-// keeps later reads from being moved above it.
+// behind it (GCC 12: no "memory" operand on _tile_loadd / _tile_loadconfig): compiler barriers
+// around each load and config keep the stores that fill the buffer before it and later writes to
+// the buffer after it; one after each store keeps later reads from moving above it.
 inline void barrier() { __asm__ __volatile__("" ::: "memory"); }
 
 // Tile numbers are immediates in the instructions: each case spells its own.
@@ -47,6 +47,7 @@ struct Tiles {
     void config(const TileConfig& c) {
         barrier();
         _tile_loadconfig(&c);
+        barrier();
     }
     void release() { _tile_release(); }
     template <int T> void load(const void* base, int64_t stride) {
@@ -54,6 +55,7 @@ struct Tiles {
 #define SL4J_OP(n) _tile_loadd(n, base, stride)
         SL4J_TILE_SWITCH(T, SL4J_OP)
 #undef SL4J_OP
+        barrier();
     }
     template <int T> void store(void* base, int64_t stride) const {
 #define SL4J_OP(n) _tile_stored(n, base, stride)

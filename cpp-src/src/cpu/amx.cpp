@@ -101,8 +101,9 @@ std::string self_test_int8(const QGemm& hw, const QGemm& emu) {
 }
 
 // bf16: integer-valued operands (every sum exact, whatever the order: bit for bit), then real
-// values, within 2^-20 of the sum of |products| (the documented order and rounding give the
-// emulation's result; a different internal order on the hardware stays within this).
+// values, within (k + 8) * 2^-24 of the sum of |products|: any order of the k products' FP32 sums
+// lies within (k / 2 + 4) roundings of the exact sum, so the hardware may group them otherwise
+// than the SDM's pseudo-code (the emulation) and still pass; a wrong layout misses by far more.
 std::string self_test_bf16(const AmxBf16Gemm& hw, const AmxBf16Gemm& emu) {
     const int64_t k = 77;  // two chunks of 32 and a tail of 13 (odd: the last pair half padding)
     for (int integer = 1; integer >= 0; --integer) {
@@ -119,7 +120,7 @@ std::string self_test_bf16(const AmxBf16Gemm& hw, const AmxBf16Gemm& emu) {
                 for (int64_t r = 0; r < kTestM; ++r)
                     for (int64_t j = 0; j < k; ++j)
                         tol[(size_t)(i * kTestM + r)] += std::fabs((double)bf16_bits_to_f32(f32_to_bf16_bits(x[(size_t)(i * k + j)])) *
-                                                                   bf16_bits_to_f32(w[(size_t)(r * k + j)])) * 0x1.0p-20;
+                                                                   bf16_bits_to_f32(w[(size_t)(r * k + j)])) * (k + 8) * 0x1.0p-24;
         }
         std::vector<float> out[2];
         int which = 0;

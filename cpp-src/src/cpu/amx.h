@@ -41,7 +41,7 @@ constexpr int kTiles = 8, kTileRows = 16, kTileColsb = 64;
 // - dpbssd / dpbusd: TDPBSSD (s8 x s8) / TDPBUSD (u8 of A x s8 of B). C[m][n] (dword) +=
 //   the 4 products of A[m] dword k with B[k] dword n, for k < colsb(A) / 4, each dword sum added
 //   with 32-bit wraparound (no saturation).
-// - dpbf16ps: TDPBF16PS as the SDM's pseudo-code (2023 and later) gives it, per row m of C: the
+// - dpbf16ps: TDPBF16PS as the SDM's current pseudo-code gives it, per row m of C: the
 //   even products A[m].bf16[2k] * B[k].bf16[2n] and the odd ones A[m].bf16[2k+1] *
 //   B[k].bf16[2n+1] accumulate apart, each in an FP32 FMA chain from zero over k ascending; then
 //   C[m][n] = C[m][n] + (even + odd). Every operation rounds to nearest even; denormal inputs

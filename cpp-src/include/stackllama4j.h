@@ -51,9 +51,16 @@ const char* sl4j_system_info(void);
 /* The CPU kernels matrix products have run on since the previous call, comma-separated, as
  * op:weight-type/level ("gemv:f32/avx512,qgemm:q4_K/avx512vnni"): gemv / gemm are the exact
  * decode (up to 8 rows) and prefill paths, qgemv / qgemm the fast precision's integer decode and
- * tiled prefill, qgemm_rows its prefill on the per-row kernel (levels without a tile).
+ * tiled prefill, qgemm_rows its prefill on the per-row kernel (levels without a tile); level amx is
+ * the fast prefill on AMX tiles (sl4j_amx_status).
  * Clears the record. The string stays valid until the calling thread's next call. */
 const char* sl4j_kernels_ran(void);
+/* Whether the fast precision's prefill may use AMX tiles (level "amx" above), and why not, one line:
+ * "amx: int8, bf16 (self-test passed)", "amx: unavailable (no AMX-TILE)", "amx: refused by kernel
+ * (errno 22: Invalid argument)", "amx: off (SL4J_AMX=0)". Decided once per process, on the first
+ * call here or the first fast prefill: CPUID, XCR0, the Linux permission request for the tile
+ * state, then a self-test of the hardware kernels against their emulation. Static storage. */
+const char* sl4j_amx_status(void);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Tensor element types: the ids are ggml's, so GGUF type fields map one to one.               */

@@ -6,6 +6,7 @@
 #include "backend/backend.h"
 #include "backend/cuda_plugin.h"
 #include "core/types.h"
+#include "cpu/amx.h"
 #include "cpu/qdot.h"
 #include "cpu/threadpool.h"
 #include "quant/quant.h"
@@ -54,6 +55,8 @@ const char* sl4j_kernels_ran(void) {
     ran = cpu::kernels_ran_take();
     return ran.c_str();
 }
+
+const char* sl4j_amx_status(void) { return cpu::amx_status().reason.c_str(); }
 
 int32_t sl4j_cuda_device_count(void) { return cuda_device_count(); }
 

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/types.h"
+#include "cpu/amx.h"
 #include "cpu/kernels.h"
 #include "cpu/qdot.h"
 #include "cpu/threadpool.h"
@@ -45,6 +46,7 @@ struct Scratch {
     std::vector<float> row, panel, packed, acc;
     std::vector<char> xq32, xqk;  // quantised activations (fast precision)
     std::vector<char> xp32, xpk;  // the same repacked for the tiled GEMM (QGemm panels)
+    std::vector<char> xbf;        // activations rounded to BF16 in the AMX panel
 };
 thread_local Scratch t_scratch;
 
@@ -56,7 +58,7 @@ T* grow(std::vector<T>& v, int64_t n) {
 
 // Which kernels have run: one bit per (op, weight type, level), see kernels_ran_take.
 enum Op { kOpGemv = 0, kOpGemm = 1, kOpQgemv = 2, kOpQgemm = 3, kOpQgemmRows = 4, kNumOps = 5 };
-constexpr int kNumTypeIds = 32, kNumLevels = 4;  // levels: scalar, avx2, avx512 / avxvnni, avx512vnni
+constexpr int kNumTypeIds = 32, kNumLevels = 5;  // levels: scalar, avx2, avx512 / avxvnni, avx512vnni, amx
 const char* const kOpNames[kNumOps] = {"gemv", "gemm", "qgemv", "qgemm", "qgemm_rows"};
 std::atomic<bool> g_qgemm_tiled{true};
 std::atomic<uint64_t> g_ran[(kNumOps * kNumTypeIds * kNumLevels + 63) / 64];
@@ -65,11 +67,12 @@ int level_index(const char* name) {
     if (std::strcmp(name, "scalar") == 0) return 0;
     if (std::strcmp(name, "avx2") == 0) return 1;
     if (std::strcmp(name, "avx512") == 0 || std::strcmp(name, "avxvnni") == 0) return 2;
+    if (std::strcmp(name, "amx") == 0) return 4;
     return 3;
 }
 const char* level_name(int op, int level) {
-    static const char* const f[kNumLevels] = {"scalar", "avx2", "avx512", "avx512"};
-    static const char* const q[kNumLevels] = {"scalar", "avx2", "avxvnni", "avx512vnni"};
+    static const char* const f[kNumLevels] = {"scalar", "avx2", "avx512", "avx512", "amx"};
+    static const char* const q[kNumLevels] = {"scalar", "avx2", "avxvnni", "avx512vnni", "amx"};
     return op >= kOpQgemv ? q[level] : f[level];
 }
 void note_ran(int op, int32_t wtype, const char* level) {
@@ -158,12 +161,16 @@ void decode_parts(const KernelTable& kt, const MatmulPart* parts, const int64_t*
 // call unpacks a weight block once for the tile's rows.
 void qmatmul_parts(const MatmulPart* parts, const int64_t* rb, int n_parts, const float* x, int64_t n, int64_t k) {
     const QKernelTable& qk = qkernels();
-    const QGemm* gemm = n > kDecodeN && g_qgemm_tiled.load(std::memory_order_relaxed) ? qk.gemm : nullptr;
+    const bool prefill = n > kDecodeN && g_qgemm_tiled.load(std::memory_order_relaxed);
+    // The tiled GEMM per activation kind: AMX's for the 32-blocks (it takes every type paired with
+    // them) where the CPU has it, else the level's.
+    const QGemm* amx = prefill ? amx_qgemm() : nullptr;
+    const QGemm* gemm_for[3] = {nullptr, amx ? amx : prefill ? qk.gemm : nullptr, prefill ? qk.gemm : nullptr};
     bool tiled[kMaxParts];  // part p runs on the tiled GEMM
     bool need[3] = {false, false, false}, need_panel[3] = {false, false, false};  // by QAct
     for (int p = 0; p < n_parts; ++p) {
         const int a = (int)qact_for(parts[p].wtype);
-        tiled[p] = gemm != nullptr && gemm->supports(parts[p].wtype);
+        tiled[p] = gemm_for[a] != nullptr && gemm_for[a]->supports(parts[p].wtype);
         need[a] = true;
         need_panel[a] = need_panel[a] || tiled[p];
     }
@@ -174,6 +181,7 @@ void qmatmul_parts(const MatmulPart* parts, const int64_t* rb, int n_parts, cons
     // (single rows where no part is tiled) and repacks those groups into the panel.
     for (const QAct a : {QAct::kQ8_32, QAct::kQ8_K}) {
         if (!need[(int)a]) continue;
+        const QGemm* gemm = gemm_for[(int)a];
         const int64_t bytes = xrb[(int)a] = qact_row_bytes(a, k);
         char* dst = grow(a == QAct::kQ8_32 ? t_scratch.xq32 : t_scratch.xqk, n * bytes);
         char* panel = need_panel[(int)a]
@@ -191,7 +199,8 @@ void qmatmul_parts(const MatmulPart* parts, const int64_t* rb, int n_parts, cons
     first[0] = 0;
     for (int p = 0; p < n_parts; ++p) {
         first[p + 1] = first[p] + (parts[p].m + kRowGroup - 1) / kRowGroup;
-        note_ran(n <= kDecodeN ? kOpQgemv : tiled[p] ? kOpQgemm : kOpQgemmRows, parts[p].wtype, qk.name);
+        const bool on_amx = tiled[p] && gemm_for[(int)qact_for(parts[p].wtype)] == amx;
+        note_ran(n <= kDecodeN ? kOpQgemv : tiled[p] ? kOpQgemm : kOpQgemmRows, parts[p].wtype, on_amx ? "amx" : qk.name);
     }
     const int64_t grain = std::max<int64_t>(1, 32768 / (k * kRowGroup * n));
     parallel_for(first[n_parts], grain, [&](int64_t g0, int64_t g1) {
@@ -203,7 +212,7 @@ void qmatmul_parts(const MatmulPart* parts, const int64_t* rb, int n_parts, cons
             const char* wb = static_cast<const char*>(q.w);
             if (tiled[p]) {
                 const int64_t r0 = (a - first[p]) * kRowGroup, r1 = std::min(q.m, (b - first[p]) * kRowGroup);
-                gemm->gemm(q.wtype, wb + r0 * rb[p], rb[p], r1 - r0, xp[act], n, k, q.out + r0, q.m);
+                gemm_for[act]->gemm(q.wtype, wb + r0 * rb[p], rb[p], r1 - r0, xp[act], n, k, q.out + r0, q.m);
                 continue;
             }
             for (int64_t g = a; g < b; ++g) {  // one group of weight rows, kept in L1 across the tiles
@@ -225,6 +234,19 @@ void qmatmul_parts(const MatmulPart* parts, const int64_t* rb, int n_parts, cons
     });
 }
 
+// The fast precision's BF16 prefill on AMX: the activations rounded to BF16 into the kernel's
+// panel once, then tasks of kRowGroup weight rows each run the tile GEMM over all n rows.
+void bf16_matmul_amx(const AmxBf16Gemm& g, float* out, const void* w, int64_t rb, const float* x, int64_t n, int64_t k,
+                     int64_t m) {
+    char* panel = grow(t_scratch.xbf, g.panel_bytes(n, k));
+    parallel_for((n + 15) / 16, 1, [&](int64_t g0, int64_t g1) { g.pack(x, n, k, panel, g0, g1); });
+    const int64_t groups = (m + kRowGroup - 1) / kRowGroup;
+    parallel_for(groups, std::max<int64_t>(1, 32768 / (k * kRowGroup * n)), [&](int64_t a, int64_t b) {
+        const int64_t r0 = a * kRowGroup, r1 = std::min(m, b * kRowGroup);
+        g.gemm(static_cast<const char*>(w) + r0 * rb, rb, r1 - r0, panel, n, k, out + r0, m);
+    });
+}
+
 }  // namespace
 
 void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n, int64_t k, int64_t m,
@@ -241,6 +263,14 @@ void matmul(float* out, const void* w, int32_t wtype, const float* x, int64_t n,
     if (precision == Precision::kFast && qact_for(wtype) != QAct::kNone) {
         qmatmul_parts(&part, &rb, 1, x, n, k);
         return;
+    }
+    if (precision == Precision::kFast && wtype == SL4J_TYPE_BF16 && n > kDecodeN &&
+        g_qgemm_tiled.load(std::memory_order_relaxed)) {
+        if (const AmxBf16Gemm* g = amx_bf16()) {
+            note_ran(kOpGemm, wtype, "amx");
+            bf16_matmul_amx(*g, out, w, rb, x, n, k, m);
+            return;
+        }
     }
     if (n <= kDecodeN) {
         note_ran(kOpGemv, wtype, simd_name(simd()));
@@ -323,7 +353,7 @@ void matmul_parts(const MatmulPart* parts, int n_parts, const float* x, int64_t 
     if (n_quant > 0) qmatmul_parts(quant, rb_quant, n_quant, x, n, k);
     if (n_rest == 0) return;
     if (n > kDecodeN) {  // compute-bound: the GEMM keeps every thread busy on each part alone
-        for (int p = 0; p < n_rest; ++p) matmul(rest[p].out, rest[p].w, rest[p].wtype, x, n, k, rest[p].m);
+        for (int p = 0; p < n_rest; ++p) matmul(rest[p].out, rest[p].w, rest[p].wtype, x, n, k, rest[p].m, precision);
         return;
     }
     for (int p = 0; p < n_rest; ++p) note_ran(kOpGemv, rest[p].wtype, simd_name(simd()));

@@ -6,6 +6,8 @@
 //   quantised to 8 bits once per call (cpu/qdot.h) and the products are integer dot
 //   products; other types run as kExact. Error: per block of activations, at most
 //   half a quantisation step (max|x|/254) times the sum of |w| over the block.
+//   Prefill on a CPU with AMX (cpu/amx.h): Q4_0 / Q8_0 on int8 tiles, bit-identical to the
+//   other tiled levels; BF16 weights on BF16 tiles, the activations rounded to BF16.
 #pragma once
 #include <cstdint>
 #include <string>

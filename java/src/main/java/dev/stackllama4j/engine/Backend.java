@@ -59,6 +59,16 @@ public final class Backend implements AutoCloseable {
         return Native.str(sl4j.sl4j_kernels_ran());
     }
 
+    /**
+     * Whether the fast precision's prefill may run on AMX tiles (kernels named {@code .../amx}), and
+     * why not: {@code "amx: int8, bf16 (self-test passed)"}, {@code "amx: unavailable (no
+     * AMX-TILE)"}, {@code "amx: refused by kernel (errno …)"}, {@code "amx: off (SL4J_AMX=0)"}.
+     */
+    public static String amxStatus() {
+        Native.load();
+        return Native.str(sl4j.sl4j_amx_status());
+    }
+
     /** Build and CPU summary: SIMD level, threads, usable CUDA devices (or why there are none). */
     public static String systemInfo() {
         Native.prepareCuda();

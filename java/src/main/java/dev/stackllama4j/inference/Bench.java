@@ -57,6 +57,7 @@ public final class Bench {
         dev.stackllama4j.engine.Backend.kernelsRan();
         r.put("prefill_tok_s", best(c.repeats(), () -> prefill(model, c.promptTokens(), vocab)));
         r.put("prefill_kernels", dev.stackllama4j.engine.Backend.kernelsRan());
+        r.put("amx", dev.stackllama4j.engine.Backend.amxStatus());
         long bytes = weightBytesPerToken(model);
         DecodeVsFloor d = decodeVsFloor(model, Math.max(5, c.repeats()), c.genTokens(), ctx, vocab, bytes);
         r.put("decode_tok_s", round(d.bestTokS()));

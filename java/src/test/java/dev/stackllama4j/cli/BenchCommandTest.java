@@ -42,6 +42,12 @@ class BenchCommandTest {
         assertEquals(2, j.get("train_batch").asInt());
         assertEquals(16, j.get("train_seq").asInt());
         assertEquals(Bench.trainFlopsPerToken(tiny(), 16, LoraConfig.defaults()), j.get("train_flops_per_token").asDouble(), 1.0);
+        // the AMX decision is reported, and no kernel is named amx where it says AMX is not in use
+        String amx = j.get("amx").asText();
+        assertTrue(amx.startsWith("amx: "), amx);
+        assertEquals(amx, dev.stackllama4j.engine.Backend.amxStatus());
+        if (amx.startsWith("amx: unavailable") || amx.startsWith("amx: refused") || amx.startsWith("amx: off"))
+            assertTrue(!j.get("prefill_kernels").asText().contains("/amx"), j.get("prefill_kernels").asText());
     }
 
     @Test

@@ -13,11 +13,15 @@
 #include <string>
 #include <vector>
 
+#include <stdexcept>
+#include <unistd.h>
+
 #include "../bench/random_weights.h"
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/types.h"
 #include "cpu/amx.h"
+#include "cpu/isolated.h"
 #include "cpu/matmul.h"
 #include "cpu/qdot.h"
 #include "quant/blocks.h"
@@ -477,4 +481,42 @@ TEST(amx_fast_prefill_dispatch_on_the_emulation) {
     CHECK_EQ(bad, 0);
     CHECK(differs_from_exact);
     CHECK(bf_single == got[3]);
+}
+
+// The AMX self-test's isolation (cpu/isolated.h): a check that faults, throws, hangs or reports a
+// difference in its child leaves this process running and comes back as a message.
+namespace {
+std::string isolated_pass(void*) { return ""; }
+std::string isolated_differs(void* arg) { return std::string("differs at ") + static_cast<const char*>(arg); }
+std::string isolated_ill(void*) { __builtin_trap(); }
+std::string isolated_segv(void* arg) {
+    volatile int* p = static_cast<volatile int*>(arg);
+    return std::to_string(*p);
+}
+std::string isolated_throws(void*) { throw std::runtime_error("tile config rejected"); }
+std::string isolated_exits(void*) { _exit(3); }
+std::string isolated_hangs(void*) {
+    for (;;) pause();
+}
+std::string isolated_writes(void* arg) {
+    *static_cast<int*>(arg) = 42;  // the child's copy: the parent's stays as it was
+    return "";
+}
+}  // namespace
+
+TEST(amx_self_test_runs_isolated_and_survives_faults) {
+    using sl4j::cpu::run_isolated;
+    CHECK(run_isolated(isolated_pass, nullptr, 5000) == std::string());
+    char where[] = "output 7";
+    CHECK(run_isolated(isolated_differs, where, 5000) == std::string("differs at output 7"));
+    const std::string ill = run_isolated(isolated_ill, nullptr, 5000);
+    CHECK(ill.find("signal 4") != std::string::npos || ill.find("signal 5") != std::string::npos);
+    const std::string segv = run_isolated(isolated_segv, nullptr, 5000);
+    CHECK(segv.find("signal 11") != std::string::npos);
+    CHECK(run_isolated(isolated_throws, nullptr, 5000) == std::string("threw: tile config rejected"));
+    CHECK(run_isolated(isolated_exits, nullptr, 5000).find("exited with status 3 and no result") != std::string::npos);
+    CHECK(run_isolated(isolated_hangs, nullptr, 100).find("still running after 100 ms, killed") != std::string::npos);
+    int value = 1;
+    CHECK(run_isolated(isolated_writes, &value, 5000) == std::string());
+    CHECK_EQ(value, 1);
 }

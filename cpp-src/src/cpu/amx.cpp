@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/types.h"
+#include "cpu/isolated.h"
 #include "cpu/simd.h"
 #include "quant/fp16.h"
 #include "quant/quant.h"
@@ -137,13 +138,16 @@ std::string self_test_bf16(const AmxBf16Gemm& hw, const AmxBf16Gemm& emu) {
     return "";
 }
 
+std::string self_test_in_child(void* int8) {
+    if (*static_cast<const bool*>(int8)) return self_test_int8(*amx_qgemm_hw(), amx_qgemm_emulated());
+    return self_test_bf16(*amx_bf16_hw(), amx_bf16_emulated());
+}
+
+// In a child process (cpu/isolated.h): these instructions run for the first time here, and a fault
+// (a wrong tile configuration is a #GP, a missing permission a #UD) must end the child, not the JVM.
 std::string self_test_hw(bool int8) {
-    try {
-        if (int8) return self_test_int8(*amx_qgemm_hw(), amx_qgemm_emulated());
-        return self_test_bf16(*amx_bf16_hw(), amx_bf16_emulated());
-    } catch (const std::exception& e) {
-        return e.what();
-    }
+    bool arg = int8;
+    return run_isolated(self_test_in_child, &arg, 20000);
 }
 
 }  // namespace

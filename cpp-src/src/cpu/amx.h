@@ -139,6 +139,7 @@ struct AmxHooks {
     // 0 when granted, else the errno.
     int (*request_permission)();
     // Hardware against emulation (int8: true; bf16: false): "" when they agree, else what differed.
+    // (the default runs both in a child process, cpu/isolated.h: a fault there turns AMX off).
     std::string (*self_test)(bool int8);
 };
 AmxHooks amx_default_hooks();

@@ -219,6 +219,42 @@ int qrows_mode(int rounds) {
         }
         std::printf("\n");
     }
+    // What the kernels computed, bit for bit (FNV-1a over the outputs of `rows` and `dot`), per level: a change
+    // of kernel that keeps these equal kept every result.
+    std::printf("output hashes (FNV-1a of the outputs of rows over 2048 weight rows and of dot over 4 activation rows), per level and type:\n");
+    for (const cpu::QKernelTable* t : {&cpu::qkernels_scalar(), &cpu::qkernels_avx2(), &cpu::qkernels_avxvnni(),
+                                       &cpu::qkernels_avx512vnni()}) {
+        if (!cpu::qkernels_supported(*t)) continue;
+        std::printf("  %-10s", t->name);
+        for (int32_t type : types) {
+            uint64_t h = 1469598103934665603ull;
+            const cpu::QAct a = cpu::qact_for(type);
+            std::vector<char> xq((size_t)cpu::qact_row_bytes(a, k));
+            cpu::quantize_act_row(a, x.data(), xq.data(), k);
+            const int64_t rb = type_row_bytes(type, k), m = 2048;
+            const auto w = make_weights(type, k, m);
+            std::vector<float> out((size_t)m);
+            for (int64_t i = 0; i < m; i += cpu::kQdotMaxX)
+                t->rows(type, w.data() + i * rb, rb, cpu::kQdotMaxX, xq.data(), k, out.data() + i);
+            // and `dot`: 4 activation rows against each of the first 64 weight rows
+            const auto x4 = noise(4 * k, 5);
+            std::vector<char> xq4((size_t)(4 * cpu::qact_row_bytes(a, k)));
+            for (int i = 0; i < 4; ++i)
+                cpu::quantize_act_row(a, x4.data() + i * k, xq4.data() + i * cpu::qact_row_bytes(a, k), k);
+            for (int64_t r = 0; r < 64; ++r) {
+                float o4[4];
+                t->dot(type, w.data() + r * rb, xq4.data(), cpu::qact_row_bytes(a, k), 4, k, o4, 1);
+                out.insert(out.end(), o4, o4 + 4);
+            }
+            for (float f : out) {
+                uint32_t u;
+                std::memcpy(&u, &f, 4);
+                h = (h ^ u) * 1099511628211ull;
+            }
+            std::printf(" %s %016llx", type_traits(type)->name, (unsigned long long)h);
+        }
+        std::printf("\n");
+    }
     return sink == 12345.f;
 }
 

@@ -9,6 +9,7 @@
 // Every figure is the best of several repetitions: the machine is shared.
 // Built by CMake as matmul_bench; run: cmake-build/matmul_bench [--quick] [--fast] | --cpu-time
 // | --prefill-ab [THREADS [ROUNDS]] | --prefill-model FILE [THREADS [RUNS]] | --prefill-cpu [ROUNDS]
+// | --qrows [ROUNDS]
 // (--fast: Precision::kFast, the integer path for the quantised types; kernels listed at the end).
 // --prefill-ab times prefill of the 110M shape's attention product (n = 128, k = 768, m = 2048)
 // in G multiply-adds/s on THREADS threads: the exact F32 GEMM, and per quantised type its exact
@@ -18,6 +19,10 @@
 // session: median and best tok/s by the wall clock and per CPU-second of the process
 // (CLOCK_PROCESS_CPUTIME_ID: on one thread, load from other processes does not inflate it), and
 // a checksum of the last logits (equal checksums: the same numbers).
+// --qrows [ROUNDS] times the fast precision's decode kernel alone (QKernelTable::rows, four weight
+// rows per call against one quantised activation row, k = 768 as in the 110M shape) on one thread in
+// CPU seconds: ns per weight row and G multiply-adds per CPU-second, from L2 (2048 rows of the 4-bit
+// types: the 110M attention product) and from memory (~64 MiB), per type, alternated ROUNDS times.
 // --cpu-time instead measures one thread in CPU seconds (CLOCK_THREAD_CPUTIME_ID), which other
 // processes' load does not inflate: the decode kernel (n = 1) on weights out of cache and in L2,
 // beside the stream-sum read of 256 MiB on the same thread, in GB per CPU-second.
@@ -39,6 +44,7 @@
 #include "core/types.h"
 #include "cpu/kernels.h"
 #include "cpu/matmul.h"
+#include "cpu/qdot.h"
 #include "cpu/simd.h"
 #include "cpu/threadpool.h"
 #include "quant/quant.h"
@@ -226,6 +232,80 @@ int prefill_cpu_mode(int rounds) {
     return sink == 12345.f;
 }
 
+// The decode kernel alone: see --qrows in the header comment.
+int qrows_mode(int rounds) {
+    const cpu::QKernelTable& qk = cpu::qkernels();
+    const int64_t k = 768;
+    const auto x = noise(k, 4);
+    const int32_t types[] = {SL4J_TYPE_Q8_0, SL4J_TYPE_Q4_0, SL4J_TYPE_Q4_K, SL4J_TYPE_Q5_K, SL4J_TYPE_Q6_K};
+    std::printf("qrows: kernel %s, one thread, k=%lld, 4 rows per call; ns per row (G multiply-adds per CPU-second), "
+                "least of 7 per figure, %d alternated rounds\n", qk.name, (long long)k, rounds);
+    volatile float sink = 0;
+    for (int r = 0; r < rounds; ++r) {
+        std::printf("round %d:", r + 1);
+        for (int32_t type : types) {
+            const cpu::QAct a = cpu::qact_for(type);
+            std::vector<char> xq((size_t)cpu::qact_row_bytes(a, k));
+            cpu::quantize_act_row(a, x.data(), xq.data(), k);
+            const int64_t rb = type_row_bytes(type, k);
+            for (int cached = 1; cached >= 0; --cached) {
+                const int64_t m = cached ? 2048 : ((64ll << 20) / rb) / 4 * 4;
+                const int calls = cached ? 20 : 1;
+                const auto w = make_weights(type, k, m);
+                std::vector<float> out((size_t)m);
+                const double t = best_time(7, [&] {
+                    for (int c = 0; c < calls; ++c)
+                        for (int64_t i = 0; i < m; i += cpu::kQdotMaxX)
+                            qk.rows(type, w.data() + i * rb, rb, cpu::kQdotMaxX, xq.data(), k, out.data() + i);
+                    sink = sink + out[0];
+                }, thread_cpu_seconds);
+                const double per = t / double(calls * m);
+                std::printf(" %s %s %.1f (%.1f)", type_traits(type)->name, cached ? "L2" : "mem", per * 1e9,
+                            double(k) / per / 1e9);
+            }
+            std::fflush(stdout);
+        }
+        std::printf("\n");
+    }
+    // What the kernels computed, bit for bit (FNV-1a over the outputs of `rows` and `dot`), per level: a change
+    // of kernel that keeps these equal kept every result.
+    std::printf("output hashes (FNV-1a of the outputs of rows over 2048 weight rows and of dot over 4 activation rows), per level and type:\n");
+    for (const cpu::QKernelTable* t : {&cpu::qkernels_scalar(), &cpu::qkernels_avx2(), &cpu::qkernels_avxvnni(),
+                                       &cpu::qkernels_avx512vnni()}) {
+        if (!cpu::qkernels_supported(*t)) continue;
+        std::printf("  %-10s", t->name);
+        for (int32_t type : types) {
+            uint64_t h = 1469598103934665603ull;
+            const cpu::QAct a = cpu::qact_for(type);
+            std::vector<char> xq((size_t)cpu::qact_row_bytes(a, k));
+            cpu::quantize_act_row(a, x.data(), xq.data(), k);
+            const int64_t rb = type_row_bytes(type, k), m = 2048;
+            const auto w = make_weights(type, k, m);
+            std::vector<float> out((size_t)m);
+            for (int64_t i = 0; i < m; i += cpu::kQdotMaxX)
+                t->rows(type, w.data() + i * rb, rb, cpu::kQdotMaxX, xq.data(), k, out.data() + i);
+            // and `dot`: 4 activation rows against each of the first 64 weight rows
+            const auto x4 = noise(4 * k, 5);
+            std::vector<char> xq4((size_t)(4 * cpu::qact_row_bytes(a, k)));
+            for (int i = 0; i < 4; ++i)
+                cpu::quantize_act_row(a, x4.data() + i * k, xq4.data() + i * cpu::qact_row_bytes(a, k), k);
+            for (int64_t r = 0; r < 64; ++r) {
+                float o4[4];
+                t->dot(type, w.data() + r * rb, xq4.data(), cpu::qact_row_bytes(a, k), 4, k, o4, 1);
+                out.insert(out.end(), o4, o4 + 4);
+            }
+            for (float f : out) {
+                uint32_t u;
+                std::memcpy(&u, &f, 4);
+                h = (h ^ u) * 1099511628211ull;
+            }
+            std::printf(" %s %016llx", type_traits(type)->name, (unsigned long long)h);
+        }
+        std::printf("\n");
+    }
+    return sink == 12345.f;
+}
+
 // Prefill n = 128, k = 768, m = 2048: exact F32 beside each quantised type's exact, fast per-row
 // and fast tiled products, alternated `rounds` times (each figure the best of 5 calls).
 int prefill_ab_mode(int nthreads, int rounds) {
@@ -331,6 +411,7 @@ int main(int argc, char** argv) {
                                   argc > 4 ? std::max(1, std::atoi(argv[4])) : 10);
     if (argc > 1 && std::strcmp(argv[1], "--cpu-time") == 0) return cpu_time_mode();
     if (argc > 1 && std::strcmp(argv[1], "--prefill-cpu") == 0) return prefill_cpu_mode(argc > 2 ? std::atoi(argv[2]) : 3);
+    if (argc > 1 && std::strcmp(argv[1], "--qrows") == 0) return qrows_mode(argc > 2 ? std::atoi(argv[2]) : 3);
     if (argc > 1 && std::strcmp(argv[1], "--prefill-ab") == 0)
         return prefill_ab_mode(argc > 2 ? std::atoi(argv[2]) : 1, argc > 3 ? std::atoi(argv[3]) : 3);
     bool quick = false;
@@ -340,8 +421,8 @@ int main(int argc, char** argv) {
         else if (std::strcmp(argv[a], "--fast") == 0) prec = cpu::Precision::kFast;
         else {
             std::fprintf(stderr, "usage: matmul_bench [--quick] [--fast] | --cpu-time | --prefill-ab [THREADS [ROUNDS]] | "
-                                 "--prefill-model FILE [THREADS [RUNS]] | --prefill-cpu [ROUNDS]  (--fast: the integer path for "
-                                 "quantised types)\n");
+                                 "--prefill-model FILE [THREADS [RUNS]] | --prefill-cpu [ROUNDS] | --qrows [ROUNDS]  (--fast: the "
+                                 "integer path for quantised types)\n");
             return 2;
         }
     }

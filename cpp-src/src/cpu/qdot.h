@@ -49,8 +49,8 @@ struct QKernelTable {
                 int64_t ldo);
     // Decode: out[r] = sum_j W_r[j] * X[j] for r < nrows (1..kQdotMaxX), W_r at w + r * wstride, X
     // one quantised activation row; each out[r] is bit-identical to `dot` of row r with nx = 1.
-    // Q4_0 runs the rows' accumulator chains interleaved, so one activation row does not wait on
-    // one chain's latency; the other types run the rows one after another.
+    // Q4_0 and the K-quants run the rows' accumulator chains interleaved, so one activation row does
+    // not wait on one chain's latency; Q8_0 runs the rows one after another.
     void (*rows)(int32_t wtype, const void* w, int64_t wstride, int nrows, const void* xq, int64_t k, float* out);
     const QGemm* gemm;  // nullptr: prefill runs `dot` over tiles of kQdotMaxX activation rows
     // quantize_act_row at this level, bit for bit.

@@ -1,5 +1,7 @@
 // Integer dot products, AVX2: vpmaddubsw (u8 x s8 pairs to s16) then vpmaddwd (pairs to s32, by one or by the scale).
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 #include "core/error.h"
 #include "cpu/qdot.h"
@@ -13,11 +15,7 @@
 
 namespace {
 inline __m256i dot_u8s8(__m256i u, __m256i s) { return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)); }
-// Scales as 16-bit lanes: lanes 0..7 feed 32-bit lanes 0..3.
-inline __m256i scales2(int a, int b) {
-    return _mm256_set_m128i(_mm_set1_epi16((int16_t)b), _mm_set1_epi16((int16_t)a));
-}
-inline __m256i dot_u8s8_scaled(__m256i u, __m256i s, __m256i sc) { return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), sc); }
+inline __m256i madd16_acc(__m256i acc, __m256i a, __m256i b) { return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b)); }
 }  // namespace
 
 #define QNS qdot_avx2_impl

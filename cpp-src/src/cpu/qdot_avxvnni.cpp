@@ -1,5 +1,8 @@
-// Integer dot products, AVX-VNNI: vpdpbusd (VEX) sums 4 u8 x s8 products per 32-bit lane without saturation.
+// Integer dot products, AVX-VNNI: vpdpbusd (VEX) sums 4 u8 x s8 products per 32-bit lane without saturation;
+// the K-quants' scaled sums: vpmaddubsw, then vpdpwssd (pairs of 16-bit products times the scale, accumulated).
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 #include "core/error.h"
 #include "cpu/qdot.h"
@@ -13,8 +16,7 @@
 
 namespace {
 inline __m256i dot_u8s8(__m256i u, __m256i s) { return _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), u, s); }
-inline __m256i scales2(int a, int b) { return _mm256_set_m128i(_mm_set1_epi32(b), _mm_set1_epi32(a)); }
-inline __m256i dot_u8s8_scaled(__m256i u, __m256i s, __m256i sc) { return _mm256_mullo_epi32(dot_u8s8(u, s), sc); }
+inline __m256i madd16_acc(__m256i acc, __m256i a, __m256i b) { return _mm256_dpwssd_avx_epi32(acc, a, b); }
 }  // namespace
 
 #define QNS qdot_avxvnni_impl

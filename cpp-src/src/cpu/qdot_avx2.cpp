@@ -24,7 +24,7 @@ inline __m256i dot_u8s8_scaled(__m256i u, __m256i s, __m256i sc) { return _mm256
 
 namespace sl4j::cpu {
 const QKernelTable& qkernels_avx2() {
-    static const QKernelTable t{"avx2", qdot_avx2_impl::dot, qdot_avx2_impl::rows, &qgemm_avx2()};
+    static const QKernelTable t{"avx2", qdot_avx2_impl::dot, qdot_avx2_impl::rows, &qgemm_avx2(), &qpacked_avx2()};
     return t;
 }
 }  // namespace sl4j::cpu

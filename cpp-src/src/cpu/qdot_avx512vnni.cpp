@@ -21,7 +21,7 @@ inline __m256i dot_u8s8_scaled(__m256i u, __m256i s, __m256i sc) { return _mm256
 
 namespace sl4j::cpu {
 const QKernelTable& qkernels_avx512vnni() {
-    static const QKernelTable t{"avx512vnni", qdot_avx512vnni_impl::dot, qdot_avx512vnni_impl::rows, &qgemm_avx512vnni()};
+    static const QKernelTable t{"avx512vnni", qdot_avx512vnni_impl::dot, qdot_avx512vnni_impl::rows, &qgemm_avx512vnni(), &qpacked_avx512vnni()};
     return t;
 }
 }  // namespace sl4j::cpu

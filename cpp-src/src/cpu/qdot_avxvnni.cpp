@@ -21,7 +21,7 @@ inline __m256i dot_u8s8_scaled(__m256i u, __m256i s, __m256i sc) { return _mm256
 
 namespace sl4j::cpu {
 const QKernelTable& qkernels_avxvnni() {
-    static const QKernelTable t{"avxvnni", qdot_avxvnni_impl::dot, qdot_avxvnni_impl::rows, &qgemm_avxvnni()};
+    static const QKernelTable t{"avxvnni", qdot_avxvnni_impl::dot, qdot_avxvnni_impl::rows, &qgemm_avxvnni(), &qpacked_avxvnni()};
     return t;
 }
 }  // namespace sl4j::cpu

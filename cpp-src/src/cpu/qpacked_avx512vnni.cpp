@@ -17,7 +17,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 namespace {
-constexpr int kL = 16, kNA = 8;
+constexpr int kL = 16, kNV = 2, kNA = 4;  // 32 zmm: a tile of 2 x 16 weight rows x 4 activation rows
 using VI = __m512i;
 using VF = __m512;
 inline VI vi_load(const void* p) { return _mm512_loadu_si512(p); }

@@ -137,9 +137,7 @@ void LlamaModel::prepare_fast() const {
             if (!cpu::repack_supported(W.type)) return;
             const int64_t bytes = cpu::repack_bytes(W.type, W.out, W.in);
             void* p = std::aligned_alloc(64, (size_t)((bytes + 63) / 64 * 64));
-            if (p == nullptr)
-                SL4J_FAIL(SL4J_ERR_OUT_OF_MEMORY, "%s: cannot allocate %lld bytes to repack a weight matrix",
-                          file_->path().c_str(), (long long)bytes);
+            if (p == nullptr) return;  // no memory for the copy: this matrix stays on the stored rows (same results)
             packed_.emplace_back(p);
             cpu::repack(W.type, W.data, W.out, W.in, p);
             W.packed = p;

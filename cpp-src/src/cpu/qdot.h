@@ -81,7 +81,8 @@ const QKernelTable& qkernels_avx512vnni();  // only on a CPU with AVX-512 F/BW/V
 const QGemm& qgemm_avx2();
 const QGemm& qgemm_avxvnni();
 const QGemm& qgemm_avx512vnni();
-// Their kernels on repacked weights (cpu/qpacked_<level>.cpp).
+// Their kernels on repacked weights (cpu/qpacked_impl.inc, compiled in cpu/qgemm_<level>.cpp;
+// the scalar reference in cpu/qdot_scalar.cpp).
 const QPacked& qpacked_scalar();
 const QPacked& qpacked_avx2();
 const QPacked& qpacked_avxvnni();

@@ -514,6 +514,22 @@ TEST(repack_round_trips_every_row_and_pads_with_zero_rows) {
             }
         }
     EXPECT_THROWS(cpu::repack_group_bytes(SL4J_TYPE_Q8_0, 64));
+    // the source rows are reported consumed in order, each once, all of them, in stretches of a
+    // few MiB (a model releases their pages as it goes): 40000 rows of 768 are ~17 MiB
+    const int64_t m = 40000, k = 768;
+    const auto w = bench::random_weight_bytes(SL4J_TYPE_Q4_0, m, k, 0.5f, 7, true);
+    std::vector<uint8_t> p((size_t)cpu::repack_bytes(SL4J_TYPE_Q4_0, m, k));
+    int64_t next = 0, calls = 0;
+    cpu::repack(SL4J_TYPE_Q4_0, w.data(), m, k, p.data(), [&](int64_t r0, int64_t r1) {
+        CHECK_EQ(r0, next);
+        CHECK(r1 > r0);
+        next = r1, ++calls;
+    });
+    CHECK_EQ(next, m);
+    CHECK(calls >= 4);
+    std::vector<uint8_t> row((size_t)type_row_bytes(SL4J_TYPE_Q4_0, k));
+    cpu::repack_unpack_row(SL4J_TYPE_Q4_0, p.data(), k, m - 1, row.data());
+    CHECK(std::memcmp(row.data(), w.data() + (m - 1) * (int64_t)row.size(), row.size()) == 0);
 }
 
 // Decode on repacked weights gives, bit for bit, what the level's `dot` gives on the stored rows,

@@ -50,11 +50,18 @@ void repack_groups_write(int32_t wtype, const void* src, int64_t m, int64_t k, v
     }
 }
 
-void repack(int32_t wtype, const void* src, int64_t m, int64_t k, void* dst) {
+void repack(int32_t wtype, const void* src, int64_t m, int64_t k, void* dst,
+            const std::function<void(int64_t, int64_t)>& consumed) {
     check_type("repack", wtype, k);
-    const int64_t groups = repack_groups(m);
-    parallel_for(groups, std::max<int64_t>(1, 65536 / std::max<int64_t>(1, repack_group_bytes(wtype, k))),
-                 [&](int64_t g0, int64_t g1) { repack_groups_write(wtype, src, m, k, dst, g0, g1); });
+    const int64_t groups = repack_groups(m), gb = std::max<int64_t>(1, repack_group_bytes(wtype, k));
+    const int64_t stretch = std::max<int64_t>(1, (4 << 20) / gb);  // groups per ~4 MiB
+    for (int64_t s0 = 0; s0 < groups; s0 += stretch) {
+        const int64_t s1 = std::min(groups, s0 + stretch);
+        parallel_for(s1 - s0, std::max<int64_t>(1, 65536 / gb), [&](int64_t g0, int64_t g1) {
+            repack_groups_write(wtype, src, m, k, dst, s0 + g0, s0 + g1);
+        });
+        if (consumed) consumed(s0 * kRepackRows, std::min(m, s1 * kRepackRows));
+    }
 }
 
 void repack_unpack_row(int32_t wtype, const void* packed, int64_t k, int64_t r, void* dst) {

@@ -23,6 +23,7 @@
 // functions of repack.cpp, and kernels in each level's QPacked.
 #pragma once
 #include <cstdint>
+#include <functional>
 
 namespace sl4j::cpu {
 
@@ -40,8 +41,11 @@ inline int64_t repack_bytes(int32_t wtype, int64_t m, int64_t k) { return repack
 // Writes groups [g0, g1) of the m rows at src (rows contiguous, k elements each in wtype) to dst
 // (repack_bytes(wtype, m, k) bytes; group g at dst + g * repack_group_bytes). Rows past m are zero.
 void repack_groups_write(int32_t wtype, const void* src, int64_t m, int64_t k, void* dst, int64_t g0, int64_t g1);
-// All groups, on the thread pool.
-void repack(int32_t wtype, const void* src, int64_t m, int64_t k, void* dst);
+// All groups, on the thread pool, a few MiB of rows at a time; after each such stretch,
+// consumed(r0, r1) (when given) says that rows [r0, r1) of src will not be read again (a caller
+// releases their pages, so that source and copy are not both resident).
+void repack(int32_t wtype, const void* src, int64_t m, int64_t k, void* dst,
+            const std::function<void(int64_t, int64_t)>& consumed = nullptr);
 // Row r of the repacked matrix back in the stored layout (type_row_bytes(wtype, k) bytes at dst).
 void repack_unpack_row(int32_t wtype, const void* packed, int64_t k, int64_t r, void* dst);
 

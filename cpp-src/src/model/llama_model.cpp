@@ -139,10 +139,15 @@ void LlamaModel::prepare_fast() const {
             void* p = std::aligned_alloc(64, (size_t)((bytes + 63) / 64 * 64));
             if (p == nullptr) return;  // no memory for the copy: this matrix stays on the stored rows (same results)
             packed_.emplace_back(p);
-            cpu::repack(W.type, W.data, W.out, W.in, p);
+            const int64_t rb = type_row_bytes(W.type, W.in);
+            const uint8_t* src = static_cast<const uint8_t*>(W.data);
+            // the original's pages go as the copy is made (all of rows [0, r1): no page that
+            // straddles two stretches is left), so at most a few MiB of both are resident at once
+            cpu::repack(W.type, W.data, W.out, W.in, p, [&](int64_t, int64_t r1) {
+                if (!keep_original) file_->release(src, (uint64_t)(r1 * rb));
+            });
             W.packed = p;
             packed_bytes_ += bytes;
-            if (!keep_original) file_->release(W.data, (uint64_t)(type_row_bytes(W.type, W.in) * W.out));
         };
         for (LayerWeights& L : w.layers)
             for (Weight* W : {&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down}) repack(*W, false);

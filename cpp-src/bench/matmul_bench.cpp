@@ -9,7 +9,7 @@
 // Every figure is the best of several repetitions: the machine is shared.
 // Built by CMake as matmul_bench; run: cmake-build/matmul_bench [--quick] [--fast] | --cpu-time
 // | --prefill-ab [THREADS [ROUNDS]] | --prefill-model FILE [THREADS [RUNS]] | --prefill-cpu [ROUNDS]
-// | --qrows [ROUNDS]
+// | --qrows [ROUNDS] | --repack-ab [THREADS [ROUNDS]]
 // (--fast: Precision::kFast, the integer path for the quantised types; kernels listed at the end).
 // --prefill-ab times prefill of the 110M shape's attention product (n = 128, k = 768, m = 2048)
 // in G multiply-adds/s on THREADS threads: the exact F32 GEMM, and per quantised type its exact
@@ -23,6 +23,10 @@
 // rows per call against one quantised activation row, k = 768 as in the 110M shape) on one thread in
 // CPU seconds: ns per weight row and G multiply-adds per CPU-second, from L2 (2048 rows of the 4-bit
 // types: the 110M attention product) and from memory (~64 MiB), per type, alternated ROUNDS times.
+// --repack-ab [THREADS [ROUNDS]] times, per type with a repacked layout (cpu/repack.h), the fast
+// precision on the stored rows against the same product on the repacked rows, alternated: prefill
+// (n = 128, k = 768, m = 2048, G multiply-adds/s) and decode at n = 1 (k = 768, m = 2048: the
+// weights stay in L2; and k = 4096, m = 16384 from memory: GB/s of weight bytes).
 // --cpu-time instead measures one thread in CPU seconds (CLOCK_THREAD_CPUTIME_ID), which other
 // processes' load does not inflate: the decode kernel (n = 1) on weights out of cache and in L2,
 // beside the stream-sum read of 256 MiB on the same thread, in GB per CPU-second.
@@ -45,6 +49,7 @@
 #include "cpu/kernels.h"
 #include "cpu/matmul.h"
 #include "cpu/qdot.h"
+#include "cpu/repack.h"
 #include "cpu/simd.h"
 #include "cpu/threadpool.h"
 #include "quant/quant.h"
@@ -403,12 +408,51 @@ int prefill_model_mode(const char* path, int nthreads, int runs) {
     return 0;
 }
 
+// The fast precision on stored against repacked rows, alternated (see --repack-ab above).
+int repack_ab_mode(int nthreads, int rounds) {
+    cpu::set_threads(nthreads);
+    struct Shape {
+        const char* what;
+        int64_t n, k, m;
+    };
+    const Shape shapes[] = {{"prefill", 128, 768, 2048}, {"decode L2", 1, 768, 2048}, {"decode mem", 1, 4096, 16384}};
+    std::printf("fast precision, stored vs repacked rows, threads=%d, simd=%s, best of 7 per figure, %d alternated "
+                "rounds (shared machine: compare within a round)\n",
+                cpu::threads(), cpu::simd_level(), rounds);
+    for (int32_t type : {SL4J_TYPE_Q4_0}) {
+        for (const Shape& s : shapes) {
+            const auto w = make_weights(type, s.k, s.m);
+            std::vector<uint8_t> p((size_t)cpu::repack_bytes(type, s.m, s.k));
+            cpu::repack(type, w.data(), s.m, s.k, p.data());
+            const auto x = noise(s.n * s.k, 3);
+            std::vector<float> out((size_t)(s.n * s.m));
+            auto rate = [&](const void* packed) {
+                const cpu::MatmulPart part{out.data(), w.data(), type, s.m, packed};
+                const double t = best_time(7, [&] { cpu::matmul_parts(&part, 1, x.data(), s.n, s.k, cpu::Precision::kFast); });
+                return s.n > 1 ? double(s.n * s.k * s.m) / t / 1e9 : double(w.size()) / t / 1e9;
+            };
+            for (int r = 0; r < rounds; ++r) {
+                const double a = rate(nullptr), b = rate(p.data());
+                std::printf("  %-5s %-10s n=%-3lld k=%-4lld m=%-5lld round %d: stored %7.1f | repacked %7.1f %s | "
+                            "repacked / stored %.2f\n",
+                            type_traits(type)->name, s.what, (long long)s.n, (long long)s.k, (long long)s.m, r + 1, a, b,
+                            s.n > 1 ? "G madds/s" : "GB/s", b / a);
+                std::fflush(stdout);
+            }
+        }
+    }
+    std::printf("kernels: %s\n", cpu::kernels_ran_take().c_str());
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     if (argc > 2 && std::strcmp(argv[1], "--prefill-model") == 0)
         return prefill_model_mode(argv[2], argc > 3 ? std::atoi(argv[3]) : 1,
                                   argc > 4 ? std::max(1, std::atoi(argv[4])) : 10);
+    if (argc > 1 && std::strcmp(argv[1], "--repack-ab") == 0)
+        return repack_ab_mode(argc > 2 ? std::atoi(argv[2]) : 1, argc > 3 ? std::atoi(argv[3]) : 3);
     if (argc > 1 && std::strcmp(argv[1], "--cpu-time") == 0) return cpu_time_mode();
     if (argc > 1 && std::strcmp(argv[1], "--prefill-cpu") == 0) return prefill_cpu_mode(argc > 2 ? std::atoi(argv[2]) : 3);
     if (argc > 1 && std::strcmp(argv[1], "--qrows") == 0) return qrows_mode(argc > 2 ? std::atoi(argv[2]) : 3);
@@ -421,8 +465,8 @@ int main(int argc, char** argv) {
         else if (std::strcmp(argv[a], "--fast") == 0) prec = cpu::Precision::kFast;
         else {
             std::fprintf(stderr, "usage: matmul_bench [--quick] [--fast] | --cpu-time | --prefill-ab [THREADS [ROUNDS]] | "
-                                 "--prefill-model FILE [THREADS [RUNS]] | --prefill-cpu [ROUNDS] | --qrows [ROUNDS]  (--fast: the "
-                                 "integer path for quantised types)\n");
+                                 "--prefill-model FILE [THREADS [RUNS]] | --prefill-cpu [ROUNDS] | --qrows [ROUNDS] | "
+                                 "--repack-ab [THREADS [ROUNDS]]  (--fast: the integer path for quantised types)\n");
             return 2;
         }
     }

@@ -687,7 +687,11 @@ enum sl4j_plan_mode {
 
 struct sl4j_memory_plan_params {
     int32_t mode;           /* enum sl4j_plan_mode. Default SL4J_PLAN_GENERATE.                      */
-    int64_t weight_bytes;   /* bytes of the model file: mmapped, resident once every layer has run. */
+    int64_t weight_bytes;   /* bytes of the model file: mmapped, resident once every layer has run.
+                               A `fast` session on the CPU holds the Q4_0 matrices repacked in memory
+                               the model owns instead of their mapped pages (the same bytes, plus at
+                               most 15 zero rows per matrix); exact products on the same model read
+                               the mapped original back, and then both are resident.               */
     int64_t extra_bytes;    /* other resident bytes: a second model (PPO's reward trunk) and its
                                adapter. Default 0.                                                   */
     int64_t runtime_bytes;  /* the process before it loads anything (a JVM's heap and code).

@@ -1,11 +1,16 @@
 // Model-level checks of the forward pass that need no Java: greedy decoding of the real
 // stories260K model against the reference implementation's ids, and KV-cache consistency.
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "../bench/random_weights.h"
+#include "core/types.h"
+#include "cpu/repack.h"
 #include "model/llama_model.h"
 #include "model/session.h"
 #include "testing.h"
@@ -104,4 +109,54 @@ TEST(decode_rejects_bad_tokens_and_full_context_without_changing_the_cache) {
     CHECK_EQ(s.length(0), 4);
     EXPECT_THROWS(s.decode(ok, nullptr, nullptr, nullptr, 1, true));
     CHECK_EQ(s.length(0), 4);
+}
+
+// The fast precision on a Q4_0 model whose matrices prepare_fast repacked (cpu/repack.h) gives the
+// same logits, bit for bit, as on the stored rows (SL4J_REPACK=0), in prefill and in decode; the
+// exact precision of the repacked model still reads the mapped original, its pages released and
+// read back, and gives its own logits unchanged. Untied output of 300 rows: a ragged last group.
+TEST(fast_session_on_repacked_q4_0_weights_equals_the_stored_rows) {
+    using namespace sl4j;
+    for (bool tied : {false, true}) {
+        bench::RandomLlama spec = bench::small_gqa(SL4J_TYPE_Q4_0);
+        spec.tied = tied;
+        spec.seed = 29;
+        const std::string path = "/tmp/sl4j_model_test_repack_" + std::to_string(tied) + ".gguf";
+        bench::write_random_llama(path, spec);
+        setenv("SL4J_REPACK", "0", 1);
+        auto plain = LlamaModel::load(path);
+        LlamaSession sp(*plain, 1, 64, SL4J_TYPE_F32);
+        sp.set_precision(cpu::Precision::kFast);
+        unsetenv("SL4J_REPACK");
+        CHECK_EQ(plain->repacked_bytes(), (int64_t)0);
+        auto packed = LlamaModel::load(path);
+        LlamaSession sr(*packed, 1, 64, SL4J_TYPE_F32);
+        sr.set_precision(cpu::Precision::kFast);
+        const LlamaHparams& h = packed->hparams();
+        int64_t want = 0;
+        for (const LayerWeights& L : packed->weights().layers)
+            for (const Weight* W : {&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down}) {
+                CHECK(W->packed != nullptr);
+                want += cpu::repack_bytes(W->type, W->out, W->in);
+            }
+        want += cpu::repack_bytes(SL4J_TYPE_Q4_0, h.n_vocab, h.dim);
+        CHECK_EQ(packed->repacked_bytes(), want);
+        CHECK(packed->weights().tok_embd.packed == nullptr && packed->weights().output.packed != nullptr);
+        const std::vector<int32_t> prompt = {1, 17, 250, 3, 99, 42, 7, 8, 299, 120, 5, 6, 64};
+        sp.decode(prompt.data(), nullptr, nullptr, nullptr, (int64_t)prompt.size(), true);
+        sr.decode(prompt.data(), nullptr, nullptr, nullptr, (int64_t)prompt.size(), true);
+        CHECK(sp.logits().size() == sr.logits().size());
+        CHECK(std::memcmp(sp.logits().data(), sr.logits().data(), sp.logits().size() * 4) == 0);
+        for (int32_t t : {11, 230, 77}) {
+            sp.decode(&t, nullptr, nullptr, nullptr, 1, true);
+            sr.decode(&t, nullptr, nullptr, nullptr, 1, true);
+            CHECK(std::memcmp(sp.logits().data(), sr.logits().data(), sp.logits().size() * 4) == 0);
+        }
+        // the exact precision on both models: the same bits, the repacked model's from the file
+        LlamaSession ep(*plain, 1, 64, SL4J_TYPE_F32), er(*packed, 1, 64, SL4J_TYPE_F32);
+        ep.decode(prompt.data(), nullptr, nullptr, nullptr, (int64_t)prompt.size(), true);
+        er.decode(prompt.data(), nullptr, nullptr, nullptr, (int64_t)prompt.size(), true);
+        CHECK(std::memcmp(ep.logits().data(), er.logits().data(), ep.logits().size() * 4) == 0);
+        std::remove(path.c_str());
+    }
 }

@@ -17,6 +17,7 @@
 #include "cpu/amx.h"
 #include "cpu/matmul.h"
 #include "cpu/qdot.h"
+#include "cpu/repack.h"
 #include "cpu/simd.h"
 #include "quant/blocks.h"
 #include "quant/fp16.h"
@@ -502,4 +503,160 @@ TEST(kernels_ran_names_the_fast_and_exact_paths) {
     CHECK(ran.find("gemm:q4_K/" + f) != std::string::npos);
     CHECK(("," + ran).find(",gemv:") == std::string::npos);  // no exact decode ran
     CHECK(cpu::kernels_ran_take().empty());
+}
+
+// ---- weights repacked for the fast precision (cpu/repack.h, QPacked) ----
+
+namespace {
+
+// The repacked copy of m rows of k elements of type.
+std::vector<uint8_t> repacked(int32_t type, const std::vector<uint8_t>& w, int64_t m, int64_t k) {
+    std::vector<uint8_t> p((size_t)cpu::repack_bytes(type, m, k), 0xEE);
+    cpu::repack(type, w.data(), m, k, p.data());
+    return p;
+}
+
+// Row counts off the group size (16) on both sides, k of one block, odd block counts and
+// counts that are not a multiple of 256.
+const int64_t kRepackMs[] = {1, 7, 16, 17, 37, 64};
+const int64_t kRepackKs[] = {32, 96, 768, 1056};
+
+}  // namespace
+
+// The layout holds the rows exactly: every row comes back byte for byte, the groups are as many
+// bytes as their rows (16 x 18 per block of Q4_0), and the rows padding the last group are zero.
+TEST(repack_round_trips_every_row_and_pads_with_zero_rows) {
+    CHECK(cpu::repack_supported(SL4J_TYPE_Q4_0));
+    CHECK(!cpu::repack_supported(SL4J_TYPE_Q8_0) && !cpu::repack_supported(SL4J_TYPE_F32));
+    CHECK(std::string(cpu::repack_name(SL4J_TYPE_Q4_0)) == "q4_0x16");
+    for (int64_t m : kRepackMs)
+        for (int64_t k : kRepackKs) {
+            const auto w = bench::random_weight_bytes(SL4J_TYPE_Q4_0, m, k, 0.5f, 100 + m + k, true);
+            const auto p = repacked(SL4J_TYPE_Q4_0, w, m, k);
+            CHECK_EQ((int64_t)p.size(), (m + 15) / 16 * 16 * type_row_bytes(SL4J_TYPE_Q4_0, k));
+            const int64_t rb = type_row_bytes(SL4J_TYPE_Q4_0, k);
+            std::vector<uint8_t> row((size_t)rb);
+            for (int64_t r = 0; r < (m + 15) / 16 * 16; ++r) {
+                cpu::repack_unpack_row(SL4J_TYPE_Q4_0, p.data(), k, r, row.data());
+                if (r < m)
+                    CHECK(std::memcmp(row.data(), w.data() + r * rb, (size_t)rb) == 0);
+                else
+                    for (uint8_t v : row) CHECK_EQ((int)v, 0);
+            }
+        }
+    EXPECT_THROWS(cpu::repack_group_bytes(SL4J_TYPE_Q8_0, 64));
+    // the source rows are reported consumed in order, each once, all of them, in stretches of a
+    // few MiB (a model releases their pages as it goes): 40000 rows of 768 are ~17 MiB
+    const int64_t m = 40000, k = 768;
+    const auto w = bench::random_weight_bytes(SL4J_TYPE_Q4_0, m, k, 0.5f, 7, true);
+    std::vector<uint8_t> p((size_t)cpu::repack_bytes(SL4J_TYPE_Q4_0, m, k));
+    int64_t next = 0, calls = 0;
+    cpu::repack(SL4J_TYPE_Q4_0, w.data(), m, k, p.data(), [&](int64_t r0, int64_t r1) {
+        CHECK_EQ(r0, next);
+        CHECK(r1 > r0);
+        next = r1, ++calls;
+    });
+    CHECK_EQ(next, m);
+    CHECK(calls >= 4);
+    std::vector<uint8_t> row((size_t)type_row_bytes(SL4J_TYPE_Q4_0, k));
+    cpu::repack_unpack_row(SL4J_TYPE_Q4_0, p.data(), k, m - 1, row.data());
+    CHECK(std::memcmp(row.data(), w.data() + (m - 1) * (int64_t)row.size(), row.size()) == 0);
+}
+
+// Decode on repacked weights gives, bit for bit, what the level's `dot` gives on the stored rows,
+// for every level, 1..kQdotMaxX activation rows, ragged row counts and ranges of groups.
+TEST(repacked_gemv_equals_dot_bit_for_bit) {
+    for (const cpu::QKernelTable* t : tables()) {
+        CHECK(t->packed != nullptr && t->packed->supports(SL4J_TYPE_Q4_0));
+        CHECK(!t->packed->supports(SL4J_TYPE_Q4_K));
+        for (int64_t m : kRepackMs)
+            for (int64_t k : kRepackKs) {
+                const cpu::QAct a = cpu::QAct::kQ8_32;
+                const int64_t xrb = cpu::qact_row_bytes(a, k), rb = type_row_bytes(SL4J_TYPE_Q4_0, k);
+                const auto xq = quantize_rows(a, random_x(cpu::kQdotMaxX * k, 7 + k), cpu::kQdotMaxX, k);
+                const auto w = bench::random_weight_bytes(SL4J_TYPE_Q4_0, m, k, 0.5f, 200 + m + k, true);
+                const auto p = repacked(SL4J_TYPE_Q4_0, w, m, k);
+                const int64_t groups = (m + 15) / 16;
+                for (int nx = 1; nx <= cpu::kQdotMaxX; ++nx) {
+                    std::vector<float> got((size_t)(nx * m), -777.0f);
+                    // the groups in two calls, as two tasks would run them
+                    t->packed->gemv(SL4J_TYPE_Q4_0, p.data(), m, k, 0, groups / 2, xq.data(), xrb, nx, got.data(), m);
+                    t->packed->gemv(SL4J_TYPE_Q4_0, p.data(), m, k, groups / 2, groups, xq.data(), xrb, nx, got.data(), m);
+                    int bad = 0;
+                    for (int64_t r = 0; r < m; ++r)
+                        for (int i = 0; i < nx; ++i) {
+                            float want;
+                            t->dot(SL4J_TYPE_Q4_0, w.data() + r * rb, xq.data() + i * xrb, 0, 1, k, &want, 1);
+                            const float g = got[(size_t)(i * m + r)];
+                            if (std::memcmp(&g, &want, 4) != 0 && bad++ == 0)
+                                sl4j_test::record_failure(__FILE__, __LINE__,
+                                                          format("repacked gemv [%s] m=%lld k=%lld nx=%d row %lld x %d: %.9g vs dot %.9g",
+                                                                 t->name, (long long)m, (long long)k, nx, (long long)r, i, g, want));
+                        }
+                }
+            }
+    }
+}
+
+// Prefill on repacked weights gives, bit for bit, what the level's prefill gives on the stored
+// rows (its tiled GEMM; the scalar level's `dot`), with n off the register tiles (4, 8).
+TEST(repacked_gemm_equals_the_level_prefill_bit_for_bit) {
+    for (const cpu::QKernelTable* t : tables()) {
+        for (int64_t m : kRepackMs)
+            for (int64_t k : {(int64_t)32, (int64_t)768, (int64_t)1056})
+                for (int64_t n : {9, 13, 40}) {
+                    const cpu::QAct a = cpu::QAct::kQ8_32;
+                    const int64_t xrb = cpu::qact_row_bytes(a, k), rb = type_row_bytes(SL4J_TYPE_Q4_0, k);
+                    const auto xq = quantize_rows(a, random_x(n * k, 9 + n), n, k);
+                    const auto w = bench::random_weight_bytes(SL4J_TYPE_Q4_0, m, k, 0.5f, 300 + m + k, true);
+                    const auto p = repacked(SL4J_TYPE_Q4_0, w, m, k);
+                    const int64_t groups = (m + 15) / 16;
+                    std::vector<float> got((size_t)(n * m), -777.0f);
+                    t->packed->gemm(SL4J_TYPE_Q4_0, p.data(), m, k, 0, groups - groups / 2, xq.data(), xrb, n, got.data(), m);
+                    t->packed->gemm(SL4J_TYPE_Q4_0, p.data(), m, k, groups - groups / 2, groups, xq.data(), xrb, n, got.data(), m);
+                    std::vector<float> want((size_t)(n * m));
+                    if (t->gemm != nullptr)
+                        want = run_qgemm(*t->gemm, SL4J_TYPE_Q4_0, w.data(), xq.data(), n, k, m);
+                    else
+                        for (int64_t r = 0; r < m; ++r)
+                            for (int64_t i = 0; i < n; ++i)
+                                t->dot(SL4J_TYPE_Q4_0, w.data() + r * rb, xq.data() + i * xrb, 0, 1, k, &want[(size_t)(i * m + r)], 1);
+                    int bad = 0;
+                    for (size_t o = 0; o < got.size(); ++o)
+                        if (std::memcmp(&got[o], &want[o], 4) != 0 && bad++ == 0)
+                            sl4j_test::record_failure(__FILE__, __LINE__,
+                                                      format("repacked gemm [%s] m=%lld k=%lld n=%lld out %zu: %.9g vs %.9g", t->name,
+                                                             (long long)m, (long long)k, (long long)n, o, got[o], want[o]));
+                }
+    }
+}
+
+// Through matmul_parts, a part with repacked weights gives the same bits as without, in decode
+// (n = 1, 5) and prefill (n = 40), beside a part of another type, and the record names the kernel.
+TEST(matmul_parts_fast_repacked_equal_the_stored_rows) {
+    const int64_t k = 768, m = 37, m2 = 24;
+    const auto w = bench::random_weight_bytes(SL4J_TYPE_Q4_0, m, k, 0.5f, 401, true);
+    const auto w2 = bench::random_weight_bytes(SL4J_TYPE_Q8_0, m2, k, 0.5f, 402, true);
+    const auto p = repacked(SL4J_TYPE_Q4_0, w, m, k);
+    for (int64_t n : {1, 5, 40}) {
+        const auto x = random_x(n * k, 403);
+        std::vector<float> got((size_t)(n * m), -1.0f), want((size_t)(n * m), -2.0f), got2((size_t)(n * m2)),
+            want2((size_t)(n * m2));
+        cpu::MatmulPart pp[2] = {{got.data(), w.data(), SL4J_TYPE_Q4_0, m, p.data()}, {got2.data(), w2.data(), SL4J_TYPE_Q8_0, m2}};
+        cpu::MatmulPart pr[2] = {{want.data(), w.data(), SL4J_TYPE_Q4_0, m}, {want2.data(), w2.data(), SL4J_TYPE_Q8_0, m2}};
+        cpu::kernels_ran_take();
+        cpu::matmul_parts(pp, 2, x.data(), n, k, cpu::Precision::kFast);
+        const std::string ran = cpu::kernels_ran_take();
+        cpu::matmul_parts(pr, 2, x.data(), n, k, cpu::Precision::kFast);
+        CHECK(std::memcmp(got.data(), want.data(), got.size() * 4) == 0);
+        CHECK(got2 == want2);
+        const std::string q = cpu::qkernels().name;
+        CHECK(ran.find((n <= 8 ? "qgemv_repacked:q4_0/" : "qgemm_repacked:q4_0/") + q) != std::string::npos);
+        // the exact precision ignores the repacked copy
+        std::vector<float> e1((size_t)(n * m)), e2((size_t)(n * m));
+        cpu::MatmulPart pe[1] = {{e1.data(), w.data(), SL4J_TYPE_Q4_0, m, p.data()}};
+        cpu::matmul_parts(pe, 1, x.data(), n, k, cpu::Precision::kExact);
+        cpu::matmul(e2.data(), w.data(), SL4J_TYPE_Q4_0, x.data(), n, k, m, cpu::Precision::kExact);
+        CHECK(std::memcmp(e1.data(), e2.data(), e1.size() * 4) == 0);
+    }
 }

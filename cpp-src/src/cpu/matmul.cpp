@@ -10,6 +10,7 @@
 #include "cpu/amx.h"
 #include "cpu/kernels.h"
 #include "cpu/qdot.h"
+#include "cpu/repack.h"
 #include "cpu/threadpool.h"
 
 namespace sl4j::cpu {
@@ -29,6 +30,7 @@ namespace {
 constexpr int64_t kDecodeN = 8;
 // Output rows per decode task grain unit: 16 floats = one cache line of out.
 constexpr int64_t kRowGroup = 16;
+static_assert(kRowGroup == kRepackRows, "a task's row group is one group of repacked rows");
 // k-block of the prefill GEMM: the NR x kKc panel slice (16 KiB with NR = 32)
 // stays in L1 beside the streamed x block; raised to the type's block size.
 constexpr int64_t kKc = 128;
@@ -57,9 +59,9 @@ T* grow(std::vector<T>& v, int64_t n) {
 }
 
 // Which kernels have run: one bit per (op, weight type, level), see kernels_ran_take.
-enum Op { kOpGemv = 0, kOpGemm = 1, kOpQgemv = 2, kOpQgemm = 3, kOpQgemmRows = 4, kNumOps = 5 };
+enum Op { kOpGemv = 0, kOpGemm = 1, kOpQgemv = 2, kOpQgemm = 3, kOpQgemmRows = 4, kOpQgemvRepacked = 5, kOpQgemmRepacked = 6, kNumOps = 7 };
 constexpr int kNumTypeIds = 32, kNumLevels = 5;  // levels: scalar, avx2, avx512 / avxvnni, avx512vnni, amx
-const char* const kOpNames[kNumOps] = {"gemv", "gemm", "qgemv", "qgemm", "qgemm_rows"};
+const char* const kOpNames[kNumOps] = {"gemv", "gemm", "qgemv", "qgemm", "qgemm_rows", "qgemv_repacked", "qgemm_repacked"};
 std::atomic<bool> g_qgemm_tiled{true};
 std::atomic<uint64_t> g_ran[(kNumOps * kNumTypeIds * kNumLevels + 63) / 64];
 
@@ -158,7 +160,9 @@ void decode_parts(const KernelTable& kt, const MatmulPart* parts, const int64_t*
 // over all n rows. Otherwise tasks of kRowGroup weight rows sweep the activations in
 // tiles of kQdotMaxX rows: the task's weight rows stay in cache while every tile
 // passes them, so each weight byte comes from memory once per product, and each dot
-// call unpacks a weight block once for the tile's rows.
+// call unpacks a weight block once for the tile's rows. Parts with repacked weights (packed set,
+// and kernels for them at this level) run their groups on QPacked instead, reading the quantised
+// rows directly (no panel).
 void qmatmul_parts(const MatmulPart* parts, const int64_t* rb, int n_parts, const float* x, int64_t n, int64_t k) {
     const QKernelTable& qk = qkernels();
     const bool prefill = n > kDecodeN && g_qgemm_tiled.load(std::memory_order_relaxed);
@@ -167,10 +171,13 @@ void qmatmul_parts(const MatmulPart* parts, const int64_t* rb, int n_parts, cons
     const QGemm* amx = prefill ? amx_qgemm() : nullptr;
     const QGemm* gemm_for[3] = {nullptr, amx ? amx : prefill ? qk.gemm : nullptr, prefill ? qk.gemm : nullptr};
     bool tiled[kMaxParts];  // part p runs on the tiled GEMM
+    bool repacked[kMaxParts];  // part p runs on the repacked kernels
     bool need[3] = {false, false, false}, need_panel[3] = {false, false, false};  // by QAct
     for (int p = 0; p < n_parts; ++p) {
         const int a = (int)qact_for(parts[p].wtype);
-        tiled[p] = gemm_for[a] != nullptr && gemm_for[a]->supports(parts[p].wtype);
+        repacked[p] = parts[p].packed != nullptr && qk.packed != nullptr && qk.packed->supports(parts[p].wtype) &&
+                      (n <= kDecodeN || g_qgemm_tiled.load(std::memory_order_relaxed));
+        tiled[p] = !repacked[p] && gemm_for[a] != nullptr && gemm_for[a]->supports(parts[p].wtype);
         need[a] = true;
         need_panel[a] = need_panel[a] || tiled[p];
     }
@@ -200,7 +207,11 @@ void qmatmul_parts(const MatmulPart* parts, const int64_t* rb, int n_parts, cons
     for (int p = 0; p < n_parts; ++p) {
         first[p + 1] = first[p] + (parts[p].m + kRowGroup - 1) / kRowGroup;
         const bool on_amx = tiled[p] && gemm_for[(int)qact_for(parts[p].wtype)] == amx;
-        note_ran(n <= kDecodeN ? kOpQgemv : tiled[p] ? kOpQgemm : kOpQgemmRows, parts[p].wtype, on_amx ? "amx" : qk.name);
+        note_ran(repacked[p]       ? (n <= kDecodeN ? kOpQgemvRepacked : kOpQgemmRepacked)
+                 : n <= kDecodeN ? kOpQgemv
+                 : tiled[p]      ? kOpQgemm
+                                 : kOpQgemmRows,
+                 parts[p].wtype, on_amx ? "amx" : qk.name);
     }
     const int64_t grain = std::max<int64_t>(1, 32768 / (k * kRowGroup * n));
     parallel_for(first[n_parts], grain, [&](int64_t g0, int64_t g1) {
@@ -210,6 +221,17 @@ void qmatmul_parts(const MatmulPart* parts, const int64_t* rb, int n_parts, cons
             const MatmulPart& q = parts[p];
             const int act = (int)qact_for(q.wtype);
             const char* wb = static_cast<const char*>(q.w);
+            if (repacked[p]) {
+                const int64_t g0 = a - first[p], g1 = b - first[p];
+                if (n > kDecodeN) {
+                    qk.packed->gemm(q.wtype, q.packed, q.m, k, g0, g1, xq[act], xrb[act], n, q.out, q.m);
+                    continue;
+                }
+                for (int64_t i = 0; i < n; i += kQdotMaxX)
+                    qk.packed->gemv(q.wtype, q.packed, q.m, k, g0, g1, xq[act] + i * xrb[act], xrb[act],
+                                    (int)std::min<int64_t>(kQdotMaxX, n - i), q.out + i * q.m, q.m);
+                continue;
+            }
             if (tiled[p]) {
                 const int64_t r0 = (a - first[p]) * kRowGroup, r1 = std::min(q.m, (b - first[p]) * kRowGroup);
                 gemm_for[act]->gemm(q.wtype, wb + r0 * rb[p], rb[p], r1 - r0, xp[act], n, k, q.out + r0, q.m);

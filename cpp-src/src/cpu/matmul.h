@@ -27,6 +27,9 @@ struct MatmulPart {
     const void* w;    // m rows of k elements in wtype
     int32_t wtype;
     int64_t m;
+    // The same rows repacked (cpu/repack.h), or nullptr: the fast precision then reads these
+    // instead of w, with the same results bit for bit; the exact precision never reads them.
+    const void* packed = nullptr;
 };
 
 // out of each part = x · wᵀ. With few activation rows (decode) the rows of all

@@ -40,6 +40,22 @@ struct QGemm {
                  float* out, int64_t ldo);
 };
 
+// Kernels on weights repacked by cpu/repack.h (groups of kRepackRows rows, one row per 32-bit
+// lane). Each gives, bit for bit, what its level's kernels give on the stored rows: `gemv` what
+// QKernelTable::dot gives row by row (the decode order: per row, 8 lane sums over the blocks and
+// the Q4_0 offset through a separate float sum), `gemm` what the level's prefill gives (QGemm::gemm
+// where the level has one for the type, else `dot`).
+struct QPacked {
+    bool (*supports)(int32_t wtype);
+    // out[i * ldo + r] = sum_j W_r[j] * X_i[j] for i < nx (1..kQdotMaxX) and the rows r < m of
+    // groups [g0, g1); X_i the quantised activation row at xq + i * xstride.
+    void (*gemv)(int32_t wtype, const void* packed, int64_t m, int64_t k, int64_t g0, int64_t g1, const void* xq,
+                 int64_t xstride, int nx, float* out, int64_t ldo);
+    // The same for n activation rows (prefill), in the prefill order.
+    void (*gemm)(int32_t wtype, const void* packed, int64_t m, int64_t k, int64_t g0, int64_t g1, const void* xq,
+                 int64_t xstride, int64_t n, float* out, int64_t ldo);
+};
+
 struct QKernelTable {
     const char* name;  // "scalar", "avx2", "avxvnni", "avx512vnni"
     // out[i * ldo] = sum_j W[j] * X_i[j] for i < nx (1..kQdotMaxX): w is one row of k
@@ -55,6 +71,7 @@ struct QKernelTable {
     const QGemm* gemm;  // nullptr: prefill runs `dot` over tiles of kQdotMaxX activation rows
     // quantize_act_row at this level, bit for bit.
     void (*quantize)(QAct a, const float* x, void* dst, int64_t k);
+    const QPacked* packed;  // kernels on repacked weights (cpu/repack.h)
 };
 constexpr int kQdotMaxX = 4;
 
@@ -66,6 +83,12 @@ const QKernelTable& qkernels_avx512vnni();  // only on a CPU with AVX-512 F/BW/V
 const QGemm& qgemm_avx2();
 const QGemm& qgemm_avxvnni();
 const QGemm& qgemm_avx512vnni();
+// Their kernels on repacked weights (cpu/qpacked_impl.inc, compiled in cpu/qgemm_<level>.cpp;
+// the scalar reference in cpu/qdot_scalar.cpp).
+const QPacked& qpacked_scalar();
+const QPacked& qpacked_avx2();
+const QPacked& qpacked_avxvnni();
+const QPacked& qpacked_avx512vnni();
 
 // Which of the above the CPU can run (scalar always).
 bool qkernels_supported(const QKernelTable& t);

@@ -24,7 +24,7 @@ inline __m256i madd16_acc(__m256i acc, __m256i a, __m256i b) { return _mm256_add
 namespace sl4j::cpu {
 const QKernelTable& qkernels_avx2() {
     static const QKernelTable t{"avx2", qdot_avx2_impl::dot, qdot_avx2_impl::rows, &qgemm_avx2(),
-                                qdot_avx2_impl::quantize};
+                                qdot_avx2_impl::quantize, &qpacked_avx2()};
     return t;
 }
 }  // namespace sl4j::cpu

@@ -25,7 +25,7 @@ inline __m256i madd16_acc(__m256i acc, __m256i a, __m256i b) { return _mm256_dpw
 namespace sl4j::cpu {
 const QKernelTable& qkernels_avx512vnni() {
     static const QKernelTable t{"avx512vnni", qdot_avx512vnni_impl::dot, qdot_avx512vnni_impl::rows, &qgemm_avx512vnni(),
-                                qdot_avx512vnni_impl::quantize};
+                                qdot_avx512vnni_impl::quantize, &qpacked_avx512vnni()};
     return t;
 }
 }  // namespace sl4j::cpu

@@ -25,7 +25,7 @@ inline __m256i madd16_acc(__m256i acc, __m256i a, __m256i b) { return _mm256_dpw
 namespace sl4j::cpu {
 const QKernelTable& qkernels_avxvnni() {
     static const QKernelTable t{"avxvnni", qdot_avxvnni_impl::dot, qdot_avxvnni_impl::rows, &qgemm_avxvnni(),
-                                qdot_avxvnni_impl::quantize};
+                                qdot_avxvnni_impl::quantize, &qpacked_avxvnni()};
     return t;
 }
 }  // namespace sl4j::cpu

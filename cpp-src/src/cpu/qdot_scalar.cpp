@@ -1,10 +1,14 @@
 // Activation quantisation and the scalar reference of the integer dot products:
 // each block's integer sums written out plainly, then scaled as the SIMD levels do.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "core/error.h"
+#include "core/types.h"
 #include "cpu/qdot.h"
+#include "cpu/repack.h"
 #include "cpu/simd.h"
 #include "quant/blocks.h"
 #include "quant/fp16.h"
@@ -180,11 +184,30 @@ void rows_scalar(int32_t wtype, const void* w, int64_t ws, int nrows, const void
     for (int r = 0; r < nrows; ++r) dot_scalar(wtype, static_cast<const char*>(w) + r * ws, xq, 0, 1, k, out + r, 1);
 }
 
-const QKernelTable kScalar{"scalar", dot_scalar, rows_scalar, nullptr, quantize_act_row};
+// Repacked weights: each row taken back to its stored layout (repack_unpack_row), then `dot_scalar`
+// (the scalar level's prefill is its dot too): the reference the SIMD levels' repacked kernels are
+// tested against, bit for bit the scalar kernels on the stored rows.
+void packed_rows_scalar(int32_t wtype, const void* packed, int64_t m, int64_t k, int64_t g0, int64_t g1,
+                        const void* xq, int64_t xstride, int64_t n, float* out, int64_t ldo) {
+    std::vector<uint8_t> row((size_t)type_row_bytes(wtype, k));
+    for (int64_t r = g0 * kRepackRows; r < std::min(m, g1 * kRepackRows); ++r) {
+        repack_unpack_row(wtype, packed, k, r, row.data());
+        for (int64_t i = 0; i < n; ++i)
+            dot_scalar(wtype, row.data(), static_cast<const char*>(xq) + i * xstride, 0, 1, k, out + i * ldo + r, 1);
+    }
+}
+void packed_gemv_scalar(int32_t wtype, const void* packed, int64_t m, int64_t k, int64_t g0, int64_t g1,
+                        const void* xq, int64_t xstride, int nx, float* out, int64_t ldo) {
+    packed_rows_scalar(wtype, packed, m, k, g0, g1, xq, xstride, nx, out, ldo);
+}
+
+const QPacked kScalarPacked{repack_supported, packed_gemv_scalar, packed_rows_scalar};
+const QKernelTable kScalar{"scalar", dot_scalar, rows_scalar, nullptr, quantize_act_row, &kScalarPacked};
 
 }  // namespace
 
 const QKernelTable& qkernels_scalar() { return kScalar; }
+const QPacked& qpacked_scalar() { return kScalarPacked; }
 
 bool qkernels_supported(const QKernelTable& t) {
 #if defined(__x86_64__) || defined(__i386__)

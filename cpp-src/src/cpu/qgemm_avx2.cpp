@@ -1,6 +1,7 @@
 // Tiled integer GEMM (qgemm_impl.inc), AVX2: 8 activation rows per ymm, vpdpbusd as vpmaddubsw +
 // vpmaddwd, exact while a pair of products fits int16: weights with |w| <= 32 (Q4_0, the K-quants),
-// not Q8_0, which runs on the per-row kernel. A tile of 4 weight rows x 8 activation rows.
+// not Q8_0, which runs on the per-row kernel. A tile of 4 weight rows x 8 activation rows. And the
+// kernels on repacked weights (qpacked_impl.inc): 8 weight rows per ymm, 2 x 8 x 3 activation rows.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -8,6 +9,7 @@
 
 #include "core/error.h"
 #include "cpu/qdot.h"
+#include "cpu/repack.h"
 #include "quant/blocks.h"
 #include "stackllama4j.h"
 
@@ -25,8 +27,10 @@ constexpr bool kWideWeights = false;
 }  // namespace
 
 #include "cpu/qgemm_impl.inc"
+#include "cpu/qpacked_impl.inc"
 
 namespace sl4j::cpu {
 const QGemm& qgemm_avx2() { return kQGemm; }
+const QPacked& qpacked_avx2() { return qpacked::kQPacked; }
 }  // namespace sl4j::cpu
 #endif

@@ -1,6 +1,7 @@
 // Tiled integer GEMM (qgemm_impl.inc), AVX-VNNI: 8 activation rows per ymm (VEX vpdpbusd), a tile
 // of 4 weight rows x 8 activation rows (16 ymm registers), the weight dwords broadcast from the
-// unpacked tile.
+// unpacked tile. And the kernels on repacked weights (qpacked_impl.inc): 8 weight rows per ymm,
+// a GEMM tile of 2 x 8 weight rows x 3 activation rows.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -8,6 +9,7 @@
 
 #include "core/error.h"
 #include "cpu/qdot.h"
+#include "cpu/repack.h"
 #include "quant/blocks.h"
 #include "stackllama4j.h"
 
@@ -23,8 +25,10 @@ constexpr bool kWideWeights = true;
 }  // namespace
 
 #include "cpu/qgemm_impl.inc"
+#include "cpu/qpacked_impl.inc"
 
 namespace sl4j::cpu {
 const QGemm& qgemm_avxvnni() { return kQGemm; }
+const QPacked& qpacked_avxvnni() { return qpacked::kQPacked; }
 }  // namespace sl4j::cpu
 #endif

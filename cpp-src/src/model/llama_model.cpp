@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/types.h"
+#include "cpu/repack.h"
 #include "quant/quant.h"
 
 namespace sl4j {
@@ -123,6 +124,38 @@ void LlamaModel::upload_weights() {
         w_.rope_freqs = static_cast<const float*>(
             upload(hp_.rope_freq_factors.data(), int64_t(hp_.rope_freq_factors.size() * sizeof(float))));
 }
+
+void LlamaModel::prepare_fast() const {
+    std::call_once(fast_once_, [this] {
+        if (!backend_->host_memory()) return;  // a device computes every precision exactly
+        const char* env = std::getenv("SL4J_REPACK");
+        if (env != nullptr && std::string(env) == "0") return;
+        // w_ is this model's own (non-const) member; only fast sessions read `packed`, and they
+        // are made after this returns (call_once orders it before them)
+        LlamaWeights& w = const_cast<LlamaWeights&>(w_);
+        auto repack = [&](Weight& W, bool keep_original) {
+            if (!cpu::repack_supported(W.type)) return;
+            const int64_t bytes = cpu::repack_bytes(W.type, W.out, W.in);
+            void* p = std::aligned_alloc(64, (size_t)((bytes + 63) / 64 * 64));
+            if (p == nullptr) return;  // no memory for the copy: this matrix stays on the stored rows (same results)
+            packed_.emplace_back(p);
+            const int64_t rb = type_row_bytes(W.type, W.in);
+            const uint8_t* src = static_cast<const uint8_t*>(W.data);
+            // the original's pages go as the copy is made (all of rows [0, r1): no page that
+            // straddles two stretches is left), so at most a few MiB of both are resident at once
+            cpu::repack(W.type, W.data, W.out, W.in, p, [&](int64_t, int64_t r1) {
+                if (!keep_original) file_->release(src, (uint64_t)(r1 * rb));
+            });
+            W.packed = p;
+            packed_bytes_ += bytes;
+        };
+        for (LayerWeights& L : w.layers)
+            for (Weight* W : {&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down}) repack(*W, false);
+        repack(w.output, w.tied_output);
+    });
+}
+
+int64_t LlamaModel::repacked_bytes() const { return packed_bytes_; }
 
 int64_t LlamaModel::device_bytes() const {
     int64_t n = 0;

@@ -3,7 +3,9 @@
 // host-memory backend (the CPU) the weights are used in place in the mapped file; on a device
 // each tensor is uploaded once at load and every pointer in LlamaWeights names device memory.
 #pragma once
+#include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,9 @@ namespace sl4j {
 // A weight matrix of `out` rows of `in` elements (ggml dims {in, out}).
 struct Weight {
     const void* data = nullptr;
+    // The same rows repacked for the fast precision's integer kernels (cpu/repack.h), owned by the
+    // model; set by LlamaModel::prepare_fast for the types that have a layout, else nullptr.
+    const void* packed = nullptr;
     int32_t type = 0;
     int64_t in = 0;
     int64_t out = 0;
@@ -57,6 +62,18 @@ public:
     // Bytes of the weights held in backend allocations (0 when used in place from the file).
     int64_t device_bytes() const;
 
+    // Readies the weights for the fast precision, once (thread-safe; later calls return at once):
+    // on a host-memory backend, every projection matrix whose type has a repacked layout
+    // (cpu/repack.h; Q4_0) is repacked into memory the model owns, and the mapped pages of the
+    // original are released (GgufFile::release), so the matrix is held once, not twice. Everything
+    // else (the exact precision, the embedding lookup, LoRA merge, quantize, training) keeps reading
+    // the mapped original, whose pages come back from the file when read. The embedding table
+    // keeps its pages when it is also the (tied) output. SL4J_REPACK=0 in the environment turns it
+    // off (the fast kernels then read the stored rows, with the same results).
+    void prepare_fast() const;
+    // Bytes of the repacked copies (0 before prepare_fast or when nothing was repacked).
+    int64_t repacked_bytes() const;
+
     const LlamaHparams& hparams() const { return hp_; }
     const LlamaWeights& weights() const { return w_; }
     const GgufFile& file() const { return *file_; }
@@ -69,6 +86,13 @@ private:
     std::unique_ptr<GgufFile> file_;
     LlamaHparams hp_;
     LlamaWeights w_;
+    // prepare_fast: the repacked matrices (64-byte aligned), made once.
+    struct FreeDeleter {
+        void operator()(void* p) const { std::free(p); }
+    };
+    mutable std::once_flag fast_once_;
+    mutable std::vector<std::unique_ptr<void, FreeDeleter>> packed_;
+    mutable int64_t packed_bytes_ = 0;
 };
 
 }  // namespace sl4j

@@ -101,8 +101,12 @@ public:
     int64_t n_seq() const { return cache_.n_seq; }
     int64_t n_ctx() const { return cache_.n_ctx; }
     int32_t kv_type() const { return cache_.type; }
-    // Precision of the projections (cpu/matmul.h); kExact by default.
-    void set_precision(cpu::Precision p) { precision_ = p; }
+    // Precision of the projections (cpu/matmul.h); kExact by default. kFast has the model repack
+    // its weights for the integer kernels first (LlamaModel::prepare_fast), once per model.
+    void set_precision(cpu::Precision p) {
+        if (p == cpu::Precision::kFast) model_.prepare_fast();
+        precision_ = p;
+    }
     cpu::Precision precision() const { return precision_; }
     int64_t kv_bytes() const { return cache_.bytes(); }
     const LlamaModel& model() const { return model_; }

@@ -52,7 +52,8 @@ public final class Backend implements AutoCloseable {
      * The CPU kernels matrix products have run on since the previous call, comma-separated, as
      * op:weight-type/level (gemv/gemm: the exact decode and prefill paths; qgemv/qgemm: the fast
      * precision's integer decode and tiled prefill; qgemm_rows: its prefill where the level has no
-     * tile), e.g. {@code "qgemm:q4_K/avx512vnni"}; clears the record.
+     * tile; qgemv_repacked / qgemm_repacked: the same on weights the model repacked at load for it,
+     * Q4_0), e.g. {@code "qgemm:q4_K/avx512vnni"}; clears the record.
      */
     public static String kernelsRan() {
         Native.load();

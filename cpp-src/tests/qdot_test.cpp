@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -139,6 +140,73 @@ TEST(qdot_level_quantisers_equal_quantize_act_row_bit_for_bit) {
             CHECK_EQ(diff, 0);
         }
     }
+}
+
+// A block holding a NaN or an infinity quantises to a NaN scale with zero codes and sums at every
+// level, and the blocks around it as before: the fast products over it are NaN, as the float ones
+// would be, instead of finite numbers made from an undefined float-to-int conversion.
+TEST(qdot_quantisers_turn_a_non_finite_block_into_a_nan_scale) {
+    const int64_t k = 1024;
+    const std::vector<float> clean = random_x(k, 13);
+    for (float poison : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                         -std::numeric_limits<float>::infinity()}) {
+        std::vector<float> x = clean;
+        x[300] = poison;  // 32-block 9, 256-block 1
+        for (cpu::QAct a : {cpu::QAct::kQ8_32, cpu::QAct::kQ8_K}) {
+            std::vector<char> want((size_t)cpu::qact_row_bytes(a, k)), got(want.size());
+            cpu::quantize_act_row(a, clean.data(), want.data(), k);
+            for (const cpu::QKernelTable* t : tables()) {
+                std::fill(got.begin(), got.end(), 0x5A);
+                t->quantize(a, x.data(), got.data(), k);
+                if (a == cpu::QAct::kQ8_32) {
+                    const auto* w = reinterpret_cast<const block_q8_a32*>(want.data());
+                    const auto* g = reinterpret_cast<const block_q8_a32*>(got.data());
+                    for (int64_t b = 0; b < k / 32; ++b) {
+                        if (b != 300 / 32) {
+                            CHECK(std::memcmp(&w[b], &g[b], sizeof(block_q8_a32)) == 0);
+                            continue;
+                        }
+                        CHECK(std::isnan(g[b].d));
+                        CHECK_EQ(g[b].sum, 0);
+                        for (int j = 0; j < 32; ++j) CHECK_EQ((int)g[b].qs[j], 0);
+                    }
+                } else {
+                    const auto* w = reinterpret_cast<const block_q8_K*>(want.data());
+                    const auto* g = reinterpret_cast<const block_q8_K*>(got.data());
+                    for (int64_t b = 0; b < k / 256; ++b) {
+                        if (b != 300 / 256) {
+                            CHECK(std::memcmp(&w[b], &g[b], sizeof(block_q8_K)) == 0);
+                            continue;
+                        }
+                        CHECK(std::isnan(g[b].d));
+                        for (int j = 0; j < 16; ++j) CHECK_EQ((int)g[b].bsums[j], 0);
+                        for (int j = 0; j < 256; ++j) CHECK_EQ((int)g[b].qs[j], 0);
+                    }
+                }
+            }
+        }
+    }
+    // end to end: the poisoned activation row's outputs are NaN, the other rows' finite, at every
+    // level, in decode and in prefill (tiled and repacked-free paths alike)
+    for (int lvl = 0; lvl <= (int)cpu::simd_detected(); ++lvl) {
+        cpu::set_simd_cap((cpu::Simd)lvl);
+        for (int32_t type : kQTypes) {
+            const int64_t m = 21;
+            const auto w = bench::random_weight_bytes(type, m, k, 0.5f, 61 + type, true);
+            for (int64_t n : {1, 12}) {
+                std::vector<float> x = random_x(n * k, 62);
+                x[(size_t)((n - 1) * k + 700)] = std::numeric_limits<float>::quiet_NaN();
+                std::vector<float> out((size_t)(n * m), 0.0f);
+                cpu::matmul(out.data(), w.data(), type, x.data(), n, k, m, cpu::Precision::kFast);
+                int wrong = 0;
+                for (int64_t i = 0; i < n; ++i)
+                    for (int64_t r = 0; r < m; ++r)
+                        wrong += (i == n - 1) != std::isnan(out[(size_t)(i * m + r)]);
+                CHECK_EQ(wrong, 0);
+            }
+        }
+    }
+    cpu::set_simd_cap(cpu::Simd::kAvx512);
 }
 
 // Each kernel level, each type, 1..4 activation rows: the float64 sum of dequantised

@@ -1,6 +1,8 @@
 // Integer dot products, AVX2: vpmaddubsw (u8 x s8 pairs to s16) then vpmaddwd (pairs to s32, by one or by the scale).
+#include <cfloat>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 #include "core/error.h"

@@ -1,7 +1,9 @@
 // Integer dot products, AVX-VNNI: vpdpbusd (VEX) sums 4 u8 x s8 products per 32-bit lane without saturation;
 // the K-quants' scaled sums: vpmaddubsw, then vpdpwssd (pairs of 16-bit products times the scale, accumulated).
+#include <cfloat>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 #include "core/error.h"

@@ -1,8 +1,10 @@
 // Activation quantisation and the scalar reference of the integer dot products:
 // each block's integer sums written out plainly, then scaled as the SIMD levels do.
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "core/error.h"
@@ -39,9 +41,15 @@ namespace {
 // (exact round-to-nearest-even for |v| < 2^22; here |v| <= 127).
 float quantize_block(const float* x, int n, int8_t* q) {
     float amax = 0.0f;
+    bool finite = true;
     for (int j = 0; j < n; ++j) {
         const float a = std::fabs(x[j]);
         amax = a > amax ? a : amax;
+        finite &= a <= FLT_MAX;  // false for NaN and for an infinity
+    }
+    if (!finite) {  // a NaN scale, so every product over this block is NaN, as the float one would be
+        std::memset(q, 0, (size_t)n);
+        return std::numeric_limits<float>::quiet_NaN();
     }
     const float d = amax / 127.0f;
     const float id = amax > 0.0f ? 127.0f / amax : 0.0f;

@@ -3,6 +3,7 @@
 // quantize_row of random floats (types with an encoder; exact ggml blocks), or random block bits
 // with finite scales written in place (any type; fast enough for billions of weights).
 #pragma once
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include "core/hash.h"
 #include "core/types.h"
 #include "gguf/gguf.h"
+#include "gguf/gguf_rows.h"
 #include "quant/blocks.h"
 #include "quant/quant.h"
 #include "stackllama4j.h"
@@ -75,12 +77,17 @@ inline std::vector<uint8_t> random_weight_bytes(int32_t type, int64_t rows, int6
 
 // A LLaMA GGUF with random weights: every matrix in `type` (random block bits for types without
 // an encoder), F32 norms near 1, optional untied output, RoPE linear scaling and frequency factors.
+// `stream` (types with an encoder only): the matrices are N(0, amp²/3) rows (the uniform draw's
+// variance) produced and encoded while the file is written, so memory stays at one chunk of rows
+// whatever the shape (the GPU benchmark's 7B model).
 struct RandomLlama {
     int64_t dim = 64, n_layers = 2, n_heads = 4, n_kv_heads = 2, ffn = 96, n_vocab = 300, n_ctx = 64;
     int32_t type = SL4J_TYPE_F32;
     bool tied = true;
     double rope_base = 10000.0, rope_linear = 0.0;  // 0: no scaling
     bool freq_factors = false;
+    bool stream = false;
+    float amp_scale = 1.f;  // multiplies every matrix's magnitude (wide shapes: keep the logits' spread)
     uint64_t seed = 1;
 };
 
@@ -114,7 +121,13 @@ inline void write_random_llama(const std::string& path, const RandomLlama& s) {
     }
     uint64_t seed = s.seed * 1000;
     const bool fast = !can_quantize(s.type);
+    if (s.stream && fast) SL4J_FAIL(SL4J_ERR_UNSUPPORTED, "random weights: type %d has no encoder to stream", s.type);
     auto matrix = [&](const std::string& name, int64_t cols, int64_t rows, float amp) {
+        amp *= s.amp_scale;
+        if (s.stream) {
+            w.add_tensor_rows(name, s.type, {cols, rows}, normal_rows(name, cols, 0.f, amp / std::sqrt(3.f), ++seed));
+            return;
+        }
         const auto bytes = random_weight_bytes(s.type, rows, cols, amp, ++seed, fast);
         w.add_tensor(name, s.type, {cols, rows}, bytes.data(), bytes.size());
     };

@@ -3,8 +3,9 @@
 # (every op CUDA-vs-CPU, whole-model logits in every weight type through the kernels and with the
 # model resident on the device, LoRA and full-parameter gradients, a 20-step SFT loss curve, a PPO
 # step's stats, the --device choice through the C API), then the
-# native benchmark (7B-shaped Q4_K: prefill 512, decode batch 1 and 8, LoRA training, beside the
-# measured HBM read bandwidth and BF16 GEMM rate). No JVM, no Maven, no network: it runs two
+# native benchmark (7B-shaped Q4_K written to a ~4 GB temporary GGUF in $TMPDIR and loaded on the
+# GPU: prefill 512, decode batch 1 and 8 through the session, an sft LoRA step through the trainer,
+# beside the measured HBM read bandwidth and BF16 GEMM rate). No JVM, no Maven, no network: it runs two
 # prebuilt executables. Figures and logs go to $OUT (default ./gpu-check-out):
 #   gpu-check.json  test counts, exit codes and the benchmark's figures
 #   bench.json      the benchmark's figures alone;  tests.log, bench.log  full output

@@ -1,5 +1,5 @@
 // Random LLaMA weights in any supported type, for the CUDA test suite (whole-model comparisons on
-// GGUF files) and the GPU benchmark (7B-shaped weights straight into device memory). Two ways:
+// GGUF files) and the GPU benchmark (its 7B-shaped GGUF, streamed; its BF16 GEMM peer). Two ways:
 // quantize_row of random floats (types with an encoder; exact ggml blocks), or random block bits
 // with finite scales written in place (any type; fast enough for billions of weights).
 #pragma once

@@ -64,10 +64,25 @@ struct GpuBenchResult {
     int64_t last_token = -1;        // the last token decode picked (in [0, vocab))
 };
 
-struct GpuBenchShape {
-    int64_t dim = 4096, layers = 32, heads = 32, kv_heads = 32, ffn = 11008, vocab = 32000;
-    int64_t kv_dim() const { return dim / heads * kv_heads; }
-};
+// The benchmark's model: 7B-shaped (stand-in: small GQA), Q4_K, untied output, streamed, with
+// matrices scaled so that σ·√dim is the stand-in's at every width.
+inline RandomLlama gpu_bench_model(bool quick, bool stand_in) {
+    RandomLlama s = stand_in ? small_gqa(SL4J_TYPE_Q4_K) : RandomLlama{};
+    if (stand_in) s.n_vocab = 1000;
+    else {
+        s.dim = 4096;
+        s.n_layers = quick ? 4 : 32;
+        s.n_heads = s.n_kv_heads = 32;
+        s.ffn = 11008;
+        s.n_vocab = 32000;
+        s.type = SL4J_TYPE_Q4_K;
+    }
+    s.n_ctx = 4096;
+    s.tied = false;
+    s.stream = true;
+    s.amp_scale = std::sqrt(256.f / float(s.dim));
+    return s;
+}
 
 inline double gpu_bench_now() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -92,24 +107,25 @@ struct GpuBenchPlan {
     int64_t sft = 0, ppo = 0;
 };
 inline GpuBenchPlan gpu_bench_plan() {
-    const GpuBenchShape S;
-    const int32_t wt = SL4J_TYPE_Q4_K;
+    const RandomLlama S = gpu_bench_model(false, false);
+    const int32_t wt = S.type;
+    const int64_t kv = S.dim / S.n_heads * S.n_kv_heads;
     sl4j_model_info info{};
-    info.n_vocab = S.vocab;
+    info.n_vocab = S.n_vocab;
     info.dim = S.dim;
-    info.n_layers = S.layers;
-    info.n_heads = S.heads;
-    info.n_kv_heads = S.kv_heads;
-    info.head_dim = S.dim / S.heads;
+    info.n_layers = S.n_layers;
+    info.n_heads = S.n_heads;
+    info.n_kv_heads = S.n_kv_heads;
+    info.head_dim = S.dim / S.n_heads;
     info.ffn = S.ffn;
     info.n_rot = info.head_dim;
-    info.n_ctx_train = 4096;
-    info.rope_base = 10000.0;
+    info.n_ctx_train = S.n_ctx;
+    info.rope_base = S.rope_base;
     info.rms_eps = 1e-5;
     info.weight_type = wt;
-    const int64_t weights = 2 * type_row_bytes(wt, S.dim) * S.vocab + 4 * S.dim * (2 * S.layers + 1) +
-                            S.layers * (type_row_bytes(wt, S.dim) * (2 * S.dim + 2 * S.kv_dim() + 2 * S.ffn) +
-                                        type_row_bytes(wt, S.ffn) * S.dim);
+    const int64_t weights = 2 * type_row_bytes(wt, S.dim) * S.n_vocab + 4 * S.dim * (2 * S.n_layers + 1) +
+                            S.n_layers * (type_row_bytes(wt, S.dim) * (2 * S.dim + 2 * kv + 2 * S.ffn) +
+                                          type_row_bytes(wt, S.ffn) * S.dim);
     auto run = [&](sl4j_memory_plan_params p) {
         p.weight_bytes = weights;
         p.device = SL4J_DEVICE_CUDA;
@@ -198,22 +214,10 @@ inline GpuBenchResult run_gpu_bench(const GpuBenchOptions& opt) {
     std::fflush(stdout);
 
     // The model: written by the engine's GGUF writer, loaded through the C API.
-    GpuBenchShape S;
-    if (quick) S.layers = 4;
-    if (stand_in) S = GpuBenchShape{256, 2, 4, 2, 512, 1000};
-    const int32_t wt = SL4J_TYPE_Q4_K;
-    RandomLlama spec;
-    spec.dim = S.dim;
-    spec.n_layers = S.layers;
-    spec.n_heads = S.heads;
-    spec.n_kv_heads = S.kv_heads;
-    spec.ffn = S.ffn;
-    spec.n_vocab = S.vocab;
-    spec.n_ctx = 4096;
-    spec.type = wt;
-    spec.tied = false;
-    spec.stream = true;
-    spec.amp_scale = std::sqrt(256.f / float(S.dim));  // the stand-in's logit spread at every width
+    const RandomLlama spec = gpu_bench_model(quick, stand_in);
+    const int32_t wt = spec.type;
+    const int64_t D = spec.dim, KV = spec.dim / spec.n_heads * spec.n_kv_heads, F = spec.ffn, V = spec.n_vocab,
+                  NL = spec.n_layers;
     std::string dir = opt.dir;
     if (dir.empty()) dir = std::getenv("TMPDIR") != nullptr ? std::getenv("TMPDIR") : "/tmp";
     const std::string path = dir + "/gpu_bench-" + std::to_string(long(getpid())) + ".gguf";
@@ -227,13 +231,12 @@ inline GpuBenchResult run_gpu_bench(const GpuBenchOptions& opt) {
         gpu_bench_check(sl4j_model_load(path.c_str(), &mp, &h.model), "loading the model");
         std::remove(path.c_str());  // the mapping keeps it while the model lives
         note_mem();
-        res.layers = S.layers;
+        res.layers = NL;
         res.model_device_bytes = sl4j_model_device_bytes(h.model);
-        res.weight_bytes = S.layers * (type_row_bytes(wt, S.dim) * (2 * S.dim + 2 * S.kv_dim() + 2 * S.ffn) +
-                                       type_row_bytes(wt, S.ffn) * S.dim) +
-                           type_row_bytes(wt, S.dim) * (S.vocab + 1) + 4 * S.dim * (2 * S.layers + 1);
+        res.weight_bytes = NL * (type_row_bytes(wt, D) * (2 * D + 2 * KV + 2 * F) + type_row_bytes(wt, F) * D) +
+                           type_row_bytes(wt, D) * (V + 1) + 4 * D * (2 * NL + 1);
         std::printf("model: %lld layers, Q4_K, %.2f GiB read per decode step (written in %.1f s, loaded on %s in %.1f s)\n",
-                    (long long)S.layers, double(res.weight_bytes) / 1073741824.0, t_load - t_gen,
+                    (long long)NL, double(res.weight_bytes) / 1073741824.0, t_load - t_gen,
                     sl4j_model_backend_name(h.model), gpu_bench_now() - t_load);
     } catch (...) {
         std::remove(path.c_str());
@@ -243,7 +246,7 @@ inline GpuBenchResult run_gpu_bench(const GpuBenchOptions& opt) {
 
     auto prompt = [&](int64_t n, int64_t salt) {
         std::vector<int32_t> t(static_cast<size_t>(n));
-        for (int64_t i = 0; i < n; ++i) t[size_t(i)] = int32_t(3 + (i * 131 + salt * 7919) % (S.vocab - 3));
+        for (int64_t i = 0; i < n; ++i) t[size_t(i)] = int32_t(3 + (i * 131 + salt * 7919) % (V - 3));
         return t;
     };
     sl4j_sampler_params greedy = sl4j_sampler_default_params();
@@ -360,9 +363,9 @@ inline GpuBenchResult run_gpu_bench(const GpuBenchOptions& opt) {
     const double t_train = (gpu_bench_now() - t0) / steps;
     note_mem();
     // Matmul FLOPs per training token, as the CLI's bench counts them (Bench.trainFlopsPerToken).
-    const double d = double(S.dim), qd = double(S.dim), kv = double(S.kv_dim()), f = double(S.ffn),
-                 V = double(S.vocab), L = double(S.layers), c = (T + 1) / 2.0, r = double(R);
-    const double P = L * (d * qd + 2 * d * kv + qd * d + 3 * d * f) + d * V;
+    const double d = double(D), qd = double(D), kv = double(KV), f = double(F), L = double(NL), c = (T + 1) / 2.0,
+                 r = double(R);
+    const double P = L * (d * qd + 2 * d * kv + qd * d + 3 * d * f) + d * double(V);
     double flops = 2 * P + L * 4 * qd * c + 2 * P - 2 * d * (qd + 2 * kv) + L * 8 * qd * c;
     const double io[7][2] = {{d, qd}, {d, kv}, {d, kv}, {qd, d}, {d, f}, {d, f}, {f, d}};
     for (const auto& a : io) flops += L * 6 * r * (a[0] + a[1]) - 2 * r * a[0];

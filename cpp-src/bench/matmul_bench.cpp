@@ -157,11 +157,14 @@ std::vector<uint8_t> make_weights(int32_t type, int64_t k, int64_t m) {
     return w;
 }
 
-double thread_cpu_seconds() {
+// CPU seconds of the calling thread (CLOCK_THREAD_CPUTIME_ID) or of the process (CLOCK_PROCESS_CPUTIME_ID).
+template <clockid_t Clock> double cpu_clock() {
     timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    clock_gettime(Clock, &ts);
     return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
 }
+constexpr auto thread_cpu_seconds = cpu_clock<CLOCK_THREAD_CPUTIME_ID>;
+constexpr auto cpu_seconds = cpu_clock<CLOCK_PROCESS_CPUTIME_ID>;
 
 // One thread, CPU time: decode gemv (n = 1, k = 4096) from memory (~128 MiB) and from L2
 // (512 KiB), and the stream-sum read of 256 MiB, each in GB per CPU-second.
@@ -347,12 +350,6 @@ int prefill_ab_mode(int nthreads, int rounds) {
     return 0;
 }
 
-double cpu_seconds() {
-    timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
-}
-
 int prefill_model_mode(const char* path, int nthreads, int runs) {
     sl4j_set_threads(nthreads);
     sl4j_model_params mp = sl4j_model_default_params();
@@ -385,6 +382,8 @@ int prefill_model_mode(const char* path, int nthreads, int runs) {
         const auto t0 = std::chrono::steady_clock::now();
         if (sl4j_session_decode(s, tokens.data(), nullptr, outputs.data(), nullptr, n, 1) != SL4J_OK) {
             std::fprintf(stderr, "matmul_bench: %s\n", sl4j_last_error());
+            sl4j_session_free(s);
+            sl4j_model_free(model);
             return 1;
         }
         const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

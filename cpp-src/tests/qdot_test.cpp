@@ -158,31 +158,28 @@ TEST(qdot_quantisers_turn_a_non_finite_block_into_a_nan_scale) {
             for (const cpu::QKernelTable* t : tables()) {
                 std::fill(got.begin(), got.end(), 0x5A);
                 t->quantize(a, x.data(), got.data(), k);
-                if (a == cpu::QAct::kQ8_32) {
-                    const auto* w = reinterpret_cast<const block_q8_a32*>(want.data());
-                    const auto* g = reinterpret_cast<const block_q8_a32*>(got.data());
-                    for (int64_t b = 0; b < k / 32; ++b) {
-                        if (b != 300 / 32) {
-                            CHECK(std::memcmp(&w[b], &g[b], sizeof(block_q8_a32)) == 0);
+                // blocks other than the poisoned one as in the clean row; the poisoned one NaN-scaled,
+                // every code and sum zero
+                auto check = [&](auto block, int64_t bs, auto&& zeroed) {
+                    using B = decltype(block);
+                    const auto* w = reinterpret_cast<const B*>(want.data());
+                    const auto* g = reinterpret_cast<const B*>(got.data());
+                    for (int64_t b = 0; b < k / bs; ++b) {
+                        if (b != 300 / bs) {
+                            CHECK(std::memcmp(&w[b], &g[b], sizeof(B)) == 0);
                             continue;
                         }
                         CHECK(std::isnan(g[b].d));
-                        CHECK_EQ(g[b].sum, 0);
-                        for (int j = 0; j < 32; ++j) CHECK_EQ((int)g[b].qs[j], 0);
+                        zeroed(g[b]);
+                        for (int j = 0; j < bs; ++j) CHECK_EQ((int)g[b].qs[j], 0);
                     }
-                } else {
-                    const auto* w = reinterpret_cast<const block_q8_K*>(want.data());
-                    const auto* g = reinterpret_cast<const block_q8_K*>(got.data());
-                    for (int64_t b = 0; b < k / 256; ++b) {
-                        if (b != 300 / 256) {
-                            CHECK(std::memcmp(&w[b], &g[b], sizeof(block_q8_K)) == 0);
-                            continue;
-                        }
-                        CHECK(std::isnan(g[b].d));
-                        for (int j = 0; j < 16; ++j) CHECK_EQ((int)g[b].bsums[j], 0);
-                        for (int j = 0; j < 256; ++j) CHECK_EQ((int)g[b].qs[j], 0);
-                    }
-                }
+                };
+                if (a == cpu::QAct::kQ8_32)
+                    check(block_q8_a32{}, 32, [&](const block_q8_a32& y) { CHECK_EQ(y.sum, 0); });
+                else
+                    check(block_q8_K{}, 256, [&](const block_q8_K& y) {
+                        for (int j = 0; j < 16; ++j) CHECK_EQ((int)y.bsums[j], 0);
+                    });
             }
         }
     }

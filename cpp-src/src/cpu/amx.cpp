@@ -162,7 +162,6 @@ AmxProbe amx_probe() {
         p.int8 = (d >> 25) & 1;
         p.bf16 = (d >> 22) & 1;
     }
-    __builtin_cpu_init();
     p.avx512 = simd_detected() >= Simd::kAvx512 && __builtin_cpu_supports("f16c");
     if (__get_cpuid(1, &a, &b, &c, &d) && ((c >> 27) & 1)) {  // OSXSAVE: XGETBV may run
         const uint64_t xcr0 = xgetbv0();
@@ -199,7 +198,6 @@ AmxStatus amx_decide(const AmxProbe& p, const char* env, const AmxHooks& hooks) 
     auto note = [&](const std::string& n) { notes += (notes.empty() ? "" : "; ") + n; };
     if (!p.int8) note("no AMX-INT8");
     if (!p.bf16) note("no AMX-BF16");
-    bool passed = false;
     for (int int8 = 1; int8 >= 0; --int8) {
         if (!(int8 ? p.int8 : p.bf16)) continue;
         const std::string why = hooks.self_test(int8 != 0);
@@ -208,9 +206,8 @@ AmxStatus amx_decide(const AmxProbe& p, const char* env, const AmxHooks& hooks) 
             continue;
         }
         (int8 ? s.int8 : s.bf16) = true;
-        passed = true;
     }
-    if (passed) note("self-test passed");
+    if (s.int8 || s.bf16) note("self-test passed");
     s.reason = format("amx: %s (%s)", s.int8 && s.bf16 ? "int8, bf16" : s.int8 ? "int8" : s.bf16 ? "bf16" : "off",
                       notes.c_str());
     return s;

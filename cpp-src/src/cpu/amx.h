@@ -71,7 +71,6 @@ public:
     template <int T> void store(void* base, int64_t stride) const { store(T, base, stride); }
     template <int T> void zero() { zero(T); }
     template <int C, int A, int B> void dpbssd() { dpbssd(C, A, B); }
-    template <int C, int A, int B> void dpbusd() { dpbusd(C, A, B); }
     template <int C, int A, int B> void dpbf16ps() { dpbf16ps(C, A, B); }
     // Tests: byte j of row r of tile t.
     uint8_t byte(int t, int r, int j) const { return data_[t][r][j]; }

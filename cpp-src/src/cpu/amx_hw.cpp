@@ -68,21 +68,17 @@ struct Tiles {
         SL4J_TILE_SWITCH(T, SL4J_OP)
 #undef SL4J_OP
     }
-    // The kernels use C in tmm0..3, A in tmm4..5, B in tmm6..7: those triples are spelt out.
-    template <int C, int A, int B> void dpbssd() {
-        static_assert(C == 2 * (A - 4) + (B - 6), "C, A, B as amx_kernel.inc assigns them");
-        if constexpr (C == 0) _tile_dpbssd(0, 4, 6);
-        if constexpr (C == 1) _tile_dpbssd(1, 4, 7);
-        if constexpr (C == 2) _tile_dpbssd(2, 5, 6);
-        if constexpr (C == 3) _tile_dpbssd(3, 5, 7);
-    }
-    template <int C, int A, int B> void dpbf16ps() {
-        static_assert(C == 2 * (A - 4) + (B - 6), "C, A, B as amx_kernel.inc assigns them");
-        if constexpr (C == 0) _tile_dpbf16ps(0, 4, 6);
-        if constexpr (C == 1) _tile_dpbf16ps(1, 4, 7);
-        if constexpr (C == 2) _tile_dpbf16ps(2, 5, 6);
-        if constexpr (C == 3) _tile_dpbf16ps(3, 5, 7);
-    }
+    // The kernels use C in tmm0..3, A in tmm4..5, B in tmm6..7: the tile numbers must be literals,
+    // so the four triples are spelt out once, for either dot product.
+#define SL4J_DP_SWITCH(C, A, B, OP)                                                      \
+    static_assert(C == 2 * (A - 4) + (B - 6), "C, A, B as amx_kernel.inc assigns them"); \
+    if constexpr (C == 0) OP(0, 4, 6);                                                   \
+    if constexpr (C == 1) OP(1, 4, 7);                                                   \
+    if constexpr (C == 2) OP(2, 5, 6);                                                   \
+    if constexpr (C == 3) OP(3, 5, 7);
+    template <int C, int A, int B> void dpbssd() { SL4J_DP_SWITCH(C, A, B, _tile_dpbssd) }
+    template <int C, int A, int B> void dpbf16ps() { SL4J_DP_SWITCH(C, A, B, _tile_dpbf16ps) }
+#undef SL4J_DP_SWITCH
 };
 #undef SL4J_TILE_SWITCH
 

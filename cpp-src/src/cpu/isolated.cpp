@@ -44,10 +44,12 @@ std::string run_isolated(std::string (*check)(void*), void* arg, int timeout_ms)
         // without a core file.
         const rlimit no_core{0, 0};
         setrlimit(RLIMIT_CORE, &no_core);
-        for (int sig : {SIGSEGV, SIGILL, SIGBUS, SIGFPE, SIGABRT, SIGTRAP}) std::signal(sig, SIG_DFL);
         sigset_t all;
         sigemptyset(&all);
-        for (int sig : {SIGSEGV, SIGILL, SIGBUS, SIGFPE, SIGABRT, SIGTRAP}) sigaddset(&all, sig);
+        for (int sig : {SIGSEGV, SIGILL, SIGBUS, SIGFPE, SIGABRT, SIGTRAP}) {
+            std::signal(sig, SIG_DFL);
+            sigaddset(&all, sig);
+        }
         pthread_sigmask(SIG_UNBLOCK, &all, nullptr);
         std::string out;
         try {

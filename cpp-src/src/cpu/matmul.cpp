@@ -176,7 +176,7 @@ void qmatmul_parts(const MatmulPart* parts, const int64_t* rb, int n_parts, cons
     for (int p = 0; p < n_parts; ++p) {
         const int a = (int)qact_for(parts[p].wtype);
         repacked[p] = parts[p].packed != nullptr && qk.packed != nullptr && qk.packed->supports(parts[p].wtype) &&
-                      (n <= kDecodeN || g_qgemm_tiled.load(std::memory_order_relaxed));
+                      (n <= kDecodeN || prefill);
         tiled[p] = !repacked[p] && gemm_for[a] != nullptr && gemm_for[a]->supports(parts[p].wtype);
         need[a] = true;
         need_panel[a] = need_panel[a] || tiled[p];

@@ -85,7 +85,6 @@ const QGemm& qgemm_avxvnni();
 const QGemm& qgemm_avx512vnni();
 // Their kernels on repacked weights (cpu/qpacked_impl.inc, compiled in cpu/qgemm_<level>.cpp;
 // the scalar reference in cpu/qdot_scalar.cpp).
-const QPacked& qpacked_scalar();
 const QPacked& qpacked_avx2();
 const QPacked& qpacked_avxvnni();
 const QPacked& qpacked_avx512vnni();

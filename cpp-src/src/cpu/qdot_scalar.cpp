@@ -197,7 +197,8 @@ void rows_scalar(int32_t wtype, const void* w, int64_t ws, int nrows, const void
 // tested against, bit for bit the scalar kernels on the stored rows.
 void packed_rows_scalar(int32_t wtype, const void* packed, int64_t m, int64_t k, int64_t g0, int64_t g1,
                         const void* xq, int64_t xstride, int64_t n, float* out, int64_t ldo) {
-    std::vector<uint8_t> row((size_t)type_row_bytes(wtype, k));
+    thread_local std::vector<uint8_t> row;
+    row.resize((size_t)type_row_bytes(wtype, k));
     for (int64_t r = g0 * kRepackRows; r < std::min(m, g1 * kRepackRows); ++r) {
         repack_unpack_row(wtype, packed, k, r, row.data());
         for (int64_t i = 0; i < n; ++i)
@@ -215,7 +216,6 @@ const QKernelTable kScalar{"scalar", dot_scalar, rows_scalar, nullptr, quantize_
 }  // namespace
 
 const QKernelTable& qkernels_scalar() { return kScalar; }
-const QPacked& qpacked_scalar() { return kScalarPacked; }
 
 bool qkernels_supported(const QKernelTable& t) {
 #if defined(__x86_64__) || defined(__i386__)

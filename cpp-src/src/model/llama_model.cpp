@@ -1,5 +1,9 @@
 #include "model/llama_model.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/types.h"
 #include "cpu/repack.h"
@@ -140,14 +144,16 @@ void LlamaModel::prepare_fast() const {
             if (p == nullptr) return;  // no memory for the copy: this matrix stays on the stored rows (same results)
             packed_.emplace_back(p);
             const int64_t rb = type_row_bytes(W.type, W.in);
-            const uint8_t* src = static_cast<const uint8_t*>(W.data);
-            // the original's pages go as the copy is made (all of rows [0, r1): no page that
-            // straddles two stretches is left), so at most a few MiB of both are resident at once
-            cpu::repack(W.type, W.data, W.out, W.in, p, [&](int64_t, int64_t r1) {
-                if (!keep_original) file_->release(src, (uint64_t)(r1 * rb));
+            const uintptr_t src = (uintptr_t)W.data, page = (uintptr_t)sysconf(_SC_PAGESIZE);
+            // the original's pages go as the copy is made, so at most a few MiB of both are
+            // resident at once: each stretch of rows [r0, r1) from the page holding row r0 (a page
+            // that straddles two stretches goes with the second), never a range twice
+            cpu::repack(W.type, W.data, W.out, W.in, p, [&](int64_t r0, int64_t r1) {
+                if (keep_original) return;
+                const uintptr_t lo = std::max(src, (src + (uintptr_t)(r0 * rb)) / page * page);
+                file_->release((const void*)lo, (uint64_t)(src + (uintptr_t)(r1 * rb) - lo));
             });
             W.packed = p;
-            packed_bytes_ += bytes;
         };
         for (LayerWeights& L : w.layers)
             for (Weight* W : {&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down}) repack(*W, false);
@@ -155,7 +161,16 @@ void LlamaModel::prepare_fast() const {
     });
 }
 
-int64_t LlamaModel::repacked_bytes() const { return packed_bytes_; }
+int64_t LlamaModel::repacked_bytes() const {
+    int64_t n = 0;
+    auto add = [&](const Weight& W) {
+        if (W.packed != nullptr) n += cpu::repack_bytes(W.type, W.out, W.in);
+    };
+    for (const LayerWeights& L : w_.layers)
+        for (const Weight* W : {&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down}) add(*W);
+    add(w_.output);
+    return n;
+}
 
 int64_t LlamaModel::device_bytes() const {
     int64_t n = 0;

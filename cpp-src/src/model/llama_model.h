@@ -92,7 +92,6 @@ private:
     };
     mutable std::once_flag fast_once_;
     mutable std::vector<std::unique_ptr<void, FreeDeleter>> packed_;
-    mutable int64_t packed_bytes_ = 0;
 };
 
 }  // namespace sl4j

@@ -9,7 +9,7 @@ namespace sl4j {
 
 namespace {
 void linear(Backend& be, float* out, const Weight& w, const float* x, int64_t n, cpu::Precision precision) {
-    const cpu::MatmulPart part{out, w.data, w.type, w.out, precision == cpu::Precision::kFast ? w.packed : nullptr};
+    const cpu::MatmulPart part{out, w.data, w.type, w.out, w.packed};
     be.matmul_parts(&part, 1, x, n, w.in, precision);
 }
 template <typename T>
@@ -280,7 +280,7 @@ void LlamaSession::proj(int64_t l, std::initializer_list<int> targets, float* co
     int n_parts = 0;
     for (int t : targets) {
         parts[n_parts] = {outs[n_parts], w[t]->data, w[t]->type, w[t]->out,
-                          precision_ == cpu::Precision::kFast ? w[t]->packed : nullptr};
+                          w[t]->packed};
         ++n_parts;
     }
     be_.matmul_parts(parts, n_parts, in, n, w[*targets.begin()]->in, precision_);

@@ -83,15 +83,10 @@ void rope_forward(float* x, const float* cs, int64_t n_rows, int64_t n_heads, in
     rope_rotate(x, cs, n_rows, n_heads, head_dim, n_rot, 1.f);
 }
 
+// exact: the scalar level, which runs swiglu_elem unchanged; fast: the level's vector exponential.
 void swiglu_forward(float* out, const float* gate, const float* up, int64_t n, bool fast) {
-    if (fast) {
-        const KernelTable& kt = kernels_for(simd());
-        parallel_for(n, 4096, [&](int64_t i0, int64_t i1) { kt.swiglu_fast(out + i0, gate + i0, up + i0, i1 - i0); });
-        return;
-    }
-    parallel_for(n, 4096, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) out[i] = swiglu_elem(gate[i], up[i]);
-    });
+    const KernelTable& kt = fast ? kernels_for(simd()) : kernels_scalar();
+    parallel_for(n, 4096, [&](int64_t i0, int64_t i1) { kt.swiglu_fast(out + i0, gate + i0, up + i0, i1 - i0); });
 }
 
 void copy_rows_f16(uint16_t* dst, const int64_t* offsets, const float* src, int64_t n_rows, int64_t row_len) {
